@@ -1,0 +1,96 @@
+import type { Awaitable, IncomingMessage, JsonObject, OutgoingMessage } from '../types';
+
+/** Why a dialog got control back. */
+export const ResumeReason = {
+  /** The child dialog finished normally (a prompt got a valid answer). */
+  completed: 'completed',
+  /** The child was canceled (`cancelDialog`) or a prompt ran out of retries. */
+  notCompleted: 'notCompleted',
+  /** The user canceled. */
+  canceled: 'canceled',
+  /** The user asked to go back a step. */
+  back: 'back',
+  /** The user asked to skip ahead. */
+  forward: 'forward',
+  /** The dialog should ask its question again (it was interrupted). */
+  reprompt: 'reprompt',
+} as const;
+export type ResumeReason = (typeof ResumeReason)[keyof typeof ResumeReason];
+
+/** What a dialog returns to its caller, and what a waterfall step receives from the previous step. */
+export interface DialogResult<R = unknown> {
+  resumed: ResumeReason;
+  response?: R;
+  error?: Error;
+  /** The id of the dialog that returned this result. */
+  childId?: string;
+  [key: string]: unknown;
+}
+
+/** A stack operation a step asked for; the runner carries it out once the step has returned. */
+export type DialogAction =
+  | { readonly kind: 'begin'; readonly id: string; readonly args: unknown }
+  | { readonly kind: 'end'; readonly result: DialogResult }
+  | { readonly kind: 'replace'; readonly id: string; readonly args: unknown }
+  | { readonly kind: 'cancel'; readonly index: number; readonly replaceWithId?: string | undefined; readonly replaceWithArgs?: unknown }
+  | { readonly kind: 'endConversation' }
+  | { readonly kind: 'discard'; readonly all: boolean }
+  | { readonly kind: 'next'; readonly result: DialogResult };
+
+/** One dialog on the stack, as stored. */
+export interface DialogInstance {
+  id: string;
+  data: JsonObject;
+  step?: number;
+}
+
+/** Internal access the dialog runtime needs to a session; not part of the public surface. */
+export const HOST: unique symbol = Symbol('palaver.dialogHost');
+
+/** What dialogs and prompts may do with the session beyond its public methods. */
+export interface DialogHostInternals {
+  /** The live stack (bottom first). */
+  readonly stack: DialogInstance[];
+  /** Records the step's stack operation; a second one in the same step is a DIALOG_ACTION_CONFLICT. */
+  record(action: DialogAction): void;
+  /** True when the running step has already asked for a stack operation. */
+  hasAction(): boolean;
+  /** Removes and returns the recorded operation. */
+  take(): DialogAction | undefined;
+  /** Asks the outbox to deliver this turn's replies without the batching delay. */
+  requestFlush(): void;
+}
+
+/** The part of a session that built-in dialogs use. `Session` implements it. */
+export interface DialogSession {
+  readonly message: IncomingMessage | undefined;
+  dialogData: JsonObject;
+  send(message: string | OutgoingMessage, ...args: unknown[]): this;
+  beginDialog(id: string, args?: unknown): this;
+  endDialogWithResult(result?: DialogResult): this;
+  readonly [HOST]: DialogHostInternals;
+}
+
+/**
+ * A dialog: what runs when it is begun, when a message arrives while it is on top, and when a dialog it began returns.
+ * `manager.dialog()` turns a waterfall (an array of steps) or a single handler into one.
+ */
+export interface Dialog<S extends DialogSession = DialogSession> {
+  /** `waterfall`, `function` or `prompt`: reported in `currentDialogState.type`. */
+  readonly type: string;
+  begin(session: S, args: unknown): Awaitable<unknown>;
+  reply(session: S): Awaitable<unknown>;
+  resume(session: S, result: DialogResult): Awaitable<unknown>;
+  /** Asks the dialog's question again (after an interruption); optional. */
+  reprompt?(session: S): Awaitable<unknown>;
+}
+
+/** A waterfall step: gets the begin args (first step) or the previous step's result, and `next` to skip ahead. */
+export type WaterfallStep<S = DialogSession> = (
+  session: S,
+  result: any,
+  next: (result?: Partial<DialogResult> & JsonObject) => void,
+) => Awaitable<unknown>;
+
+/** A dialog as a single function: called with the args when begun, then for every message and every child's result. */
+export type DialogHandler<S = DialogSession> = (session: S, argsOrResult?: any) => Awaitable<unknown>;

@@ -1,0 +1,31 @@
+import type { DialogInstance } from './dialog';
+
+// Pure operations on a dialog stack (bottom first). No I/O, no timers: the runner and the property tests use them.
+
+/** Pushes a fresh instance of `id`. */
+export function push(stack: DialogInstance[], id: string): DialogInstance {
+  const instance: DialogInstance = { id, data: {} };
+  stack.push(instance);
+  return instance;
+}
+
+/** Removes the top instance. */
+export function pop(stack: DialogInstance[]): DialogInstance | undefined {
+  return stack.pop();
+}
+
+/** The index of the topmost instance of `id`, or -1. */
+export function findFromTop(stack: readonly DialogInstance[], id: string): number {
+  for (let i = stack.length - 1; i >= 0; i--) if (stack[i]!.id === id) return i;
+  return -1;
+}
+
+/** Removes the instance at `index` and every instance above it (its children). */
+export function truncate(stack: DialogInstance[], index: number): DialogInstance[] {
+  return stack.splice(index);
+}
+
+/** The top instance. */
+export function top(stack: readonly DialogInstance[]): DialogInstance | undefined {
+  return stack[stack.length - 1];
+}

@@ -1,0 +1,38 @@
+// The public surface of palaver. Named exports only, grouped by who needs them.
+
+// Running a bot
+export { SessionManager } from './manager';
+export type { SessionManagerOptions, SessionManagerEvents, TurnResult } from './manager';
+export { Session } from './session';
+export type { NewSessionOptions } from './session';
+
+// Dialogs and prompts
+export { Prompts, PromptIds, findChoice } from './dialogs/prompts';
+export type { PromptOptions, NumberPromptOptions, ChoicePromptOptions, Choices, FoundChoice, ListStyle } from './dialogs/prompts';
+export { ResumeReason } from './dialogs/dialog';
+export type { Dialog, DialogResult, DialogHandler, WaterfallStep } from './dialogs/dialog';
+
+// Messages, addresses and session metadata
+export type {
+  Address,
+  IncomingMessage,
+  OutgoingMessage,
+  Attachment,
+  CardAction,
+  SessionInfo,
+  DialogState,
+  EndReason,
+  ClosePolicy,
+  JsonObject,
+  Awaitable,
+} from './types';
+export type { DeliverFn, DeliveryRetryOptions } from './outbox';
+
+// Stores
+export { MemoryStore } from './stores/memory';
+export type { MemoryStoreOptions } from './stores/memory';
+export type { SessionStore, StoredRecord, CommitWrite, CommitResult, ExpectedRecord, ExpiryClaim, StoreListener } from './stores/store';
+
+// Errors
+export { PalaverError, DeliveryError } from './errors';
+export type { PalaverErrorCode } from './errors';

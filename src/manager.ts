@@ -1,0 +1,1061 @@
+import { EventEmitter } from 'eventemitter3';
+import { z } from 'zod';
+import { describe, PalaverError, type DeliveryError } from './errors';
+import { HOST, type Dialog, type DialogHandler, type DialogInstance, type WaterfallStep } from './dialogs/dialog';
+import { PromptDialog, PromptIds } from './dialogs/prompts';
+import { DialogRegistry } from './dialogs/registry';
+import { dispatch, drain, type RunnerHooks } from './dialogs/runner';
+import { FunctionDialog, isThenable, WaterfallDialog } from './dialogs/waterfall';
+import { formatText } from './format';
+import { KeyQueue } from './key-queue';
+import { defaultRetry, Outbox, type DeliverFn, type DeliveryRetryOptions } from './outbox';
+import { Scheduler } from './scheduler';
+import {
+  addressSchema,
+  formatIssues,
+  messageSchema,
+  outgoingMessageSchema,
+  parseOrThrow,
+  sessionStateSchema,
+  type SessionStateRecord,
+} from './schema';
+import { Session, type NewSessionOptions, type TurnHost } from './session';
+import { MemoryStore } from './stores/memory';
+import {
+  CONVERSATION_PREFIX,
+  SESSION_PREFIX,
+  USER_PREFIX,
+  type CommitWrite,
+  type ExpectedRecord,
+  type ExpiryClaim,
+  type SessionStore,
+  type StoredRecord,
+} from './stores/store';
+import type { Address, Awaitable, ClosePolicy, EndReason, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
+
+/** Options of {@link SessionManager}. `E`, `U`, `C`, `P` type the entities, userData, conversationData and privateConversationData. */
+export interface SessionManagerOptions<
+  E extends JsonObject = JsonObject,
+  U extends JsonObject = JsonObject,
+  C extends JsonObject = JsonObject,
+  P extends JsonObject = JsonObject,
+> {
+  /** Hands a batch of replies to the channel. Required. */
+  deliver: DeliverFn;
+  /** Where sessions live. @default new MemoryStore() */
+  store?: SessionStore;
+  /** Inactivity timeout in ms; a session may override it (`session.timeout`). @default 1_800_000 (30 min) */
+  timeout?: number;
+  /** How idle sessions close. @default 'proactive' */
+  closePolicy?: ClosePolicy;
+  /** Lazy policy: return true to let an expired session continue with this message (Kore's "same intent continues"). */
+  continueIf?: (session: Session<E, U, C, P>, message: IncomingMessage) => Awaitable<boolean>;
+  /** Sent to the saved address when the proactive scheduler closes a session. */
+  closeMessage?: string | OutgoingMessage;
+  /** Replies wait this many ms after the last `send` and go out together; 0 sends at the end of the turn. @default 250 */
+  autoBatchDelay?: number;
+  /** Entity names kept across every session end. @default [] */
+  preserve?: readonly (keyof E & string)[];
+  /** Runs before the first turn of each session; may set entities. */
+  onSessionStart?: (session: Session<E, U, C, P>) => Awaitable<void>;
+  /** Runs once per session, whatever ended it; may return the entity names to keep. */
+  onSessionEnd?: (session: Session<E, U, C, P>, reason: EndReason) => Awaitable<void | readonly (keyof E & string)[]>;
+  /** Said to the user when a dialog throws (the conversation is then ended). `null`: say nothing. @default "Oops. Something went wrong and we need to start over." */
+  dialogErrorMessage?: string | OutgoingMessage | null;
+  /** Maps an address to its session key. @default one session per user per conversation per channel */
+  sessionKey?: (address: Address) => string;
+  /** Reported in `session.info.botId`. */
+  botId?: string;
+  /** Reported in `session.info.version`. */
+  version?: string;
+  /** The locale when messages carry none. */
+  locale?: string;
+  /** The dialog begun when the stack is empty. @default '/' */
+  rootDialog?: string;
+  /** Keep `userData` per user. @default true */
+  persistUserData?: boolean;
+  /** Keep `conversationData` per conversation. @default true */
+  persistConversationData?: boolean;
+  /** Turns that may wait for one session key before new ones are rejected (TURN_QUEUE_FULL). @default 1000 */
+  maxQueuedTurns?: number;
+  /** Times a turn is re-run when the store reports a conflict. @default 3 */
+  maxCommitRetries?: number;
+  /** Dialog operations one turn may run without waiting for the user (catches begin/replace loops). @default 1000 */
+  maxDialogOperations?: number;
+  /** The largest serialized session state, in characters (STATE_TOO_LARGE past it). @default 1_000_000 */
+  maxStateBytes?: number;
+  /** Retries of a failing `deliver`. @default { retries: 3, minDelay: 200, maxDelay: 5000, factor: 2, timeout: 30000 } */
+  deliveryRetry?: Partial<DeliveryRetryOptions>;
+  /** For stores that cannot say when the next deadline is (Redis): how often to look for due sessions, in ms. @default 1000 */
+  sweepInterval?: number;
+  /** What `close()` does with live sessions: end them (reason `shutdown`) or leave them in the store. @default 'end' for in-memory stores, 'persist' otherwise */
+  shutdown?: 'end' | 'persist';
+  /** Prints dialog and send activity (v3-style, dots for stack depth); a function receives the lines. Also on with `DEBUG=palaver`. @default false */
+  trace?: boolean | ((line: string) => void);
+}
+
+/** The event map of {@link SessionManager}. Listener errors are caught and reported as `error` events. */
+export interface SessionManagerEvents {
+  /** A session started (emitted once its first turn is saved). */
+  sessionStart: (event: { session: SessionInfo; address: Address }) => void;
+  /** A session ended; `kept` are the entities carried into the next one. */
+  sessionEnd: (event: { session: SessionInfo; reason: EndReason; entities: JsonObject; kept: string[] }) => void;
+  /** A turn was saved. */
+  turn: (event: { session: SessionInfo; message: IncomingMessage; replies: OutgoingMessage[] }) => void;
+  /** Something failed outside the caller's reach: a hook, a listener, a delivery, the scheduler, a dialog. */
+  error: (error: PalaverError) => void;
+}
+
+/** What `receive` resolves to once the turn is saved. */
+export interface TurnResult {
+  /** The session as of the end of the turn. */
+  session: SessionInfo;
+  /** The replies of the turn, in order (they are delivered through `deliver`, not by you). */
+  replies: OutgoingMessage[];
+  /** Set when a dialog threw: the user got `dialogErrorMessage` and the conversation was ended. */
+  error?: PalaverError;
+}
+
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' });
+const messageLike = z.union([z.string(), outgoingMessageSchema]);
+const optionsSchema = z
+  .object({
+    deliver: fn,
+    store: z.custom<SessionStore>(
+      (v) => typeof v === 'object' && v !== null && ['get', 'commit', 'delete', 'claimDue'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+      { message: 'must implement the SessionStore contract (get, commit, delete, claimDue)' },
+    ).optional(),
+    timeout: z.number().int().positive().optional(),
+    closePolicy: z.enum(['proactive', 'lazy']).optional(),
+    continueIf: fn.optional(),
+    closeMessage: messageLike.optional(),
+    autoBatchDelay: z.number().int().nonnegative().optional(),
+    preserve: z.array(z.string()).optional(),
+    onSessionStart: fn.optional(),
+    onSessionEnd: fn.optional(),
+    dialogErrorMessage: messageLike.nullable().optional(),
+    sessionKey: fn.optional(),
+    botId: z.string().optional(),
+    version: z.string().optional(),
+    locale: z.string().optional(),
+    rootDialog: z.string().min(1).optional(),
+    persistUserData: z.boolean().optional(),
+    persistConversationData: z.boolean().optional(),
+    maxQueuedTurns: z.number().int().positive().optional(),
+    maxCommitRetries: z.number().int().nonnegative().optional(),
+    maxDialogOperations: z.number().int().positive().optional(),
+    maxStateBytes: z.number().int().positive().optional(),
+    deliveryRetry: z
+      .object({
+        retries: z.number().int().nonnegative(),
+        minDelay: z.number().nonnegative(),
+        maxDelay: z.number().nonnegative(),
+        factor: z.number().positive(),
+        timeout: z.number().nonnegative(),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    sweepInterval: z.number().int().positive().optional(),
+    shutdown: z.enum(['end', 'persist']).optional(),
+    trace: z.union([z.boolean(), fn]).optional(),
+  })
+  .strict();
+
+const DEFAULT_ERROR_MESSAGE = 'Oops. Something went wrong and we need to start over.';
+const SWEEP_BATCH = 1000;
+
+/** A loaded record and what the turn computed from it. */
+interface Loaded {
+  session: StoredRecord | undefined;
+  user: StoredRecord | undefined;
+  conversation: StoredRecord | undefined;
+  userKey: string | undefined;
+  conversationKey: string | undefined;
+}
+
+/** Expected versions of the records a turn writes; advanced by checkpoints (`sendBatch`). */
+interface Expectations {
+  userKey: string | undefined;
+  conversationKey: string | undefined;
+  session: ExpectedRecord;
+  user: ExpectedRecord;
+  userData: string | undefined;
+  conversation: ExpectedRecord;
+  conversationData: string | undefined;
+}
+
+type AnySession = Session<any, any, any, any>;
+
+/**
+ * Owns sessions: finds or starts the session of each incoming message, runs the dialogs, saves, and delivers replies.
+ * Turns of one session key run one at a time; idle sessions close on their own.
+ * @example
+ * const bot = new SessionManager({ deliver: async (address, messages) => channel.post(address, messages) });
+ * bot.dialog('/', (session) => session.send('You said: %s', session.message?.text));
+ * await bot.receive({ address, text: 'hi' });
+ */
+export class SessionManager<
+  E extends JsonObject = JsonObject,
+  U extends JsonObject = JsonObject,
+  C extends JsonObject = JsonObject,
+  P extends JsonObject = JsonObject,
+> extends EventEmitter<SessionManagerEvents> {
+  /** The store sessions live in. */
+  readonly store: SessionStore;
+  private readonly options: SessionManagerOptions<E, U, C, P>;
+  private readonly registry: DialogRegistry = new DialogRegistry();
+  private readonly queue: KeyQueue;
+  private readonly outbox: Outbox;
+  private readonly scheduler: Scheduler;
+  private readonly timeout: number;
+  private readonly proactive: boolean;
+  private readonly rootDialog: string;
+  private readonly persistUser: boolean;
+  private readonly persistConversation: boolean;
+  private readonly maxCommitRetries: number;
+  private readonly maxDialogOperations: number;
+  private readonly maxStateBytes: number;
+  private readonly preserve: readonly string[];
+  private readonly dialogErrorMessage: OutgoingMessage | undefined;
+  private readonly closeMessage: OutgoingMessage | undefined;
+  private readonly traceLine: ((line: string) => void) | undefined;
+  private sweeping = false;
+  private sweepAgain = false;
+  private closing: Promise<void> | undefined;
+  private closed = false;
+
+  /** @throws PalaverError `INVALID_OPTIONS` naming the option that is wrong. */
+  constructor(options: SessionManagerOptions<E, U, C, P>) {
+    super();
+    parseOrThrow(optionsSchema, options, 'INVALID_OPTIONS', 'SessionManager options');
+    this.options = options;
+    this.store = options.store ?? new MemoryStore();
+    this.timeout = options.timeout ?? 30 * 60_000;
+    this.proactive = (options.closePolicy ?? 'proactive') === 'proactive';
+    this.rootDialog = options.rootDialog ?? '/';
+    this.persistUser = options.persistUserData ?? true;
+    this.persistConversation = options.persistConversationData ?? true;
+    this.maxCommitRetries = options.maxCommitRetries ?? 3;
+    this.maxDialogOperations = options.maxDialogOperations ?? 1000;
+    this.maxStateBytes = options.maxStateBytes ?? 1_000_000;
+    this.preserve = options.preserve ?? [];
+    this.dialogErrorMessage = options.dialogErrorMessage === null ? undefined : toMessage(options.dialogErrorMessage ?? DEFAULT_ERROR_MESSAGE);
+    this.closeMessage = options.closeMessage === undefined ? undefined : toMessage(options.closeMessage);
+    this.traceLine = traceSink(options.trace);
+    this.queue = new KeyQueue(options.maxQueuedTurns ?? 1000);
+    this.outbox = new Outbox({
+      deliver: options.deliver,
+      delay: options.autoBatchDelay ?? 250,
+      retry: { ...defaultRetry, ...options.deliveryRetry },
+      onError: (error: DeliveryError) => this.report(error),
+      trace: this.traceLine,
+    });
+    this.scheduler = new Scheduler(() => void this.sweep());
+    this.store.listen?.({ evicted: (key, record) => this.onEvicted(key, record) });
+    this.registry.add(PromptIds.text, new PromptDialog(), 'Prompts.text');
+    this.registry.add(PromptIds.number, new PromptDialog(), 'Prompts.number');
+    this.registry.add(PromptIds.confirm, new PromptDialog(), 'Prompts.confirm');
+    this.registry.add(PromptIds.choice, new PromptDialog(), 'Prompts.choice');
+  }
+
+  /**
+   * Registers a dialog: a waterfall (an array of steps), a single handler function, or a {@link Dialog} object.
+   * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `INVALID_ARGUMENT` for anything else.
+   */
+  dialog(
+    id: string,
+    dialog: WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>> | Dialog<Session<E, U, C, P>>,
+    options: { name?: string } = {},
+  ): this {
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new PalaverError('INVALID_ARGUMENT', `Expected a dialog id as a non-empty string, got ${describe(id)}.`);
+    }
+    let built: Dialog<any>;
+    if (Array.isArray(dialog)) {
+      if (dialog.length === 0 || !dialog.every((step) => typeof step === 'function')) {
+        throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": a waterfall is a non-empty array of step functions.`);
+      }
+      built = new WaterfallDialog(dialog);
+    } else if (typeof dialog === 'function') {
+      built = new FunctionDialog(dialog);
+    } else if (typeof dialog === 'object' && dialog !== null && typeof (dialog as Dialog).begin === 'function') {
+      built = dialog;
+    } else {
+      throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": expected an array of steps, a function or a Dialog, got ${describe(dialog)}.`);
+    }
+    this.registry.add(id, built, options.name);
+    return this;
+  }
+
+  /**
+   * Runs one turn for `message`: finds or starts its session, runs the dialogs, saves. Resolves once the state is saved
+   * (it never waits for the batching delay or for delivery).
+   * @throws PalaverError `INVALID_MESSAGE`, `TURN_QUEUE_FULL`, `STORE_UNAVAILABLE`, `CONFLICT`, `STATE_TOO_LARGE`, `CLOSED`.
+   */
+  receive(message: IncomingMessage): Promise<TurnResult> {
+    if (this.closed) return Promise.reject(closedError());
+    let parsed: IncomingMessage;
+    let key: string;
+    try {
+      parsed = parseOrThrow(messageSchema, message, 'INVALID_MESSAGE', 'message passed to receive()');
+      key = this.keyOf(parsed.address);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const receivedAt = Date.now();
+    return this.queue.run(key, () => this.turn(key, parsed, receivedAt));
+  }
+
+  /**
+   * Sends a proactive message to `address` outside any turn (the orderPizza pattern), through the same ordered outbox.
+   * Resolves once delivered; rejects with a `DeliveryError` when delivery kept failing.
+   */
+  send(address: Address, message: string | OutgoingMessage, ...args: unknown[]): Promise<void> {
+    let outgoing: OutgoingMessage;
+    let parsedAddress: Address;
+    try {
+      parsedAddress = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to send()');
+      outgoing = typeof message === 'string' ? { type: 'message', text: formatText(message, args) } : toMessage(message, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.outbox.send(laneKey(parsedAddress), parsedAddress, [outgoing]);
+  }
+
+  /**
+   * Starts a bot-initiated session for `address` (non-interactive until the user writes), running `onSessionStart` and,
+   * if given, beginning `dialogId`. An active session is left as it is.
+   */
+  startSession(address: Address, options: { dialogId?: string; args?: unknown } = {}): Promise<SessionInfo> {
+    if (this.closed) return Promise.reject(closedError());
+    let parsed: Address;
+    let key: string;
+    try {
+      parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to startSession()');
+      key = this.keyOf(parsed);
+      if (options.dialogId !== undefined) this.registry.check(options.dialogId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.queue.run(key, () => this.start(key, parsed, options));
+  }
+
+  /**
+   * Ends the session of an address (or session key) from outside a turn. Resolves to false when no session was active.
+   */
+  endSession(addressOrKey: Address | string, reason: EndReason = 'endSession'): Promise<boolean> {
+    let key: string;
+    try {
+      key = typeof addressOrKey === 'string' ? addressOrKey : this.keyOf(parseOrThrow(addressSchema, addressOrKey, 'INVALID_ADDRESS', 'address passed to endSession()'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.queue.run(key, () => this.end(key, reason));
+  }
+
+  /** The session key of an address (see the `sessionKey` option). */
+  keyOf(address: Address): string {
+    const custom = this.options.sessionKey;
+    if (custom === undefined) return SESSION_PREFIX + joinKey(address.channelId, address.conversation.id, address.user.id);
+    const key = custom(address);
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new PalaverError('INVALID_OPTIONS', `The sessionKey option must return a non-empty string, got ${describe(key)}.`);
+    }
+    return SESSION_PREFIX + key;
+  }
+
+  /**
+   * Looks for due sessions now and ends them (`proactive` policy). The scheduler calls this by itself; call it from a
+   * cron job or a serverless timer when no process stays up. Resolves to the number of sessions ended.
+   */
+  async sweepExpired(now?: number): Promise<number> {
+    let ended = 0;
+    for (;;) {
+      const claims = await this.store.claimDue(SWEEP_BATCH, now);
+      if (claims.length === 0) return ended;
+      const results = await Promise.all(claims.map((claim) => this.queue.run(claim.key, () => this.expire(claim)).catch((error) => {
+        this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'expiring a session'));
+        return false;
+      })));
+      for (const result of results) if (result) ended++;
+      if (claims.length < SWEEP_BATCH) return ended;
+    }
+  }
+
+  /**
+   * Stops taking turns, lets running ones finish, ends (or persists) live sessions as `shutdown` says, delivers every
+   * pending reply, and clears every timer.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  // ---- turns -------------------------------------------------------------------------------------------------
+
+  private async turn(key: string, message: IncomingMessage, receivedAt: number): Promise<TurnResult> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.load(key, message.address);
+      const outcome = await this.runTurn(key, message, receivedAt, loaded);
+      if (outcome !== undefined) return outcome;
+      if (attempt >= this.maxCommitRetries) {
+        const error = new PalaverError('CONFLICT', `Session "${key}" kept changing while its turn ran; gave up after ${attempt + 1} attempts.`);
+        this.report(error);
+        throw error;
+      }
+    }
+  }
+
+  /** One attempt of a turn; `undefined` means the commit lost a race and the turn must run again. */
+  private async runTurn(key: string, message: IncomingMessage, receivedAt: number, loaded: Loaded): Promise<TurnResult | undefined> {
+    const events: (() => void)[] = [];
+    const expect = expectations(loaded);
+    const userData = this.decodeBag(loaded.user, key) as U;
+    const conversationData = this.decodeBag(loaded.conversation, key) as C;
+    let state = this.decodeSession(loaded.session, key);
+    const replies: OutgoingMessage[] = [];
+    let flush = false;
+
+    // Find or start the session.
+    if (state !== undefined && state.id !== undefined) dropExpiredEntities(state, receivedAt);
+    if (state !== undefined && state.id !== undefined && isExpired(state, this.timeout, receivedAt)) {
+      let keep = false;
+      const old = this.newSession(key, state, message, userData, conversationData, false);
+      if (!this.proactive && this.options.continueIf) {
+        keep = await this.hook('continueIf', () => this.options.continueIf!(old, message), false);
+      }
+      if (!keep) {
+        const ended = await this.endState(old, 'timeout', receivedAt, events);
+        collect(old, replies);
+        state = this.freshState(message.address, receivedAt, ended);
+      }
+    }
+    let starting = false;
+    if (state === undefined || state.id === undefined) {
+      state = this.freshState(message.address, receivedAt, state === undefined ? undefined : { entities: state.entities, entityExpiry: state.entityExpiry });
+      starting = true;
+    }
+
+    let rehandled = false;
+    let current = message;
+    let error: PalaverError | undefined;
+    let session: AnySession;
+    for (;;) {
+      session = this.newSession(key, state, current, userData, conversationData, rehandled, expect, events);
+      if (starting) {
+        await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
+        this.emitLater(events, 'sessionStart', () => ({ session: session.info, address: session.address }));
+        starting = false;
+      }
+      const pristine = JSON.stringify(state);
+      touch(state, current, receivedAt);
+      try {
+        await dispatch(session, this.registry, this.rootDialog, this.maxDialogOperations, this.runnerHooks(session));
+      } catch (thrown) {
+        session.closed = true;
+        error = asPalaverError(thrown, 'DIALOG_FAILED', 'a dialog');
+        this.report(error);
+        // Nothing the failed turn did is kept: back to the state before it, then end the conversation.
+        state = JSON.parse(pristine) as SessionStateRecord;
+        touch(state, current, receivedAt);
+        state.stack = [];
+        state.privateConversationData = {};
+        session = this.newSession(key, state, current, this.decodeBag(loaded.user, key) as U, this.decodeBag(loaded.conversation, key) as C, rehandled, expect, events);
+        session.replies.length = 0;
+        if (this.dialogErrorMessage) replies.push(this.dialogErrorMessage);
+        flush = true;
+        break;
+      }
+      session.closed = true;
+      collect(session, replies);
+      flush ||= session.flush;
+      const request = session.lifecycle;
+      if (request === undefined) break;
+      if (request.kind === 'endSession') {
+        const ended = await this.endState(session, 'endSession', receivedAt, events);
+        collect(session, replies);
+        state = dormantState(state, ended);
+        break;
+      }
+      const reason = request.kind === 'refresh' ? 'refresh' : 'newSession';
+      const ended = await this.endState(session, reason, receivedAt, events);
+      collect(session, replies);
+      state = this.freshState(current.address, receivedAt, reason === 'refresh' ? undefined : carry(session, ended, request.kind === 'newSession' ? request.options : {}));
+      starting = true;
+      if (request.kind === 'refresh') {
+        session = this.newSession(key, state, current, userData, conversationData, rehandled, expect, events);
+        await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
+        collect(session, replies);
+        const fresh = session;
+        this.emitLater(events, 'sessionStart', () => ({ session: fresh.info, address: fresh.address }));
+        break;
+      }
+      rehandled = true;
+      const options = request.options;
+      if (options.message) current = { ...options.message, address: options.message.address ?? current.address } as IncomingMessage;
+    }
+
+    const committed = await this.commit(key, state, session.userData, session.conversationData, expect);
+    if (!committed) return undefined;
+    const address = message.address;
+    this.outbox.enqueue(laneKey(address), address, replies, flush);
+    const info = session.info;
+    for (const emit of events) emit();
+    if (this.listenerCount('turn') > 0) this.notify('turn', { session: info, message, replies });
+    return error === undefined ? { session: info, replies } : { session: info, replies, error };
+  }
+
+  /** A bot-initiated start (`startSession`). */
+  private async start(key: string, address: Address, options: { dialogId?: string; args?: unknown }): Promise<SessionInfo> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.load(key, address);
+      const now = Date.now();
+      const events: (() => void)[] = [];
+      const expect = expectations(loaded);
+      const userData = this.decodeBag(loaded.user, key) as U;
+      const conversationData = this.decodeBag(loaded.conversation, key) as C;
+      let state = this.decodeSession(loaded.session, key);
+      const replies: OutgoingMessage[] = [];
+      if (state !== undefined && state.id !== undefined && !isExpired(state, this.timeout, now)) {
+        return this.newSession(key, state, undefined, userData, conversationData, false).info;
+      }
+      if (state !== undefined && state.id !== undefined) {
+        const old = this.newSession(key, state, undefined, userData, conversationData, false);
+        const ended = await this.endState(old, 'timeout', now, events);
+        collect(old, replies);
+        state = this.freshState(address, now, ended);
+      } else {
+        state = this.freshState(address, now, state === undefined ? undefined : { entities: state.entities, entityExpiry: state.entityExpiry });
+      }
+      const session = this.newSession(key, state, undefined, userData, conversationData, false, expect, events);
+      await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
+      this.emitLater(events, 'sessionStart', () => ({ session: session.info, address }));
+      if (options.dialogId !== undefined) {
+        session.beginDialog(options.dialogId, options.args);
+        try {
+          await drain(session, this.registry, this.maxDialogOperations, this.runnerHooks(session));
+        } catch (thrown) {
+          throw asPalaverError(thrown, 'DIALOG_FAILED', `the dialog "${options.dialogId}" begun by startSession()`);
+        }
+      }
+      session.closed = true;
+      collect(session, replies);
+      if (await this.commit(key, state, session.userData, session.conversationData, expect)) {
+        this.outbox.enqueue(laneKey(address), address, replies, session.flush);
+        for (const emit of events) emit();
+        return session.info;
+      }
+      if (attempt >= this.maxCommitRetries) throw new PalaverError('CONFLICT', `Session "${key}" kept changing during startSession().`);
+    }
+  }
+
+  /** An explicit end from outside a turn (`manager.endSession`, shutdown). */
+  private async end(key: string, reason: EndReason): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.load(key, undefined);
+      const state = this.decodeSession(loaded.session, key);
+      if (state === undefined || state.id === undefined) return false;
+      const now = Date.now();
+      const events: (() => void)[] = [];
+      const expect = expectations(loaded);
+      const session = this.newSession(key, state, undefined, this.decodeBag(loaded.user, key) as U, this.decodeBag(loaded.conversation, key) as C, false, expect, events);
+      const ended = await this.endState(session, reason, now, events);
+      session.closed = true;
+      const replies: OutgoingMessage[] = [];
+      collect(session, replies);
+      if (await this.commit(key, dormantState(state, ended), session.userData, session.conversationData, expect)) {
+        this.outbox.enqueue(laneKey(state.address), state.address, replies, true);
+        for (const emit of events) emit();
+        return true;
+      }
+      if (attempt >= this.maxCommitRetries) throw new PalaverError('CONFLICT', `Session "${key}" kept changing while it was being ended.`);
+    }
+  }
+
+  /** Ends a session the scheduler claimed, unless a turn touched it since the claim. */
+  private async expire(claim: ExpiryClaim): Promise<boolean> {
+    const key = claim.key;
+    const loaded = await this.load(key, undefined);
+    const record = loaded.session;
+    if (record === undefined || record.version !== claim.version) return false;
+    const state = this.decodeSession(record, key);
+    if (state === undefined || state.id === undefined) return false;
+    const now = Date.now();
+    const events: (() => void)[] = [];
+    const expect = expectations(loaded);
+    const session = this.newSession(key, state, undefined, this.decodeBag(loaded.user, key) as U, this.decodeBag(loaded.conversation, key) as C, false, expect, events);
+    const ended = await this.endState(session, 'timeout', now, events);
+    session.closed = true;
+    const replies: OutgoingMessage[] = [];
+    collect(session, replies);
+    if (this.closeMessage) replies.push(this.closeMessage);
+    if (!(await this.commit(key, dormantState(state, ended), session.userData, session.conversationData, expect))) return false;
+    this.outbox.enqueue(laneKey(state.address), state.address, replies, true);
+    for (const emit of events) emit();
+    return true;
+  }
+
+  // ---- session lifecycle -------------------------------------------------------------------------------------
+
+  private freshState(address: Address, now: number, kept?: { entities: JsonObject; entityExpiry?: Record<string, number> | undefined }): SessionStateRecord {
+    const state: SessionStateRecord = {
+      v: 1,
+      id: newSessionId(),
+      startedAt: now,
+      lastActiveAt: now,
+      turnCount: 0,
+      interactive: false,
+      developer: false,
+      address,
+      entities: kept?.entities ?? {},
+      stack: [],
+      privateConversationData: {},
+    };
+    if (kept?.entityExpiry !== undefined && Object.keys(kept.entityExpiry).length > 0) state.entityExpiry = kept.entityExpiry;
+    return state;
+  }
+
+  /** Runs `onSessionEnd`, decides what is kept, and schedules the `sessionEnd` event for after the commit. */
+  private async endState(session: AnySession, reason: EndReason, now: number, events: (() => void)[]): Promise<{ entities: JsonObject; entityExpiry: Record<string, number> | undefined }> {
+    const info = session.info;
+    const returned = await this.hook('onSessionEnd', () => this.options.onSessionEnd?.(session, reason), undefined);
+    const state = session.state;
+    const keep = new Set<string>();
+    if (reason !== 'refresh') {
+      for (const name of this.preserve) keep.add(name);
+      if (Array.isArray(returned)) for (const name of returned) if (typeof name === 'string') keep.add(name);
+    }
+    const entities: JsonObject = {};
+    let entityExpiry: Record<string, number> | undefined;
+    if (reason !== 'refresh' && state.entityExpiry !== undefined) {
+      for (const [name, expiresAt] of Object.entries(state.entityExpiry)) {
+        if (expiresAt > now && Object.hasOwn(state.entities, name)) {
+          keep.add(name);
+          (entityExpiry ??= {})[name] = expiresAt;
+        }
+      }
+    }
+    for (const name of keep) if (Object.hasOwn(state.entities, name)) entities[name] = state.entities[name];
+    const final = { ...state.entities };
+    this.emitLater(events, 'sessionEnd', () => ({ session: info, reason, entities: final, kept: Object.keys(entities) }));
+    return { entities, entityExpiry };
+  }
+
+  private newSession(
+    key: string,
+    state: SessionStateRecord,
+    message: IncomingMessage | undefined,
+    userData: U,
+    conversationData: C,
+    rehandled: boolean,
+    expect?: Expectations,
+    events?: (() => void)[],
+  ): Session<E, U, C, P> {
+    const manager = this;
+    let session: Session<E, U, C, P>;
+    const host: TurnHost = {
+      key,
+      registry: this.registry,
+      defaultTimeout: this.timeout,
+      botId: this.options.botId,
+      version: this.options.version,
+      defaultLocale: this.options.locale,
+      rehandled,
+      trace: this.traceLine === undefined ? undefined : (line: string) => manager.trace(session, line),
+      checkpoint: (s) => manager.checkpoint(key, s, expect, events),
+      sendAfterTurn: (address, messages) => {
+        manager.outbox.send(laneKey(address), address, messages).catch(() => undefined);
+      },
+    };
+    session = new Session<E, U, C, P>(state, message, userData, conversationData, host);
+    return session;
+  }
+
+  private runnerHooks(session: AnySession): RunnerHooks {
+    return {
+      endConversation: () => {
+        session.state.privateConversationData = {};
+      },
+      topChanged: (previous: DialogInstance | undefined) => {
+        if (previous !== undefined) session.state.previousDialogState = { ...this.registry.state(previous.id) };
+      },
+      trace: this.traceLine === undefined ? undefined : (line: string) => this.trace(session, line),
+    };
+  }
+
+  /** `sendBatch()`: save what the turn has so far, then deliver the replies so far. */
+  private async checkpoint(key: string, session: AnySession, expect: Expectations | undefined, events: (() => void)[] | undefined): Promise<void> {
+    if (expect === undefined) throw new PalaverError('TURN_ENDED', 'sendBatch() is only available inside a turn.');
+    const replies = session.replies.splice(0);
+    const state = session.state;
+    touch(state, session.message, state.lastActiveAt);
+    const ok = await this.commit(key, state, session.userData, session.conversationData, expect);
+    if (!ok) throw new PalaverError('CONFLICT', `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`);
+    void events;
+    await this.outbox.send(laneKey(session.address), session.address, replies);
+  }
+
+  // ---- store -------------------------------------------------------------------------------------------------
+
+  private async load(key: string, address: Address | undefined): Promise<Loaded> {
+    try {
+      const store = this.store;
+      const session = store.get(key);
+      const record = isThenable(session) ? await session : session;
+      const at = address ?? (record === undefined ? undefined : this.addressOf(record, key));
+      const userKey = this.persistUser && at !== undefined ? USER_PREFIX + joinKey(at.channelId, at.user.id) : undefined;
+      const conversationKey = this.persistConversation && at !== undefined ? CONVERSATION_PREFIX + joinKey(at.channelId, at.conversation.id) : undefined;
+      const user = userKey === undefined ? undefined : store.get(userKey);
+      const conversation = conversationKey === undefined ? undefined : store.get(conversationKey);
+      return {
+        session: record,
+        user: isThenable(user) ? await user : user,
+        conversation: isThenable(conversation) ? await conversation : conversation,
+        userKey,
+        conversationKey,
+      };
+    } catch (error) {
+      throw this.storeError(error, `loading session "${key}"`);
+    }
+  }
+
+  /** Writes the session record and any data bag that changed, compare-and-set on what was loaded. False on a lost race. */
+  private async commit(key: string, state: SessionStateRecord, userData: JsonObject, conversationData: JsonObject, expect: Expectations): Promise<boolean> {
+    const data = JSON.stringify(state);
+    if (data.length > this.maxStateBytes) {
+      const error = new PalaverError('STATE_TOO_LARGE', `Session "${key}" would store ${data.length} characters, over maxStateBytes (${this.maxStateBytes}); the turn was not saved. Keep large data outside the session.`);
+      this.report(error);
+      throw error;
+    }
+    const active = state.id !== undefined;
+    const writes: CommitWrite[] = [];
+    if (active || expect.session !== null) {
+      const empty = !active && Object.keys(state.entities).length === 0;
+      writes.push({
+        key,
+        expected: expect.session,
+        data: empty ? null : data,
+        idleMs: active && this.proactive ? (state.timeout ?? this.timeout) - (Date.now() - state.lastActiveAt) : null,
+      });
+    }
+    let userJson: string | undefined;
+    let conversationJson: string | undefined;
+    const { userKey, conversationKey } = expect;
+    if (userKey !== undefined) {
+      userJson = JSON.stringify(userData ?? {});
+      if (userJson !== (expect.userData ?? '{}')) writes.push({ key: userKey, expected: expect.user, data: userJson });
+    }
+    if (conversationKey !== undefined) {
+      conversationJson = JSON.stringify(conversationData ?? {});
+      if (conversationJson !== (expect.conversationData ?? '{}')) writes.push({ key: conversationKey, expected: expect.conversation, data: conversationJson });
+    }
+    if (writes.length === 0) return true;
+    let result;
+    try {
+      const pending = this.store.commit(writes);
+      result = isThenable(pending) ? await pending : pending;
+    } catch (error) {
+      throw this.storeError(error, `saving session "${key}"`);
+    }
+    if (!result.ok) return false;
+    // Later commits of this turn (a checkpoint, then the end) build on what was just written.
+    writes.forEach((write, i) => {
+      const version = result.versions[i]!;
+      const next: ExpectedRecord = write.data === null ? null : { version, generation: write.key === key ? expect.session?.generation ?? 0 : 0 };
+      if (write.key === key) expect.session = next;
+      else if (write.key === userKey) {
+        expect.user = next;
+        expect.userData = userJson;
+      } else {
+        expect.conversation = next;
+        expect.conversationData = conversationJson;
+      }
+    });
+    if (active && this.proactive) this.scheduler.arm(state.lastActiveAt + (state.timeout ?? this.timeout));
+    return true;
+  }
+
+  private decodeSession(record: StoredRecord | undefined, key: string): SessionStateRecord | undefined {
+    if (record === undefined) return undefined;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(record.data);
+    } catch (error) {
+      this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" holds text that is not JSON; a fresh session replaces it.`, { cause: error }));
+      return undefined;
+    }
+    const parsed = sessionStateSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" does not match the session schema (${formatIssues(parsed.error)}); a fresh session replaces it.`, { cause: parsed.error }));
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  private decodeBag(record: StoredRecord | undefined, key: string): JsonObject {
+    if (record === undefined) return {};
+    try {
+      const value: unknown = JSON.parse(record.data);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as JsonObject;
+    } catch {
+      // reported below
+    }
+    this.report(new PalaverError('CORRUPT_STATE', `A data record of session "${key}" is not a JSON object; it starts empty again.`));
+    return {};
+  }
+
+  private addressOf(record: StoredRecord, key: string): Address | undefined {
+    return this.decodeSession(record, key)?.address;
+  }
+
+  private storeError(error: unknown, doing: string): PalaverError {
+    const wrapped = error instanceof PalaverError ? error : new PalaverError('STORE_UNAVAILABLE', `The store failed while ${doing}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    this.report(wrapped);
+    return wrapped;
+  }
+
+  // ---- scheduler, eviction, shutdown -------------------------------------------------------------------------
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return;
+    }
+    this.sweeping = true;
+    try {
+      do {
+        this.sweepAgain = false;
+        await this.sweepExpired();
+      } while (this.sweepAgain);
+    } catch (error) {
+      this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'the expiry sweep'));
+    } finally {
+      this.sweeping = false;
+      this.rearm();
+    }
+  }
+
+  private rearm(): void {
+    if (this.closed || !this.proactive) return;
+    const store = this.store;
+    if (store.nextDeadline !== undefined) {
+      const next = store.nextDeadline();
+      if (next !== undefined) this.scheduler.arm(next);
+      return;
+    }
+    const interval = this.options.sweepInterval ?? 1000;
+    this.scheduler.arm(Date.now() + interval * (0.8 + Math.random() * 0.4));
+  }
+
+  private onEvicted(key: string, record: StoredRecord): void {
+    if (!key.startsWith(SESSION_PREFIX)) return;
+    // The store calls this from inside another key's commit: finish that first.
+    void Promise.resolve().then(async () => {
+      const state = this.decodeSession(record, key);
+      if (state === undefined || state.id === undefined) return;
+      const events: (() => void)[] = [];
+      const session = this.newSession(key, state, undefined, {} as U, {} as C, false, undefined, events);
+      await this.endState(session, 'evicted', Date.now(), events);
+      session.closed = true;
+      for (const emit of events) emit();
+    }).catch((error) => this.report(asPalaverError(error, 'HOOK_FAILED', 'ending an evicted session')));
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.queue.idle();
+    const mode = this.options.shutdown ?? (this.store.persistent ? 'persist' : 'end');
+    const keys = (this.store as { sessionKeys?: () => Iterable<string> }).sessionKeys?.();
+    if (mode === 'end' && keys !== undefined) {
+      for (const key of [...keys]) {
+        await this.queue.run(key, () => this.end(key, 'shutdown')).catch((error) => this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'ending a session at shutdown')));
+      }
+    }
+    this.scheduler.stop();
+    await this.outbox.flushAll();
+    this.outbox.stop();
+    await this.store.close?.();
+  }
+
+  // ---- hooks, events, trace ----------------------------------------------------------------------------------
+
+  /** Runs a user hook; a throw is reported (HOOK_FAILED) and `fallback` is used instead. */
+  private async hook<T>(name: string, run: () => Awaitable<T>, fallback: T): Promise<T> {
+    try {
+      const result = run();
+      return isThenable(result) ? await result : result;
+    } catch (error) {
+      this.report(new PalaverError('HOOK_FAILED', `${name} threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      return fallback;
+    }
+  }
+
+  private emitLater<K extends 'sessionStart' | 'sessionEnd'>(events: (() => void)[], name: K, payload: () => Parameters<SessionManagerEvents[K]>[0]): void {
+    if (this.listenerCount(name) === 0) return;
+    const value = payload();
+    events.push(() => this.notify(name, value));
+  }
+
+  private notify<K extends 'sessionStart' | 'sessionEnd' | 'turn'>(name: K, payload: Parameters<SessionManagerEvents[K]>[0]): void {
+    for (const listener of this.listeners(name)) {
+      try {
+        (listener as (p: typeof payload) => void).call(this, payload);
+      } catch (error) {
+        this.report(new PalaverError('HOOK_FAILED', `A "${name}" listener threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      }
+    }
+  }
+
+  /** Emits `error`; with no listener, prints it (an error is never dropped silently). */
+  private report(error: PalaverError): void {
+    if (this.listenerCount('error') === 0) {
+      console.error(`[palaver] ${error.code}: ${error.message}`);
+      return;
+    }
+    for (const listener of this.listeners('error')) {
+      try {
+        listener.call(this, error);
+      } catch (thrown) {
+        console.error('[palaver] an "error" listener threw:', thrown);
+      }
+    }
+  }
+
+  private trace(session: AnySession, line: string): void {
+    const stack = session.state.stack;
+    const top = stack[stack.length - 1];
+    const depth = Math.max(0, stack.length - 1);
+    this.traceLine?.(`${'.'.repeat(depth)}${top ? top.id + ' - ' : ''}${line}`);
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------------------
+
+function expectations(loaded: Loaded): Expectations {
+  return {
+    userKey: loaded.userKey,
+    conversationKey: loaded.conversationKey,
+    session: ref(loaded.session),
+    user: ref(loaded.user),
+    userData: loaded.user?.data,
+    conversation: ref(loaded.conversation),
+    conversationData: loaded.conversation?.data,
+  };
+}
+
+function ref(record: StoredRecord | undefined): ExpectedRecord {
+  return record === undefined ? null : { version: record.version, generation: record.generation };
+}
+
+function isExpired(state: SessionStateRecord, timeout: number, now: number): boolean {
+  return now - state.lastActiveAt >= (state.timeout ?? timeout);
+}
+
+function dropExpiredEntities(state: SessionStateRecord, now: number): void {
+  const expiry = state.entityExpiry;
+  if (expiry === undefined) return;
+  for (const [name, expiresAt] of Object.entries(expiry)) {
+    if (expiresAt <= now) {
+      delete expiry[name];
+      delete state.entities[name];
+    }
+  }
+  if (Object.keys(expiry).length === 0) delete state.entityExpiry;
+}
+
+/** Marks the turn's activity on the state. */
+function touch(state: SessionStateRecord, message: IncomingMessage | undefined, at: number): void {
+  state.lastActiveAt = at;
+  if (message === undefined) return;
+  state.turnCount++;
+  state.address = message.address;
+  if ((message.type ?? 'message') === 'message') state.interactive = true;
+  if (message.developer === true) state.developer = true;
+  if (message.locale !== undefined) state.locale = message.locale;
+}
+
+function dormantState(state: SessionStateRecord, kept: { entities: JsonObject; entityExpiry: Record<string, number> | undefined }): SessionStateRecord {
+  const dormant: SessionStateRecord = {
+    v: 1,
+    lastActiveAt: state.lastActiveAt,
+    turnCount: 0,
+    interactive: false,
+    developer: false,
+    address: state.address,
+    entities: kept.entities,
+    stack: [],
+    privateConversationData: {},
+  };
+  if (kept.entityExpiry !== undefined) dormant.entityExpiry = kept.entityExpiry;
+  return dormant;
+}
+
+function carry(session: AnySession, ended: { entities: JsonObject; entityExpiry: Record<string, number> | undefined }, options: NewSessionOptions<any>): { entities: JsonObject; entityExpiry: Record<string, number> | undefined } {
+  const entities = { ...ended.entities };
+  const what = options.carry;
+  if (Array.isArray(what)) {
+    for (const name of what) if (Object.hasOwn(session.state.entities, name)) entities[name] = session.state.entities[name];
+  } else if (what !== undefined) {
+    Object.assign(entities, what);
+  }
+  return { entities, entityExpiry: ended.entityExpiry };
+}
+
+function collect(session: AnySession, into: OutgoingMessage[]): void {
+  if (session.replies.length === 0) return;
+  for (const reply of session.replies) into.push(reply);
+  session.replies.length = 0;
+}
+
+/** Joins key parts so that no two different part lists give the same key (`:` and `%` inside parts are escaped). */
+export function joinKey(...parts: string[]): string {
+  let key = '';
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (i > 0) key += ':';
+    key += part.includes(':') || part.includes('%') ? part.replace(/%/g, '%25').replace(/:/g, '%3A') : part;
+  }
+  return key;
+}
+
+function laneKey(address: Address): string {
+  return joinKey(address.channelId, address.conversation.id, address.user.id);
+}
+
+let idCounter = 0;
+const idPrefix = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
+
+/** A unique, sortable-enough session id: time, a per-process prefix, and a counter. */
+function newSessionId(): string {
+  idCounter = (idCounter + 1) % 36 ** 4;
+  return Date.now().toString(36) + idPrefix + idCounter.toString(36).padStart(4, '0');
+}
+
+function toMessage(message: string | OutgoingMessage, args: readonly unknown[] = []): OutgoingMessage {
+  if (typeof message === 'string') return { type: 'message', text: formatText(message, args) };
+  const parsed = parseOrThrow(outgoingMessageSchema, message, 'INVALID_MESSAGE', 'message');
+  if (parsed.type === undefined) parsed.type = 'message';
+  if (typeof parsed.text === 'string' && args.length > 0) parsed.text = formatText(parsed.text, args);
+  return parsed;
+}
+
+function asPalaverError(error: unknown, code: PalaverError['code'], where: string): PalaverError {
+  if (error instanceof PalaverError) return error;
+  return new PalaverError(code, `${where} threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+function closedError(): PalaverError {
+  return new PalaverError('CLOSED', 'The SessionManager is closed; create a new one to take more turns.');
+}
+
+function traceSink(option: SessionManagerOptions['trace']): ((line: string) => void) | undefined {
+  if (typeof option === 'function') return option as (line: string) => void;
+  if (option === true) return (line) => console.log(line);
+  if (option === undefined && typeof process !== 'undefined' && /(^|,)\s*palaver(\b|:|\*)/.test(process.env.DEBUG ?? '')) {
+    return (line) => console.error(`palaver ${line}`);
+  }
+  return undefined;
+}
+
+export { HOST };

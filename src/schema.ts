@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { PalaverError, type PalaverErrorCode } from './errors';
+
+const id = z.string().min(1, 'must be a non-empty string').max(512, 'must be at most 512 characters');
+
+/** Where a message came from and where replies go. Extra channel fields are kept. */
+export const addressSchema = z.looseObject({
+  channelId: id,
+  user: z.looseObject({ id, name: z.string().optional() }),
+  conversation: z.looseObject({ id, isGroup: z.boolean().optional() }),
+  bot: z.looseObject({ id, name: z.string().optional() }).optional(),
+});
+
+const jsonRecord = z.record(z.string(), z.unknown());
+
+/** A button on a card: open a link, post back a hidden value, or send a visible message. */
+export const cardActionSchema = z.object({
+  type: z.enum(['openUrl', 'postBack', 'imBack']),
+  title: z.string().optional(),
+  value: z.string(),
+});
+
+/** A file, image or card carried by a message. Cards use `contentType` values from `CardContentType`. */
+export const attachmentSchema = z.looseObject({
+  contentType: z.string().min(1),
+  contentUrl: z.string().optional(),
+  content: z.unknown().optional(),
+  name: z.string().optional(),
+  thumbnailUrl: z.string().optional(),
+});
+
+/** An incoming message or event. */
+export const messageSchema = z.looseObject({
+  address: addressSchema,
+  type: z.enum(['message', 'event']).optional(),
+  text: z.string().optional(),
+  name: z.string().optional(),
+  value: z.unknown().optional(),
+  attachments: z.array(attachmentSchema).optional(),
+  locale: z.string().optional(),
+  developer: z.boolean().optional(),
+  timestamp: z.number().optional(),
+  id: z.string().optional(),
+  sourceEvent: jsonRecord.optional(),
+});
+
+/** A reply, in a channel-neutral shape that `deliver` maps to its channel. */
+export const outgoingMessageSchema = z.looseObject({
+  type: z.enum(['message', 'typing', 'event']).optional(),
+  text: z.string().optional(),
+  textFormat: z.enum(['plain', 'markdown', 'xml']).optional(),
+  attachments: z.array(attachmentSchema).optional(),
+  attachmentLayout: z.enum(['list', 'carousel']).optional(),
+  suggestedActions: z.array(cardActionSchema).optional(),
+  sourceEvent: jsonRecord.optional(),
+  inputHint: z.enum(['acceptingInput', 'expectingInput', 'ignoringInput']).optional(),
+  locale: z.string().optional(),
+  name: z.string().optional(),
+  value: z.unknown().optional(),
+});
+
+const dialogStateSchema = z.object({ name: z.string(), id: z.string(), type: z.string() });
+
+/** One dialog on the stack: its id, its `dialogData`, and the waterfall step it is on. */
+export const dialogInstanceSchema = z.object({
+  id: z.string().min(1),
+  data: jsonRecord,
+  step: z.number().int().nonnegative().optional(),
+});
+
+/** The stored shape of one session key. Plain JSON; version 1. */
+export const sessionStateSchema = z.object({
+  v: z.literal(1),
+  /** The current session's id; absent while the key is dormant (ended, keeping entities). */
+  id: z.string().optional(),
+  startedAt: z.number().optional(),
+  lastActiveAt: z.number(),
+  turnCount: z.number().int().nonnegative(),
+  interactive: z.boolean(),
+  developer: z.boolean(),
+  locale: z.string().optional(),
+  address: addressSchema,
+  timeout: z.number().positive().optional(),
+  entities: jsonRecord,
+  entityExpiry: z.record(z.string(), z.number()).optional(),
+  stack: z.array(dialogInstanceSchema),
+  privateConversationData: jsonRecord,
+  previousDialogState: dialogStateSchema.optional(),
+  /** Why the last session at this key ended; set while the key is dormant. */
+  ended: z.enum(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']).optional(),
+});
+
+/** A data bag stored on its own key (userData, conversationData). */
+export const bagSchema = jsonRecord;
+
+export type SessionStateRecord = z.infer<typeof sessionStateSchema>;
+
+/** Parses `value` or throws a PalaverError with `code` that names the failing field. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, code: PalaverErrorCode, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new PalaverError(code, `Invalid ${what}: ${formatIssues(result.error)}`, { cause: result.error });
+}
+
+/** One line per issue: `address.user.id: must be a non-empty string (got undefined)`. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+      return `\`${path}\` ${issue.message}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,345 @@
+import { describe, PalaverError } from './errors';
+import { formatText } from './format';
+import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
+import type { DialogRegistry } from './dialogs/registry';
+import { parseOrThrow, outgoingMessageSchema, type SessionStateRecord } from './schema';
+import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
+
+/** What `newSession` carries into the fresh session. */
+export interface NewSessionOptions<E extends JsonObject = JsonObject> {
+  /** Entities to carry: names (their current values are copied) or values. */
+  carry?: readonly (keyof E & string)[] | Partial<E>;
+  /** Handle this message in the new session instead of the current one. */
+  message?: Omit<IncomingMessage, 'address'> & { address?: Address };
+}
+
+/** A lifecycle request made during a turn; the manager carries it out when the dialogs are done. */
+export type LifecycleRequest<E extends JsonObject = JsonObject> =
+  | { kind: 'endSession' }
+  | { kind: 'newSession'; options: NewSessionOptions<E> }
+  | { kind: 'refresh' };
+
+/** What a turn's session needs from the manager. */
+export interface TurnHost {
+  readonly key: string;
+  readonly registry: DialogRegistry;
+  readonly defaultTimeout: number;
+  readonly botId: string | undefined;
+  readonly version: string | undefined;
+  readonly defaultLocale: string | undefined;
+  /** True while re-handling a message after `newSession` (the loop guard). */
+  readonly rehandled: boolean;
+  trace: ((line: string) => void) | undefined;
+  /** Commits the state so far and delivers the replies so far (`sendBatch`). */
+  checkpoint(session: Session<any, any, any, any>): Promise<void>;
+  /** Sends outside the turn (after it ended), through the ordered outbox. */
+  sendAfterTurn(address: Address, messages: OutgoingMessage[]): void;
+}
+
+/**
+ * The per-turn handle a dialog gets: the message, the data scopes, and the send, dialog and lifecycle operations.
+ * Stack operations take effect when the calling step returns; one step may ask for one of them.
+ */
+export class Session<
+  E extends JsonObject = JsonObject,
+  U extends JsonObject = JsonObject,
+  C extends JsonObject = JsonObject,
+  P extends JsonObject = JsonObject,
+> implements DialogSession
+{
+  /** Data about the user, kept across sessions and conversations. */
+  userData: U;
+  /** Data shared by everyone in the conversation. */
+  conversationData: C;
+
+  /** @internal */ replies: OutgoingMessage[] = [];
+  /** @internal */ flush = false;
+  /** @internal */ lifecycle: LifecycleRequest<E> | undefined;
+  /** @internal */ closed = false;
+  /** @internal */ previousDialog: string | undefined;
+  private action: DialogAction | undefined;
+
+  /** @internal */
+  readonly [HOST]: DialogHostInternals;
+
+  /** @internal */
+  constructor(
+    /** @internal */ readonly state: SessionStateRecord,
+    /** The message this turn handles; `undefined` when the bot acts on its own (a timeout, `startSession`). */
+    readonly message: IncomingMessage | undefined,
+    userData: U,
+    conversationData: C,
+    /** @internal */ readonly host: TurnHost,
+  ) {
+    this.userData = userData;
+    this.conversationData = conversationData;
+    const self = this;
+    this[HOST] = {
+      get stack() {
+        return self.state.stack as DialogInstance[];
+      },
+      record: (action) => this.record(action),
+      hasAction: () => this.action !== undefined,
+      take: () => {
+        const action = this.action;
+        this.action = undefined;
+        // After newSession or refresh the old session is over: nothing more runs in it.
+        if (this.lifecycle !== undefined && this.lifecycle.kind !== 'endSession') return undefined;
+        return action;
+      },
+      requestFlush: () => {
+        this.flush = true;
+      },
+    };
+  }
+
+  /** Where replies go: the message's address, or the session's saved address. */
+  get address(): Address {
+    return this.message?.address ?? this.state.address;
+  }
+
+  /** Named values collected in this session; cleared when it ends except those kept. */
+  get entities(): E {
+    return this.state.entities as E;
+  }
+  set entities(value: E) {
+    this.state.entities = value;
+  }
+
+  /** Data about this user in this conversation; cleared by `endConversation`. */
+  get privateConversationData(): P {
+    return this.state.privateConversationData as P;
+  }
+  set privateConversationData(value: P) {
+    this.state.privateConversationData = value;
+  }
+
+  /** Data of the dialog on top of the stack; gone when that dialog ends. */
+  get dialogData(): JsonObject {
+    const stack = this.state.stack;
+    return stack[stack.length - 1]?.data ?? {};
+  }
+  set dialogData(value: JsonObject) {
+    const top = this.state.stack[this.state.stack.length - 1];
+    if (top !== undefined) top.data = value;
+  }
+
+  /** The inactivity timeout of this session (ms); set it to override the manager's for this session. */
+  get timeout(): number {
+    return this.state.timeout ?? this.host.defaultTimeout;
+  }
+  set timeout(ms: number) {
+    this.assertOpen('timeout');
+    if (!(typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) {
+      throw new PalaverError('INVALID_ARGUMENT', `Expected \`session.timeout\` to be a positive number of milliseconds, got ${describe(ms)}.`);
+    }
+    this.state.timeout = ms;
+  }
+
+  /** Metadata of the session, as of now. */
+  get info(): SessionInfo {
+    const state = this.state;
+    const host = this.host;
+    const top = state.stack[state.stack.length - 1];
+    return {
+      id: state.id ?? '',
+      key: host.key,
+      botId: host.botId,
+      version: host.version,
+      channel: state.address.channelId,
+      user: state.address.user,
+      locale: state.locale ?? host.defaultLocale,
+      startedAt: state.startedAt ?? state.lastActiveAt,
+      lastActiveAt: state.lastActiveAt,
+      turnCount: state.turnCount,
+      interactive: state.interactive,
+      developer: state.developer,
+      timeout: this.timeout,
+      currentDialogState: top === undefined ? undefined : host.registry.state(top.id),
+      previousDialogState: state.previousDialogState,
+    };
+  }
+
+  /**
+   * Queues a reply. Text with arguments is a sprintf template (`'Hello %s'`, `'Hi %(name)s'`); text alone is sent as it is.
+   * Replies leave after the turn's state is saved, batched with the other replies of the turn.
+   * @throws PalaverError `INVALID_TEMPLATE` when the template and its arguments do not fit; `INVALID_MESSAGE` for a bad message object.
+   */
+  send(message: string | OutgoingMessage, ...args: unknown[]): this {
+    const outgoing = toOutgoing(message, args);
+    if (this.closed) {
+      this.host.sendAfterTurn(this.address, [outgoing]);
+      return this;
+    }
+    this.host.trace?.('session.send()');
+    this.replies.push(outgoing);
+    return this;
+  }
+
+  /** Shows a typing indicator now (it does not wait for the turn to be saved: it changes no state). */
+  sendTyping(): this {
+    this.host.trace?.('session.sendTyping()');
+    this.host.sendAfterTurn(this.address, [{ type: 'typing' }]);
+    return this;
+  }
+
+  /**
+   * Saves the state so far, then delivers the replies so far. Resolves once they are delivered.
+   * Prompts and `endConversation` flush for you; call this for replies that must go out before slow work.
+   */
+  sendBatch(done?: (error?: Error) => void): Promise<void> {
+    this.assertOpen('sendBatch');
+    const delivered = this.host.checkpoint(this);
+    if (done) delivered.then(() => done(), (error: Error) => done(error));
+    return delivered;
+  }
+
+  /** Begins the dialog `id` on top of the stack; the current dialog resumes with its result when it ends. */
+  beginDialog(id: string, args?: unknown): this {
+    this.host.registry.check(id);
+    this.record({ kind: 'begin', id, args });
+    return this;
+  }
+
+  /** Replaces the current dialog with `id`; the stack does not grow, and the caller resumes when the new one ends. */
+  replaceDialog(id: string, args?: unknown): this {
+    this.host.registry.check(id);
+    this.record({ kind: 'replace', id, args });
+    return this;
+  }
+
+  /** Ends the current dialog, optionally with a reply; the caller resumes with `ResumeReason.completed`. */
+  endDialog(message?: string | OutgoingMessage, ...args: unknown[]): this {
+    this.assertOpen('endDialog');
+    if (message !== undefined) this.send(message, ...args);
+    this.record({ kind: 'end', result: { resumed: ResumeReason.completed } });
+    return this;
+  }
+
+  /** Ends the current dialog and returns `result` to its caller. */
+  endDialogWithResult(result?: DialogResult): this {
+    this.record({ kind: 'end', result: result ?? { resumed: ResumeReason.completed } });
+    return this;
+  }
+
+  /**
+   * Cancels a dialog and every dialog above it: by id (the topmost instance) or by stack index (0 is the bottom).
+   * With `replaceWithId`, that dialog begins in its place; otherwise the caller resumes with `ResumeReason.notCompleted`.
+   */
+  cancelDialog(idOrIndex: string | number, replaceWithId?: string, replaceWithArgs?: unknown): this {
+    this.assertOpen('cancelDialog');
+    const stack = this.state.stack;
+    let index: number;
+    if (typeof idOrIndex === 'number') {
+      if (!Number.isInteger(idOrIndex) || idOrIndex < 0 || idOrIndex >= stack.length) {
+        throw new PalaverError('INVALID_ARGUMENT', `cancelDialog: index ${describe(idOrIndex)} is not on the stack (it holds ${stack.length} dialog${stack.length === 1 ? '' : 's'}).`);
+      }
+      index = idOrIndex;
+    } else {
+      index = -1;
+      for (let i = stack.length - 1; i >= 0; i--) if (stack[i]!.id === idOrIndex) { index = i; break; }
+      if (index < 0) {
+        throw new PalaverError('INVALID_ARGUMENT', `cancelDialog: no dialog "${String(idOrIndex)}" is on the stack (${stack.map((d) => d.id).join(' > ') || 'empty'}).`);
+      }
+    }
+    if (replaceWithId !== undefined) this.host.registry.check(replaceWithId);
+    this.record({ kind: 'cancel', index, replaceWithId, replaceWithArgs });
+    return this;
+  }
+
+  /** Ends the conversation: clears the dialog stack and `privateConversationData`, sends `message` at once. The session goes on. */
+  endConversation(message?: string | OutgoingMessage, ...args: unknown[]): this {
+    this.assertOpen('endConversation');
+    if (message !== undefined) this.send(message, ...args);
+    this.record({ kind: 'endConversation' });
+    this.flush = true;
+    return this;
+  }
+
+  /** Clears the current dialog (`discard()`) or the whole stack (`discard({ all: true })`); the session and its data stay. */
+  discard(options: { all?: boolean } = {}): this {
+    this.record({ kind: 'discard', all: options.all === true });
+    return this;
+  }
+
+  /** Ends the session once this turn is done (`onSessionEnd(session, 'endSession')`); the next message starts a new one. */
+  endSession(): this {
+    this.requestLifecycle({ kind: 'endSession' });
+    return this;
+  }
+
+  /**
+   * Ends this session now and handles the message again in a fresh one (JAICP's `newSession`), carrying the named entities.
+   * @throws PalaverError `NEW_SESSION_LOOP` when called again while re-handling the same message.
+   */
+  newSession(options: NewSessionOptions<E> = {}): this {
+    if (this.host.rehandled) {
+      throw new PalaverError(
+        'NEW_SESSION_LOOP',
+        'newSession() was called while re-handling a message that already started a new session; this would loop forever. ' +
+          'Change the message (options.message) or the condition that calls newSession().',
+      );
+    }
+    this.requestLifecycle({ kind: 'newSession', options });
+    return this;
+  }
+
+  /** Clears everything of this session (entities, dialogs, private data) and starts a fresh session (`refresh`). */
+  refresh(): this {
+    this.requestLifecycle({ kind: 'refresh' });
+    return this;
+  }
+
+  /** Sets an entity that outlives session ends until `ttl` ms from now (Kore's custom-TTL variables). */
+  setEntity<K extends keyof E & string>(name: K, value: E[K], options: { ttl?: number } = {}): this {
+    this.assertOpen('setEntity');
+    (this.state.entities as JsonObject)[name] = value;
+    if (options.ttl !== undefined) {
+      if (!(typeof options.ttl === 'number' && options.ttl > 0 && Number.isFinite(options.ttl))) {
+        throw new PalaverError('INVALID_ARGUMENT', `Expected \`ttl\` to be a positive number of milliseconds, got ${describe(options.ttl)}.`);
+      }
+      (this.state.entityExpiry ??= {})[name] = Date.now() + options.ttl;
+    } else if (this.state.entityExpiry !== undefined) {
+      delete this.state.entityExpiry[name];
+    }
+    return this;
+  }
+
+  private record(action: DialogAction): void {
+    this.assertOpen(action.kind);
+    if (this.action !== undefined) {
+      throw new PalaverError(
+        'DIALOG_ACTION_CONFLICT',
+        `A step asked for two dialog operations (${this.action.kind} then ${action.kind}); end each step with one of ` +
+          'beginDialog, endDialog, endDialogWithResult, replaceDialog, cancelDialog, endConversation, discard or next().',
+      );
+    }
+    this.action = action;
+  }
+
+  private requestLifecycle(request: LifecycleRequest<E>): void {
+    this.assertOpen(request.kind);
+    if (this.lifecycle !== undefined && this.lifecycle.kind !== request.kind) {
+      throw new PalaverError('DIALOG_ACTION_CONFLICT', `This turn already asked for ${this.lifecycle.kind}(); it cannot also ${request.kind}().`);
+    }
+    this.lifecycle = request;
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closed) {
+      throw new PalaverError(
+        'TURN_ENDED',
+        `session.${operation}() was called after its turn had finished. Await your async work inside the step, ` +
+          'or keep session.address and use manager.send() later.',
+      );
+    }
+  }
+}
+
+function toOutgoing(message: string | OutgoingMessage, args: readonly unknown[]): OutgoingMessage {
+  if (typeof message === 'string') return { type: 'message', text: formatText(message, args) };
+  const parsed = parseOrThrow(outgoingMessageSchema, message, 'INVALID_MESSAGE', 'message passed to send()');
+  if (parsed.type === undefined) parsed.type = 'message';
+  if (typeof parsed.text === 'string' && args.length > 0) parsed.text = formatText(parsed.text, args);
+  return parsed;
+}
