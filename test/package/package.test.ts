@@ -1,0 +1,74 @@
+// The published shape: pack the package as npm would, install it in a scratch project, and load it the ways users do.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '../..');
+let project: string;
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: project, encoding: 'utf8' });
+}
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), 'palaver-pack-'));
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const modules = join(project, 'node_modules');
+  mkdirSync(join(modules, 'palaver'), { recursive: true });
+  execFileSync('tar', ['-xzf', join(project, packed), '-C', join(modules, 'palaver'), '--strip-components=1']);
+  for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js']) {
+    symlinkSync(join(root, 'node_modules', dependency), join(modules, dependency), 'dir');
+  }
+}, 60_000);
+
+afterAll(() => {
+  rmSync(project, { recursive: true, force: true });
+});
+
+describe('the packed package', () => {
+  it('ships only dist, the README, the license and package.json', () => {
+    const files = readdirSync(join(project, 'node_modules', 'palaver')).sort();
+    expect(files).toEqual(['LICENSE', 'README.md', 'dist', 'package.json']);
+  });
+
+  it('loads from CommonJS with require()', () => {
+    const out = node(['-e', "const p = require('palaver'); console.log(typeof p.SessionManager, typeof p.MemoryStore, typeof p.Prompts.text)"]);
+    expect(out.trim()).toBe('function function function');
+  });
+
+  it('loads from ESM with import', () => {
+    const out = node(['--input-type=module', '-e', "import { SessionManager, PalaverError } from 'palaver'; console.log(typeof SessionManager, new PalaverError('CLOSED', 'x').code)"]);
+    expect(out.trim()).toBe('function CLOSED');
+  });
+
+  it('runs a turn from the built code', () => {
+    const script = `
+      const { SessionManager } = require('palaver');
+      const replies = [];
+      const bot = new SessionManager({ deliver: (a, m) => { replies.push(...m.map((x) => x.text)); }, autoBatchDelay: 0 });
+      bot.dialog('/', (s) => s.send('echo %s', s.message.text));
+      bot.receive({ address: { channelId: 'c', user: { id: 'u' }, conversation: { id: 'k' } }, text: 'hi' })
+        .then(() => bot.close()).then(() => console.log(JSON.stringify(replies)));`;
+    expect(node(['-e', script]).trim()).toBe('["echo hi"]');
+  });
+
+  it('type-checks for TypeScript consumers in both module systems', () => {
+    const consumer = `
+      import { SessionManager, type Session } from 'palaver';
+      type E = { UserName?: string };
+      const bot = new SessionManager<E>({ deliver: () => {} });
+      bot.dialog('/', (session: Session<E>) => { const name: string | undefined = session.entities.UserName; void name; });
+    `;
+    writeFileSync(join(project, 'consumer.mts'), consumer);
+    writeFileSync(join(project, 'consumer.cts'), consumer);
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ['consumer.mts', 'consumer.cts'] }),
+    );
+    symlinkSync(join(root, 'node_modules', 'typescript'), join(project, 'node_modules', 'typescript'), 'dir');
+    const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+    expect(() => execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })).not.toThrow();
+  }, 60_000);
+});
