@@ -17,6 +17,7 @@
  * - `MESSAGE_TOO_LARGE`: a message exceeds `maxMessageBytes`.
  * - `CONFLICT`: the store kept changing under a turn; it was retried `maxCommitRetries` times.
  * - `STORE_UNAVAILABLE`: the store failed or did not answer.
+ * - `LEASE_TIMEOUT`: another process held the session's turn lease for longer than `leaseWait` (shared stores only).
  * - `CORRUPT_STATE`: stored state could not be parsed or does not match the schema.
  * - `DELIVERY_FAILED`: `deliver` kept failing for a batch; the error carries the undelivered messages.
  * - `HOOK_FAILED`: `onSessionStart`, `onSessionEnd`, `continueIf` or an event listener threw.
@@ -40,6 +41,7 @@ export type PalaverErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'CONFLICT'
   | 'STORE_UNAVAILABLE'
+  | 'LEASE_TIMEOUT'
   | 'CORRUPT_STATE'
   | 'DELIVERY_FAILED'
   | 'HOOK_FAILED'

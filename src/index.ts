@@ -18,7 +18,6 @@ export type {
   IncomingMessage,
   OutgoingMessage,
   Attachment,
-  CardAction,
   SessionInfo,
   DialogState,
   EndReason,
@@ -27,6 +26,20 @@ export type {
   Awaitable,
 } from './types';
 export type { DeliverFn, DeliveryRetryOptions } from './outbox';
+
+// Rich messages: cards, images, suggested actions, channel-native payloads
+export { Message, HeroCard, ThumbnailCard, ReceiptCard, CardAction, CardImage, CardContentType, TextFormat, imageAttachment } from './cards';
+export type {
+  MessageLike,
+  MessageSource,
+  AttachmentSource,
+  AttachmentLayout,
+  HeroCardContent,
+  ReceiptCardContent,
+  ReceiptItem,
+  ReceiptItemInput,
+  Fact,
+} from './cards';
 
 // Stores
 export { MemoryStore } from './stores/memory';

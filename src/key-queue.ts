@@ -17,11 +17,12 @@ export class KeyQueue {
     if (lane === undefined) {
       lane = { depth: 0, tail: undefined };
       this.lanes.set(key, lane);
-    } else if (lane.depth >= this.maxDepth) {
+    } else if (lane.depth > this.maxDepth) {
+      // depth counts the running task too: maxDepth tasks may wait behind it.
       return Promise.reject(
         new PalaverError(
           'TURN_QUEUE_FULL',
-          `${lane.depth} turns are already waiting for session "${key}" (maxQueuedTurns is ${this.maxDepth}); this message was rejected.`,
+          `${lane.depth - 1} turns are already waiting for session "${key}" (maxQueuedTurns is ${this.maxDepth}); this message was rejected.`,
         ),
       );
     }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { z } from 'zod';
+import type { MessageLike } from './cards';
 import { describe, PalaverError, type DeliveryError } from './errors';
 import { HOST, type Dialog, type DialogHandler, type DialogInstance, type WaterfallStep } from './dialogs/dialog';
 import { PromptDialog, PromptIds } from './dialogs/prompts';
@@ -19,7 +20,7 @@ import {
   sessionStateSchema,
   type SessionStateRecord,
 } from './schema';
-import { Session, type NewSessionOptions, type TurnHost } from './session';
+import { Session, toOutgoing, type NewSessionOptions, type TurnHost } from './session';
 import { MemoryStore } from './stores/memory';
 import {
   CONVERSATION_PREFIX,
@@ -88,6 +89,10 @@ export interface SessionManagerOptions<
   deliveryRetry?: Partial<DeliveryRetryOptions>;
   /** For stores that cannot say when the next deadline is (Redis): how often to look for due sessions, in ms. @default 1000 */
   sweepInterval?: number;
+  /** Stores with turn leases (Redis): how long a turn's lease lasts, in ms; it is renewed every third of that while the turn runs. @default 30_000 */
+  leaseTtl?: number;
+  /** Stores with turn leases: how long a turn waits for another process to give the session's lease up before it fails with `LEASE_TIMEOUT`, in ms. @default 10_000 */
+  leaseWait?: number;
   /** What `close()` does with live sessions: end them (reason `shutdown`) or leave them in the store. @default 'end' for in-memory stores, 'persist' otherwise */
   shutdown?: 'end' | 'persist';
   /** Prints dialog and send activity (v3-style, dots for stack depth); a function receives the lines. Also on with `DEBUG=palaver`. @default false */
@@ -110,7 +115,10 @@ export interface SessionManagerEvents {
 export interface TurnResult {
   /** The session as of the end of the turn. */
   session: SessionInfo;
-  /** The replies of the turn, in order (they are delivered through `deliver`, not by you). */
+  /**
+   * The replies of the turn, in order (they are delivered through `deliver`, not by you). They are the very objects
+   * that `deliver` later receives: the adapters (palaver/http, palaver/botbuilder, palaver/console) rely on that.
+   */
   replies: OutgoingMessage[];
   /** Set when a dialog threw: the user got `dialogErrorMessage` and the conversation was ended. */
   error?: PalaverError;
@@ -157,13 +165,18 @@ const optionsSchema = z
       .strict()
       .optional(),
     sweepInterval: z.number().int().positive().optional(),
+    leaseTtl: z.number().int().positive().optional(),
+    leaseWait: z.number().int().nonnegative().optional(),
     shutdown: z.enum(['end', 'persist']).optional(),
     trace: z.union([z.boolean(), fn]).optional(),
   })
   .strict();
 
+const END_REASONS: readonly EndReason[] = ['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown'];
 const DEFAULT_ERROR_MESSAGE = 'Oops. Something went wrong and we need to start over.';
 const SWEEP_BATCH = 1000;
+/** How many recent session ends are remembered so that no end hook runs twice. */
+const END_HOOK_MEMORY = 10_000;
 
 /** A loaded record and what the turn computed from it. */
 interface Loaded {
@@ -183,6 +196,16 @@ interface Expectations {
   userData: string | undefined;
   conversation: ExpectedRecord;
   conversationData: string | undefined;
+  /** Names this turn attempt in its commits, so that a commit the store retries is not applied twice. */
+  turnId: string;
+}
+
+/** A turn lease this process holds (stores with `acquire`). */
+interface HeldLease {
+  readonly token: string;
+  readonly timer: ReturnType<typeof setInterval>;
+  /** A renewal found the lease taken: the next attempt of the turn takes it again. */
+  lost: boolean;
 }
 
 type AnySession = Session<any, any, any, any>;
@@ -220,7 +243,10 @@ export class SessionManager<
   private readonly dialogErrorMessage: OutgoingMessage | undefined;
   private readonly closeMessage: OutgoingMessage | undefined;
   private readonly traceLine: ((line: string) => void) | undefined;
+  private readonly leases = new Map<string, HeldLease>();
+  private readonly endHookRuns = new Map<string, { returned: unknown; replies: OutgoingMessage[] }>();
   private sweeping = false;
+  private sweepFailing = false;
   private sweepAgain = false;
   private closing: Promise<void> | undefined;
   private closed = false;
@@ -257,6 +283,8 @@ export class SessionManager<
     this.registry.add(PromptIds.number, new PromptDialog(), 'Prompts.number');
     this.registry.add(PromptIds.confirm, new PromptDialog(), 'Prompts.confirm');
     this.registry.add(PromptIds.choice, new PromptDialog(), 'Prompts.choice');
+    // A shared store may hold sessions that other (or earlier) processes left due: sweep from the start.
+    if (this.store.nextDeadline === undefined) this.rearm();
   }
 
   /**
@@ -304,19 +332,19 @@ export class SessionManager<
       return Promise.reject(error);
     }
     const receivedAt = Date.now();
-    return this.queue.run(key, () => this.turn(key, parsed, receivedAt));
+    return this.exclusive(key, () => this.turn(key, parsed, receivedAt));
   }
 
   /**
    * Sends a proactive message to `address` outside any turn (the orderPizza pattern), through the same ordered outbox.
    * Resolves once delivered; rejects with a `DeliveryError` when delivery kept failing.
    */
-  send(address: Address, message: string | OutgoingMessage, ...args: unknown[]): Promise<void> {
+  send(address: Address, message: MessageLike, ...args: unknown[]): Promise<void> {
     let outgoing: OutgoingMessage;
     let parsedAddress: Address;
     try {
       parsedAddress = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to send()');
-      outgoing = typeof message === 'string' ? { type: 'message', text: formatText(message, args) } : toMessage(message, args);
+      outgoing = toOutgoing(message, args);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -338,7 +366,7 @@ export class SessionManager<
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.queue.run(key, () => this.start(key, parsed, options));
+    return this.exclusive(key, () => this.start(key, parsed, options));
   }
 
   /**
@@ -347,11 +375,16 @@ export class SessionManager<
   endSession(addressOrKey: Address | string, reason: EndReason = 'endSession'): Promise<boolean> {
     let key: string;
     try {
-      key = typeof addressOrKey === 'string' ? addressOrKey : this.keyOf(parseOrThrow(addressSchema, addressOrKey, 'INVALID_ADDRESS', 'address passed to endSession()'));
+      if (!END_REASONS.includes(reason)) {
+        throw new PalaverError('INVALID_ARGUMENT', `Expected \`reason\` to be one of ${END_REASONS.join(', ')}, got ${describe(reason)}.`);
+      }
+      // A key as keyOf() and session.info.key give it, or as the sessionKey option returned it.
+      if (typeof addressOrKey === 'string') key = addressOrKey.startsWith(SESSION_PREFIX) ? addressOrKey : SESSION_PREFIX + addressOrKey;
+      else key = this.keyOf(parseOrThrow(addressSchema, addressOrKey, 'INVALID_ADDRESS', 'address passed to endSession()'));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.queue.run(key, () => this.end(key, reason));
+    return this.exclusive(key, () => this.end(key, reason));
   }
 
   /** The session key of an address (see the `sessionKey` option). */
@@ -374,7 +407,7 @@ export class SessionManager<
     for (;;) {
       const claims = await this.store.claimDue(SWEEP_BATCH, now);
       if (claims.length === 0) return ended;
-      const results = await Promise.all(claims.map((claim) => this.queue.run(claim.key, () => this.expire(claim)).catch((error) => {
+      const results = await Promise.all(claims.map((claim) => this.exclusive(claim.key, () => this.expire(claim)).catch((error) => {
         this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'expiring a session'));
         return false;
       })));
@@ -417,8 +450,9 @@ export class SessionManager<
     const replies: OutgoingMessage[] = [];
     let flush = false;
 
-    // Find or start the session.
-    if (state !== undefined && state.id !== undefined) dropExpiredEntities(state, receivedAt);
+    // Find or start the session. Entities whose TTL ran out go first, also from a dormant key.
+    if (state !== undefined) dropExpiredEntities(state, receivedAt);
+    let starting = false;
     if (state !== undefined && state.id !== undefined && isExpired(state, this.timeout, receivedAt)) {
       let keep = false;
       const old = this.newSession(key, state, message, userData, conversationData, false);
@@ -429,9 +463,9 @@ export class SessionManager<
         const ended = await this.endState(old, 'timeout', receivedAt, events);
         collect(old, replies);
         state = this.freshState(message.address, receivedAt, ended);
+        starting = true;
       }
     }
-    let starting = false;
     if (state === undefined || state.id === undefined) {
       state = this.freshState(message.address, receivedAt, state === undefined ? undefined : { entities: state.entities, entityExpiry: state.entityExpiry });
       starting = true;
@@ -443,49 +477,61 @@ export class SessionManager<
     let session: AnySession;
     for (;;) {
       session = this.newSession(key, state, current, userData, conversationData, rehandled, expect, events);
+      const announce = starting;
       if (starting) {
         await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
-        this.emitLater(events, 'sessionStart', () => ({ session: session.info, address: session.address }));
         starting = false;
       }
       const pristine = JSON.stringify(state);
       touch(state, current, receivedAt);
+      // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
+      if (announce) this.emitLater(events, 'sessionStart', () => ({ session: session.info, address: session.address }));
       try {
         await dispatch(session, this.registry, this.rootDialog, this.maxDialogOperations, this.runnerHooks(session));
       } catch (thrown) {
         session.closed = true;
         error = asPalaverError(thrown, 'DIALOG_FAILED', 'a dialog');
         this.report(error);
-        // Nothing the failed turn did is kept: back to the state before it, then end the conversation.
-        state = JSON.parse(pristine) as SessionStateRecord;
-        touch(state, current, receivedAt);
+        // Nothing the failed turn did is kept: back to the state before it (or to what its last sendBatch() saved),
+        // then end the conversation.
+        const saved = session.saved;
+        state = JSON.parse(saved?.state ?? pristine) as SessionStateRecord;
+        if (saved === undefined) touch(state, current, receivedAt);
         state.stack = [];
         state.privateConversationData = {};
-        session = this.newSession(key, state, current, this.decodeBag(loaded.user, key) as U, this.decodeBag(loaded.conversation, key) as C, rehandled, expect, events);
+        const savedUser = saved === undefined ? (this.decodeBag(loaded.user, key) as U) : (JSON.parse(saved.userData) as U);
+        const savedConversation = saved === undefined ? (this.decodeBag(loaded.conversation, key) as C) : (JSON.parse(saved.conversationData) as C);
+        session = this.newSession(key, state, current, savedUser, savedConversation, rehandled, expect, events);
         session.replies.length = 0;
         if (this.dialogErrorMessage) replies.push(this.dialogErrorMessage);
         flush = true;
         break;
       }
-      session.closed = true;
       collect(session, replies);
       flush ||= session.flush;
       const request = session.lifecycle;
-      if (request === undefined) break;
+      if (request === undefined) {
+        session.closed = true;
+        break;
+      }
+      // The session stays open through onSessionEnd, so that what the hook sends joins this turn's replies.
       if (request.kind === 'endSession') {
         const ended = await this.endState(session, 'endSession', receivedAt, events);
+        session.closed = true;
         collect(session, replies);
         state = dormantState(state, ended);
         break;
       }
       const reason = request.kind === 'refresh' ? 'refresh' : 'newSession';
       const ended = await this.endState(session, reason, receivedAt, events);
+      session.closed = true;
       collect(session, replies);
       state = this.freshState(current.address, receivedAt, reason === 'refresh' ? undefined : carry(session, ended, request.kind === 'newSession' ? request.options : {}));
       starting = true;
       if (request.kind === 'refresh') {
         session = this.newSession(key, state, current, userData, conversationData, rehandled, expect, events);
         await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
+        session.closed = true;
         collect(session, replies);
         const fresh = session;
         this.emitLater(events, 'sessionStart', () => ({ session: fresh.info, address: fresh.address }));
@@ -499,7 +545,7 @@ export class SessionManager<
     const committed = await this.commit(key, state, session.userData, session.conversationData, expect);
     if (!committed) return undefined;
     const address = message.address;
-    this.outbox.enqueue(laneKey(address), address, replies, flush);
+    this.outbox.enqueue(laneKey(address), address, replies, flush, this.traceLine && this.tracePrefix(session) + 'session.');
     const info = session.info;
     for (const emit of events) emit();
     if (this.listenerCount('turn') > 0) this.notify('turn', { session: info, message, replies });
@@ -517,6 +563,7 @@ export class SessionManager<
       const conversationData = this.decodeBag(loaded.conversation, key) as C;
       let state = this.decodeSession(loaded.session, key);
       const replies: OutgoingMessage[] = [];
+      if (state !== undefined) dropExpiredEntities(state, now);
       if (state !== undefined && state.id !== undefined && !isExpired(state, this.timeout, now)) {
         return this.newSession(key, state, undefined, userData, conversationData, false).info;
       }
@@ -531,12 +578,20 @@ export class SessionManager<
       const session = this.newSession(key, state, undefined, userData, conversationData, false, expect, events);
       await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
       this.emitLater(events, 'sessionStart', () => ({ session: session.info, address }));
+      let failure: PalaverError | undefined;
       if (options.dialogId !== undefined) {
+        const pristine = JSON.stringify(state);
         session.beginDialog(options.dialogId, options.args);
         try {
           await drain(session, this.registry, this.maxDialogOperations, this.runnerHooks(session));
         } catch (thrown) {
-          throw asPalaverError(thrown, 'DIALOG_FAILED', `the dialog "${options.dialogId}" begun by startSession()`);
+          failure = asPalaverError(thrown, 'DIALOG_FAILED', `the dialog "${options.dialogId}" begun by startSession()`);
+          // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
+          // nothing the failed dialog did is kept.
+          state = JSON.parse(pristine) as SessionStateRecord;
+          session.userData = this.decodeBag(loaded.user, key) as U;
+          session.conversationData = this.decodeBag(loaded.conversation, key) as C;
+          session.replies.length = 0;
         }
       }
       session.closed = true;
@@ -544,6 +599,7 @@ export class SessionManager<
       if (await this.commit(key, state, session.userData, session.conversationData, expect)) {
         this.outbox.enqueue(laneKey(address), address, replies, session.flush);
         for (const emit of events) emit();
+        if (failure !== undefined) throw failure;
         return session.info;
       }
       if (attempt >= this.maxCommitRetries) throw new PalaverError('CONFLICT', `Session "${key}" kept changing during startSession().`);
@@ -619,8 +675,22 @@ export class SessionManager<
   /** Runs `onSessionEnd`, decides what is kept, and schedules the `sessionEnd` event for after the commit. */
   private async endState(session: AnySession, reason: EndReason, now: number, events: (() => void)[]): Promise<{ entities: JsonObject; entityExpiry: Record<string, number> | undefined }> {
     const info = session.info;
-    const returned = await this.hook('onSessionEnd', () => this.options.onSessionEnd?.(session, reason), undefined);
     const state = session.state;
+    // A session's end hook runs once per process even when the turn around it is re-run after a lost store race or
+    // the store evicts the session while it is being expired: the second time, its answer and replies are replayed.
+    let run = state.id === undefined ? undefined : this.endHookRuns.get(state.id);
+    if (run === undefined) {
+      const before = session.replies.length;
+      const returned = await this.hook('onSessionEnd', () => this.options.onSessionEnd?.(session, reason), undefined);
+      run = { returned, replies: session.replies.slice(before) };
+      if (state.id !== undefined) {
+        this.endHookRuns.set(state.id, run);
+        if (this.endHookRuns.size > END_HOOK_MEMORY) this.endHookRuns.delete(this.endHookRuns.keys().next().value!);
+      }
+    } else {
+      for (const reply of run.replies) session.replies.push(reply);
+    }
+    const returned = run.returned;
     const keep = new Set<string>();
     if (reason !== 'refresh') {
       for (const name of this.preserve) keep.add(name);
@@ -663,10 +733,9 @@ export class SessionManager<
       defaultLocale: this.options.locale,
       rehandled,
       trace: this.traceLine === undefined ? undefined : (line: string) => manager.trace(session, line),
-      checkpoint: (s) => manager.checkpoint(key, s, expect, events),
-      sendAfterTurn: (address, messages) => {
-        manager.outbox.send(laneKey(address), address, messages).catch(() => undefined);
-      },
+      checkpoint: (s, replies) => manager.checkpoint(key, s, replies, expect),
+      sendAfterTurn: (address, messages) =>
+        manager.outbox.send(laneKey(address), address, messages, manager.traceLine && manager.tracePrefix(session) + 'session.'),
     };
     session = new Session<E, U, C, P>(state, message, userData, conversationData, host);
     return session;
@@ -684,21 +753,26 @@ export class SessionManager<
     };
   }
 
-  /** `sendBatch()`: save what the turn has so far, then deliver the replies so far. */
-  private async checkpoint(key: string, session: AnySession, expect: Expectations | undefined, events: (() => void)[] | undefined): Promise<void> {
-    if (expect === undefined) throw new PalaverError('TURN_ENDED', 'sendBatch() is only available inside a turn.');
-    const replies = session.replies.splice(0);
-    const state = session.state;
-    touch(state, session.message, state.lastActiveAt);
-    const ok = await this.commit(key, state, session.userData, session.conversationData, expect);
+  /** `sendBatch()`: save what the turn has so far, then hand the replies so far to the outbox (resolves to their delivery). */
+  private async checkpoint(key: string, session: AnySession, replies: OutgoingMessage[], expect: Expectations | undefined): Promise<{ delivered: Promise<void> }> {
+    if (expect === undefined) {
+      session.replies.unshift(...replies); // not lost: they go out with the rest
+      throw new PalaverError('TURN_ENDED', 'sendBatch() is only available inside a turn.');
+    }
+    const { state, userData, conversationData } = session;
+    // What is committed, as of now: the step may go on changing the state while the store works.
+    const saved = { state: JSON.stringify(state), userData: JSON.stringify(userData), conversationData: JSON.stringify(conversationData) };
+    const ok = await this.commit(key, state, userData, conversationData, expect);
     if (!ok) throw new PalaverError('CONFLICT', `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`);
-    void events;
-    await this.outbox.send(laneKey(session.address), session.address, replies);
+    session.saved = saved;
+    const delivered = this.outbox.send(laneKey(session.address), session.address, replies, this.traceLine && this.tracePrefix(session) + 'session.');
+    return { delivered };
   }
 
   // ---- store -------------------------------------------------------------------------------------------------
 
   private async load(key: string, address: Address | undefined): Promise<Loaded> {
+    await this.holdLease(key);
     try {
       const store = this.store;
       const session = store.get(key);
@@ -753,7 +827,7 @@ export class SessionManager<
     if (writes.length === 0) return true;
     let result;
     try {
-      const pending = this.store.commit(writes);
+      const pending = this.store.commit(writes, { turnId: expect.turnId });
       result = isThenable(pending) ? await pending : pending;
     } catch (error) {
       throw this.storeError(error, `saving session "${key}"`);
@@ -782,11 +856,13 @@ export class SessionManager<
     try {
       raw = JSON.parse(record.data);
     } catch (error) {
+      this.quarantine(key, record);
       this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" holds text that is not JSON; a fresh session replaces it.`, { cause: error }));
       return undefined;
     }
     const parsed = sessionStateSchema.safeParse(raw);
     if (!parsed.success) {
+      this.quarantine(key, record);
       this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" does not match the session schema (${formatIssues(parsed.error)}); a fresh session replaces it.`, { cause: parsed.error }));
       return undefined;
     }
@@ -809,6 +885,94 @@ export class SessionManager<
     return this.decodeSession(record, key)?.address;
   }
 
+  /** Hands a record that could not be read back to the store's quarantine (stores that have one). */
+  private quarantine(key: string, record: StoredRecord): void {
+    const failed = (error: unknown) => this.report(asPalaverError(error, 'STORE_UNAVAILABLE', `Quarantining session "${key}"`));
+    try {
+      const pending = this.store.quarantine?.(key, record);
+      if (isThenable(pending)) pending.then(undefined, failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  /** Runs `task` after the earlier tasks of `key` in this process and, with a store that has leases, under the key's turn lease. */
+  private exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
+    if (this.store.acquire === undefined) return this.queue.run(key, task);
+    return this.queue.run(key, async () => {
+      try {
+        return await task();
+      } finally {
+        await this.releaseLease(key);
+      }
+    });
+  }
+
+  /** Stores with leases: makes sure this process holds the turn lease of `key`, waiting with backoff up to `leaseWait`. */
+  private async holdLease(key: string): Promise<void> {
+    const store = this.store;
+    if (store.acquire === undefined) return;
+    const ttl = this.options.leaseTtl ?? 30_000;
+    const held = this.leases.get(key);
+    if (held !== undefined) {
+      // A re-run after a lost race: the lease may have lapsed while the failed attempt ran (a long pause), so check.
+      if (!held.lost) await this.renewLease(key, held, ttl);
+      if (!held.lost) return;
+      this.dropLease(key, held);
+    }
+    const wait = this.options.leaseWait ?? 10_000;
+    const started = Date.now();
+    for (let backoff = 5; ; backoff = Math.min(backoff * 2, 200)) {
+      let token: string | undefined;
+      try {
+        token = await store.acquire(key, ttl);
+      } catch (error) {
+        throw this.storeError(error, `taking the turn lease of session "${key}"`);
+      }
+      if (token !== undefined) {
+        const lease: HeldLease = { token, timer: setInterval(() => void this.renewLease(key, lease, ttl), Math.max(1, Math.floor(ttl / 3))), lost: false };
+        lease.timer.unref?.();
+        this.leases.set(key, lease);
+        return;
+      }
+      const waited = Date.now() - started;
+      if (waited >= wait) {
+        const error = new PalaverError('LEASE_TIMEOUT', `Another process held the turn lease of session "${key}" for over ${wait} ms (leaseWait); the turn was not run.`);
+        this.report(error);
+        throw error;
+      }
+      await new Promise<void>((resolve) => setTimeout(resolve, Math.min(wait - waited, backoff * (0.5 + Math.random()))).unref?.());
+    }
+  }
+
+  private async renewLease(key: string, lease: HeldLease, ttl: number): Promise<void> {
+    try {
+      if ((await this.store.renew?.(key, lease.token, ttl)) === false) {
+        lease.lost = true;
+        clearInterval(lease.timer);
+      }
+    } catch {
+      // Unreachable store: the lease may lapse. The commit, not the lease, decides whether the turn counts.
+    }
+  }
+
+  private async releaseLease(key: string): Promise<void> {
+    const lease = this.leases.get(key);
+    if (lease === undefined) return;
+    this.dropLease(key, lease);
+    if (lease.lost) return;
+    try {
+      await this.store.release?.(key, lease.token);
+    } catch {
+      // It lapses on its own after leaseTtl.
+    }
+  }
+
+  private dropLease(key: string, lease: HeldLease): void {
+    clearInterval(lease.timer);
+    if (this.leases.get(key) === lease) this.leases.delete(key);
+  }
+
   private storeError(error: unknown, doing: string): PalaverError {
     const wrapped = error instanceof PalaverError ? error : new PalaverError('STORE_UNAVAILABLE', `The store failed while ${doing}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     this.report(wrapped);
@@ -828,8 +992,11 @@ export class SessionManager<
         this.sweepAgain = false;
         await this.sweepExpired();
       } while (this.sweepAgain);
+      this.sweepFailing = false;
     } catch (error) {
-      this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'the expiry sweep'));
+      // An outage is reported once, not on every sweep; the sweeps go on and catch up once the store answers again.
+      if (!this.sweepFailing) this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'the expiry sweep'));
+      this.sweepFailing = true;
     } finally {
       this.sweeping = false;
       this.rearm();
@@ -869,7 +1036,7 @@ export class SessionManager<
     const keys = (this.store as { sessionKeys?: () => Iterable<string> }).sessionKeys?.();
     if (mode === 'end' && keys !== undefined) {
       for (const key of [...keys]) {
-        await this.queue.run(key, () => this.end(key, 'shutdown')).catch((error) => this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'ending a session at shutdown')));
+        await this.exclusive(key, () => this.end(key, 'shutdown')).catch((error) => this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'ending a session at shutdown')));
       }
     }
     this.scheduler.stop();
@@ -923,10 +1090,14 @@ export class SessionManager<
   }
 
   private trace(session: AnySession, line: string): void {
+    this.traceLine?.(this.tracePrefix(session) + line);
+  }
+
+  /** v3-style: a dot per dialog under the top one, then the top dialog's name (`..Prompts.text - `). */
+  private tracePrefix(session: AnySession): string {
     const stack = session.state.stack;
     const top = stack[stack.length - 1];
-    const depth = Math.max(0, stack.length - 1);
-    this.traceLine?.(`${'.'.repeat(depth)}${top ? top.id + ' - ' : ''}${line}`);
+    return top === undefined ? '' : `${'.'.repeat(stack.length - 1)}${this.registry.state(top.id).name} - `;
   }
 }
 
@@ -941,6 +1112,7 @@ function expectations(loaded: Loaded): Expectations {
     userData: loaded.user?.data,
     conversation: ref(loaded.conversation),
     conversationData: loaded.conversation?.data,
+    turnId: newSessionId() + Math.random().toString(36).slice(2, 8),
   };
 }
 

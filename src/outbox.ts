@@ -18,11 +18,14 @@ export interface DeliveryRetryOptions {
   timeout: number;
 }
 
+/** The retry policy when `deliveryRetry` is not given: 3 retries after 200, 400 and 800 ms; 30 s per attempt. */
 export const defaultRetry: DeliveryRetryOptions = { retries: 3, minDelay: 200, maxDelay: 5000, factor: 2, timeout: 30_000 };
 
 class Lane {
   pending: OutgoingMessage[] = [];
   due = 0;
+  /** Put before the trace line of the next batch (the session's stack, v3-style). */
+  label = '';
   /** The last delivery in flight for this address; later batches chain behind it. */
   tail: Promise<void> | undefined;
   constructor(
@@ -52,10 +55,14 @@ export class Outbox {
 
   constructor(private readonly options: OutboxOptions) {}
 
-  /** Queues committed replies; they go out after the batching delay, or at once when `flush` is true or the delay is 0. */
-  enqueue(key: string, address: Address, messages: readonly OutgoingMessage[], flush: boolean): void {
+  /**
+   * Queues committed replies; they go out after the batching delay, or at once when `flush` is true or the delay is 0.
+   * `label` starts the batch's trace line.
+   */
+  enqueue(key: string, address: Address, messages: readonly OutgoingMessage[], flush: boolean, label = ''): void {
     if (messages.length === 0) return;
     const lane = this.lane(key, address);
+    lane.label = label;
     for (const message of messages) lane.pending.push(message);
     if (flush || this.options.delay <= 0) {
       this.dispatch(lane);
@@ -67,9 +74,13 @@ export class Outbox {
     if (this.timer === undefined) this.arm(lane.due);
   }
 
-  /** Sends what is queued for `key` plus `messages` now, in order; resolves when delivered, rejects with a DeliveryError. */
-  send(key: string, address: Address, messages: readonly OutgoingMessage[]): Promise<void> {
+  /**
+   * Sends what is queued for `key` plus `messages` now, in order; resolves when delivered (and when every earlier batch
+   * of `key` has settled), rejects with a DeliveryError. `label` starts the batch's trace line.
+   */
+  send(key: string, address: Address, messages: readonly OutgoingMessage[], label = ''): Promise<void> {
     const lane = this.lane(key, address);
+    if (messages.length > 0) lane.label = label;
     for (const message of messages) lane.pending.push(message);
     return this.dispatch(lane) ?? Promise.resolve();
   }
@@ -106,9 +117,12 @@ export class Outbox {
   private dispatch(lane: Lane): Promise<void> | undefined {
     this.waiting.delete(lane.key);
     const batch = lane.pending;
-    if (batch.length === 0) return lane.tail;
+    if (batch.length === 0) {
+      if (lane.tail === undefined) this.release(lane);
+      return lane.tail;
+    }
     lane.pending = [];
-    this.options.trace?.(`sendBatch() sending ${batch.length} message${batch.length === 1 ? '' : 's'}`);
+    this.options.trace?.(`${lane.label}sendBatch() sending ${batch.length} message${batch.length === 1 ? '' : 's'}`);
     if (lane.tail === undefined) {
       // Nothing in flight: try synchronously, so a synchronous `deliver` costs no promise at all.
       let result: Awaitable<void>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PalaverError, type PalaverErrorCode } from './errors';
+import { describe, PalaverError, type PalaverErrorCode } from './errors';
 
 const id = z.string().min(1, 'must be a non-empty string').max(512, 'must be at most 512 characters');
 
@@ -99,16 +99,26 @@ export type SessionStateRecord = z.infer<typeof sessionStateSchema>;
 export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, code: PalaverErrorCode, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new PalaverError(code, `Invalid ${what}: ${formatIssues(result.error)}`, { cause: result.error });
+  throw new PalaverError(code, `Invalid ${what}: ${formatIssues(result.error, { input: value })}`, { cause: result.error });
 }
 
-/** One line per issue: `address.user.id: must be a non-empty string (got undefined)`. */
-export function formatIssues(error: z.ZodError): string {
+/** One line per issue: `address.user.id` must be a non-empty string (got "" (string)). Pass what was parsed to say what came in. */
+export function formatIssues(error: z.ZodError, parsed?: { input: unknown }): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
       const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
-      return `\`${path}\` ${issue.message}`;
+      const got = parsed === undefined || issue.code === 'unrecognized_keys' ? '' : ` (got ${describe(valueAt(parsed.input, issue.path))})`;
+      return `\`${path}\` ${issue.message}${got}`;
     })
     .join('; ');
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }

@@ -1,7 +1,9 @@
+import { checkCards, isMessageSource, type MessageLike } from './cards';
 import { describe, PalaverError } from './errors';
 import { formatText } from './format';
 import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
+import { findFromTop } from './dialogs/stack';
 import { parseOrThrow, outgoingMessageSchema, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 
@@ -30,10 +32,13 @@ export interface TurnHost {
   /** True while re-handling a message after `newSession` (the loop guard). */
   readonly rehandled: boolean;
   trace: ((line: string) => void) | undefined;
-  /** Commits the state so far and delivers the replies so far (`sendBatch`). */
-  checkpoint(session: Session<any, any, any, any>): Promise<void>;
-  /** Sends outside the turn (after it ended), through the ordered outbox. */
-  sendAfterTurn(address: Address, messages: OutgoingMessage[]): void;
+  /**
+   * `sendBatch()`: commits the state so far, then hands `replies` to the outbox. Resolves once committed and handed over,
+   * to the promise of their delivery.
+   */
+  checkpoint(session: Session<any, any, any, any>, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }>;
+  /** Sends now through the ordered outbox, without saving (typing, or replies after the turn ended); resolves when delivered. */
+  sendAfterTurn(address: Address, messages: OutgoingMessage[]): Promise<void>;
 }
 
 /**
@@ -57,7 +62,11 @@ export class Session<
   /** @internal */ lifecycle: LifecycleRequest<E> | undefined;
   /** @internal */ closed = false;
   /** @internal */ previousDialog: string | undefined;
+  /** @internal What the last `sendBatch` committed (JSON), so that a later failure in the turn rolls back to it. */
+  saved: { state: string; userData: string; conversationData: string } | undefined;
   private action: DialogAction | undefined;
+  /** The `sendBatch` checkpoints still committing, chained so that they commit one after another. */
+  private saving: Promise<unknown> | undefined;
 
   /** @internal */
   readonly [HOST]: DialogHostInternals;
@@ -90,6 +99,10 @@ export class Session<
       requestFlush: () => {
         this.flush = true;
       },
+      get trace() {
+        return self.host.trace;
+      },
+      saving: () => this.saving,
     };
   }
 
@@ -161,14 +174,20 @@ export class Session<
   }
 
   /**
-   * Queues a reply. Text with arguments is a sprintf template (`'Hello %s'`, `'Hi %(name)s'`); text alone is sent as it is.
-   * Replies leave after the turn's state is saved, batched with the other replies of the turn.
-   * @throws PalaverError `INVALID_TEMPLATE` when the template and its arguments do not fit; `INVALID_MESSAGE` for a bad message object.
+   * Queues a reply: text, a message, or a {@link Message} builder. Text with arguments is a sprintf template
+   * (`'Hello %s'`, `'%d items'`, `'Hi %(name)s'`); text alone is sent as it is, `%` and all.
+   * Replies leave after the turn's state is saved, batched with the other replies of the turn. After the turn has
+   * ended, `send` still works: the reply goes out at once (nothing is saved).
+   * @throws PalaverError `INVALID_TEMPLATE` when the template and its arguments do not fit (a placeholder without an
+   * argument, a named key the object lacks, an `undefined` argument); `INVALID_MESSAGE` for a bad message or card.
+   * @example
+   * session.send('Hello %s!', results.response);
+   * session.send('Hello there %(name)s', session.userData);
    */
-  send(message: string | OutgoingMessage, ...args: unknown[]): this {
+  send(message: MessageLike, ...args: unknown[]): this {
     const outgoing = toOutgoing(message, args);
     if (this.closed) {
-      this.host.sendAfterTurn(this.address, [outgoing]);
+      this.host.sendAfterTurn(this.address, [outgoing]).catch(() => undefined); // a failure is reported as an `error` event
       return this;
     }
     this.host.trace?.('session.send()');
@@ -176,20 +195,53 @@ export class Session<
     return this;
   }
 
-  /** Shows a typing indicator now (it does not wait for the turn to be saved: it changes no state). */
+  /**
+   * Shows a typing indicator (`{ type: 'typing' }`). With no reply waiting it goes out at once (it changes no state);
+   * after replies of this turn it goes out behind them, through `sendBatch()`, so the order stays as written.
+   * Channels keep the indicator a few seconds: call it again during long work.
+   */
   sendTyping(): this {
     this.host.trace?.('session.sendTyping()');
-    this.host.sendAfterTurn(this.address, [{ type: 'typing' }]);
+    const typing: OutgoingMessage = { type: 'typing' };
+    if (this.closed || this.replies.length === 0) {
+      this.host.sendAfterTurn(this.address, [typing]).catch(() => undefined); // a failure is reported as an `error` event
+    } else {
+      this.replies.push(typing);
+      void this.sendBatch();
+    }
     return this;
   }
 
   /**
-   * Saves the state so far, then delivers the replies so far. Resolves once they are delivered.
-   * Prompts and `endConversation` flush for you; call this for replies that must go out before slow work.
+   * Saves the state so far, then delivers the replies so far, ahead of the rest of the turn. Resolves once they are
+   * delivered; rejects with a `DeliveryError` (code `DELIVERY_FAILED`, also emitted as an `error` event) when delivery
+   * kept failing, or with the store's error when saving failed. `done`, if given, is called the same way (v3's callback).
+   * Prompts and `endConversation` flush by themselves; call this for replies that must go out before slow work.
+   * The turn does not end before the save is done, even when the promise is not awaited. After the turn has ended
+   * there is nothing left to save: it resolves once what was sent since is delivered.
+   * @example
+   * session.send('Looking that up...');
+   * await session.sendBatch();
+   * const items = await lookup();
    */
   sendBatch(done?: (error?: Error) => void): Promise<void> {
-    this.assertOpen('sendBatch');
-    const delivered = this.host.checkpoint(this);
+    let delivered: Promise<void>;
+    if (this.closed) {
+      delivered = this.host.sendAfterTurn(this.address, []);
+    } else {
+      const replies = this.replies.splice(0);
+      const checkpoint = () => this.host.checkpoint(this, replies);
+      const previous = this.saving;
+      const saved = previous === undefined ? checkpoint() : previous.then(checkpoint);
+      const saving = saved.catch(() => undefined);
+      this.saving = saving;
+      void saving.then(() => {
+        if (this.saving === saving) this.saving = undefined;
+      });
+      delivered = saved.then((result) => result.delivered);
+    }
+    // The caller may not await it (v3 code rarely did): that must not be an unhandled rejection.
+    delivered.catch(() => undefined);
     if (done) delivered.then(() => done(), (error: Error) => done(error));
     return delivered;
   }
@@ -208,17 +260,21 @@ export class Session<
     return this;
   }
 
-  /** Ends the current dialog, optionally with a reply; the caller resumes with `ResumeReason.completed`. */
-  endDialog(message?: string | OutgoingMessage, ...args: unknown[]): this {
+  /** Ends the current dialog, optionally with a reply (a template when arguments follow); the caller resumes with `ResumeReason.completed`. */
+  endDialog(message?: MessageLike, ...args: unknown[]): this {
     this.assertOpen('endDialog');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'end', result: { resumed: ResumeReason.completed } });
     return this;
   }
 
-  /** Ends the current dialog and returns `result` to its caller. */
-  endDialogWithResult(result?: DialogResult): this {
-    this.record({ kind: 'end', result: result ?? { resumed: ResumeReason.completed } });
+  /**
+   * Ends the current dialog and returns `result` to its caller's next step; `resumed` defaults to `completed`.
+   * @example
+   * session.endDialogWithResult({ response: { name: 'joe smith', age: 37 } });
+   */
+  endDialogWithResult(result?: Partial<DialogResult>): this {
+    this.record({ kind: 'end', result: { ...result, resumed: result?.resumed ?? ResumeReason.completed } });
     return this;
   }
 
@@ -236,8 +292,7 @@ export class Session<
       }
       index = idOrIndex;
     } else {
-      index = -1;
-      for (let i = stack.length - 1; i >= 0; i--) if (stack[i]!.id === idOrIndex) { index = i; break; }
+      index = findFromTop(stack, idOrIndex);
       if (index < 0) {
         throw new PalaverError('INVALID_ARGUMENT', `cancelDialog: no dialog "${String(idOrIndex)}" is on the stack (${stack.map((d) => d.id).join(' > ') || 'empty'}).`);
       }
@@ -247,8 +302,11 @@ export class Session<
     return this;
   }
 
-  /** Ends the conversation: clears the dialog stack and `privateConversationData`, sends `message` at once. The session goes on. */
-  endConversation(message?: string | OutgoingMessage, ...args: unknown[]): this {
+  /**
+   * Ends the conversation: clears the dialog stack and `privateConversationData`, and sends `message` (and every other
+   * reply of the turn) without the batching delay. The session and its entities go on; the next message begins the root dialog.
+   */
+  endConversation(message?: MessageLike, ...args: unknown[]): this {
     this.assertOpen('endConversation');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'endConversation' });
@@ -336,9 +394,16 @@ export class Session<
   }
 }
 
-function toOutgoing(message: string | OutgoingMessage, args: readonly unknown[]): OutgoingMessage {
+/**
+ * Turns what `send` takes into a reply: text (a template when `args` are given), a message object, or a builder.
+ * @internal shared with `manager.send`
+ * @throws PalaverError `INVALID_TEMPLATE`, `INVALID_MESSAGE`.
+ */
+export function toOutgoing(message: MessageLike, args: readonly unknown[]): OutgoingMessage {
   if (typeof message === 'string') return { type: 'message', text: formatText(message, args) };
-  const parsed = parseOrThrow(outgoingMessageSchema, message, 'INVALID_MESSAGE', 'message passed to send()');
+  const plain = isMessageSource(message) ? message.toMessage() : message;
+  const parsed = parseOrThrow(outgoingMessageSchema, plain, 'INVALID_MESSAGE', 'message passed to send()');
+  checkCards(parsed);
   if (parsed.type === undefined) parsed.type = 'message';
   if (typeof parsed.text === 'string' && args.length > 0) parsed.text = formatText(parsed.text, args);
   return parsed;

@@ -1,4 +1,5 @@
-import type { Awaitable, IncomingMessage, JsonObject, OutgoingMessage } from '../types';
+import type { MessageLike } from '../cards';
+import type { Awaitable, IncomingMessage, JsonObject } from '../types';
 
 /** Why a dialog got control back. */
 export const ResumeReason = {
@@ -59,15 +60,19 @@ export interface DialogHostInternals {
   take(): DialogAction | undefined;
   /** Asks the outbox to deliver this turn's replies without the batching delay. */
   requestFlush(): void;
+  /** Writes a trace line (prefixed with the stack depth and the top dialog); `undefined` when tracing is off. */
+  readonly trace: ((line: string) => void) | undefined;
+  /** The `sendBatch` saves still running (never rejects), or `undefined`; the turn waits for them before it commits. */
+  saving(): Promise<unknown> | undefined;
 }
 
 /** The part of a session that built-in dialogs use. `Session` implements it. */
 export interface DialogSession {
   readonly message: IncomingMessage | undefined;
   dialogData: JsonObject;
-  send(message: string | OutgoingMessage, ...args: unknown[]): this;
+  send(message: MessageLike, ...args: unknown[]): this;
   beginDialog(id: string, args?: unknown): this;
-  endDialogWithResult(result?: DialogResult): this;
+  endDialogWithResult(result?: Partial<DialogResult>): this;
   readonly [HOST]: DialogHostInternals;
 }
 

@@ -1,3 +1,4 @@
+import { isMessageSource, type MessageLike } from '../cards';
 import { PalaverError, describe } from '../errors';
 import type { CardAction, OutgoingMessage } from '../types';
 import { HOST, ResumeReason, type Dialog, type DialogResult, type DialogSession } from './dialog';
@@ -8,7 +9,7 @@ export type ListStyle = 'button' | 'inline' | 'list' | 'none';
 /** Options every prompt takes. */
 export interface PromptOptions {
   /** Said when the answer was not understood. @default "I didn't understand." followed by the prompt */
-  retryPrompt?: string | OutgoingMessage;
+  retryPrompt?: MessageLike;
   /** Failed answers allowed before the prompt gives up with `ResumeReason.notCompleted`. @default unlimited */
   maxRetries?: number;
 }
@@ -61,33 +62,44 @@ interface PromptData {
 
 /** Built-in prompts: each begins a prompt dialog that asks, checks the answer, retries, and returns `{ response }`. */
 export const Prompts = {
-  /** Asks for any non-empty text; `results.response` is the text. */
-  text(session: DialogSession, prompt: string | OutgoingMessage, options: PromptOptions = {}): void {
+  /** Asks for any non-empty text; `results.response` is the text, trimmed. */
+  text(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
     begin(session, 'text', prompt, options);
   },
-  /** Asks for a number; `results.response` is a number. */
-  number(session: DialogSession, prompt: string | OutgoingMessage, options: NumberPromptOptions = {}): void {
+  /** Asks for a number; `results.response` is a number (`'1,5'` reads as 1.5). */
+  number(session: DialogSession, prompt: MessageLike, options: NumberPromptOptions = {}): void {
     begin(session, 'number', prompt, options);
   },
-  /** Asks a yes/no question; `results.response` is a boolean. */
-  confirm(session: DialogSession, prompt: string | OutgoingMessage, options: PromptOptions = {}): void {
+  /** Asks a yes/no question (yes, y, sure, ok... / no, n, nope...); `results.response` is a boolean. */
+  confirm(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
     begin(session, 'confirm', prompt, options);
   },
-  /** Asks to pick one of `choices`; `results.response` is `{ entity, index, score }`. */
-  choice(session: DialogSession, prompt: string | OutgoingMessage, choices: Choices, options: ChoicePromptOptions = {}): void {
+  /**
+   * Asks to pick one of `choices` (by its text, part of it, or its number); `results.response` is `{ entity, index, score }`.
+   * @throws PalaverError `INVALID_ARGUMENT` when the choices are not strings, an object, or `'a|b|c'`.
+   */
+  choice(session: DialogSession, prompt: MessageLike, choices: Choices, options: ChoicePromptOptions = {}): void {
     const list = toChoiceList(choices);
     begin(session, 'choice', prompt, { ...options, choices: list });
   },
 };
 
-function begin(session: DialogSession, kind: PromptKind, prompt: string | OutgoingMessage, options: PromptOptions & Partial<PromptData>): void {
+function begin(
+  session: DialogSession,
+  kind: PromptKind,
+  source: MessageLike,
+  options: PromptOptions & Omit<Partial<PromptData>, 'retryPrompt'>,
+): void {
+  // The prompt lives in dialogData until it is answered: keep it as plain JSON.
+  const prompt = plain(source);
+  const retryPrompt = options.retryPrompt === undefined ? undefined : plain(options.retryPrompt);
   if (typeof prompt !== 'string' && (typeof prompt !== 'object' || prompt === null)) {
     throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects the prompt as a string or a message, got ${describe(prompt)}.`);
   }
   if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)) {
     throw new PalaverError('INVALID_ARGUMENT', `Expected \`maxRetries\` to be a non-negative integer, got ${describe(options.maxRetries)}.`);
   }
-  const data: PromptData = { ...stripUndefined(options), kind, prompt, retries: 0 };
+  const data: PromptData = { ...stripUndefined({ ...options, retryPrompt }), kind, prompt, retries: 0 };
   session.beginDialog(PromptIds[kind], data);
 }
 
@@ -205,6 +217,10 @@ function toChoiceList(choices: Choices): string[] {
   }
   if (typeof choices === 'object' && choices !== null) return Object.keys(choices);
   throw new PalaverError('INVALID_ARGUMENT', `Prompts.choice expects choices as a list, an object or "a|b|c", got ${describe(choices)}.`);
+}
+
+function plain(message: MessageLike): string | OutgoingMessage {
+  return isMessageSource(message) ? message.toMessage() : message;
 }
 
 function imBack(title: string): CardAction {

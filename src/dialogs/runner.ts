@@ -1,6 +1,7 @@
 import { PalaverError } from '../errors';
 import { HOST, ResumeReason, type DialogInstance, type DialogSession } from './dialog';
 import type { DialogRegistry } from './registry';
+import { clear, pop, push, replaceTop, top, truncate } from './stack';
 import { isThenable } from './waterfall';
 
 /** Hooks the runner calls back into the session for. */
@@ -21,24 +22,54 @@ export async function dispatch(
   hooks: RunnerHooks,
 ): Promise<void> {
   const host = session[HOST];
-  const topInstance = host.stack[host.stack.length - 1];
+  const topInstance = top(host.stack);
   if (topInstance === undefined) {
     host.record({ kind: 'begin', id: rootId, args: undefined });
   } else {
-    const done = registry.get(topInstance.id).reply(session);
-    if (isThenable(done)) await done;
+    try {
+      const done = registry.get(topInstance.id).reply(session);
+      if (isThenable(done)) await done;
+    } catch (error) {
+      return settleThenThrow(session, error);
+    }
   }
   await drain(session, registry, maxOperations, hooks);
 }
 
-/** Carries out recorded stack operations until a dialog waits for the user. Iterative: no recursion however deep the flow. */
+/**
+ * Carries out recorded stack operations until a dialog waits for the user. Iterative: no recursion however deep the flow.
+ * Whether it returns or throws, no `sendBatch()` save of the turn is still running when it is done.
+ */
 export async function drain(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+  try {
+    await run(session, registry, maxOperations, hooks);
+  } catch (error) {
+    return settleThenThrow(session, error);
+  }
+}
+
+/** Lets a running `sendBatch()` save finish before the error reaches the manager, which rolls back to what it saved. */
+async function settleThenThrow(session: DialogSession, error: unknown): Promise<never> {
+  const saving = session[HOST].saving();
+  if (saving !== undefined) await saving;
+  throw error;
+}
+
+async function run(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> {
   const host = session[HOST];
   const stack = host.stack;
   const trace = hooks.trace;
   for (let operations = 0; ; operations++) {
-    const action = host.take();
-    if (action === undefined) return;
+    let action = host.take();
+    if (action === undefined) {
+      // A sendBatch() that was not awaited is still saving: the turn commits after it, never beside it.
+      const saving = host.saving();
+      if (saving !== undefined) {
+        await saving;
+        action = host.take();
+      }
+      if (action === undefined) return;
+    }
     if (operations >= maxOperations) {
       throw new PalaverError(
         'DIALOG_LOOP',
@@ -46,13 +77,13 @@ export async function drain(session: DialogSession, registry: DialogRegistry, ma
           `begins or replaces itself in a loop (last operation: ${action.kind}).`,
       );
     }
-    const before = stack[stack.length - 1];
+    const before = top(stack);
     let done: unknown;
     switch (action.kind) {
       case 'begin': {
         const dialog = registry.get(action.id);
         trace?.(`session.beginDialog(${action.id})`);
-        stack.push({ id: action.id, data: {} });
+        push(stack, action.id);
         hooks.topChanged(before);
         done = dialog.begin(session, action.args);
         break;
@@ -60,36 +91,36 @@ export async function drain(session: DialogSession, registry: DialogRegistry, ma
       case 'replace': {
         const dialog = registry.get(action.id);
         trace?.(`session.replaceDialog(${action.id})`);
-        stack.pop();
-        stack.push({ id: action.id, data: {} });
+        replaceTop(stack, action.id);
         hooks.topChanged(before);
         done = dialog.begin(session, action.args);
         break;
       }
       case 'end': {
-        const ended = stack.pop();
         trace?.('session.endDialogWithResult()');
+        const ended = pop(stack);
         hooks.topChanged(before);
-        const parent = stack[stack.length - 1];
+        const parent = top(stack);
         if (parent !== undefined) done = registry.get(parent.id).resume(session, { ...action.result, childId: ended?.id });
         break;
       }
       case 'next': {
-        const current = stack[stack.length - 1];
+        const current = top(stack);
         if (current !== undefined) done = registry.get(current.id).resume(session, action.result);
         break;
       }
       case 'cancel': {
         trace?.(`session.cancelDialog(${action.index})`);
-        const removed = stack.splice(action.index);
+        const removed = truncate(stack, action.index);
         if (action.replaceWithId !== undefined) {
           const dialog = registry.get(action.replaceWithId);
-          stack.push({ id: action.replaceWithId, data: {} });
+          trace?.(`session.beginDialog(${action.replaceWithId})`);
+          push(stack, action.replaceWithId);
           hooks.topChanged(before);
           done = dialog.begin(session, action.replaceWithArgs);
         } else {
           hooks.topChanged(before);
-          const parent = stack[stack.length - 1];
+          const parent = top(stack);
           if (parent !== undefined) {
             done = registry.get(parent.id).resume(session, { resumed: ResumeReason.notCompleted, childId: removed[0]?.id });
           }
@@ -98,14 +129,14 @@ export async function drain(session: DialogSession, registry: DialogRegistry, ma
       }
       case 'discard': {
         trace?.(action.all ? 'session.discard({ all: true })' : 'session.discard()');
-        if (action.all) stack.length = 0;
-        else stack.pop();
+        if (action.all) clear(stack);
+        else pop(stack);
         hooks.topChanged(before);
         break;
       }
       case 'endConversation': {
         trace?.('session.endConversation()');
-        stack.length = 0;
+        clear(stack);
         hooks.endConversation();
         hooks.topChanged(before);
         break;

@@ -20,6 +20,17 @@ export function findFromTop(stack: readonly DialogInstance[], id: string): numbe
   return -1;
 }
 
+/** Replaces the top instance with a fresh instance of `id` (the stack does not grow). */
+export function replaceTop(stack: DialogInstance[], id: string): DialogInstance {
+  stack.pop();
+  return push(stack, id);
+}
+
+/** Removes every instance. */
+export function clear(stack: DialogInstance[]): void {
+  stack.length = 0;
+}
+
 /** Removes the instance at `index` and every instance above it (its children). */
 export function truncate(stack: DialogInstance[], index: number): DialogInstance[] {
   return stack.splice(index);

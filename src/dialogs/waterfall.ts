@@ -30,6 +30,7 @@ export class WaterfallDialog<S extends DialogSession = DialogSession> implements
       return;
     }
     host.stack[host.stack.length - 1]!.step = index;
+    host.trace?.(`waterfall() step ${index + 1} of ${this.steps.length}`);
     const next = (result?: Partial<DialogResult>): void =>
       host.record({ kind: 'next', result: { resumed: ResumeReason.completed, ...result } });
     const done = this.steps[index]!(session, arg, next);
@@ -68,6 +69,7 @@ function asResult(arg: unknown): DialogResult {
   return { resumed: ResumeReason.completed };
 }
 
+/** True for a promise or any other thenable (what an async step returns). */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }

@@ -4,6 +4,7 @@ import { parseOrThrow } from '../schema';
 import { DeadlineHeap, type HeapItem } from './deadline-heap';
 import {
   SESSION_PREFIX,
+  type CommitOptions,
   type CommitResult,
   type CommitWrite,
   type ExpiryClaim,
@@ -36,6 +37,8 @@ export interface MemoryStoreOptions {
 class Entry implements StoredRecord, HeapItem {
   deadline = Infinity;
   heapIndex = -1;
+  /** The turn attempt that wrote the entry last (see `CommitOptions.turnId`). */
+  turn: string | undefined;
   constructor(
     readonly key: string,
     public data: string,
@@ -54,18 +57,23 @@ export class MemoryStore implements SessionStore {
   private readonly data: LRUCache<string, Entry>;
   private readonly deadlines = new DeadlineHeap<Entry>();
   private listener: StoreListener | undefined;
+  private readonly quarantined = new LRUCache<string, { key: string; record: StoredRecord }>({ max: 100 });
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxSessions = 100_000, maxDataRecords } = parseOrThrow(optionsSchema, options, 'INVALID_OPTIONS', 'MemoryStore options');
     this.sessions = new LRUCache<string, Entry>({
-      max: maxSessions,
+      // A size bound (1 per entry) instead of `max`: lru-cache then grows its index as sessions come instead of
+      // allocating room for every possible session up front.
+      maxSize: maxSessions,
+      sizeCalculation: one,
       dispose: (entry, key, reason) => {
         this.deadlines.remove(entry);
         if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
       },
     });
     this.data = new LRUCache<string, Entry>({
-      max: maxDataRecords ?? 3 * maxSessions,
+      maxSize: maxDataRecords ?? 3 * maxSessions,
+      sizeCalculation: one,
       dispose: (entry, key, reason) => {
         if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
       },
@@ -87,7 +95,12 @@ export class MemoryStore implements SessionStore {
     return entry === undefined ? undefined : snapshot(entry);
   }
 
-  commit(writes: readonly CommitWrite[]): CommitResult {
+  commit(writes: readonly CommitWrite[], options?: CommitOptions): CommitResult {
+    const turnId = options?.turnId;
+    if (turnId !== undefined) {
+      const replayed = this.replayed(writes, turnId);
+      if (replayed !== undefined) return { ok: true, versions: replayed };
+    }
     const entries: (Entry | undefined)[] = [];
     for (const write of writes) {
       const entry = this.cache(write.key).peek(write.key);
@@ -119,6 +132,7 @@ export class MemoryStore implements SessionStore {
         entry.version++;
         cache.get(write.key); // refresh recency without replacing the entry
       }
+      entry.turn = turnId;
       versions.push(entry.version);
       if (cache === this.sessions) {
         if (write.idleMs == null) this.deadlines.remove(entry);
@@ -147,6 +161,21 @@ export class MemoryStore implements SessionStore {
     return this.deadlines.peek()?.deadline;
   }
 
+  /** The session keys held now (a snapshot: ending them while iterating is safe). */
+  sessionKeys(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Keeps a copy of a record that could not be read back (the latest 100), for `quarantined()`. */
+  quarantine(key: string, record: StoredRecord): void {
+    this.quarantined.set(`${key}#${record.version}.${record.generation}`, { key, record: { data: record.data, version: record.version, generation: record.generation } });
+  }
+
+  /** The records set aside by `quarantine`, oldest first. */
+  quarantinedRecords(): { key: string; record: StoredRecord }[] {
+    return [...this.quarantined.values()].reverse();
+  }
+
   /** Sessions with a pending deadline. */
   get pendingDeadlines(): number {
     return this.deadlines.size;
@@ -156,6 +185,18 @@ export class MemoryStore implements SessionStore {
     // Nothing to release: no timers, no sockets.
   }
 
+  /** The versions `writes` produced if this very commit (same turn id) was already applied, else `undefined`. */
+  private replayed(writes: readonly CommitWrite[], turnId: string): number[] | undefined {
+    const versions: number[] = [];
+    for (const write of writes) {
+      const entry = this.cache(write.key).peek(write.key);
+      if (write.data === null || entry === undefined || entry.turn !== turnId) return undefined;
+      if (write.expected !== null && entry.version !== write.expected.version + 1) return undefined;
+      versions.push(entry.version);
+    }
+    return versions;
+  }
+
   private cache(key: string): LRUCache<string, Entry> {
     return key.startsWith(SESSION_PREFIX) ? this.sessions : this.data;
   }
@@ -163,4 +204,8 @@ export class MemoryStore implements SessionStore {
 
 function snapshot(entry: Entry): StoredRecord {
   return { data: entry.data, version: entry.version, generation: entry.generation };
+}
+
+function one(): number {
+  return 1;
 }

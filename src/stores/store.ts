@@ -48,6 +48,16 @@ export interface ExpiryClaim {
   readonly deadline: number;
 }
 
+/** Options of one commit. */
+export interface CommitOptions {
+  /**
+   * Names the turn attempt that commits (the manager passes one id per attempt; its checkpoints share it). A commit
+   * retried with the same `turnId` after an ambiguous failure (a timeout, a dropped connection) that had in fact been
+   * applied resolves to the versions it produced instead of a conflict, so nothing is applied twice.
+   */
+  readonly turnId?: string;
+}
+
 /** Store notifications the manager listens to. */
 export interface StoreListener {
   /** The store dropped `key` to stay within its bound; `record` is what it held. */
@@ -65,7 +75,7 @@ export interface SessionStore {
    * Writes every write of `writes` atomically if each `expected` matches the stored record, else writes nothing.
    * A stale version is a conflict, never an overwrite.
    */
-  commit(writes: readonly CommitWrite[]): Awaitable<CommitResult>;
+  commit(writes: readonly CommitWrite[], options?: CommitOptions): Awaitable<CommitResult>;
   /** Removes a key and its deadline unconditionally (administrative deletion). */
   delete(key: string): Awaitable<void>;
   /**
@@ -73,8 +83,22 @@ export interface SessionStore {
    * deadline is claimed by exactly one caller: the claim bumps the key's generation and clears its deadline.
    */
   claimDue(limit: number, now?: number): Awaitable<readonly ExpiryClaim[]>;
+  /**
+   * Shared stores: takes the turn lease of `key` for `ttlMs` (on the store's clock) if no one holds it. Resolves to a
+   * token that renews and releases it, or `undefined` when another holder has it. The lease only keeps turns from
+   * overlapping; the compare-and-set commit stays the fence against lost updates.
+   */
+  acquire?(key: string, ttlMs: number): Awaitable<string | undefined>;
+  /** Extends the lease to `ttlMs` from now if `token` still holds it; false when it was lost. */
+  renew?(key: string, token: string, ttlMs: number): Awaitable<boolean>;
+  /** Gives the lease up if `token` still holds it (else does nothing). */
+  release?(key: string, token: string): Awaitable<void>;
+  /** Keeps a copy of a record that could not be read back (bad JSON, schema mismatch) aside, for a human to look at. */
+  quarantine?(key: string, record: StoredRecord): Awaitable<void>;
   /** In-process stores: the earliest pending deadline, so the scheduler can sleep until then instead of polling. */
   nextDeadline?(): number | undefined;
+  /** In-process stores: the session keys held now, so that `close()` can end their sessions (reason `shutdown`). */
+  sessionKeys?(): Iterable<string>;
   /** Registers the manager's listener (one per store). */
   listen?(listener: StoreListener): void;
   /** True when records outlive the process (Redis); `close()` then persists sessions instead of ending them. */

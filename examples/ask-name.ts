@@ -1,0 +1,39 @@
+// BotBuilder v3 "Starting and Ending dialogs": two waterfalls ask the user's name, then greet them.
+// Run it: npx ts-node examples/ask-name.ts  (a scripted conversation with the v3-style trace, then it exits)
+import { Prompts, SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
+
+/** Builds the askName bot; `options` lets a test or a script pick the delivery, the trace and the batching delay. */
+export function createAskNameBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
+  const bot = new SessionManager(options);
+
+  bot.dialog('/', [
+    (session) => session.beginDialog('/askName'),
+    (session, results) => session.send('Hello %s!', results.response),
+  ]);
+  bot.dialog('/askName', [
+    (session) => Prompts.text(session, 'Hi! What is your name?'),
+    (session, results) => session.endDialogWithResult(results),
+  ]);
+  return bot;
+}
+
+async function main(): Promise<void> {
+  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'ask-name' } };
+  const print = (messages: OutgoingMessage[]) => {
+    for (const message of messages) console.log(`  bot> ${message.text}`);
+  };
+  // The trace shows where the bot is: a dot per dialog under the one on top, as in the v3 console output.
+  const bot = createAskNameBot({ deliver: (_address, messages) => print(messages), trace: (line) => console.log(`        ${line}`) });
+  for (const text of ['hi', 'Lars']) {
+    console.log(`user> ${text}`);
+    await bot.receive({ address, text });
+  }
+  await bot.close(); // delivers the last batch without waiting for the batching delay
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,80 @@
+// BotBuilder v3 "Using Session in Callbacks", the long task: the order goes to a kitchen with the user's address
+// (plain JSON, safe to keep), and when the pizza is ready the bot sends a proactive message with manager.send(),
+// outside any turn, through the same ordered outbox as the replies.
+// Run it: npx ts-node examples/order-pizza.ts
+import { Message, Prompts, SessionManager, type Address, type DialogResult, type FoundChoice, type OutgoingMessage, type SessionManagerOptions } from '../src';
+
+/** An order. */
+export interface Order {
+  pizza: string;
+}
+
+/** A kitchen that takes a while: it calls its `orderReady` listeners `prepTime` ms after an order starts. */
+export class Kitchen {
+  private readonly listeners: ((address: Address, order: Order) => void)[] = [];
+
+  constructor(readonly prepTime = 2000) {}
+
+  /** Starts an order; only the address is kept, never the session. */
+  startOrder(job: { address: Address; order: Order }): void {
+    setTimeout(() => {
+      for (const listener of this.listeners) listener(job.address, job.order);
+    }, this.prepTime);
+  }
+
+  /** Calls `listener` when an order is ready. */
+  orderReady(listener: (address: Address, order: Order) => void): void {
+    this.listeners.push(listener);
+  }
+}
+
+/** Builds the orderPizza bot over `kitchen`. */
+export function createPizzaBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>, kitchen: Kitchen = new Kitchen()) {
+  const bot = new SessionManager(options);
+
+  bot.dialog('/', [
+    (session) => Prompts.choice(session, 'Which pizza would you like?', ['margherita', 'pepperoni', 'hawaiian']),
+    (session, results: DialogResult<FoundChoice>) => session.beginDialog('orderPizza', { order: { pizza: results.response!.entity } }),
+  ]);
+  bot.dialog('orderPizza', (session, args: { order: Order }) => {
+    session.send('Starting your %s pizza order...', args.order.pizza);
+    // session.address is session.message.address: where the user wrote from.
+    kitchen.startOrder({ address: session.address, order: args.order });
+    session.endDialog();
+  });
+
+  kitchen.orderReady((address, order) => {
+    const msg = new Message().text('Your %s pizza is on its way!', order.pizza);
+    // A delivery that keeps failing is also reported as an `error` event.
+    bot.send(address, msg).catch(() => undefined);
+  });
+  return bot;
+}
+
+async function main(): Promise<void> {
+  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'order-pizza' } };
+  let arrived: () => void = () => undefined;
+  const onItsWay = new Promise<void>((resolve) => (arrived = resolve));
+  const print = (messages: OutgoingMessage[]) => {
+    for (const message of messages) {
+      const buttons = message.suggestedActions?.map((action) => `[${action.title}]`).join(' ');
+      console.log(`  bot> ${message.text}${buttons ? ` ${buttons}` : ''}`);
+      if (message.text?.includes('on its way')) arrived();
+    }
+  };
+  const bot = createPizzaBot({ deliver: (_address, messages) => print(messages) }, new Kitchen(1500));
+  for (const text of ['hi', 'pepperoni']) {
+    console.log(`user> ${text}`);
+    await bot.receive({ address, text });
+  }
+  console.log('  (the kitchen is busy...)');
+  await onItsWay;
+  await bot.close();
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

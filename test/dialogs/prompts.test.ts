@@ -1,0 +1,233 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Message, Prompts, ResumeReason, findChoice, type DialogResult, type Session } from '../../src';
+import { makeBot } from '../harness';
+
+/** A bot whose root asks with `ask`, then records what the prompt returned. */
+function promptBot(ask: (session: Session) => void, options: Parameters<typeof makeBot>[0] = {}) {
+  const h = makeBot(options);
+  const results: DialogResult[] = [];
+  h.bot.dialog('/', [ask, (_session, result: DialogResult) => void results.push(result)]);
+  return { ...h, results };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Prompts.text', () => {
+  it('returns the trimmed text as results.response', async () => {
+    const { say, results } = promptBot((session) => Prompts.text(session, 'Your name?'));
+    await say('hi');
+    await say('  Lars ');
+    expect(results).toEqual([{ resumed: ResumeReason.completed, response: 'Lars', childId: 'palaver:prompt:text' }]);
+  });
+
+  it('asks with an expectingInput hint', async () => {
+    const { say, delivered } = promptBot((session) => Prompts.text(session, 'Your name?'));
+    await say('hi');
+    expect(delivered[0]?.messages).toEqual([{ type: 'message', text: 'Your name?', inputHint: 'expectingInput' }]);
+  });
+
+  it('asks again, saying it did not understand, when the answer is empty', async () => {
+    const { say, texts, results } = promptBot((session) => Prompts.text(session, 'Your name?'));
+    await say('hi');
+    await say('   ');
+    expect([texts(), results]).toEqual([["Your name?", "I didn't understand. Your name?"], []]);
+  });
+
+  it('takes a Message builder as the prompt', async () => {
+    const { say, delivered } = promptBot((session) => Prompts.text(session, new Message().text('Name, %s?', 'please')));
+    await say('hi');
+    expect(delivered[0]?.messages[0]).toMatchObject({ text: 'Name, please?', inputHint: 'expectingInput' });
+  });
+
+  it('delivers the question without the batching delay', async () => {
+    const { say, texts } = promptBot((session) => Prompts.text(session, 'Your name?'), { autoBatchDelay: 10_000 });
+    await say('hi');
+    expect(texts()).toEqual(['Your name?']);
+  });
+});
+
+describe('Prompts.number', () => {
+  it('returns a number', async () => {
+    const { say, results } = promptBot((session) => Prompts.number(session, 'How many?'));
+    await say('hi');
+    await say('about 12 please');
+    expect(results[0]?.response).toBe(12);
+  });
+
+  it('reads a decimal comma', async () => {
+    const { say, results } = promptBot((session) => Prompts.number(session, 'How much?'));
+    await say('hi');
+    await say('1,5');
+    expect(results[0]?.response).toBe(1.5);
+  });
+
+  it('retries on text without a number', async () => {
+    const { say, texts } = promptBot((session) => Prompts.number(session, 'How many?'));
+    await say('hi');
+    await say('lots');
+    expect(texts()).toEqual(['How many?', "I didn't understand. How many?"]);
+  });
+
+  it('retries outside minValue and maxValue', async () => {
+    const { say, results, texts } = promptBot((session) => Prompts.number(session, 'Pick 1-10', { minValue: 1, maxValue: 10 }));
+    await say('hi');
+    await say('0');
+    await say('11');
+    await say('10');
+    expect([texts().length, results[0]?.response]).toEqual([3, 10]);
+  });
+
+  it('retries on a fraction when integerOnly', async () => {
+    const { say, results } = promptBot((session) => Prompts.number(session, 'How many?', { integerOnly: true }));
+    await say('hi');
+    await say('2.5');
+    await say('2');
+    expect(results.map((r) => r.response)).toEqual([2]);
+  });
+});
+
+describe('Prompts.confirm', () => {
+  it('returns true for yes and false for no', async () => {
+    const answers: unknown[] = [];
+    for (const answer of ['yes', 'Yep!', 'no', 'nope']) {
+      const { say, results } = promptBot((session) => Prompts.confirm(session, 'Sure?'));
+      await say('hi');
+      await say(answer);
+      answers.push(results[0]?.response);
+    }
+    expect(answers).toEqual([true, true, false, false]);
+  });
+
+  it('offers Yes and No as suggested actions', async () => {
+    const { say, delivered } = promptBot((session) => Prompts.confirm(session, 'Sure?'));
+    await say('hi');
+    expect(delivered[0]?.messages[0]?.suggestedActions).toEqual([
+      { type: 'imBack', title: 'Yes', value: 'Yes' },
+      { type: 'imBack', title: 'No', value: 'No' },
+    ]);
+  });
+
+  it('retries on an answer that is neither', async () => {
+    const { say, texts } = promptBot((session) => Prompts.confirm(session, 'Sure?'));
+    await say('hi');
+    await say('maybe');
+    expect(texts()).toEqual(['Sure?', "I didn't understand. Sure?"]);
+  });
+});
+
+describe('Prompts.choice', () => {
+  it('returns the chosen entity with its index', async () => {
+    const { say, results } = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look']));
+    await say('hi');
+    await say('look');
+    expect(results[0]?.response).toEqual({ entity: 'look', index: 1, score: 1 });
+  });
+
+  it('accepts the number of a choice', async () => {
+    const { say, results } = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look']));
+    await say('hi');
+    await say('1');
+    expect(results[0]?.response).toMatchObject({ entity: 'north' });
+  });
+
+  it('accepts part of a choice', async () => {
+    const { say, results } = promptBot((session) => Prompts.choice(session, 'command?', ['open gate', 'south']));
+    await say('hi');
+    await say('open');
+    expect(results[0]?.response).toMatchObject({ entity: 'open gate' });
+  });
+
+  it('takes the keys of an object as the choices', async () => {
+    const { say, results } = promptBot((session) => Prompts.choice(session, 'command?', { north: 'room1', look: 'room0' }));
+    await say('hi');
+    await say('north');
+    expect(results[0]?.response).toMatchObject({ entity: 'north', index: 0 });
+  });
+
+  it("takes 'a|b|c' as the choices", async () => {
+    const { say, results } = promptBot((session) => Prompts.choice(session, 'color?', 'red|green|blue'));
+    await say('hi');
+    await say('blue');
+    expect(results[0]?.response).toMatchObject({ entity: 'blue', index: 2 });
+  });
+
+  it('shows the choices as buttons by default', async () => {
+    const { say, delivered } = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look']));
+    await say('hi');
+    expect(delivered[0]?.messages[0]).toEqual({
+      type: 'message',
+      text: 'command?',
+      inputHint: 'expectingInput',
+      suggestedActions: [
+        { type: 'imBack', title: 'north', value: 'north' },
+        { type: 'imBack', title: 'look', value: 'look' },
+      ],
+    });
+  });
+
+  it('lists the choices inline or one a line when asked', async () => {
+    const inline = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'inline' }));
+    const list = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'list' }));
+    await inline.say('hi');
+    await list.say('hi');
+    expect([inline.texts(), list.texts()]).toEqual([['command? (1. north, 2. look)'], ['command?\n1. north\n2. look']]);
+  });
+
+  it('rejects choices that are not strings with INVALID_ARGUMENT', async () => {
+    const { say } = promptBot((session) => Prompts.choice(session, 'pick', [1, 2] as never));
+    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('retries', () => {
+  it('says retryPrompt when the answer was not understood', async () => {
+    const { say, texts } = promptBot((session) => Prompts.number(session, 'How many?', { retryPrompt: 'A number, please: how many?' }));
+    await say('hi');
+    await say('lots');
+    expect(texts()).toEqual(['How many?', 'A number, please: how many?']);
+  });
+
+  it('gives up after maxRetries failed answers with ResumeReason.notCompleted', async () => {
+    const { say, results, texts } = promptBot((session) => Prompts.number(session, 'How many?', { maxRetries: 2 }));
+    await say('hi');
+    await say('a');
+    await say('b');
+    await say('c');
+    expect([texts().length, results]).toEqual([3, [{ resumed: ResumeReason.notCompleted, childId: 'palaver:prompt:number' }]]);
+  });
+
+  it('gives up at the first failure with maxRetries 0', async () => {
+    const { say, results } = promptBot((session) => Prompts.text(session, 'Name?', { maxRetries: 0 }));
+    await say('hi');
+    await say('');
+    expect(results.map((r) => r.resumed)).toEqual([ResumeReason.notCompleted]);
+  });
+
+  it('rejects a negative maxRetries with INVALID_ARGUMENT', async () => {
+    const { say } = promptBot((session) => Prompts.text(session, 'Name?', { maxRetries: -1 }));
+    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('keeps counting retries across turns (the count is saved with the prompt)', async () => {
+    const { say, stored } = promptBot((session) => Prompts.text(session, 'Name?', { maxRetries: 5 }));
+    await say('hi');
+    await say('');
+    await say('');
+    expect((await stored())?.stack[1]?.data).toMatchObject({ kind: 'text', retries: 2, maxRetries: 5 });
+  });
+});
+
+describe('findChoice', () => {
+  it('prefers an exact match over a partial one', () => {
+    expect(findChoice(['red wine', 'red'], 'red')).toEqual({ entity: 'red', index: 1, score: 1 });
+  });
+
+  it('finds nothing for an unrelated answer', () => {
+    expect(findChoice(['north', 'south'], 'banana')).toBeUndefined();
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { formatText } from '../src/format';
+
+describe('formatText', () => {
+  it('expands positional placeholders in order', () => {
+    expect(formatText('Hello %s, you have %d new messages', ['Lars', 3])).toBe('Hello Lars, you have 3 new messages');
+  });
+
+  it('expands explicit argument numbers', () => {
+    expect(formatText('%2$s %1$s', ['world', 'hello'])).toBe('hello world');
+  });
+
+  it('expands named placeholders from the first argument', () => {
+    expect(formatText('Hello there %(name)s', [{ name: 'Lars' }])).toBe('Hello there Lars');
+  });
+
+  it('expands nested named placeholders', () => {
+    expect(formatText('%(user.name)s owns %(pets[1])s', [{ user: { name: 'Lars' }, pets: ['a cat', 'a dog'] }])).toBe('Lars owns a dog');
+  });
+
+  it('writes a percent sign for %% when there are arguments', () => {
+    expect(formatText('%d%% done', [50])).toBe('50% done');
+  });
+
+  it('returns text without arguments as it is, percent signs included', () => {
+    expect(formatText('100% sure: %s and %(name) stay', [])).toBe('100% sure: %s and %(name) stay');
+  });
+
+  it('prints null as null (only undefined is missing)', () => {
+    expect(formatText('value: %s', [null])).toBe('value: null');
+  });
+
+  it('ignores arguments the template does not use', () => {
+    expect(formatText('Hello %(name)s', [{ name: 'Lars', age: 37 }, 'extra'])).toBe('Hello Lars');
+  });
+
+  it('rejects a positional placeholder without an argument', () => {
+    expect(() => formatText('Hello %s and %s', ['Lars'])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+  });
+
+  it('says which placeholder lacks its argument', () => {
+    expect(() => formatText('Hello %s and %s', ['Lars'])).toThrow(/%s needs argument 2, but only 1 was given/);
+  });
+
+  it('rejects an explicit argument number past the arguments', () => {
+    expect(() => formatText('%3$s', ['a', 'b'])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+  });
+
+  it('rejects a named placeholder whose key the object lacks', () => {
+    expect(() => formatText('Hello %(name)s', [{ nome: 'Lars' }])).toThrow(/has no `name`/);
+  });
+
+  it('rejects a nested named placeholder whose key is missing', () => {
+    expect(() => formatText('Hello %(user.name)s', [{ user: {} }])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+  });
+
+  it('rejects an undefined argument', () => {
+    expect(() => formatText('Hello %s!', [undefined])).toThrow(/argument 1 \(for %s\) is undefined/);
+  });
+
+  it('rejects a named placeholder without its type, keeping the cause', () => {
+    let caught: unknown;
+    try {
+      formatText('Hello there %(name)', [{ name: 'Lars' }]);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'INVALID_TEMPLATE', cause: expect.any(Error) });
+  });
+
+  it('tells how to write a named placeholder when the template is malformed', () => {
+    expect(() => formatText('Hello there %(name)', [{ name: 'Lars' }])).toThrow(/'%\(name\)s'/);
+  });
+
+  it('rejects a number placeholder given text', () => {
+    expect(() => formatText('%d items', ['many'])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+  });
+
+  it('rejects a template that mixes positional and named placeholders', () => {
+    expect(() => formatText('%s %(name)s', [{ name: 'x' }])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+  });
+
+  it('checks the same template again with other arguments (the parse is cached, the check is not)', () => {
+    expect(formatText('Hi %s', ['a'])).toBe('Hi a');
+    expect(() => formatText('Hi %s', [undefined])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+  });
+});

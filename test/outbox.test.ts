@@ -1,0 +1,270 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DeliveryError } from '../src';
+import { defaultRetry, Outbox, type DeliverFn, type DeliveryRetryOptions } from '../src/outbox';
+import type { Address, OutgoingMessage } from '../src/types';
+import { address, deferred } from './harness';
+
+const A = address('a');
+const B = address('b');
+const msg = (text: string): OutgoingMessage => ({ type: 'message', text });
+
+function outbox(options: { deliver?: DeliverFn; delay?: number; retry?: Partial<DeliveryRetryOptions> } = {}) {
+  const calls: { at: number; address: Address; texts: (string | undefined)[] }[] = [];
+  const errors: DeliveryError[] = [];
+  const trace: string[] = [];
+  const deliver = options.deliver ?? (() => undefined);
+  const box = new Outbox({
+    deliver: (to, messages) => {
+      calls.push({ at: Date.now(), address: to, texts: messages.map((m) => m.text) });
+      return deliver(to, messages);
+    },
+    delay: options.delay ?? 250,
+    retry: { ...defaultRetry, ...options.retry },
+    onError: (error) => errors.push(error),
+    trace: (line) => trace.push(line),
+  });
+  return { box, calls, errors, trace };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('batching', () => {
+  it('waits the delay after the last replies, then delivers them in one call', async () => {
+    const { box, calls } = outbox();
+    box.enqueue('a', A, [msg('one'), msg('two')], false);
+    await vi.advanceTimersByTimeAsync(249);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([{ at: 250, address: A, texts: ['one', 'two'] }]);
+  });
+
+  it('restarts the wait on every enqueue and sends everything together, in order', async () => {
+    const { box, calls } = outbox();
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(200);
+    box.enqueue('a', A, [msg('two')], false);
+    await vi.advanceTimersByTimeAsync(249);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([{ at: 450, address: A, texts: ['one', 'two'] }]);
+  });
+
+  it('delivers at once with flush, taking the replies that were waiting along', () => {
+    const { box, calls } = outbox();
+    box.enqueue('a', A, [msg('one')], false);
+    box.enqueue('a', A, [msg('two')], true);
+    expect(calls).toEqual([{ at: 0, address: A, texts: ['one', 'two'] }]);
+  });
+
+  it('delivers at once when the delay is 0', () => {
+    const { box, calls } = outbox({ delay: 0 });
+    box.enqueue('a', A, [msg('one')], false);
+    expect(calls.map((c) => c.texts)).toEqual([['one']]);
+  });
+
+  it('serves every waiting address with one timer', () => {
+    const { box } = outbox();
+    for (let i = 0; i < 50; i++) box.enqueue(`k${i}`, address(`u${i}`), [msg('hi')], false);
+    expect(vi.getTimerCount()).toBe(1);
+  });
+
+  it('delivers each address when its own wait is over', async () => {
+    const { box, calls } = outbox();
+    box.enqueue('a', A, [msg('a')], false);
+    await vi.advanceTimersByTimeAsync(100);
+    box.enqueue('b', B, [msg('b')], false);
+    await vi.advanceTimersByTimeAsync(150);
+    expect(calls.map((c) => [c.at, c.texts])).toEqual([[250, ['a']]]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls.map((c) => [c.at, c.texts])).toEqual([
+      [250, ['a']],
+      [350, ['b']],
+    ]);
+  });
+
+  it('ignores an empty enqueue', () => {
+    const { box } = outbox();
+    box.enqueue('a', A, [], false);
+    expect([vi.getTimerCount(), box.activeLanes]).toEqual([0, 0]);
+  });
+
+  it('writes a trace line per batch, after its label', () => {
+    const { box, trace } = outbox({ delay: 0 });
+    box.enqueue('a', A, [msg('one'), msg('two')], false, '..Prompts.text - session.');
+    expect(trace).toEqual(['..Prompts.text - session.sendBatch() sending 2 messages']);
+  });
+});
+
+describe('ordering', () => {
+  it('never lets a later batch overtake an earlier one while deliver is slow', async () => {
+    const first = deferred();
+    const { box, calls } = outbox({ delay: 0, deliver: (_to, messages) => (messages[0]!.text === 'one' ? first.promise : undefined) });
+    box.enqueue('a', A, [msg('one')], false);
+    box.enqueue('a', A, [msg('two')], false);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls.map((c) => c.texts)).toEqual([['one']]);
+    first.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['two']]);
+  });
+
+  it('keeps addresses independent: a slow one does not hold another back', async () => {
+    const slow = deferred();
+    const { box, calls } = outbox({ delay: 0, deliver: (to) => (to === A ? slow.promise : undefined) });
+    box.enqueue('a', A, [msg('a1')], false);
+    box.enqueue('b', B, [msg('b1')], false);
+    expect(calls.map((c) => c.texts)).toEqual([['a1'], ['b1']]);
+    slow.resolve();
+  });
+
+  it('resolves send() once its batch is delivered', async () => {
+    const gate = deferred();
+    const { box } = outbox({ deliver: () => gate.promise });
+    let done = false;
+    const sent = box.send('a', A, [msg('now')]).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(done).toBe(false);
+    gate.resolve();
+    await sent;
+    expect(done).toBe(true);
+  });
+
+  it('sends what was waiting before the message given to send(), in one batch', () => {
+    const { box, calls } = outbox();
+    box.enqueue('a', A, [msg('waiting')], false);
+    void box.send('a', A, [msg('proactive')]);
+    expect(calls.map((c) => c.texts)).toEqual([['waiting', 'proactive']]);
+  });
+
+  it('resolves an empty send() once earlier batches have settled', async () => {
+    const gate = deferred();
+    const { box } = outbox({ delay: 0, deliver: () => gate.promise });
+    box.enqueue('a', A, [msg('one')], false);
+    let done = false;
+    const idle = box.send('a', A, []).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(done).toBe(false);
+    gate.resolve();
+    await idle;
+    expect(done).toBe(true);
+  });
+
+  it('forgets an address once its batches are delivered', async () => {
+    const gate = deferred();
+    const { box } = outbox({ delay: 0, deliver: () => gate.promise });
+    box.enqueue('a', A, [msg('one')], false);
+    expect(box.activeLanes).toBe(1);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(box.activeLanes).toBe(0);
+  });
+
+  it('delivers every waiting batch on flushAll and waits for those in flight', async () => {
+    const gate = deferred();
+    const { box, calls } = outbox({ deliver: (to) => (to === B ? gate.promise : undefined) });
+    box.enqueue('a', A, [msg('a')], false);
+    box.enqueue('b', B, [msg('b')], false);
+    let flushed = false;
+    const all = box.flushAll().then(() => (flushed = true));
+    expect(calls.map((c) => c.texts)).toEqual([['a'], ['b']]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushed).toBe(false);
+    gate.resolve();
+    await all;
+    expect([flushed, vi.getTimerCount()]).toEqual([true, 0]);
+  });
+});
+
+describe('retries', () => {
+  it('retries a failing deliver with exponential backoff', async () => {
+    let failures = 2;
+    const { box, calls, errors } = outbox({
+      delay: 0,
+      deliver: async () => {
+        if (failures-- > 0) throw new Error('channel down');
+      },
+    });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect([calls.map((c) => c.at), errors]).toEqual([[0, 200, 600], []]);
+  });
+
+  it('retries a deliver that throws synchronously', async () => {
+    let failures = 1;
+    const { box, calls } = outbox({
+      delay: 0,
+      deliver: () => {
+        if (failures-- > 0) throw new Error('boom');
+      },
+    });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls.map((c) => c.at)).toEqual([0, 200]);
+  });
+
+  it('caps the backoff at maxDelay', async () => {
+    const { box, calls } = outbox({ delay: 0, retry: { retries: 4, minDelay: 100, factor: 10, maxDelay: 1000 }, deliver: () => Promise.reject(new Error('down')) });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls.map((c) => c.at)).toEqual([0, 100, 1100, 2100, 3100]);
+  });
+
+  it('reports a DeliveryError with the undelivered messages once the retries run out', async () => {
+    const { box, errors } = outbox({ delay: 0, retry: { retries: 2 }, deliver: () => Promise.reject(new Error('channel down')) });
+    box.enqueue('a', A, [msg('one'), msg('two')], false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'DELIVERY_FAILED', address: A, messages: [msg('one'), msg('two')], cause: expect.objectContaining({ message: 'channel down' }) }),
+    ]);
+  });
+
+  it('says how often it tried in the DeliveryError', async () => {
+    const { box, errors } = outbox({ delay: 0, retry: { retries: 2 }, deliver: () => Promise.reject(new Error('channel down')) });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(errors[0]?.message).toMatch(/deliver failed 3 times for 1 message to test\/c1\/a: channel down/);
+  });
+
+  it('rejects send() with the DeliveryError too', async () => {
+    const { box } = outbox({ retry: { retries: 0 }, deliver: () => Promise.reject(new Error('down')) });
+    await expect(box.send('a', A, [msg('one')])).rejects.toMatchObject({ code: 'DELIVERY_FAILED', messages: [msg('one')] });
+  });
+
+  it('goes on with the next batch after one was given up', async () => {
+    const { box, calls, errors } = outbox({
+      delay: 0,
+      retry: { retries: 0 },
+      deliver: (_to, messages) => (messages[0]!.text === 'bad' ? Promise.reject(new Error('down')) : undefined),
+    });
+    box.enqueue('a', A, [msg('bad')], false);
+    box.enqueue('a', A, [msg('good')], false);
+    await vi.advanceTimersByTimeAsync(0);
+    expect([calls.map((c) => c.texts), errors.length]).toEqual([[['bad'], ['good']], 1]);
+  });
+
+  it('counts a deliver that never settles as failed after the timeout', async () => {
+    const { box, calls, errors } = outbox({ delay: 0, retry: { retries: 1, timeout: 1000 }, deliver: () => new Promise<void>(() => undefined) });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect([calls.map((c) => c.at), errors.map((e) => e.code)]).toEqual([[0, 1200], ['DELIVERY_FAILED']]);
+  });
+
+  it('holds later batches of the address back while retrying', async () => {
+    let failures = 1;
+    const { box, calls } = outbox({
+      delay: 0,
+      deliver: async () => {
+        if (failures-- > 0) throw new Error('down');
+      },
+    });
+    box.enqueue('a', A, [msg('one')], false);
+    box.enqueue('a', A, [msg('two')], false);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['one'], ['two']]);
+  });
+});

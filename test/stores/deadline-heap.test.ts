@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DeadlineHeap, type HeapItem } from '../../src/stores/deadline-heap';
+
+interface Item extends HeapItem {
+  readonly name: number;
+}
+
+function item(name: number): Item {
+  return { name, deadline: Infinity, heapIndex: -1 };
+}
+
+/** The heap's backing array, to check its invariants from outside. */
+function itemsOf(heap: DeadlineHeap<Item>): readonly Item[] {
+  return (heap as unknown as { items: Item[] }).items;
+}
+
+/** Every item sits where its heapIndex says, and no parent is later than its children. */
+function consistent(heap: DeadlineHeap<Item>): boolean {
+  const items = itemsOf(heap);
+  return items.every((it, i) => it.heapIndex === i && (i === 0 || items[(i - 1) >> 1]!.deadline <= it.deadline));
+}
+
+type Op = { kind: 'set'; item: number; deadline: number } | { kind: 'remove'; item: number } | { kind: 'popDue'; now: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('set' as const), item: fc.nat(19), deadline: fc.integer({ min: 0, max: 100 }) }),
+  fc.record({ kind: fc.constant('remove' as const), item: fc.nat(19) }),
+  fc.record({ kind: fc.constant('popDue' as const), now: fc.integer({ min: -1, max: 101 }) }),
+);
+
+describe('DeadlineHeap', () => {
+  it('pops items in deadline order', () => {
+    const heap = new DeadlineHeap<Item>();
+    const items = [5, 1, 4, 2, 3].map((d) => {
+      const it = item(d);
+      heap.set(it, d);
+      return it;
+    });
+    const popped: number[] = [];
+    for (let next = heap.popDue(Infinity); next !== undefined; next = heap.popDue(Infinity)) popped.push(next.deadline);
+    expect(popped).toEqual([1, 2, 3, 4, 5]);
+    expect(items.every((it) => it.heapIndex === -1)).toBe(true);
+  });
+
+  it('pops nothing before the earliest deadline', () => {
+    const heap = new DeadlineHeap<Item>();
+    heap.set(item(1), 10);
+    expect(heap.popDue(9)).toBeUndefined();
+    expect(heap.popDue(10)?.name).toBe(1);
+  });
+
+  it('moves an item that is set again instead of adding it twice', () => {
+    const heap = new DeadlineHeap<Item>();
+    const a = item(1);
+    const b = item(2);
+    heap.set(a, 10);
+    heap.set(b, 20);
+    heap.set(a, 30);
+    expect(heap.size).toBe(2);
+    expect(heap.peek()).toBe(b);
+  });
+
+  it('ignores the removal of an item it does not hold', () => {
+    const heap = new DeadlineHeap<Item>();
+    heap.set(item(1), 1);
+    heap.remove(item(2));
+    expect(heap.size).toBe(1);
+  });
+
+  it('after any sequence of set, remove and popDue, pops in deadline order with consistent indices', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const heap = new DeadlineHeap<Item>();
+        const items = Array.from({ length: 20 }, (_, i) => item(i));
+        const model = new Map<number, number>(); // item -> deadline
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            heap.set(items[o.item]!, o.deadline);
+            model.set(o.item, o.deadline);
+          } else if (o.kind === 'remove') {
+            heap.remove(items[o.item]!);
+            model.delete(o.item);
+          } else {
+            const earliest = Math.min(...model.values());
+            const popped = heap.popDue(o.now);
+            // The popped item has the earliest deadline, and is popped exactly when that deadline is due.
+            expect(popped?.deadline).toBe(earliest <= o.now ? earliest : undefined);
+            if (popped !== undefined) model.delete(popped.name);
+          }
+          expect(consistent(heap)).toBe(true);
+          expect(heap.size).toBe(model.size);
+          expect(items.filter((it) => it.heapIndex >= 0).map((it) => it.name).sort((x, y) => x - y)).toEqual([...model.keys()].sort((x, y) => x - y));
+        }
+        const drained: Item[] = [];
+        for (let next = heap.popDue(Infinity); next !== undefined; next = heap.popDue(Infinity)) drained.push(next);
+        const deadlines = drained.map((it) => it.deadline);
+        expect(deadlines).toEqual([...deadlines].sort((x, y) => x - y));
+        expect(drained.map((it) => [it.name, it.deadline]).sort((x, y) => x[0]! - y[0]!)).toEqual([...model.entries()].sort((x, y) => x[0] - y[0]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

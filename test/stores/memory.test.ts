@@ -1,0 +1,188 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryStore, type StoredRecord } from '../../src';
+
+describe('MemoryStore', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('returns undefined for a key it does not hold', () => {
+    expect(new MemoryStore({ maxSessions: 100 }).get('s:none')).toBeUndefined();
+  });
+
+  it('creates a key at version 1 and generation 0 when it was expected absent', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    expect(store.commit([{ key: 's:a', expected: null, data: '{"n":1}' }])).toEqual({ ok: true, versions: [1] });
+    expect(store.get('s:a')).toEqual({ data: '{"n":1}', version: 1, generation: 0 });
+  });
+
+  it('adds 1 to the version on every commit', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({ ok: true, versions: [2] });
+    expect(store.get('s:a')).toEqual({ data: '2', version: 2, generation: 0 });
+  });
+
+  it('reports a stale version as a conflict and keeps the stored value', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }]);
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: 'stale' }])).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+    expect(store.get('s:a')?.data).toBe('2');
+  });
+
+  it('reports a create over an existing key as a conflict', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    expect(store.commit([{ key: 's:a', expected: null, data: 'again' }])).toMatchObject({ ok: false, reason: 'conflict' });
+    expect(store.get('s:a')?.data).toBe('1');
+  });
+
+  it('reports an update of a key that is gone as a conflict', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: 'x' }])).toMatchObject({ ok: false, reason: 'conflict' });
+    expect(store.get('s:a')).toBeUndefined();
+  });
+
+  it('writes nothing of a commit when one of its writes is stale', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 'u:a', expected: null, data: '"user"' }]);
+    const result = store.commit([
+      { key: 's:a', expected: null, data: '"session"' },
+      { key: 'u:a', expected: null, data: '"stale"' },
+    ]);
+    expect(result).toMatchObject({ ok: false, reason: 'conflict', key: 'u:a' });
+    expect(store.get('s:a')).toBeUndefined();
+    expect(store.get('u:a')?.data).toBe('"user"');
+  });
+
+  it('deletes a key with a null write', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: null }])).toEqual({ ok: true, versions: [0] });
+    expect(store.get('s:a')).toBeUndefined();
+    expect(store.pendingDeadlines).toBe(0);
+  });
+
+  it('hands out snapshots that a caller cannot change', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    const record = store.get('s:a') as { -readonly [K in keyof StoredRecord]: StoredRecord[K] };
+    record.data = 'changed';
+    record.version = 99;
+    expect(store.get('s:a')).toEqual({ data: '1', version: 1, generation: 0 });
+  });
+
+  it('deletes a key and its deadline with delete()', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
+    store.delete('s:a');
+    expect(store.get('s:a')).toBeUndefined();
+    expect(store.nextDeadline()).toBeUndefined();
+  });
+
+  it('records a deadline idleMs from now and reports the earliest', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    const now = Date.now();
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 5000 }]);
+    store.commit([{ key: 's:b', expected: null, data: '1', idleMs: 3000 }]);
+    expect(store.nextDeadline()).toBe(now + 3000);
+    expect(store.pendingDeadlines).toBe(2);
+  });
+
+  it('moves the deadline on a later commit and clears it with idleMs null', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    const now = Date.now();
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
+    store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2', idleMs: 9000 }]);
+    expect(store.nextDeadline()).toBe(now + 9000);
+    store.commit([{ key: 's:a', expected: { version: 2, generation: 0 }, data: '3', idleMs: null }]);
+    expect(store.nextDeadline()).toBeUndefined();
+  });
+
+  it('claims nothing before a deadline passes', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
+    vi.advanceTimersByTime(999);
+    expect(store.claimDue(10)).toEqual([]);
+  });
+
+  it('claims a due key once, bumping its generation', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    const now = Date.now();
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
+    vi.advanceTimersByTime(1000);
+    expect(store.claimDue(10)).toEqual([{ key: 's:a', generation: 1, version: 1, deadline: now + 1000 }]);
+    expect(store.claimDue(10)).toEqual([]);
+    expect(store.get('s:a')?.generation).toBe(1);
+  });
+
+  it('claims due keys earliest first, at most `limit` at a time', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    for (const [key, idle] of [['s:c', 30], ['s:a', 10], ['s:b', 20]] as const) store.commit([{ key, expected: null, data: '1', idleMs: idle }]);
+    expect(store.claimDue(2, Date.now() + 100).map((c) => c.key)).toEqual(['s:a', 's:b']);
+    expect(store.claimDue(2, Date.now() + 100).map((c) => c.key)).toEqual(['s:c']);
+  });
+
+  it('refuses a write computed before an expiry claim with reason ended', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
+    store.claimDue(10, Date.now() + 1000);
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({ ok: false, reason: 'ended', key: 's:a' });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 1 }, data: '2' }])).toEqual({ ok: true, versions: [2] });
+  });
+
+  it('evicts the least recently used session past maxSessions and tells its listener', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const evicted: [string, StoredRecord][] = [];
+    store.listen({ evicted: (key, record) => evicted.push([key, record]) });
+    store.commit([{ key: 's:a', expected: null, data: '"a"', idleMs: 1000 }]);
+    store.commit([{ key: 's:b', expected: null, data: '"b"', idleMs: 1000 }]);
+    store.get('s:a');
+    store.commit([{ key: 's:c', expected: null, data: '"c"', idleMs: 1000 }]);
+    expect(evicted).toEqual([['s:b', { data: '"b"', version: 1, generation: 0 }]]);
+    expect(store.size).toBe(2);
+    expect(store.pendingDeadlines).toBe(2);
+  });
+
+  it('does not count user and conversation records against maxSessions', () => {
+    const store = new MemoryStore({ maxSessions: 1 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([
+      { key: 's:a', expected: null, data: '1' },
+      { key: 'u:a', expected: null, data: '{}' },
+      { key: 'c:a', expected: null, data: '{}' },
+    ]);
+    expect(evicted).toEqual([]);
+    expect(store.size).toBe(1);
+  });
+
+  it('does not report a deleted session as evicted', () => {
+    const store = new MemoryStore({ maxSessions: 1 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    store.delete('s:a');
+    store.commit([{ key: 's:b', expected: null, data: '1' }]);
+    expect(evicted).toEqual([]);
+  });
+
+  it('lists the session keys it holds', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }, { key: 'u:a', expected: null, data: '{}' }]);
+    store.commit([{ key: 's:b', expected: null, data: '1' }]);
+    expect([...store.sessionKeys()].sort()).toEqual(['s:a', 's:b']);
+  });
+
+  it('rejects a maxSessions that is not a positive integer with INVALID_OPTIONS', () => {
+    expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSessions') }));
+  });
+
+  it('rejects an unknown option with INVALID_OPTIONS', () => {
+    expect(() => new MemoryStore({ maxSession: 5 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSession') }));
+  });
+});
