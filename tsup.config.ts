@@ -1,7 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    redis: 'src/redis.ts',
+    console: 'src/adapters/console.ts',
+    http: 'src/adapters/http.ts',
+    grammy: 'src/adapters/grammy.ts',
+    botbuilder: 'src/adapters/botbuilder.ts',
+    testing: 'src/testing.ts',
+  },
   format: ['cjs', 'esm'],
   dts: true,
   sourcemap: true,

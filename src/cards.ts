@@ -406,7 +406,8 @@ export function checkCards(message: OutgoingMessage): void {
   if (attachments === undefined) return;
   for (let i = 0; i < attachments.length; i++) {
     const attachment = attachments[i]!;
-    const schema = contentSchemas[attachment.contentType];
+    // An own-property lookup: a content type such as `constructor` must not find Object.prototype's.
+    const schema = Object.hasOwn(contentSchemas, attachment.contentType) ? contentSchemas[attachment.contentType] : undefined;
     if (schema === undefined) continue;
     const result = schema.safeParse(attachment.content);
     if (!result.success) {

@@ -6,6 +6,12 @@ export type { SessionManagerOptions, SessionManagerEvents, TurnResult } from './
 export { Session } from './session';
 export type { NewSessionOptions } from './session';
 
+// Idle nudges, typed retention, analytics
+export type { NudgeOptions, DialogIdleOptions } from './nudge';
+export { defineEntities } from './retention';
+export type { EntitySpec, EntitySpecs, EntitiesOf, EntityScope, EntityMigrations } from './retention';
+export type { SessionSummary, ManagerStats } from './stats';
+
 // Dialogs and prompts
 export { Prompts, PromptIds, findChoice } from './dialogs/prompts';
 export type { PromptOptions, NumberPromptOptions, ChoicePromptOptions, Choices, FoundChoice, ListStyle } from './dialogs/prompts';
@@ -44,7 +50,7 @@ export type {
 // Stores
 export { MemoryStore } from './stores/memory';
 export type { MemoryStoreOptions } from './stores/memory';
-export type { SessionStore, StoredRecord, CommitWrite, CommitResult, ExpectedRecord, ExpiryClaim, StoreListener } from './stores/store';
+export type { SessionStore, StoredRecord, CommitWrite, CommitOptions, CommitResult, ExpectedRecord, ExpiryClaim, StoreListener } from './stores/store';
 
 // Errors
 export { PalaverError, DeliveryError } from './errors';

@@ -11,6 +11,9 @@ import { formatText } from './format';
 import { KeyQueue } from './key-queue';
 import { defaultRetry, Outbox, type DeliverFn, type DeliveryRetryOptions } from './outbox';
 import { Scheduler } from './scheduler';
+import { dialogIdleSchema, IdleLadder, nudgeSchema, type IdleStep, type NudgeOptions } from './nudge';
+import { entitiesOptionSchema, migrationsOptionSchema, Retention, type EntityMigrations, type EntitySpec, type EntitySpecs } from './retention';
+import { StatsCounter, summarize, type ManagerStats, type SessionSummary } from './stats';
 import {
   addressSchema,
   formatIssues,
@@ -18,6 +21,7 @@ import {
   outgoingMessageSchema,
   parseOrThrow,
   sessionStateSchema,
+  setOwn,
   type SessionStateRecord,
 } from './schema';
 import { Session, toOutgoing, type NewSessionOptions, type TurnHost } from './session';
@@ -83,8 +87,10 @@ export interface SessionManagerOptions<
   maxCommitRetries?: number;
   /** Dialog operations one turn may run without waiting for the user (catches begin/replace loops). @default 1000 */
   maxDialogOperations?: number;
-  /** The largest serialized session state, in characters (STATE_TOO_LARGE past it). @default 1_000_000 */
+  /** The largest serialized session state, userData or conversationData record, in characters (STATE_TOO_LARGE past it). @default 1_000_000 */
   maxStateBytes?: number;
+  /** The largest incoming message `receive` takes, in bytes of its JSON (UTF-8); larger ones are rejected with MESSAGE_TOO_LARGE. @default 65_536 */
+  maxMessageBytes?: number;
   /** Retries of a failing `deliver`. @default { retries: 3, minDelay: 200, maxDelay: 5000, factor: 2, timeout: 30000 } */
   deliveryRetry?: Partial<DeliveryRetryOptions>;
   /** For stores that cannot say when the next deadline is (Redis): how often to look for due sessions, in ms. @default 1000 */
@@ -97,6 +103,16 @@ export interface SessionManagerOptions<
   shutdown?: 'end' | 'persist';
   /** Prints dialog and send activity (v3-style, dots for stack depth); a function receives the lines. Also on with `DEBUG=palaver`. @default false */
   trace?: boolean | ((line: string) => void);
+  /**
+   * "Are you still there?" nudges while a user is idle, then `closeMessage`, then the close; any message from the user
+   * starts the ladder again. A dialog may set its own (`dialog(id, steps, { nudge, timeout })`). With the `lazy` policy the
+   * nudges are still sent on time (the scheduler runs for them) and the close stays lazy.
+   */
+  nudge?: NudgeOptions<Session<E, U, C, P>>;
+  /** Entities declared once: a zod schema (stored values are checked when loaded), a scope, a TTL, `keepOnReset`. */
+  entities?: { [K in keyof E]?: EntitySpec<E[K]> };
+  /** Upgrades of stored entities, grammY-style: `migrations[n]` turns version `n - 1` into `n`; the highest key is the current version. */
+  migrations?: EntityMigrations;
 }
 
 /** The event map of {@link SessionManager}. Listener errors are caught and reported as `error` events. */
@@ -104,7 +120,9 @@ export interface SessionManagerEvents {
   /** A session started (emitted once its first turn is saved). */
   sessionStart: (event: { session: SessionInfo; address: Address }) => void;
   /** A session ended; `kept` are the entities carried into the next one. */
-  sessionEnd: (event: { session: SessionInfo; reason: EndReason; entities: JsonObject; kept: string[] }) => void;
+  sessionEnd: (event: { session: SessionInfo; reason: EndReason; entities: JsonObject; kept: string[]; summary: SessionSummary }) => void;
+  /** A batch of replies was handed to `deliver` (once per batch, retries aside). */
+  batch: (event: { address: Address; messages: OutgoingMessage[] }) => void;
   /** A turn was saved. */
   turn: (event: { session: SessionInfo; message: IncomingMessage; replies: OutgoingMessage[] }) => void;
   /** Something failed outside the caller's reach: a hook, a listener, a delivery, the scheduler, a dialog. */
@@ -124,6 +142,8 @@ export interface TurnResult {
   error?: PalaverError;
 }
 
+/** The longest delay setTimeout keeps; past it Node fires after 1 ms, so a longer delay option is refused. */
+const timerDelay = z.number().nonnegative().max(2 ** 31 - 1, 'must be at most 2147483647 ms (about 24.8 days), the longest delay a timer can wait');
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' });
 const messageLike = z.union([z.string(), outgoingMessageSchema]);
 const optionsSchema = z
@@ -137,7 +157,7 @@ const optionsSchema = z
     closePolicy: z.enum(['proactive', 'lazy']).optional(),
     continueIf: fn.optional(),
     closeMessage: messageLike.optional(),
-    autoBatchDelay: z.number().int().nonnegative().optional(),
+    autoBatchDelay: timerDelay.int().optional(),
     preserve: z.array(z.string()).optional(),
     onSessionStart: fn.optional(),
     onSessionEnd: fn.optional(),
@@ -153,13 +173,14 @@ const optionsSchema = z
     maxCommitRetries: z.number().int().nonnegative().optional(),
     maxDialogOperations: z.number().int().positive().optional(),
     maxStateBytes: z.number().int().positive().optional(),
+    maxMessageBytes: z.number().int().positive().optional(),
     deliveryRetry: z
       .object({
         retries: z.number().int().nonnegative(),
-        minDelay: z.number().nonnegative(),
-        maxDelay: z.number().nonnegative(),
+        minDelay: timerDelay,
+        maxDelay: timerDelay,
         factor: z.number().positive(),
-        timeout: z.number().nonnegative(),
+        timeout: timerDelay,
       })
       .partial()
       .strict()
@@ -169,6 +190,9 @@ const optionsSchema = z
     leaseWait: z.number().int().nonnegative().optional(),
     shutdown: z.enum(['end', 'persist']).optional(),
     trace: z.union([z.boolean(), fn]).optional(),
+    nudge: nudgeSchema.optional(),
+    entities: entitiesOptionSchema.optional(),
+    migrations: migrationsOptionSchema.optional(),
   })
   .strict();
 
@@ -239,6 +263,7 @@ export class SessionManager<
   private readonly maxCommitRetries: number;
   private readonly maxDialogOperations: number;
   private readonly maxStateBytes: number;
+  private readonly maxMessageBytes: number;
   private readonly preserve: readonly string[];
   private readonly dialogErrorMessage: OutgoingMessage | undefined;
   private readonly closeMessage: OutgoingMessage | undefined;
@@ -248,8 +273,15 @@ export class SessionManager<
   private sweeping = false;
   private sweepFailing = false;
   private sweepAgain = false;
+  /** Expiry claims whose session could not be ended (the store failed): the store has cleared their deadline, so the next sweeps retry them. */
+  private readonly unfinished = new Map<string, ExpiryClaim>();
   private closing: Promise<void> | undefined;
   private closed = false;
+  /** Idle nudges and per-dialog timeouts: built only when the `nudge` option or a dialog's idle options ask for them. */
+  private idle: IdleLadder | undefined;
+  /** Entity schemas, TTLs and migrations: built only when `entities` or `migrations` is set. */
+  private readonly retention: Retention | undefined;
+  private readonly counters = new StatsCounter();
 
   /** @throws PalaverError `INVALID_OPTIONS` naming the option that is wrong. */
   constructor(options: SessionManagerOptions<E, U, C, P>) {
@@ -265,6 +297,7 @@ export class SessionManager<
     this.maxCommitRetries = options.maxCommitRetries ?? 3;
     this.maxDialogOperations = options.maxDialogOperations ?? 1000;
     this.maxStateBytes = options.maxStateBytes ?? 1_000_000;
+    this.maxMessageBytes = options.maxMessageBytes ?? 65_536;
     this.preserve = options.preserve ?? [];
     this.dialogErrorMessage = options.dialogErrorMessage === null ? undefined : toMessage(options.dialogErrorMessage ?? DEFAULT_ERROR_MESSAGE);
     this.closeMessage = options.closeMessage === undefined ? undefined : toMessage(options.closeMessage);
@@ -276,6 +309,9 @@ export class SessionManager<
       retry: { ...defaultRetry, ...options.deliveryRetry },
       onError: (error: DeliveryError) => this.report(error),
       trace: this.traceLine,
+      observe: (address, messages) => {
+        if (this.listenerCount('batch') > 0) this.notify('batch', { address, messages });
+      },
     });
     this.scheduler = new Scheduler(() => void this.sweep());
     this.store.listen?.({ evicted: (key, record) => this.onEvicted(key, record) });
@@ -284,7 +320,9 @@ export class SessionManager<
     this.registry.add(PromptIds.confirm, new PromptDialog(), 'Prompts.confirm');
     this.registry.add(PromptIds.choice, new PromptDialog(), 'Prompts.choice');
     // A shared store may hold sessions that other (or earlier) processes left due: sweep from the start.
-    if (this.store.nextDeadline === undefined) this.rearm();
+    if (options.nudge !== undefined) this.idle = new IdleLadder(options.nudge, this.timeout, this.proactive);
+    this.retention = options.entities === undefined && options.migrations === undefined ? undefined : new Retention(options.entities as EntitySpecs, options.migrations);
+    this.rearm();
   }
 
   /**
@@ -294,7 +332,7 @@ export class SessionManager<
   dialog(
     id: string,
     dialog: WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>> | Dialog<Session<E, U, C, P>>,
-    options: { name?: string } = {},
+    options: { name?: string; timeout?: number; nudge?: NudgeOptions<Session<E, U, C, P>> | false } = {},
   ): this {
     if (typeof id !== 'string' || id.length === 0) {
       throw new PalaverError('INVALID_ARGUMENT', `Expected a dialog id as a non-empty string, got ${describe(id)}.`);
@@ -312,14 +350,17 @@ export class SessionManager<
     } else {
       throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": expected an array of steps, a function or a Dialog, got ${describe(dialog)}.`);
     }
+    const idle = options.timeout !== undefined || options.nudge !== undefined;
+    if (idle) parseOrThrow(dialogIdleSchema, { timeout: options.timeout, nudge: options.nudge }, 'INVALID_OPTIONS', `idle options of dialog "${id}"`);
     this.registry.add(id, built, options.name);
+    if (idle) (this.idle ??= new IdleLadder(undefined, this.timeout, this.proactive)).setDialog(id, options);
     return this;
   }
 
   /**
    * Runs one turn for `message`: finds or starts its session, runs the dialogs, saves. Resolves once the state is saved
    * (it never waits for the batching delay or for delivery).
-   * @throws PalaverError `INVALID_MESSAGE`, `TURN_QUEUE_FULL`, `STORE_UNAVAILABLE`, `CONFLICT`, `STATE_TOO_LARGE`, `CLOSED`.
+   * @throws PalaverError `INVALID_MESSAGE`, `MESSAGE_TOO_LARGE`, `TURN_QUEUE_FULL`, `STORE_UNAVAILABLE`, `LEASE_TIMEOUT`, `CONFLICT`, `STATE_TOO_LARGE`, `CLOSED`.
    */
   receive(message: IncomingMessage): Promise<TurnResult> {
     if (this.closed) return Promise.reject(closedError());
@@ -327,6 +368,7 @@ export class SessionManager<
     let key: string;
     try {
       parsed = parseOrThrow(messageSchema, message, 'INVALID_MESSAGE', 'message passed to receive()');
+      checkMessageSize(parsed, this.maxMessageBytes);
       key = this.keyOf(parsed.address);
     } catch (error) {
       return Promise.reject(error);
@@ -362,6 +404,7 @@ export class SessionManager<
     try {
       parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to startSession()');
       key = this.keyOf(parsed);
+      if (typeof options !== 'object' || options === null) throw new PalaverError('INVALID_ARGUMENT', `Expected startSession() options as an object, got ${describe(options)}.`);
       if (options.dialogId !== undefined) this.registry.check(options.dialogId);
     } catch (error) {
       return Promise.reject(error);
@@ -391,7 +434,12 @@ export class SessionManager<
   keyOf(address: Address): string {
     const custom = this.options.sessionKey;
     if (custom === undefined) return SESSION_PREFIX + joinKey(address.channelId, address.conversation.id, address.user.id);
-    const key = custom(address);
+    let key: unknown;
+    try {
+      key = custom(address);
+    } catch (error) {
+      throw new PalaverError('INVALID_OPTIONS', `The sessionKey option threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
     if (typeof key !== 'string' || key.length === 0) {
       throw new PalaverError('INVALID_OPTIONS', `The sessionKey option must return a non-empty string, got ${describe(key)}.`);
     }
@@ -404,15 +452,26 @@ export class SessionManager<
    */
   async sweepExpired(now?: number): Promise<number> {
     let ended = 0;
+    let retried = [...this.unfinished.values()];
     for (;;) {
-      const claims = await this.store.claimDue(SWEEP_BATCH, now);
+      const due = await this.store.claimDue(SWEEP_BATCH, now);
+      const claims = retried.length === 0 ? due : [...retried, ...due];
+      retried = [];
       if (claims.length === 0) return ended;
-      const results = await Promise.all(claims.map((claim) => this.exclusive(claim.key, () => this.expire(claim)).catch((error) => {
-        this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'expiring a session'));
-        return false;
-      })));
+      const results = await Promise.all(claims.map((claim) => this.exclusive(claim.key, () => this.expire(claim, now)).then(
+        (done) => {
+          this.unfinished.delete(claim.key);
+          return done;
+        },
+        (error) => {
+          // Reported once per claim, and kept: a failed expiry is tried again, never dropped (the session would stay forever).
+          if (!this.unfinished.has(claim.key)) this.report(asPalaverError(error, 'STORE_UNAVAILABLE', 'expiring a session'));
+          this.unfinished.set(claim.key, claim);
+          return false;
+        },
+      )));
       for (const result of results) if (result) ended++;
-      if (claims.length < SWEEP_BATCH) return ended;
+      if (due.length < SWEEP_BATCH) return ended;
     }
   }
 
@@ -423,6 +482,44 @@ export class SessionManager<
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
+  }
+
+  /**
+   * Begins `dialogId` for the user at `address` from outside a turn (a reminder, an alert), in a turn of its own that
+   * waits for the user's turns in progress. With no live session, one starts (bot-initiated, as `startSession` does).
+   * By default the dialog replaces the user's dialog stack (v3); with `interrupt: true` it goes on top, and when it ends
+   * the interrupted dialog asks its question again (its `reprompt`: prompts re-ask) and the user carries on where they were.
+   * Resolves once saved; the replies go out through the outbox.
+   * @throws PalaverError `INVALID_ADDRESS`, `DIALOG_NOT_FOUND`, `INVALID_ARGUMENT`, `DIALOG_FAILED` (nothing the dialog did is kept), `CLOSED`.
+   * @example
+   * await bot.beginDialog(address, '/reminder', { text: 'Your table is booked for 8pm' }, { interrupt: true });
+   */
+  beginDialog(address: Address, dialogId: string, args?: unknown, options: { interrupt?: boolean } = {}): Promise<SessionInfo> {
+    if (this.closed) return Promise.reject(closedError());
+    let parsed: Address;
+    let key: string;
+    try {
+      parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to beginDialog()');
+      key = this.keyOf(parsed);
+      this.registry.check(dialogId);
+      if (typeof options !== 'object' || options === null) throw new PalaverError('INVALID_ARGUMENT', `Expected beginDialog() options as an object, got ${describe(options)}.`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.exclusive(key, () => this.interject(key, parsed, dialogId, args, options.interrupt === true));
+  }
+
+  /** Counters this process keeps as it goes (no store access): live sessions, turns per second, ends by reason, turns. */
+  stats(): ManagerStats {
+    return this.counters.snapshot(Date.now());
+  }
+
+  /**
+   * Delivers every reply still waiting for its batching delay now; resolves once they (and the batches before them) are
+   * delivered. A serverless handler calls it before it returns.
+   */
+  flush(): Promise<void> {
+    return this.outbox.flushAll();
   }
 
   // ---- turns -------------------------------------------------------------------------------------------------
@@ -453,7 +550,7 @@ export class SessionManager<
     // Find or start the session. Entities whose TTL ran out go first, also from a dormant key.
     if (state !== undefined) dropExpiredEntities(state, receivedAt);
     let starting = false;
-    if (state !== undefined && state.id !== undefined && isExpired(state, this.timeout, receivedAt)) {
+    if (state !== undefined && state.id !== undefined && isExpired(state, this.timeoutOf(state), receivedAt)) {
       let keep = false;
       const old = this.newSession(key, state, message, userData, conversationData, false);
       if (!this.proactive && this.options.continueIf) {
@@ -544,6 +641,7 @@ export class SessionManager<
 
     const committed = await this.commit(key, state, session.userData, session.conversationData, expect);
     if (!committed) return undefined;
+    this.counters.turn(receivedAt);
     const address = message.address;
     this.outbox.enqueue(laneKey(address), address, replies, flush, this.traceLine && this.tracePrefix(session) + 'session.');
     const info = session.info;
@@ -564,7 +662,7 @@ export class SessionManager<
       let state = this.decodeSession(loaded.session, key);
       const replies: OutgoingMessage[] = [];
       if (state !== undefined) dropExpiredEntities(state, now);
-      if (state !== undefined && state.id !== undefined && !isExpired(state, this.timeout, now)) {
+      if (state !== undefined && state.id !== undefined && !isExpired(state, this.timeoutOf(state), now)) {
         return this.newSession(key, state, undefined, userData, conversationData, false).info;
       }
       if (state !== undefined && state.id !== undefined) {
@@ -630,17 +728,22 @@ export class SessionManager<
   }
 
   /** Ends a session the scheduler claimed, unless a turn touched it since the claim. */
-  private async expire(claim: ExpiryClaim): Promise<boolean> {
+  private async expire(claim: ExpiryClaim, at?: number): Promise<boolean> {
     const key = claim.key;
     const loaded = await this.load(key, undefined);
     const record = loaded.session;
     if (record === undefined || record.version !== claim.version) return false;
     const state = this.decodeSession(record, key);
     if (state === undefined || state.id === undefined) return false;
-    const now = Date.now();
+    const now = at ?? Date.now();
     const events: (() => void)[] = [];
     const expect = expectations(loaded);
     const session = this.newSession(key, state, undefined, this.decodeBag(loaded.user, key) as U, this.decodeBag(loaded.conversation, key) as C, false, expect, events);
+    if (this.idle !== undefined) {
+      // The deadline may stand for a nudge rather than the close.
+      const step = this.idle.step(state, now);
+      if (step.kind !== 'close') return this.idleStep(key, session, step, expect);
+    }
     const ended = await this.endState(session, 'timeout', now, events);
     session.closed = true;
     const replies: OutgoingMessage[] = [];
@@ -650,6 +753,76 @@ export class SessionManager<
     this.outbox.enqueue(laneKey(state.address), state.address, replies, true);
     for (const emit of events) emit();
     return true;
+  }
+
+  /** A claimed idle deadline that is not the close: sends the nudge it stands for, or sets the next deadline again. Never ends the session. */
+  private async idleStep(key: string, session: AnySession, step: IdleStep, expect: Expectations): Promise<boolean> {
+    if (step.kind === 'lapsed' || step.kind === 'close') return false;
+    const state = session.state;
+    if (step.kind === 'nudge') {
+      state.nudges = { at: state.lastActiveAt, count: step.count };
+      const { message } = step.nudge;
+      const said = typeof message === 'function' ? await this.hook('nudge.message', () => message(session, step.count), undefined) : message;
+      try {
+        if (said !== undefined) session.send(said);
+      } catch (error) {
+        this.report(asPalaverError(error, 'INVALID_MESSAGE', 'the nudge message'));
+      }
+    }
+    session.closed = true;
+    const replies: OutgoingMessage[] = [];
+    collect(session, replies);
+    if (!(await this.commit(key, state, session.userData, session.conversationData, expect))) return false;
+    this.outbox.enqueue(laneKey(state.address), state.address, replies, true);
+    return false;
+  }
+
+  /** `beginDialog` from outside a turn: on top of the live session's stack (`interrupt`) or in place of it. */
+  private async interject(key: string, address: Address, dialogId: string, args: unknown, interrupt: boolean): Promise<SessionInfo> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.load(key, address);
+      const now = Date.now();
+      const state = this.decodeSession(loaded.session, key);
+      if (state === undefined || state.id === undefined || isExpired(state, this.timeoutOf(state), now)) return this.start(key, address, { dialogId, args });
+      dropExpiredEntities(state, now);
+      const events: (() => void)[] = [];
+      const expect = expectations(loaded);
+      const session = this.newSession(key, state, undefined, this.decodeBag(loaded.user, key) as U, this.decodeBag(loaded.conversation, key) as C, false, expect, events);
+      const hooks = this.runnerHooks(session);
+      // The bot spoke: the user gets a whole idle time to answer.
+      state.lastActiveAt = now;
+      const top = state.stack[state.stack.length - 1];
+      if (!interrupt && top !== undefined) {
+        state.stack.length = 0;
+        hooks.topChanged(top);
+      }
+      session[HOST].record({ kind: 'begin', id: dialogId, args, interrupt });
+      try {
+        await drain(session, this.registry, this.maxDialogOperations, hooks);
+      } catch (thrown) {
+        throw asPalaverError(thrown, 'DIALOG_FAILED', `the dialog "${dialogId}" begun by beginDialog()`);
+      }
+      session.closed = true;
+      const replies: OutgoingMessage[] = [];
+      collect(session, replies);
+      if (await this.commit(key, state, session.userData, session.conversationData, expect)) {
+        this.outbox.enqueue(laneKey(address), address, replies, session.flush);
+        for (const emit of events) emit();
+        return session.info;
+      }
+      if (attempt >= this.maxCommitRetries) throw new PalaverError('CONFLICT', `Session "${key}" kept changing during beginDialog().`);
+    }
+  }
+
+  /** The timeout before `session.timeout` applies: the manager's, or the innermost dialog's that declares one. */
+  private timeoutOf(state: SessionStateRecord): number {
+    return this.idle === undefined ? this.timeout : this.idle.baseTimeout(state.stack);
+  }
+
+  /** When the scheduler next has something to do for an active session: its close (proactive policy) or its next nudge. */
+  private wakeAt(state: SessionStateRecord): number | undefined {
+    if (this.idle !== undefined) return this.idle.next(state);
+    return this.proactive ? state.lastActiveAt + (state.timeout ?? this.timeout) : undefined;
   }
 
   // ---- session lifecycle -------------------------------------------------------------------------------------
@@ -696,19 +869,21 @@ export class SessionManager<
       for (const name of this.preserve) keep.add(name);
       if (Array.isArray(returned)) for (const name of returned) if (typeof name === 'string') keep.add(name);
     }
+    if (this.retention !== undefined) for (const name of this.retention.kept(reason)) keep.add(name);
     const entities: JsonObject = {};
     let entityExpiry: Record<string, number> | undefined;
     if (reason !== 'refresh' && state.entityExpiry !== undefined) {
       for (const [name, expiresAt] of Object.entries(state.entityExpiry)) {
         if (expiresAt > now && Object.hasOwn(state.entities, name)) {
           keep.add(name);
-          (entityExpiry ??= {})[name] = expiresAt;
+          setOwn((entityExpiry ??= {}), name, expiresAt);
         }
       }
     }
-    for (const name of keep) if (Object.hasOwn(state.entities, name)) entities[name] = state.entities[name];
+    for (const name of keep) if (Object.hasOwn(state.entities, name)) setOwn(entities, name, state.entities[name]);
     const final = { ...state.entities };
-    this.emitLater(events, 'sessionEnd', () => ({ session: info, reason, entities: final, kept: Object.keys(entities) }));
+    events.push(() => this.counters.end(reason));
+    this.emitLater(events, 'sessionEnd', () => ({ session: info, reason, entities: final, kept: Object.keys(entities), summary: summarize(info, state, reason, now) }));
     return { entities, entityExpiry };
   }
 
@@ -727,7 +902,9 @@ export class SessionManager<
     const host: TurnHost = {
       key,
       registry: this.registry,
-      defaultTimeout: this.timeout,
+      get defaultTimeout() {
+        return manager.timeoutOf(state);
+      },
       botId: this.options.botId,
       version: this.options.version,
       defaultLocale: this.options.locale,
@@ -776,7 +953,7 @@ export class SessionManager<
     try {
       const store = this.store;
       const session = store.get(key);
-      const record = isThenable(session) ? await session : session;
+      const record = checkRecord(isThenable(session) ? await session : session, key);
       const at = address ?? (record === undefined ? undefined : this.addressOf(record, key));
       const userKey = this.persistUser && at !== undefined ? USER_PREFIX + joinKey(at.channelId, at.user.id) : undefined;
       const conversationKey = this.persistConversation && at !== undefined ? CONVERSATION_PREFIX + joinKey(at.channelId, at.conversation.id) : undefined;
@@ -784,8 +961,8 @@ export class SessionManager<
       const conversation = conversationKey === undefined ? undefined : store.get(conversationKey);
       return {
         session: record,
-        user: isThenable(user) ? await user : user,
-        conversation: isThenable(conversation) ? await conversation : conversation,
+        user: checkRecord(isThenable(user) ? await user : user, userKey),
+        conversation: checkRecord(isThenable(conversation) ? await conversation : conversation, conversationKey),
         userKey,
         conversationKey,
       };
@@ -796,13 +973,11 @@ export class SessionManager<
 
   /** Writes the session record and any data bag that changed, compare-and-set on what was loaded. False on a lost race. */
   private async commit(key: string, state: SessionStateRecord, userData: JsonObject, conversationData: JsonObject, expect: Expectations): Promise<boolean> {
-    const data = JSON.stringify(state);
-    if (data.length > this.maxStateBytes) {
-      const error = new PalaverError('STATE_TOO_LARGE', `Session "${key}" would store ${data.length} characters, over maxStateBytes (${this.maxStateBytes}); the turn was not saved. Keep large data outside the session.`);
-      this.report(error);
-      throw error;
-    }
+    if (this.retention !== undefined) this.retention.stamp(state, Date.now());
+    if (state.nudges !== undefined && state.nudges.at !== state.lastActiveAt) delete state.nudges; // the user came back
+    const data = this.serialize(state, `Session "${key}"`);
     const active = state.id !== undefined;
+    const wake = active ? this.wakeAt(state) : undefined;
     const writes: CommitWrite[] = [];
     if (active || expect.session !== null) {
       const empty = !active && Object.keys(state.entities).length === 0;
@@ -810,18 +985,18 @@ export class SessionManager<
         key,
         expected: expect.session,
         data: empty ? null : data,
-        idleMs: active && this.proactive ? (state.timeout ?? this.timeout) - (Date.now() - state.lastActiveAt) : null,
+        idleMs: wake === undefined ? null : wake - Date.now(),
       });
     }
     let userJson: string | undefined;
     let conversationJson: string | undefined;
     const { userKey, conversationKey } = expect;
     if (userKey !== undefined) {
-      userJson = JSON.stringify(userData ?? {});
+      userJson = this.serialize(userData ?? {}, `The userData of session "${key}"`);
       if (userJson !== (expect.userData ?? '{}')) writes.push({ key: userKey, expected: expect.user, data: userJson });
     }
     if (conversationKey !== undefined) {
-      conversationJson = JSON.stringify(conversationData ?? {});
+      conversationJson = this.serialize(conversationData ?? {}, `The conversationData of session "${key}"`);
       if (conversationJson !== (expect.conversationData ?? '{}')) writes.push({ key: conversationKey, expected: expect.conversation, data: conversationJson });
     }
     if (writes.length === 0) return true;
@@ -846,11 +1021,30 @@ export class SessionManager<
         expect.conversationData = conversationJson;
       }
     });
-    if (active && this.proactive) this.scheduler.arm(state.lastActiveAt + (state.timeout ?? this.timeout));
+    if (wake !== undefined) this.scheduler.arm(wake);
     return true;
   }
 
-  private decodeSession(record: StoredRecord | undefined, key: string): SessionStateRecord | undefined {
+  /** JSON of what a turn saves; STATE_TOO_LARGE past `maxStateBytes`, INVALID_ARGUMENT for what JSON cannot hold (a BigInt, a cycle). */
+  private serialize(value: unknown, what: string): string {
+    let json: string;
+    try {
+      json = JSON.stringify(value);
+    } catch (cause) {
+      const error = new PalaverError('INVALID_ARGUMENT', `${what} cannot be written as JSON (${(cause as Error)?.message ?? String(cause)}); the turn was not saved. Keep only plain JSON in the data scopes.`, { cause });
+      this.report(error);
+      throw error;
+    }
+    if (json.length > this.maxStateBytes) {
+      const error = new PalaverError('STATE_TOO_LARGE', `${what} would store ${json.length} characters, over maxStateBytes (${this.maxStateBytes}); the turn was not saved. Keep large data outside the session.`);
+      this.report(error);
+      throw error;
+    }
+    return json;
+  }
+
+  /** Reads a session record back (`check`: also upgrades and checks its entities, when the bot declares them). */
+  private decodeSession(record: StoredRecord | undefined, key: string, check = true): SessionStateRecord | undefined {
     if (record === undefined) return undefined;
     let raw: unknown;
     try {
@@ -866,7 +1060,16 @@ export class SessionManager<
       this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" does not match the session schema (${formatIssues(parsed.error)}); a fresh session replaces it.`, { cause: parsed.error }));
       return undefined;
     }
+    if (this.retention !== undefined && check) this.checkEntities(parsed.data, key, record);
     return parsed.data;
+  }
+
+  /** Migrates and checks the declared entities of a loaded session; a bad entity is reported and dropped, never the session. */
+  private checkEntities(state: SessionStateRecord, key: string, record: StoredRecord): void {
+    const problems = this.retention!.load(state);
+    if (problems.length === 0) return;
+    this.quarantine(key, record);
+    for (const problem of problems) this.report(new PalaverError('CORRUPT_STATE', `Session "${key}": ${problem.message}.`, { cause: problem.cause }));
   }
 
   private decodeBag(record: StoredRecord | undefined, key: string): JsonObject {
@@ -882,7 +1085,7 @@ export class SessionManager<
   }
 
   private addressOf(record: StoredRecord, key: string): Address | undefined {
-    return this.decodeSession(record, key)?.address;
+    return this.decodeSession(record, key, false)?.address;
   }
 
   /** Hands a record that could not be read back to the store's quarantine (stores that have one). */
@@ -1004,15 +1207,20 @@ export class SessionManager<
   }
 
   private rearm(): void {
-    if (this.closed || !this.proactive) return;
+    if (this.closed || (!this.proactive && this.idle === undefined)) return;
     const store = this.store;
-    if (store.nextDeadline !== undefined) {
-      const next = store.nextDeadline();
-      if (next !== undefined) this.scheduler.arm(next);
-      return;
-    }
     const interval = this.options.sweepInterval ?? 1000;
-    this.scheduler.arm(Date.now() + interval * (0.8 + Math.random() * 0.4));
+    const now = Date.now();
+    let at: number;
+    if (store.nextDeadline !== undefined) {
+      at = store.nextDeadline() ?? Infinity;
+      // While the store fails, a deadline already due would re-fire the timer at once, in a loop: poll instead.
+      if (this.sweepFailing) at = Math.max(at, now + interval);
+    } else {
+      at = now + interval * (0.8 + Math.random() * 0.4);
+    }
+    if (this.unfinished.size > 0) at = Math.min(at, now + interval);
+    if (at !== Infinity) this.scheduler.arm(at);
   }
 
   private onEvicted(key: string, record: StoredRecord): void {
@@ -1059,17 +1267,22 @@ export class SessionManager<
   }
 
   private emitLater<K extends 'sessionStart' | 'sessionEnd'>(events: (() => void)[], name: K, payload: () => Parameters<SessionManagerEvents[K]>[0]): void {
+    if (name === 'sessionStart') events.push(this.counters.start);
     if (this.listenerCount(name) === 0) return;
     const value = payload();
     events.push(() => this.notify(name, value));
   }
 
-  private notify<K extends 'sessionStart' | 'sessionEnd' | 'turn'>(name: K, payload: Parameters<SessionManagerEvents[K]>[0]): void {
+  private notify<K extends 'sessionStart' | 'sessionEnd' | 'turn' | 'batch'>(name: K, payload: Parameters<SessionManagerEvents[K]>[0]): void {
     for (const listener of this.listeners(name)) {
-      try {
-        (listener as (p: typeof payload) => void).call(this, payload);
-      } catch (error) {
+      const failed = (error: unknown) =>
         this.report(new PalaverError('HOOK_FAILED', `A "${name}" listener threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      try {
+        // An async listener's rejection is reported too: left alone, it would be an unhandled rejection.
+        const result: unknown = (listener as (p: typeof payload) => unknown).call(this, payload);
+        if (isThenable(result)) result.then(undefined, failed);
+      } catch (error) {
+        failed(error);
       }
     }
   }
@@ -1080,11 +1293,13 @@ export class SessionManager<
       console.error(`[palaver] ${error.code}: ${error.message}`);
       return;
     }
+    const failed = (thrown: unknown) => console.error('[palaver] an "error" listener threw:', thrown);
     for (const listener of this.listeners('error')) {
       try {
-        listener.call(this, error);
+        const result: unknown = (listener as (e: PalaverError) => unknown).call(this, error);
+        if (isThenable(result)) result.then(undefined, failed);
       } catch (thrown) {
-        console.error('[palaver] an "error" listener threw:', thrown);
+        failed(thrown);
       }
     }
   }
@@ -1116,6 +1331,31 @@ function expectations(loaded: Loaded): Expectations {
   };
 }
 
+/** Rejects a message whose JSON is over `max` bytes (MESSAGE_TOO_LARGE) or that is no JSON at all (INVALID_MESSAGE). */
+function checkMessageSize(message: IncomingMessage, max: number): void {
+  let json: string;
+  try {
+    json = JSON.stringify(message);
+  } catch (error) {
+    throw new PalaverError('INVALID_MESSAGE', `The message passed to receive() cannot be written as JSON (${(error as Error)?.message ?? String(error)}); a message must be plain JSON.`, { cause: error });
+  }
+  // A UTF-16 unit is 1 to 3 bytes of UTF-8: encode only when the length alone cannot tell.
+  if (json.length * 3 <= max) return;
+  const bytes = json.length > max ? json.length : new TextEncoder().encode(json).length;
+  if (bytes > max) {
+    throw new PalaverError('MESSAGE_TOO_LARGE', `The message passed to receive() is ${bytes === json.length ? 'at least ' : ''}${bytes} bytes of JSON, over maxMessageBytes (${max}); it was rejected. Send large payloads by reference (a URL).`);
+  }
+}
+
+/** What a store's `get` answered, as a record: `null` counts as absent; anything else that is not a record is a store failure. */
+function checkRecord(value: StoredRecord | null | undefined, key: string | undefined): StoredRecord | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || typeof value.data !== 'string' || !Number.isSafeInteger(value.version) || !Number.isSafeInteger(value.generation)) {
+    throw new Error(`get("${key}") answered ${describe(value)}, not a record of { data: string, version: integer, generation: integer }`);
+  }
+  return value;
+}
+
 function ref(record: StoredRecord | undefined): ExpectedRecord {
   return record === undefined ? null : { version: record.version, generation: record.generation };
 }
@@ -1142,7 +1382,11 @@ function touch(state: SessionStateRecord, message: IncomingMessage | undefined, 
   if (message === undefined) return;
   state.turnCount++;
   state.address = message.address;
-  if ((message.type ?? 'message') === 'message') state.interactive = true;
+  if ((message.type ?? 'message') === 'message') {
+    state.interactive = true;
+    if (state.msgs === undefined) state.msgs = [1, 0];
+    else state.msgs[0]++;
+  }
   if (message.developer === true) state.developer = true;
   if (message.locale !== undefined) state.locale = message.locale;
 }
@@ -1167,9 +1411,9 @@ function carry(session: AnySession, ended: { entities: JsonObject; entityExpiry:
   const entities = { ...ended.entities };
   const what = options.carry;
   if (Array.isArray(what)) {
-    for (const name of what) if (Object.hasOwn(session.state.entities, name)) entities[name] = session.state.entities[name];
+    for (const name of what) if (Object.hasOwn(session.state.entities, name)) setOwn(entities, name, session.state.entities[name]);
   } else if (what !== undefined) {
-    Object.assign(entities, what);
+    for (const [name, value] of Object.entries(what)) setOwn(entities, name, value);
   }
   return { entities, entityExpiry: ended.entityExpiry };
 }

@@ -40,6 +40,8 @@ interface OutboxOptions {
   retry: DeliveryRetryOptions;
   onError: (error: DeliveryError) => void;
   trace?: ((line: string) => void) | undefined;
+  /** Told of each batch as it is handed to `deliver` (once, however many retries follow). */
+  observe?: ((address: Address, batch: OutgoingMessage[]) => void) | undefined;
 }
 
 /**
@@ -123,6 +125,7 @@ export class Outbox {
     }
     lane.pending = [];
     this.options.trace?.(`${lane.label}sendBatch() sending ${batch.length} message${batch.length === 1 ? '' : 's'}`);
+    this.options.observe?.(lane.address, batch);
     if (lane.tail === undefined) {
       // Nothing in flight: try synchronously, so a synchronous `deliver` costs no promise at all.
       let result: Awaitable<void>;

@@ -61,11 +61,32 @@ export const outgoingMessageSchema = z.looseObject({
 
 const dialogStateSchema = z.object({ name: z.string(), id: z.string(), type: z.string() });
 
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A JSON object of stored state, taken as it is: unlike `z.record`, which drops an own `__proto__` key, it keeps every
+ * key that JSON.parse made, so that `__proto__`, `constructor` and `prototype` round-trip as plain data.
+ */
+const stateRecord = z.custom<Record<string, unknown>>(isJsonObject, { message: 'must be a JSON object' });
+const expiryRecord = z.custom<Record<string, number>>((value) => isJsonObject(value) && Object.values(value).every((at) => typeof at === 'number'), {
+  message: 'must map entity names to times (numbers)',
+});
+
+/** Sets `target[key]` as an own data property, also when `key` is `__proto__` (plain assignment would change the prototype). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}
+
 /** One dialog on the stack: its id, its `dialogData`, and the waterfall step it is on. */
 export const dialogInstanceSchema = z.object({
   id: z.string().min(1),
-  data: jsonRecord,
+  data: stateRecord,
   step: z.number().int().nonnegative().optional(),
+  /** Begun by `manager.beginDialog(..., { interrupt: true })`: when it ends, the dialog under it re-prompts instead of resuming. */
+  interrupt: z.literal(true).optional(),
 });
 
 /** The stored shape of one session key. Plain JSON; version 1. */
@@ -81,13 +102,19 @@ export const sessionStateSchema = z.object({
   locale: z.string().optional(),
   address: addressSchema,
   timeout: z.number().positive().optional(),
-  entities: jsonRecord,
-  entityExpiry: z.record(z.string(), z.number()).optional(),
+  entities: stateRecord,
+  entityExpiry: expiryRecord.optional(),
   stack: z.array(dialogInstanceSchema),
-  privateConversationData: jsonRecord,
+  privateConversationData: stateRecord,
   previousDialogState: dialogStateSchema.optional(),
   /** Why the last session at this key ended; set while the key is dormant. */
   ended: z.enum(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']).optional(),
+  /** Messages of this session: `[from the user, from the bot]` (for the `sessionEnd` summary); absent while both are 0. */
+  msgs: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
+  /** Idle nudges sent since the user was last active (`at` is that `lastActiveAt`: a newer one means the count is stale). */
+  nudges: z.object({ at: z.number(), count: z.number().int().nonnegative() }).optional(),
+  /** The version of the entity shapes (the highest key of the `migrations` option) the entities were written in. */
+  entitiesVersion: z.number().int().nonnegative().optional(),
 });
 
 /** A data bag stored on its own key (userData, conversationData). */

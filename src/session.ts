@@ -4,7 +4,7 @@ import { formatText } from './format';
 import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
-import { parseOrThrow, outgoingMessageSchema, type SessionStateRecord } from './schema';
+import { parseOrThrow, outgoingMessageSchema, setOwn, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 
 /** What `newSession` carries into the fresh session. */
@@ -192,6 +192,9 @@ export class Session<
     }
     this.host.trace?.('session.send()');
     this.replies.push(outgoing);
+    const msgs = this.state.msgs; // counted for the session summary
+    if (msgs === undefined) this.state.msgs = [0, 1];
+    else msgs[1]++;
     return this;
   }
 
@@ -351,12 +354,12 @@ export class Session<
   /** Sets an entity that outlives session ends until `ttl` ms from now (Kore's custom-TTL variables). */
   setEntity<K extends keyof E & string>(name: K, value: E[K], options: { ttl?: number } = {}): this {
     this.assertOpen('setEntity');
-    (this.state.entities as JsonObject)[name] = value;
+    setOwn(this.state.entities, name, value);
     if (options.ttl !== undefined) {
       if (!(typeof options.ttl === 'number' && options.ttl > 0 && Number.isFinite(options.ttl))) {
         throw new PalaverError('INVALID_ARGUMENT', `Expected \`ttl\` to be a positive number of milliseconds, got ${describe(options.ttl)}.`);
       }
-      (this.state.entityExpiry ??= {})[name] = Date.now() + options.ttl;
+      setOwn((this.state.entityExpiry ??= {}), name, Date.now() + options.ttl);
     } else if (this.state.entityExpiry !== undefined) {
       delete this.state.entityExpiry[name];
     }

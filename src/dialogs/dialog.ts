@@ -30,7 +30,7 @@ export interface DialogResult<R = unknown> {
 
 /** A stack operation a step asked for; the runner carries it out once the step has returned. */
 export type DialogAction =
-  | { readonly kind: 'begin'; readonly id: string; readonly args: unknown }
+  | { readonly kind: 'begin'; readonly id: string; readonly args: unknown; readonly interrupt?: boolean }
   | { readonly kind: 'end'; readonly result: DialogResult }
   | { readonly kind: 'replace'; readonly id: string; readonly args: unknown }
   | { readonly kind: 'cancel'; readonly index: number; readonly replaceWithId?: string | undefined; readonly replaceWithArgs?: unknown }
@@ -43,6 +43,8 @@ export interface DialogInstance {
   id: string;
   data: JsonObject;
   step?: number;
+  /** It interrupted the dialog under it (`manager.beginDialog(..., { interrupt: true })`): that one re-prompts when it ends. */
+  interrupt?: true;
 }
 
 /** Internal access the dialog runtime needs to a session; not part of the public surface. */

@@ -1,4 +1,4 @@
-import { PalaverError } from '../errors';
+import { describe, PalaverError } from '../errors';
 import type { DialogState } from '../types';
 import type { Dialog, DialogSession } from './dialog';
 
@@ -44,7 +44,7 @@ function notFound(id: unknown, known: string[]): PalaverError {
   const list = known.filter((k) => !k.startsWith('palaver:')).map((k) => `"${k}"`);
   return new PalaverError(
     'DIALOG_NOT_FOUND',
-    `No dialog is registered as ${typeof id === 'string' ? `"${id}"` : String(id)}; register it with manager.dialog(id, ...) first` +
+    `No dialog is registered as ${typeof id === 'string' ? `"${id}"` : describe(id)}; register it with manager.dialog(id, ...) first` +
       (list.length ? ` (registered: ${list.slice(0, 10).join(', ')}${list.length > 10 ? ', …' : ''}).` : '.'),
   );
 }

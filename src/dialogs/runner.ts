@@ -83,7 +83,8 @@ async function run(session: DialogSession, registry: DialogRegistry, maxOperatio
       case 'begin': {
         const dialog = registry.get(action.id);
         trace?.(`session.beginDialog(${action.id})`);
-        push(stack, action.id);
+        const pushed = push(stack, action.id);
+        if (action.interrupt === true && before !== undefined) pushed.interrupt = true;
         hooks.topChanged(before);
         done = dialog.begin(session, action.args);
         break;
@@ -91,7 +92,8 @@ async function run(session: DialogSession, registry: DialogRegistry, maxOperatio
       case 'replace': {
         const dialog = registry.get(action.id);
         trace?.(`session.replaceDialog(${action.id})`);
-        replaceTop(stack, action.id);
+        const replaced = replaceTop(stack, action.id);
+        if (before?.interrupt === true) replaced.interrupt = true;
         hooks.topChanged(before);
         done = dialog.begin(session, action.args);
         break;
@@ -101,7 +103,9 @@ async function run(session: DialogSession, registry: DialogRegistry, maxOperatio
         const ended = pop(stack);
         hooks.topChanged(before);
         const parent = top(stack);
-        if (parent !== undefined) done = registry.get(parent.id).resume(session, { ...action.result, childId: ended?.id });
+        if (parent !== undefined) {
+          done = ended?.interrupt === true ? reprompt(session, registry, parent) : registry.get(parent.id).resume(session, { ...action.result, childId: ended?.id });
+        }
         break;
       }
       case 'next': {
@@ -112,17 +116,21 @@ async function run(session: DialogSession, registry: DialogRegistry, maxOperatio
       case 'cancel': {
         trace?.(`session.cancelDialog(${action.index})`);
         const removed = truncate(stack, action.index);
+        const interrupted = removed[0]?.interrupt === true;
         if (action.replaceWithId !== undefined) {
           const dialog = registry.get(action.replaceWithId);
           trace?.(`session.beginDialog(${action.replaceWithId})`);
-          push(stack, action.replaceWithId);
+          const pushed = push(stack, action.replaceWithId);
+          if (interrupted) pushed.interrupt = true;
           hooks.topChanged(before);
           done = dialog.begin(session, action.replaceWithArgs);
         } else {
           hooks.topChanged(before);
           const parent = top(stack);
           if (parent !== undefined) {
-            done = registry.get(parent.id).resume(session, { resumed: ResumeReason.notCompleted, childId: removed[0]?.id });
+            done = interrupted
+              ? reprompt(session, registry, parent)
+              : registry.get(parent.id).resume(session, { resumed: ResumeReason.notCompleted, childId: removed[0]?.id });
           }
         }
         break;
@@ -144,4 +152,10 @@ async function run(session: DialogSession, registry: DialogRegistry, maxOperatio
     }
     if (isThenable(done)) await done;
   }
+}
+
+/** After an interruption ends: the interrupted dialog asks its question again if it can (prompts do), else waits as it was. */
+function reprompt(session: DialogSession, registry: DialogRegistry, parent: DialogInstance): unknown {
+  const dialog = registry.get(parent.id);
+  return dialog.reprompt === undefined ? undefined : dialog.reprompt(session);
 }

@@ -291,7 +291,13 @@ describe('events', () => {
     });
     const { session } = await bot.receive({ address: address(), text: 'hi' });
     expect(ends).toEqual([
-      { session: expect.objectContaining({ id: session.id }), reason: 'endSession', entities: { UserName: 'Lars', UserLocation: 'Seattle' }, kept: ['UserName'] },
+      {
+        session: expect.objectContaining({ id: session.id }),
+        reason: 'endSession',
+        entities: { UserName: 'Lars', UserLocation: 'Seattle' },
+        kept: ['UserName'],
+        summary: expect.objectContaining({ id: session.id, reason: 'endSession' }),
+      },
     ]);
     await bot.close();
   });

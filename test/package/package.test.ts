@@ -18,7 +18,7 @@ beforeAll(() => {
   const modules = join(project, 'node_modules');
   mkdirSync(join(modules, 'palaver'), { recursive: true });
   execFileSync('tar', ['-xzf', join(project, packed), '-C', join(modules, 'palaver'), '--strip-components=1']);
-  for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js']) {
+  for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js', 'redis', '@redis']) {
     symlinkSync(join(root, 'node_modules', dependency), join(modules, dependency), 'dir');
   }
 }, 60_000);
@@ -41,6 +41,13 @@ describe('the packed package', () => {
   it('loads from ESM with import', () => {
     const out = node(['--input-type=module', '-e', "import { SessionManager, PalaverError } from 'palaver'; console.log(typeof SessionManager, new PalaverError('CLOSED', 'x').code)"]);
     expect(out.trim()).toBe('function CLOSED');
+  });
+
+  it('loads palaver/redis from CommonJS and ESM, and the core does not load redis', () => {
+    const cjs = node(['-e', "const r = require('palaver/redis'); require('palaver'); console.log(typeof r.RedisStore, Object.keys(require.cache).some((f) => f.includes('@redis')))"]);
+    const esm = node(['--input-type=module', '-e', "import { RedisStore } from 'palaver/redis'; console.log(typeof RedisStore, new RedisStore({ client: { run: async () => null } }).persistent)"]);
+    const core = node(['-e', "require('palaver'); console.log(Object.keys(require.cache).some((f) => f.includes('@redis')))"]);
+    expect([cjs.trim(), esm.trim(), core.trim()]).toEqual(['function true', 'function true', 'false']);
   });
 
   it('runs a turn from the built code', () => {
