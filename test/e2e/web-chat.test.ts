@@ -9,6 +9,10 @@ import { startWebChat, type WebChat } from '../../examples/web-chat/server';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(executablePath);
+if (!available && process.env.PALAVER_REQUIRE_CHROMIUM === '1') {
+  // CI installs Chromium and sets this: there a missing browser is a failure, not a skip.
+  throw new Error(`PALAVER_REQUIRE_CHROMIUM=1 but there is no Chromium at ${executablePath}.`);
+}
 if (!available) console.warn(`[web-chat e2e] SKIPPED: no Chromium at ${executablePath} (apt-get install chromium, or set CHROMIUM_PATH).`);
 
 // How Chromium runs here: headless, no sandbox (root), and no background traffic to Google on a closed network.
