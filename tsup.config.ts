@@ -14,6 +14,8 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // Shared chunks in the CommonJS build too: every entry then uses the one PalaverError class, so instanceof holds across palaver and palaver/redis.
+  splitting: true,
   target: 'node20',
   outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.js' }),
 });
