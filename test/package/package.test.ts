@@ -50,6 +50,12 @@ describe('the packed package', () => {
     expect([cjs.trim(), esm.trim(), core.trim()]).toEqual(['function true', 'function true', 'false']);
   });
 
+  it('throws errors from palaver/redis that are instances of the PalaverError palaver exports, in CommonJS and ESM', () => {
+    const cjs = node(['-e', "const { PalaverError } = require('palaver'); const { RedisStore } = require('palaver/redis'); try { new RedisStore({}); } catch (e) { console.log(e instanceof PalaverError, e.code); }"]);
+    const esm = node(['--input-type=module', '-e', "import { PalaverError } from 'palaver'; import { RedisStore } from 'palaver/redis'; try { new RedisStore({}); } catch (e) { console.log(e instanceof PalaverError, e.code); }"]);
+    expect([cjs.trim(), esm.trim()]).toEqual(['true INVALID_OPTIONS', 'true INVALID_OPTIONS']);
+  });
+
   it('runs a turn from the built code', () => {
     const script = `
       const { SessionManager } = require('palaver');
