@@ -430,8 +430,15 @@ export class SessionManager<
     return this.exclusive(key, () => this.end(key, reason));
   }
 
-  /** The session key of an address (see the `sessionKey` option). */
+  /**
+   * The session key of an address (see the `sessionKey` option).
+   * @throws PalaverError `INVALID_ADDRESS` for something that is not an address.
+   */
   keyOf(address: Address): string {
+    // Cheap: the turns pass addresses already parsed; only a caller's own value can fail here.
+    if (typeof address?.channelId !== 'string' || typeof address.user?.id !== 'string' || typeof address.conversation?.id !== 'string') {
+      parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to keyOf()');
+    }
     const custom = this.options.sessionKey;
     if (custom === undefined) return SESSION_PREFIX + joinKey(address.channelId, address.conversation.id, address.user.id);
     let key: unknown;
@@ -451,6 +458,10 @@ export class SessionManager<
    * cron job or a serverless timer when no process stays up. Resolves to the number of sessions ended.
    */
   async sweepExpired(now?: number): Promise<number> {
+    // NaN compares false with every deadline: a bad `now` would end every session.
+    if (now !== undefined && !(typeof now === 'number' && Number.isFinite(now))) {
+      throw new PalaverError('INVALID_ARGUMENT', `Expected \`now\` to be a time in ms since the epoch, got ${describe(now)}.`);
+    }
     let ended = 0;
     let retried = [...this.unfinished.values()];
     for (;;) {
@@ -623,7 +634,7 @@ export class SessionManager<
       const ended = await this.endState(session, reason, receivedAt, events);
       session.closed = true;
       collect(session, replies);
-      state = this.freshState(current.address, receivedAt, reason === 'refresh' ? undefined : carry(session, ended, request.kind === 'newSession' ? request.options : {}));
+      state = this.freshState(current.address, receivedAt, reason === 'refresh' ? (this.retention === undefined ? undefined : ended) : carry(session, ended, request.kind === 'newSession' ? request.options : {}));
       starting = true;
       if (request.kind === 'refresh') {
         session = this.newSession(key, state, current, userData, conversationData, rehandled, expect, events);
@@ -1466,7 +1477,16 @@ function closedError(): PalaverError {
 }
 
 function traceSink(option: SessionManagerOptions['trace']): ((line: string) => void) | undefined {
-  if (typeof option === 'function') return option as (line: string) => void;
+  if (typeof option === 'function') {
+    const sink = option as (line: string) => void;
+    return (line) => {
+      try {
+        sink(line);
+      } catch {
+        // A trace sink is a debugging aid: its failure must not fail the turn or drop the batch being traced.
+      }
+    };
+  }
   if (option === true) return (line) => console.log(line);
   if (option === undefined && typeof process !== 'undefined' && /(^|,)\s*palaver(\b|:|\*)/.test(process.env.DEBUG ?? '')) {
     return (line) => console.error(`palaver ${line}`);

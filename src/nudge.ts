@@ -17,8 +17,8 @@ export interface NudgeOptions<S = unknown> {
   every?: number;
   /** The most nudges in one idle stretch. @default 1 */
   max?: number;
-  /** What to say: a message, or a function of the session and the nudge's number (1 for the first). */
-  message: MessageLike | ((session: S, count: number) => MessageLike);
+  /** What to say: a message, or a function (maybe async) of the session and the nudge's number (1 for the first). */
+  message: MessageLike | ((session: S, count: number) => MessageLike | PromiseLike<MessageLike>);
 }
 
 /** Idle behaviour of one dialog (`manager.dialog(id, dialog, { timeout, nudge })`), in force while it is on top of the stack. */

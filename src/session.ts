@@ -111,11 +111,11 @@ export class Session<
     return this.message?.address ?? this.state.address;
   }
 
-  /** Named values collected in this session; cleared when it ends except those kept. */
-  get entities(): E {
-    return this.state.entities as E;
+  /** Named values collected in this session; cleared when it ends except those kept. Each may be unset, hence `Partial`. */
+  get entities(): Partial<E> {
+    return this.state.entities as Partial<E>;
   }
-  set entities(value: E) {
+  set entities(value: Partial<E>) {
     this.state.entities = value;
   }
 

@@ -31,7 +31,10 @@ export interface SessionSummary {
 
 /** What `manager.stats()` returns: counters this process keeps as it goes (no store scan). */
 export interface ManagerStats {
-  /** Sessions started minus sessions ended, as this process saw them (exact with an in-process store; per process on a shared one). */
+  /**
+   * Sessions started minus sessions ended, as this process saw them: exact with an in-process store, per process on a
+   * shared one; with the lazy policy a session counts as live until its end is noticed.
+   */
   readonly liveSessions: number;
   /** Turns per second over the last 10 seconds (or since the manager was created, if that is shorter). */
   readonly turnsPerSecond: number;
