@@ -1,0 +1,50 @@
+'use strict';
+// grammY with @grammyjs/conversations (v2, in-memory storage): any text enters the `askName` conversation, which asks,
+// waits for the answer, stores the name in the session (through conversation.external) and greets.
+// Replies sent inside a conversation go through grammY's HTTP client code down to a stubbed fetch (see lib/grammy-fake.js).
+const { session, MemorySessionStorage } = require('grammy');
+const { conversations, createConversation } = require('@grammyjs/conversations');
+const { fakeBot, textUpdate } = require('../lib/grammy-fake');
+const { QUESTION, Replies } = require('../lib/conversation');
+
+async function askName(conversation, ctx) {
+  await ctx.reply(QUESTION);
+  const answer = await conversation.waitFor('message:text');
+  const name = answer.message.text;
+  await conversation.external((outside) => {
+    outside.session.name = name;
+  });
+  await answer.reply(`Hello ${name}!`);
+}
+
+async function create(options) {
+  const replies = new Replies(options.users);
+  const bot = fakeBot((chatId, text) => replies.record(chatId - 1, text), { fetch: true });
+  const storage = new MemorySessionStorage();
+  bot.use(session({ initial: () => ({}), storage }));
+  bot.use(conversations());
+  bot.use(createConversation(askName, 'askName'));
+  bot.on('message:text', (ctx) => ctx.conversation.enter('askName'));
+  let errors = 0;
+  bot.catch((error) => {
+    errors++;
+    if (errors <= 3) console.error('[grammY conversations]', error.error ?? error);
+  });
+
+  return {
+    replies,
+    get errors() {
+      return errors;
+    },
+    immediateReplies: true,
+    turn(i, text) {
+      return bot.handleUpdate(textUpdate(i, text));
+    },
+    async storedName(i) {
+      return storage.read(String(i + 1))?.name;
+    },
+    async close() {},
+  };
+}
+
+module.exports = { name: 'grammy-conversations', create };

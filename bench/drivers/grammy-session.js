@@ -1,0 +1,48 @@
+'use strict';
+// grammY with the session() middleware (MemorySessionStorage) and a hand-written two-state dialog:
+// idle --any text--> asks the name --text--> greets, stores the name in the session, back to idle.
+// In a private chat the session key (the chat id) is the user: the session is the per-user data.
+const { session, MemorySessionStorage } = require('grammy');
+const { fakeBot, textUpdate } = require('../lib/grammy-fake');
+const { QUESTION, Replies } = require('../lib/conversation');
+
+async function create(options) {
+  const replies = new Replies(options.users);
+  const bot = fakeBot((chatId, text) => replies.record(chatId - 1, text));
+  const storage = new MemorySessionStorage();
+  bot.use(session({ initial: () => ({ step: 'idle' }), storage }));
+  bot.on('message:text', async (ctx) => {
+    const state = ctx.session;
+    if (state.step === 'idle') {
+      state.step = 'name';
+      await ctx.reply(QUESTION);
+    } else {
+      const name = ctx.message.text;
+      state.step = 'idle';
+      state.name = name;
+      await ctx.reply(`Hello ${name}!`);
+    }
+  });
+  let errors = 0;
+  bot.catch((error) => {
+    errors++;
+    if (errors <= 3) console.error('[grammY]', error.error ?? error);
+  });
+
+  return {
+    replies,
+    get errors() {
+      return errors;
+    },
+    immediateReplies: true,
+    turn(i, text) {
+      return bot.handleUpdate(textUpdate(i, text));
+    },
+    async storedName(i) {
+      return storage.read(String(i + 1))?.name;
+    },
+    async close() {},
+  };
+}
+
+module.exports = { name: 'grammy-session', create };
