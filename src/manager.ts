@@ -14,6 +14,8 @@ import { Scheduler } from './scheduler';
 import { dialogIdleSchema, IdleLadder, nudgeSchema, type IdleStep, type NudgeOptions } from './nudge';
 import { entitiesOptionSchema, migrationsOptionSchema, Retention, type EntityMigrations, type EntitySpec, type EntitySpecs } from './retention';
 import { StatsCounter, summarize, type ManagerStats, type SessionSummary } from './stats';
+import { decodeState, encodeState, StateFormatError } from './codec';
+import { plainMessage } from './validate';
 import {
   addressSchema,
   formatIssues,
@@ -367,7 +369,7 @@ export class SessionManager<
     let parsed: IncomingMessage;
     let key: string;
     try {
-      parsed = parseOrThrow(messageSchema, message, 'INVALID_MESSAGE', 'message passed to receive()');
+      parsed = plainMessage(message) ?? parseOrThrow(messageSchema, message, 'INVALID_MESSAGE', 'message passed to receive()');
       checkMessageSize(parsed, this.maxMessageBytes);
       key = this.keyOf(parsed.address);
     } catch (error) {
@@ -559,9 +561,12 @@ export class SessionManager<
     let flush = false;
 
     // Find or start the session. Entities whose TTL ran out go first, also from a dormant key.
-    if (state !== undefined) dropExpiredEntities(state, receivedAt);
+    // While the state is still what the store holds, the stored text serves as the copy to roll back to.
+    // (Not with declared entities: reading may have migrated them.)
+    let storedText = state !== undefined && !dropExpiredEntities(state, receivedAt) && this.retention === undefined ? loaded.session!.data : undefined;
     let starting = false;
     if (state !== undefined && state.id !== undefined && isExpired(state, this.timeoutOf(state), receivedAt)) {
+      storedText = undefined;
       let keep = false;
       const old = this.newSession(key, state, message, userData, conversationData, false);
       if (!this.proactive && this.options.continueIf) {
@@ -590,7 +595,8 @@ export class SessionManager<
         await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
         starting = false;
       }
-      const pristine = JSON.stringify(state);
+      const pristine = !announce && storedText !== undefined ? storedText : encodeState(state);
+      storedText = undefined;
       touch(state, current, receivedAt);
       // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
       if (announce) this.emitLater(events, 'sessionStart', () => ({ session: session.info, address: session.address }));
@@ -603,7 +609,7 @@ export class SessionManager<
         // Nothing the failed turn did is kept: back to the state before it (or to what its last sendBatch() saved),
         // then end the conversation.
         const saved = session.saved;
-        state = JSON.parse(saved?.state ?? pristine) as SessionStateRecord;
+        state = decodeState(saved?.state ?? pristine);
         if (saved === undefined) touch(state, current, receivedAt);
         state.stack = [];
         state.privateConversationData = {};
@@ -689,7 +695,7 @@ export class SessionManager<
       this.emitLater(events, 'sessionStart', () => ({ session: session.info, address }));
       let failure: PalaverError | undefined;
       if (options.dialogId !== undefined) {
-        const pristine = JSON.stringify(state);
+        const pristine = encodeState(state);
         session.beginDialog(options.dialogId, options.args);
         try {
           await drain(session, this.registry, this.maxDialogOperations, this.runnerHooks(session));
@@ -697,7 +703,7 @@ export class SessionManager<
           failure = asPalaverError(thrown, 'DIALOG_FAILED', `the dialog "${options.dialogId}" begun by startSession()`);
           // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
           // nothing the failed dialog did is kept.
-          state = JSON.parse(pristine) as SessionStateRecord;
+          state = decodeState(pristine);
           session.userData = this.decodeBag(loaded.user, key) as U;
           session.conversationData = this.decodeBag(loaded.conversation, key) as C;
           session.replies.length = 0;
@@ -949,7 +955,7 @@ export class SessionManager<
     }
     const { state, userData, conversationData } = session;
     // What is committed, as of now: the step may go on changing the state while the store works.
-    const saved = { state: JSON.stringify(state), userData: JSON.stringify(userData), conversationData: JSON.stringify(conversationData) };
+    const saved = { state: encodeState(state), userData: JSON.stringify(userData), conversationData: JSON.stringify(conversationData) };
     const ok = await this.commit(key, state, userData, conversationData, expect);
     if (!ok) throw new PalaverError('CONFLICT', `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`);
     session.saved = saved;
@@ -986,7 +992,7 @@ export class SessionManager<
   private async commit(key: string, state: SessionStateRecord, userData: JsonObject, conversationData: JsonObject, expect: Expectations): Promise<boolean> {
     if (this.retention !== undefined) this.retention.stamp(state, Date.now());
     if (state.nudges !== undefined && state.nudges.at !== state.lastActiveAt) delete state.nudges; // the user came back
-    const data = this.serialize(state, `Session "${key}"`);
+    const data = this.serialize(state, `Session "${key}"`, encodeState);
     const active = state.id !== undefined;
     const wake = active ? this.wakeAt(state) : undefined;
     const writes: CommitWrite[] = [];
@@ -1037,10 +1043,10 @@ export class SessionManager<
   }
 
   /** JSON of what a turn saves; STATE_TOO_LARGE past `maxStateBytes`, INVALID_ARGUMENT for what JSON cannot hold (a BigInt, a cycle). */
-  private serialize(value: unknown, what: string): string {
+  private serialize(value: unknown, what: string, encode: (value: never) => string = JSON.stringify): string {
     let json: string;
     try {
-      json = JSON.stringify(value);
+      json = encode(value as never);
     } catch (cause) {
       const error = new PalaverError('INVALID_ARGUMENT', `${what} cannot be written as JSON (${(cause as Error)?.message ?? String(cause)}); the turn was not saved. Keep only plain JSON in the data scopes.`, { cause });
       this.report(error);
@@ -1057,22 +1063,17 @@ export class SessionManager<
   /** Reads a session record back (`check`: also upgrades and checks its entities, when the bot declares them). */
   private decodeSession(record: StoredRecord | undefined, key: string, check = true): SessionStateRecord | undefined {
     if (record === undefined) return undefined;
-    let raw: unknown;
+    let state: SessionStateRecord;
     try {
-      raw = JSON.parse(record.data);
+      state = decodeState(record.data);
     } catch (error) {
       this.quarantine(key, record);
-      this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" holds text that is not JSON; a fresh session replaces it.`, { cause: error }));
+      const problem = error instanceof StateFormatError ? error.message : 'holds text that is not JSON';
+      this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" ${problem}; a fresh session replaces it.`, { cause: error }));
       return undefined;
     }
-    const parsed = sessionStateSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.quarantine(key, record);
-      this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" does not match the session schema (${formatIssues(parsed.error)}); a fresh session replaces it.`, { cause: parsed.error }));
-      return undefined;
-    }
-    if (this.retention !== undefined && check) this.checkEntities(parsed.data, key, record);
-    return parsed.data;
+    if (this.retention !== undefined && check) this.checkEntities(state, key, record);
+    return state;
   }
 
   /** Migrates and checks the declared entities of a loaded session; a bad entity is reported and dropped, never the session. */
@@ -1338,12 +1339,13 @@ function expectations(loaded: Loaded): Expectations {
     userData: loaded.user?.data,
     conversation: ref(loaded.conversation),
     conversationData: loaded.conversation?.data,
-    turnId: newSessionId() + Math.random().toString(36).slice(2, 8),
+    turnId: newTurnId(),
   };
 }
 
 /** Rejects a message whose JSON is over `max` bytes (MESSAGE_TOO_LARGE) or that is no JSON at all (INVALID_MESSAGE). */
 function checkMessageSize(message: IncomingMessage, max: number): void {
+  if (jsonBound(message, 0) * 3 <= max) return;
   let json: string;
   try {
     json = JSON.stringify(message);
@@ -1355,6 +1357,32 @@ function checkMessageSize(message: IncomingMessage, max: number): void {
   const bytes = json.length > max ? json.length : new TextEncoder().encode(json).length;
   if (bytes > max) {
     throw new PalaverError('MESSAGE_TOO_LARGE', `The message passed to receive() is ${bytes === json.length ? 'at least ' : ''}${bytes} bytes of JSON, over maxMessageBytes (${max}); it was rejected. Send large payloads by reference (a URL).`);
+  }
+}
+
+/**
+ * An upper bound on the length of `value`'s JSON for the flat shapes most messages have (a JSON escape is at most six
+ * characters per UTF-16 unit), or Infinity when working it out would cost more than writing the JSON.
+ */
+function jsonBound(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length * 6 + 2;
+    case 'number':
+      return 24;
+    case 'boolean':
+      return 5;
+    case 'undefined':
+      return 0;
+    case 'object': {
+      if (value === null) return 4;
+      if (depth > 2 || Array.isArray(value)) return Infinity;
+      let total = 2;
+      for (const name in value) total += name.length * 6 + 4 + jsonBound((value as Record<string, unknown>)[name], depth + 1);
+      return total;
+    }
+    default:
+      return Infinity;
   }
 }
 
@@ -1375,16 +1403,20 @@ function isExpired(state: SessionStateRecord, timeout: number, now: number): boo
   return now - state.lastActiveAt >= (state.timeout ?? timeout);
 }
 
-function dropExpiredEntities(state: SessionStateRecord, now: number): void {
+/** Drops the entities whose TTL ran out; true when it dropped any. */
+function dropExpiredEntities(state: SessionStateRecord, now: number): boolean {
   const expiry = state.entityExpiry;
-  if (expiry === undefined) return;
+  if (expiry === undefined) return false;
+  let dropped = false;
   for (const [name, expiresAt] of Object.entries(expiry)) {
     if (expiresAt <= now) {
       delete expiry[name];
       delete state.entities[name];
+      dropped = true;
     }
   }
   if (Object.keys(expiry).length === 0) delete state.entityExpiry;
+  return dropped;
 }
 
 /** Marks the turn's activity on the state. */
@@ -1451,6 +1483,14 @@ function laneKey(address: Address): string {
 }
 
 let idCounter = 0;
+let turnCounter = 0;
+// Unique per process run: turn ids only need to tell this process's attempts from every other's.
+const turnPrefix = Date.now().toString(36) + Math.random().toString(36).slice(2, 8) + '.';
+
+function newTurnId(): string {
+  return turnPrefix + (++turnCounter).toString(36);
+}
+
 const idPrefix = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
 
 /** A unique, sortable-enough session id: time, a per-process prefix, and a counter. */

@@ -6,6 +6,7 @@ import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
 import { parseOrThrow, outgoingMessageSchema, setOwn, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
+import { plainOutgoing } from './validate';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends JsonObject = JsonObject> {
@@ -405,8 +406,9 @@ export class Session<
 export function toOutgoing(message: MessageLike, args: readonly unknown[]): OutgoingMessage {
   if (typeof message === 'string') return { type: 'message', text: formatText(message, args) };
   const plain = isMessageSource(message) ? message.toMessage() : message;
-  const parsed = parseOrThrow(outgoingMessageSchema, plain, 'INVALID_MESSAGE', 'message passed to send()');
-  checkCards(parsed);
+  const simple = plainOutgoing(plain);
+  const parsed = simple ?? parseOrThrow(outgoingMessageSchema, plain, 'INVALID_MESSAGE', 'message passed to send()');
+  if (simple === undefined) checkCards(parsed);
   if (parsed.type === undefined) parsed.type = 'message';
   if (typeof parsed.text === 'string' && args.length > 0) parsed.text = formatText(parsed.text, args);
   return parsed;

@@ -12,7 +12,8 @@ import {
   type SessionStore,
   type TurnResult,
 } from '../src';
-import { sessionStateSchema, type SessionStateRecord } from '../src/schema';
+import type { SessionStateRecord } from '../src/schema';
+import { decodeState } from '../src/codec';
 
 export function address(user = 'lars', conversation = 'c1', channelId = 'test'): Address {
   return { channelId, user: { id: user }, conversation: { id: conversation } };
@@ -60,7 +61,7 @@ export function makeBot<E extends JsonObject = JsonObject, U extends JsonObject 
     say: (text, to = address(), extra = {}) => bot.receive({ address: to, text, ...extra }),
     stored: async (to = address()) => {
       const record = await bot.store.get(bot.keyOf(to));
-      return record === undefined ? undefined : sessionStateSchema.parse(JSON.parse(record.data));
+      return record === undefined ? undefined : decodeState(record.data);
     },
   };
 }

@@ -1,6 +1,7 @@
 // Shared set-up for the example suites: options that record what the bot delivers.
 import type { Address, OutgoingMessage, PalaverError, SessionManager } from '../../src';
 import { address, smallStore } from '../harness';
+import { decodeState } from '../../src/codec';
 
 export { address };
 
@@ -33,5 +34,5 @@ export function errorsOf(bot: SessionManager<any, any, any, any>): PalaverError[
 /** The ids on the stored dialog stack of `to`. */
 export async function stackOf(bot: SessionManager<any, any, any, any>, to: Address = address()): Promise<string[]> {
   const record = await bot.store.get(bot.keyOf(to));
-  return record === undefined ? [] : (JSON.parse(record.data) as { stack: { id: string }[] }).stack.map((d) => d.id);
+  return record === undefined ? [] : decodeState(record.data).stack.map((d) => d.id);
 }

@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, Prompts, SessionManager, type SessionManagerOptions } from '../../src';
 import { createTestClient } from '../../src/testing';
-import { sessionStateSchema } from '../../src/schema';
 import { MINUTE } from './helpers';
+import { decodeState } from '../../src/codec';
 
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
@@ -106,7 +106,7 @@ describe('idle nudges', () => {
 
   it('counts the nudges sent in the stored state and forgets them when the user writes', async () => {
     const { bot, client } = nudgingBot();
-    const read = async () => sessionStateSchema.parse(JSON.parse((await bot.store.get(bot.keyOf(client.address)))!.data)).nudges?.count;
+    const read = async () => decodeState((await bot.store.get(bot.keyOf(client.address)))!.data).nudges?.count;
     await client.say('hi');
     await client.idle('16m');
     const afterTwo = await read();

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { MemoryStore, SessionManager, type JsonObject, type PalaverError, type SessionManagerOptions } from '../../src';
 import { createTestClient } from '../../src/testing';
-import { sessionStateSchema } from '../../src/schema';
 import { MINUTE } from './helpers';
+import { decodeState } from '../../src/codec';
 
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
@@ -117,7 +117,7 @@ describe('typed retention', () => {
     await before.bot.close();
     const after = retentionBot(store);
     await after.client.say('hi');
-    expect(store.quarantinedRecords().map(({ record }) => JSON.parse(record.data).entities)).toEqual([{ UserName: 42 }]);
+    expect(store.quarantinedRecords().map(({ record }) => decodeState(record.data).entities)).toEqual([{ UserName: 42 }]);
     await after.bot.close();
   });
 
@@ -125,7 +125,7 @@ describe('typed retention', () => {
     const store = new MemoryStore({ maxSessions: 10 });
     const { bot, client } = retentionBot(store, { entities: undefined });
     await client.say('set UserName "Lars"');
-    const stored = sessionStateSchema.parse(JSON.parse((await store.get(bot.keyOf(client.address)))!.data));
+    const stored = decodeState((await store.get(bot.keyOf(client.address)))!.data);
     expect(stored.entitiesVersion).toBeUndefined();
     await bot.close();
   });
@@ -180,7 +180,7 @@ describe('entity migrations', () => {
     const store = new MemoryStore({ maxSessions: 10 });
     const { bot, client } = retentionBot(store, v2);
     await client.say('hi');
-    const stored = sessionStateSchema.parse(JSON.parse((await store.get(bot.keyOf(client.address)))!.data));
+    const stored = decodeState((await store.get(bot.keyOf(client.address)))!.data);
     expect(stored.entitiesVersion).toBe(2);
     await bot.close();
   });

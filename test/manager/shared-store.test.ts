@@ -3,6 +3,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, type CommitOptions, type CommitResult, type CommitWrite, type SessionStore, type StoredRecord } from '../../src';
 import { address, elapse, harness } from './helpers';
+import { decodeState } from '../../src/codec';
+import type { SessionStateRecord } from '../../src/schema';
 
 /** A MemoryStore shared "with other processes": leases on the global clock, no nextDeadline (so it is polled), a call log. */
 class SharedStore implements SessionStore {
@@ -165,7 +167,7 @@ describe('SessionManager on a shared store', () => {
     // Meanwhile another process takes the lease (this one's lapsed) and saves a turn of its own.
     store.steal(KEY, 50);
     const record = store.inner.get(KEY)!;
-    const state = JSON.parse(record.data) as { entities: { n: number } };
+    const state = decodeState(record.data) as SessionStateRecord & { entities: { n: number } };
     state.entities.n = 10;
     store.inner.commit([{ key: KEY, expected: { version: record.version, generation: record.generation }, data: JSON.stringify(state), idleMs: 60_000 }]);
     await elapse(200);

@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, SessionManager, type SessionManagerOptions, type SessionSummary } from '../../src';
 import { createTestClient } from '../../src/testing';
-import { sessionStateSchema } from '../../src/schema';
 import { MINUTE } from './helpers';
+import { decodeState } from '../../src/codec';
 
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -88,7 +88,7 @@ describe('the sessionEnd summary', () => {
     const { bot, client } = chattyBot();
     await client.say('hi');
     await client.say('again');
-    const stored = sessionStateSchema.parse(JSON.parse((await bot.store.get(bot.keyOf(client.address)))!.data));
+    const stored = decodeState((await bot.store.get(bot.keyOf(client.address)))!.data);
     expect(stored.msgs).toEqual([2, 4]);
     await bot.close();
   });

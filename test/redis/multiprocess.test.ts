@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { RedisStore } from '../../src/redis';
 import { Cluster, percentile, sleep, until, Worker, type Done } from './cluster';
 import { describeRedis, RedisServer } from './server';
+import { decodeState } from '../../src/codec';
 
 let server: RedisServer;
 let admin: ReturnType<typeof newClient>;
@@ -25,7 +26,7 @@ async function sessionOf(prefix: string, user: string): Promise<{ n?: number; lo
   const store = new RedisStore({ url: server.url, prefix });
   const record = await store.get(`s:t:${user}:${user}`);
   await store.close();
-  return record === undefined ? undefined : (JSON.parse(record.data) as { privateConversationData: { n?: number; log?: [number, string][] } }).privateConversationData;
+  return record === undefined ? undefined : (decodeState(record.data) as { privateConversationData: { n?: number; log?: [number, string][] } }).privateConversationData;
 }
 
 async function countKeys(prefix: string): Promise<number> {

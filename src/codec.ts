@@ -1,0 +1,211 @@
+// The stored form of a session key's state. Every turn reads and writes it, and a store holds one per user, so it is
+// a JSON array with fixed positions rather than an object with named fields: a third of the bytes, and a reader that
+// checks each position by hand instead of running the zod schema (which stays the judge of the older object form).
+//
+//   [2, id, startedAt, lastActiveAt, turnCount, flags, address, stack, entities, privateConversationData,
+//    previousDialog, userMessages, botMessages, rest]
+//
+// - absent optional values are null; an empty object or stack is 0; trailing absent/empty positions are left out;
+// - flags: 1 interactive, 2 developer;
+// - address: [channelId, userId, conversationId] when it holds nothing else, else the address object;
+// - stack entry: [id, dialogData or 0] plus [step] when on a waterfall step, plus [step or null, 1] when an interrupt;
+// - previousDialog: [id, type], or [id, type, name] when the name is not the id;
+// - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
+//   entitiesVersion), or 0.
+// Format 1 (the object form that sessionStateSchema describes) is still read.
+import { addressSchema, formatIssues, sessionStateSchema, type SessionStateRecord } from './schema';
+import type { Address } from './types';
+import { isAddress } from './validate';
+
+const FORMAT = 2;
+const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);
+const RARE = ['locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesVersion'] as const;
+
+type DialogInstance = SessionStateRecord['stack'][number];
+
+/** Why stored text could not be read as a session state. */
+export class StateFormatError extends Error {}
+
+function isEmpty(value: object): boolean {
+  for (const _ in value) return false;
+  return true;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function compactAddress(address: Address): unknown {
+  const { user, conversation } = address;
+  let keys = 0;
+  for (const _ in address) keys++;
+  if (keys !== 3) return address;
+  keys = 0;
+  for (const _ in user) keys++;
+  if (keys !== 1) return address;
+  keys = 0;
+  for (const _ in conversation) keys++;
+  if (keys !== 1) return address;
+  return [address.channelId, user.id, conversation.id];
+}
+
+/** The stored text of `state`. Throws what JSON.stringify throws (a BigInt, a cycle). */
+export function encodeState(state: SessionStateRecord): string {
+  const stack = state.stack;
+  let stored: unknown[] | 0 = 0;
+  if (stack.length > 0) {
+    stored = new Array(stack.length);
+    for (let i = 0; i < stack.length; i++) {
+      const entry = stack[i]!;
+      const data = isEmpty(entry.data) ? 0 : entry.data;
+      stored[i] = entry.interrupt ? [entry.id, data, entry.step ?? null, 1] : entry.step === undefined ? [entry.id, data] : [entry.id, data, entry.step];
+    }
+  }
+  const previous = state.previousDialogState;
+  let rest: Record<string, unknown> | 0 = 0;
+  for (const name of RARE) {
+    const value = state[name];
+    if (value !== undefined) (rest ||= {})[name] = value;
+  }
+  const fields: unknown[] = [
+    FORMAT,
+    state.id ?? null,
+    state.startedAt ?? null,
+    state.lastActiveAt,
+    state.turnCount,
+    (state.interactive ? 1 : 0) | (state.developer ? 2 : 0),
+    compactAddress(state.address),
+    stored,
+    isEmpty(state.entities) ? 0 : state.entities,
+    isEmpty(state.privateConversationData) ? 0 : state.privateConversationData,
+    previous === undefined ? null : previous.name === previous.id ? [previous.id, previous.type] : [previous.id, previous.type, previous.name],
+    state.msgs?.[0] ?? 0,
+    state.msgs?.[1] ?? 0,
+    rest,
+  ];
+  let length = fields.length;
+  while (length > 7 && (fields[length - 1] === 0 || fields[length - 1] === null)) length--;
+  fields.length = length;
+  return JSON.stringify(fields);
+}
+
+/**
+ * The state stored as `text` (either format). Throws `SyntaxError` when the text is not JSON and `StateFormatError`
+ * (saying which field is wrong) when it is not a session state.
+ */
+export function decodeState(text: string): SessionStateRecord {
+  const raw: unknown = JSON.parse(text);
+  if (!Array.isArray(raw)) {
+    const parsed = sessionStateSchema.safeParse(raw);
+    if (!parsed.success) throw new StateFormatError(`does not match the session schema (${formatIssues(parsed.error)})`);
+    return parsed.data;
+  }
+  if (raw[0] !== FORMAT) throw new StateFormatError(`is stored in an unknown format (${JSON.stringify(raw[0])}); this palaver reads formats 1 and 2`);
+  const bad = (position: number, what: string, expected: string): never => {
+    throw new StateFormatError(`position ${position} (${what}) must be ${expected}, got ${JSON.stringify(raw[position]) ?? 'nothing'}`);
+  };
+  const [, id, startedAt, lastActiveAt, turnCount, flags, address, stack = 0, entities = 0, pcd = 0, previous = null, fromUser = 0, fromBot = 0, rest = 0] = raw as unknown[];
+  if (id !== null && (typeof id !== 'string' || id.length === 0)) bad(1, 'id', 'a non-empty string or null');
+  if (startedAt !== null && !Number.isFinite(startedAt)) bad(2, 'startedAt', 'a number or null');
+  if (!Number.isFinite(lastActiveAt)) bad(3, 'lastActiveAt', 'a number');
+  if (!isCount(turnCount)) bad(4, 'turnCount', 'a non-negative integer');
+  if (flags !== 0 && flags !== 1 && flags !== 2 && flags !== 3) bad(5, 'flags', '0, 1, 2 or 3');
+  const state: SessionStateRecord = {
+    v: 1,
+    lastActiveAt: lastActiveAt as number,
+    turnCount: turnCount as number,
+    interactive: ((flags as number) & 1) !== 0,
+    developer: ((flags as number) & 2) !== 0,
+    address: readAddress(address, bad),
+    entities: readObject(entities, 8, 'entities', bad),
+    stack: stack === 0 ? [] : readStack(stack, bad),
+    privateConversationData: readObject(pcd, 9, 'privateConversationData', bad),
+  };
+  if (id !== null) state.id = id as string;
+  if (startedAt !== null) state.startedAt = startedAt as number;
+  if (previous !== null) {
+    if (!Array.isArray(previous) || (previous.length !== 2 && previous.length !== 3) || !previous.every((part) => typeof part === 'string')) {
+      bad(10, 'previousDialog', '[id, type] or [id, type, name] (strings) or null');
+    }
+    const [dialogId, type, name = dialogId] = previous as string[];
+    state.previousDialogState = { name: name!, id: dialogId!, type: type! };
+  }
+  if (!isCount(fromUser)) bad(11, 'userMessages', 'a non-negative integer');
+  if (!isCount(fromBot)) bad(12, 'botMessages', 'a non-negative integer');
+  if (fromUser !== 0 || fromBot !== 0) state.msgs = [fromUser as number, fromBot as number];
+  if (rest !== 0) readRest(rest, state, bad);
+  return state;
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+type Bad = (position: number, what: string, expected: string) => never;
+
+function readObject(value: unknown, position: number, what: string, bad: Bad): Record<string, unknown> {
+  if (value === 0) return {};
+  if (!isRecord(value)) bad(position, what, 'a JSON object or 0');
+  return value as Record<string, unknown>;
+}
+
+function readAddress(value: unknown, bad: Bad): Address {
+  if (Array.isArray(value)) {
+    if (value.length === 3 && value.every((part) => typeof part === 'string' && part.length > 0 && part.length <= 512)) {
+      return { channelId: value[0], user: { id: value[1] }, conversation: { id: value[2] } };
+    }
+    return bad(6, 'address', '[channelId, userId, conversationId] (non-empty strings) or an address object');
+  }
+  if (isAddress(value)) return value;
+  const parsed = addressSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  return bad(6, 'address', `an address (${formatIssues(parsed.error)})`);
+}
+
+function readStack(value: unknown, bad: Bad): DialogInstance[] {
+  if (!Array.isArray(value)) return bad(7, 'stack', 'an array of dialog entries or 0');
+  const stack: DialogInstance[] = new Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const entry: unknown = value[i];
+    const wrong = () => bad(7, 'stack', `entries [id, dialogData or 0, step?, 1?] (entry ${i} is ${JSON.stringify(entry)})`);
+    if (!Array.isArray(entry) || entry.length < 2 || entry.length > 4) return wrong();
+    const [dialogId, data, step = null, interrupt] = entry as unknown[];
+    if (typeof dialogId !== 'string' || dialogId.length === 0 || (data !== 0 && !isRecord(data)) || (step !== null && !isCount(step))) return wrong();
+    if (entry.length === 4 && interrupt !== 1) return wrong();
+    const instance: DialogInstance = { id: dialogId, data: data === 0 ? {} : (data as Record<string, unknown>) };
+    if (step !== null) instance.step = step as number;
+    if (interrupt === 1) instance.interrupt = true;
+    stack[i] = instance;
+  }
+  return stack;
+}
+
+function readRest(rest: unknown, state: SessionStateRecord, bad: Bad): void {
+  if (!isRecord(rest)) return bad(13, 'rest', 'an object or 0');
+  for (const name in rest) if (!(RARE as readonly string[]).includes(name)) bad(13, 'rest', `an object of ${RARE.join(', ')} (it holds "${name}")`);
+  const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion } = rest;
+  if (locale !== undefined) {
+    if (typeof locale !== 'string') bad(13, 'rest.locale', 'a string');
+    state.locale = locale as string;
+  }
+  if (timeout !== undefined) {
+    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) bad(13, 'rest.timeout', 'a positive number');
+    state.timeout = timeout as number;
+  }
+  if (entityExpiry !== undefined) {
+    if (!isRecord(entityExpiry) || !Object.values(entityExpiry).every((at) => Number.isFinite(at))) bad(13, 'rest.entityExpiry', 'an object of entity names to times');
+    state.entityExpiry = entityExpiry as Record<string, number>;
+  }
+  if (ended !== undefined) {
+    if (typeof ended !== 'string' || !ENDED.has(ended)) bad(13, 'rest.ended', `one of ${[...ENDED].join(', ')}`);
+    state.ended = ended as SessionStateRecord['ended'];
+  }
+  if (nudges !== undefined) {
+    if (!isRecord(nudges) || !Number.isFinite(nudges.at) || !isCount(nudges.count)) bad(13, 'rest.nudges', '{ at: number, count: non-negative integer }');
+    state.nudges = nudges as { at: number; count: number };
+  }
+  if (entitiesVersion !== undefined) {
+    if (!isCount(entitiesVersion)) bad(13, 'rest.entitiesVersion', 'a non-negative integer');
+    state.entitiesVersion = entitiesVersion as number;
+  }
+}
