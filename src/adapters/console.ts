@@ -3,7 +3,7 @@ import { clearLine, createInterface, cursorTo, type Interface } from 'node:readl
 import type { SessionManager, SessionManagerEvents } from '../manager';
 import type { DeliverFn } from '../outbox';
 import type { Address, Attachment, CardAction, OutgoingMessage } from '../types';
-import { DeliveryTracker, errorText } from './shared';
+import { DeliveryTracker, errorText, type CardContent } from './shared';
 
 /** The part of a {@link SessionManager} the console uses. */
 export type ConsoleBot = Pick<SessionManager<any, any, any, any>, 'receive' | 'endSession' | 'keyOf' | 'on' | 'off'>;
@@ -210,18 +210,6 @@ export function renderMessage(message: OutgoingMessage, botName = 'bot'): string
   if (lines.length === 0 && message.type !== 'typing') lines.push(`${botName}> …`);
   return lines;
 }
-
-type CardContent = {
-  title?: string;
-  subtitle?: string;
-  text?: string;
-  images?: { url?: string; alt?: string }[];
-  buttons?: CardAction[];
-  items?: { title?: string; price?: string; quantity?: string | number }[];
-  facts?: { key?: string; value?: string }[];
-  tax?: string;
-  total?: string;
-};
 
 function renderAttachment(attachment: Attachment): string[] {
   const type = attachment.contentType;

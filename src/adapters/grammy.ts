@@ -4,7 +4,7 @@ import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import type { SessionManager } from '../manager';
 import type { DeliverFn } from '../outbox';
 import type { Address, Attachment, CardAction, IncomingMessage, OutgoingMessage } from '../types';
-import { compact } from './shared';
+import { compact, type CardContent } from './shared';
 
 /** The part of a {@link SessionManager} the middleware uses. */
 export type GrammyTurnRunner = Pick<SessionManager<any, any, any, any>, 'receive'>;
@@ -251,18 +251,6 @@ export class GrammyAdapter {
     return undefined;
   }
 }
-
-type CardContent = {
-  title?: string;
-  subtitle?: string;
-  text?: string;
-  images?: { url?: string; alt?: string }[];
-  buttons?: CardAction[];
-  items?: { title?: string; price?: string; quantity?: string | number }[];
-  facts?: { key?: string; value?: string }[];
-  tax?: string;
-  total?: string;
-};
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -1,6 +1,19 @@
 // Helpers the adapters share. Type-only imports from the core: each adapter is its own bundle entry, and a runtime
 // import would give every entry its own copy of the core's classes.
-import type { Address, OutgoingMessage } from '../types';
+import type { Address, CardAction, OutgoingMessage } from '../types';
+
+/** What the adapters read from a card attachment's `content` to draw it (hero, thumbnail or receipt). */
+export type CardContent = {
+  title?: string;
+  subtitle?: string;
+  text?: string;
+  images?: { url?: string; alt?: string }[];
+  buttons?: CardAction[];
+  items?: { title?: string; price?: string; quantity?: string | number }[];
+  facts?: { key?: string; value?: string }[];
+  tax?: string;
+  total?: string;
+};
 
 /** One key per (channel, conversation, user): the outbox delivers each such lane in order. */
 export function laneOf(address: Address): string {
