@@ -147,6 +147,22 @@ describe('parseDuration', () => {
 });
 
 describe('the fallback fake clock', () => {
+  it('moves time with the real @sinonjs/fake-timers when no `advance` is given, and gives the clock back on close', async () => {
+    const realDateNow = Date.now;
+    const bot = new SessionManager({ timeout: 5 * 60_000, autoBatchDelay: 0, deliver: () => undefined });
+    bot.dialog('/', (session) => void session.send('noted'));
+    const client = createTestClient(bot);
+    expect(Date.now).not.toBe(realDateNow);
+    await client.say('hello');
+    await client.idle('4m');
+    const before = client.sessionEnds.length;
+    await client.idle('2m');
+    const ends = client.sessionEnds.map((event) => event.reason);
+    await client.close();
+    await bot.close();
+    expect({ before, ends, restored: Date.now === realDateNow }).toEqual({ before: 0, ends: ['timeout'], restored: true });
+  });
+
   it('installs @sinonjs/fake-timers over Date and the timer functions', () => {
     const clock = { tickAsync: vi.fn(), uninstall: vi.fn() };
     const install = vi.fn(() => clock);
