@@ -51,6 +51,8 @@ export type {
 export { MemoryStore } from './stores/memory';
 export type { MemoryStoreOptions } from './stores/memory';
 export type { SessionStore, StoredRecord, CommitWrite, CommitOptions, CommitResult, ExpectedRecord, ExpiryClaim, StoreListener } from './stores/store';
+export { decodeState, StateFormatError } from './codec';
+export type { SessionStateRecord as StoredSessionState } from './schema';
 
 // Errors
 export { PalaverError, DeliveryError } from './errors';
