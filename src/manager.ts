@@ -914,37 +914,15 @@ export class SessionManager<
     expect?: Expectations,
     events?: (() => void)[],
   ): Session<E, U, C, P> {
-    const manager = this;
-    let session: Session<E, U, C, P>;
-    const host: TurnHost = {
-      key,
-      registry: this.registry,
-      get defaultTimeout() {
-        return manager.timeoutOf(state);
-      },
-      botId: this.options.botId,
-      version: this.options.version,
-      defaultLocale: this.options.locale,
-      rehandled,
-      trace: this.traceLine === undefined ? undefined : (line: string) => manager.trace(session, line),
-      checkpoint: (s, replies) => manager.checkpoint(key, s, replies, expect),
-      sendAfterTurn: (address, messages) =>
-        manager.outbox.send(laneKey(address), address, messages, manager.traceLine && manager.tracePrefix(session) + 'session.'),
-    };
-    session = new Session<E, U, C, P>(state, message, userData, conversationData, host);
+    // The Host reads private members of this manager; HostAccess names them.
+    const host = new Host(this as unknown as HostAccess, key, state, rehandled, expect);
+    const session = new Session<E, U, C, P>(state, message, userData, conversationData, host);
+    host.session = session;
     return session;
   }
 
   private runnerHooks(session: AnySession): RunnerHooks {
-    return {
-      endConversation: () => {
-        session.state.privateConversationData = {};
-      },
-      topChanged: (previous: DialogInstance | undefined) => {
-        if (previous !== undefined) session.state.previousDialogState = { ...this.registry.state(previous.id) };
-      },
-      trace: this.traceLine === undefined ? undefined : (line: string) => this.trace(session, line),
-    };
+    return session.host as Host;
   }
 
   /** `sendBatch()`: save what the turn has so far, then hand the replies so far to the outbox (resolves to their delivery). */
@@ -1329,6 +1307,63 @@ export class SessionManager<
 }
 
 // ---- helpers ---------------------------------------------------------------------------------------------------
+
+/** What a session of one turn asks of the manager (a class, so that a turn allocates one object, not a closure per method). */
+class Host implements TurnHost, RunnerHooks {
+  session!: AnySession;
+  readonly registry: DialogRegistry;
+  readonly botId: string | undefined;
+  readonly version: string | undefined;
+  readonly defaultLocale: string | undefined;
+  readonly trace: ((line: string) => void) | undefined;
+
+  constructor(
+    private readonly manager: HostAccess,
+    readonly key: string,
+    private readonly state: SessionStateRecord,
+    readonly rehandled: boolean,
+    private readonly expect: Expectations | undefined,
+  ) {
+    this.registry = manager.registry;
+    this.botId = manager.options.botId;
+    this.version = manager.options.version;
+    this.defaultLocale = manager.options.locale;
+    this.trace = manager.traceLine === undefined ? undefined : (line: string) => manager.trace(this.session, line);
+  }
+
+  get defaultTimeout(): number {
+    return this.manager.timeoutOf(this.state);
+  }
+
+  checkpoint(session: AnySession, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }> {
+    return this.manager.checkpoint(this.key, session, replies, this.expect);
+  }
+
+  endConversation(): void {
+    this.state.privateConversationData = {};
+  }
+
+  topChanged(previous: DialogInstance | undefined): void {
+    if (previous !== undefined) this.state.previousDialogState = { ...this.manager.registry.state(previous.id) };
+  }
+
+  sendAfterTurn(address: Address, messages: OutgoingMessage[]): Promise<void> {
+    const manager = this.manager;
+    return manager.outbox.send(laneKey(address), address, messages, manager.traceLine && manager.tracePrefix(this.session) + 'session.');
+  }
+}
+
+/** The private members of SessionManager that Host uses. */
+interface HostAccess {
+  registry: DialogRegistry;
+  options: SessionManagerOptions<any, any, any, any>;
+  traceLine: ((line: string) => void) | undefined;
+  outbox: Outbox;
+  trace(session: AnySession, line: string): void;
+  tracePrefix(session: AnySession): string;
+  timeoutOf(state: SessionStateRecord): number;
+  checkpoint(key: string, session: AnySession, replies: OutgoingMessage[], expect: Expectations | undefined): Promise<{ delivered: Promise<void> }>;
+}
 
 function expectations(loaded: Loaded): Expectations {
   return {

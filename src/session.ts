@@ -65,9 +65,11 @@ export class Session<
   /** @internal */ previousDialog: string | undefined;
   /** @internal What the last `sendBatch` committed (JSON), so that a later failure in the turn rolls back to it. */
   saved: { state: string; userData: string; conversationData: string } | undefined;
-  private action: DialogAction | undefined;
+  /** @internal The stack operation the running step asked for. */
+  action: DialogAction | undefined;
   /** The `sendBatch` checkpoints still committing, chained so that they commit one after another. */
-  private saving: Promise<unknown> | undefined;
+  /** @internal */
+  saving: Promise<unknown> | undefined;
 
   /** @internal */
   readonly [HOST]: DialogHostInternals;
@@ -83,28 +85,7 @@ export class Session<
   ) {
     this.userData = userData;
     this.conversationData = conversationData;
-    const self = this;
-    this[HOST] = {
-      get stack() {
-        return self.state.stack as DialogInstance[];
-      },
-      record: (action) => this.record(action),
-      hasAction: () => this.action !== undefined,
-      take: () => {
-        const action = this.action;
-        this.action = undefined;
-        // After newSession or refresh the old session is over: nothing more runs in it.
-        if (this.lifecycle !== undefined && this.lifecycle.kind !== 'endSession') return undefined;
-        return action;
-      },
-      requestFlush: () => {
-        this.flush = true;
-      },
-      get trace() {
-        return self.host.trace;
-      },
-      saving: () => this.saving,
-    };
+    this[HOST] = new Internals(this);
   }
 
   /** Where replies go: the message's address, or the session's saved address. */
@@ -367,7 +348,8 @@ export class Session<
     return this;
   }
 
-  private record(action: DialogAction): void {
+  /** @internal */
+  record(action: DialogAction): void {
     this.assertOpen(action.kind);
     if (this.action !== undefined) {
       throw new PalaverError(
@@ -412,4 +394,42 @@ export function toOutgoing(message: MessageLike, args: readonly unknown[]): Outg
   if (parsed.type === undefined) parsed.type = 'message';
   if (typeof parsed.text === 'string' && args.length > 0) parsed.text = formatText(parsed.text, args);
   return parsed;
+}
+
+/** What the dialog runner and the built-in dialogs reach through `session[HOST]`: one object per session, no closures. */
+class Internals implements DialogHostInternals {
+  constructor(private readonly session: Session<any, any, any, any>) {}
+
+  get stack(): DialogInstance[] {
+    return this.session.state.stack as DialogInstance[];
+  }
+
+  record(action: DialogAction): void {
+    this.session.record(action);
+  }
+
+  hasAction(): boolean {
+    return this.session.action !== undefined;
+  }
+
+  take(): DialogAction | undefined {
+    const session = this.session;
+    const action = session.action;
+    session.action = undefined;
+    // After newSession or refresh the old session is over: nothing more runs in it.
+    if (session.lifecycle !== undefined && session.lifecycle.kind !== 'endSession') return undefined;
+    return action;
+  }
+
+  requestFlush(): void {
+    this.session.flush = true;
+  }
+
+  get trace(): ((line: string) => void) | undefined {
+    return this.session.host.trace;
+  }
+
+  saving(): Promise<unknown> | undefined {
+    return this.session.saving;
+  }
 }
