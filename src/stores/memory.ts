@@ -7,6 +7,7 @@ import {
   type CommitOptions,
   type CommitResult,
   type CommitWrite,
+  type ExpectedRecord,
   type ExpiryClaim,
   type SessionStore,
   type StoredRecord,
@@ -34,11 +35,9 @@ export interface MemoryStoreOptions {
   maxDataRecords?: number;
 }
 
-class Entry implements StoredRecord, HeapItem {
-  deadline = Infinity;
+/** A session record: it can have a deadline, and an expiry claim bumps its generation. */
+class SessionEntry implements StoredRecord, HeapItem {
   heapIndex = -1;
-  /** The turn attempt that wrote the entry last (see `CommitOptions.turnId`). */
-  turn: string | undefined;
   constructor(
     readonly key: string,
     public data: string,
@@ -47,21 +46,69 @@ class Entry implements StoredRecord, HeapItem {
   ) {}
 }
 
+/** A `userData` or `conversationData` record: it never has a deadline, so no claim bumps its generation. */
+class DataEntry implements StoredRecord {
+  constructor(
+    public data: string,
+    public version: number,
+  ) {}
+
+  get generation(): number {
+    return 0;
+  }
+}
+
+type Entry = SessionEntry | DataEntry;
+
+const RECENT_TURNS = 1024;
+
+/**
+ * The turn ids of the latest writes, by key: what recognises a retried commit (`CommitOptions.turnId`). A retry comes
+ * right after the failure it follows, so an id is kept for the next `RECENT_TURNS` to 2 × `RECENT_TURNS` writes
+ * (two generations of maps) instead of for the life of every record.
+ */
+class RecentTurns {
+  private current = new Map<string, string>();
+  private previous = new Map<string, string>();
+
+  get(key: string): string | undefined {
+    return this.current.get(key) ?? this.previous.get(key);
+  }
+
+  set(key: string, turnId: string | undefined): void {
+    if (turnId === undefined) {
+      this.current.delete(key);
+      this.previous.delete(key);
+      return;
+    }
+    if (this.current.size >= RECENT_TURNS) {
+      const older = this.previous;
+      this.previous = this.current;
+      older.clear();
+      this.current = older;
+    }
+    this.current.set(key, turnId);
+  }
+}
+
 /**
  * The default store: records held as JSON text in lru-cache (so a later mutation of a committed
  * object changes nothing stored), bounded by `maxSessions`, with an in-process deadline heap.
+ * A commit retried with the same `turnId` is recognised for at least the next 1,024 writes to the store; older turn ids
+ * are forgotten, so that an idle record holds none.
  */
 export class MemoryStore implements SessionStore {
   readonly persistent = false;
-  private readonly sessions: LRUCache<string, Entry>;
-  private readonly data: LRUCache<string, Entry>;
-  private readonly deadlines = new DeadlineHeap<Entry>();
+  private readonly sessions: LRUCache<string, SessionEntry>;
+  private readonly data: LRUCache<string, DataEntry>;
+  private readonly deadlines = new DeadlineHeap<SessionEntry>();
+  private readonly turns = new RecentTurns();
   private listener: StoreListener | undefined;
   private readonly quarantined = new LRUCache<string, { key: string; record: StoredRecord }>({ max: 100 });
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxSessions = 100_000, maxDataRecords } = parseOrThrow(optionsSchema, options, 'INVALID_OPTIONS', 'MemoryStore options');
-    this.sessions = new LRUCache<string, Entry>({
+    this.sessions = new LRUCache<string, SessionEntry>({
       // A size bound (1 per entry) instead of `max`: lru-cache then grows its index as sessions come instead of
       // allocating room for every possible session up front.
       maxSize: maxSessions,
@@ -71,7 +118,7 @@ export class MemoryStore implements SessionStore {
         if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
       },
     });
-    this.data = new LRUCache<string, Entry>({
+    this.data = new LRUCache<string, DataEntry>({
       maxSize: maxDataRecords ?? 3 * maxSessions,
       sizeCalculation: one,
       dispose: (entry, key, reason) => {
@@ -97,46 +144,42 @@ export class MemoryStore implements SessionStore {
 
   commit(writes: readonly CommitWrite[], options?: CommitOptions): CommitResult {
     const turnId = options?.turnId;
-    if (turnId !== undefined) {
-      const replayed = this.replayed(writes, turnId);
-      if (replayed !== undefined) return { ok: true, versions: replayed };
-    }
     const entries: (Entry | undefined)[] = [];
     for (const write of writes) {
       const entry = this.cache(write.key).peek(write.key);
       entries.push(entry);
-      const expected = write.expected;
-      if (expected === null) {
-        if (entry !== undefined) return { ok: false, reason: 'conflict', key: write.key };
-        continue;
+      const reason = mismatch(entry, write.expected);
+      if (reason !== undefined) {
+        // A commit that was applied already fails the check it passed then: only now can it be a retry.
+        const replayed = turnId === undefined ? undefined : this.replayed(writes, turnId);
+        return replayed === undefined ? { ok: false, reason, key: write.key } : { ok: true, versions: replayed };
       }
-      if (entry === undefined) return { ok: false, reason: 'conflict', key: write.key };
-      if (entry.generation !== expected.generation) return { ok: false, reason: 'ended', key: write.key };
-      if (entry.version !== expected.version) return { ok: false, reason: 'conflict', key: write.key };
     }
     const versions: number[] = [];
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
-      const cache = this.cache(write.key);
-      let entry = entries[i];
+      const key = write.key;
+      const entry = entries[i];
       if (write.data === null) {
-        if (entry !== undefined) cache.delete(write.key);
+        if (entry !== undefined) this.cache(key).delete(key);
         versions.push(0);
         continue;
       }
-      if (entry === undefined) {
-        entry = new Entry(write.key, write.data, 1, 0);
-        cache.set(write.key, entry);
-      } else {
+      this.turns.set(key, turnId);
+      if (entry !== undefined) {
         entry.data = write.data;
         entry.version++;
-        cache.get(write.key); // refresh recency without replacing the entry
-      }
-      entry.turn = turnId;
-      versions.push(entry.version);
-      if (cache === this.sessions) {
-        if (write.idleMs == null) this.deadlines.remove(entry);
-        else this.deadlines.set(entry, Date.now() + write.idleMs);
+        this.cache(key).get(key); // refresh recency without replacing the entry
+        versions.push(entry.version);
+        if (entry instanceof SessionEntry) this.schedule(entry, write.idleMs);
+      } else if (key.startsWith(SESSION_PREFIX)) {
+        const created = new SessionEntry(key, write.data, 1, 0);
+        this.sessions.set(key, created);
+        versions.push(1);
+        this.schedule(created, write.idleMs);
+      } else {
+        this.data.set(key, new DataEntry(write.data, 1));
+        versions.push(1);
       }
     }
     return { ok: true, versions };
@@ -149,16 +192,17 @@ export class MemoryStore implements SessionStore {
   claimDue(limit: number, now: number = Date.now()): ExpiryClaim[] {
     const claims: ExpiryClaim[] = [];
     while (claims.length < limit) {
+      const deadline = this.deadlines.peekDeadline();
       const entry = this.deadlines.popDue(now);
-      if (entry === undefined) break;
+      if (entry === undefined || deadline === undefined) break;
       entry.generation++;
-      claims.push({ key: entry.key, generation: entry.generation, version: entry.version, deadline: entry.deadline });
+      claims.push({ key: entry.key, generation: entry.generation, version: entry.version, deadline });
     }
     return claims;
   }
 
   nextDeadline(): number | undefined {
-    return this.deadlines.peek()?.deadline;
+    return this.deadlines.peekDeadline();
   }
 
   /** The session keys held now (a snapshot: ending them while iterating is safe). */
@@ -187,19 +231,31 @@ export class MemoryStore implements SessionStore {
 
   /** The versions `writes` produced if this very commit (same turn id) was already applied, else `undefined`. */
   private replayed(writes: readonly CommitWrite[], turnId: string): number[] | undefined {
-    const versions: number[] = [];
     for (const write of writes) {
+      if (write.data === null || this.turns.get(write.key) !== turnId) return undefined;
       const entry = this.cache(write.key).peek(write.key);
-      if (write.data === null || entry === undefined || entry.turn !== turnId) return undefined;
+      if (entry === undefined) return undefined;
       if (write.expected !== null && entry.version !== write.expected.version + 1) return undefined;
-      versions.push(entry.version);
     }
-    return versions;
+    return writes.map((write) => this.cache(write.key).peek(write.key)!.version);
   }
 
-  private cache(key: string): LRUCache<string, Entry> {
+  private cache(key: string): LRUCache<string, SessionEntry> | LRUCache<string, DataEntry> {
     return key.startsWith(SESSION_PREFIX) ? this.sessions : this.data;
   }
+
+  private schedule(entry: SessionEntry, idleMs: number | null | undefined): void {
+    if (idleMs == null) this.deadlines.remove(entry);
+    else this.deadlines.set(entry, Date.now() + idleMs);
+  }
+}
+
+/** Why a write computed from `expected` cannot apply over `entry`, or `undefined` when it can. */
+function mismatch(entry: Entry | undefined, expected: ExpectedRecord): 'conflict' | 'ended' | undefined {
+  if (expected === null) return entry === undefined ? undefined : 'conflict';
+  if (entry === undefined) return 'conflict';
+  if (entry.generation !== expected.generation) return 'ended';
+  return entry.version === expected.version ? undefined : 'conflict';
 }
 
 function snapshot(entry: Entry): StoredRecord {

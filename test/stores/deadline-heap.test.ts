@@ -7,18 +7,21 @@ interface Item extends HeapItem {
 }
 
 function item(name: number): Item {
-  return { name, deadline: Infinity, heapIndex: -1 };
+  return { name, heapIndex: -1 };
 }
 
-/** The heap's backing array, to check its invariants from outside. */
-function itemsOf(heap: DeadlineHeap<Item>): readonly Item[] {
-  return (heap as unknown as { items: Item[] }).items;
+/** The heap's backing arrays, to check its invariants from outside. */
+function arraysOf(heap: DeadlineHeap<Item>): { items: readonly Item[]; deadlines: readonly number[] } {
+  return heap as unknown as { items: Item[]; deadlines: number[] };
 }
 
-/** Every item sits where its heapIndex says, and no parent is later than its children. */
+/** Every item sits where its heapIndex says, each has a deadline, and no parent is later than its children. */
 function consistent(heap: DeadlineHeap<Item>): boolean {
-  const items = itemsOf(heap);
-  return items.every((it, i) => it.heapIndex === i && (i === 0 || items[(i - 1) >> 1]!.deadline <= it.deadline));
+  const { items, deadlines } = arraysOf(heap);
+  return (
+    deadlines.length === items.length &&
+    items.every((it, i) => it.heapIndex === i && (i === 0 || deadlines[(i - 1) >> 1]! <= deadlines[i]!))
+  );
 }
 
 type Op = { kind: 'set'; item: number; deadline: number } | { kind: 'remove'; item: number } | { kind: 'popDue'; now: number };
@@ -38,7 +41,7 @@ describe('DeadlineHeap', () => {
       return it;
     });
     const popped: number[] = [];
-    for (let next = heap.popDue(Infinity); next !== undefined; next = heap.popDue(Infinity)) popped.push(next.deadline);
+    for (let next = heap.popDue(Infinity); next !== undefined; next = heap.popDue(Infinity)) popped.push(next.name);
     expect(popped).toEqual([1, 2, 3, 4, 5]);
     expect(items.every((it) => it.heapIndex === -1)).toBe(true);
   });
@@ -59,6 +62,17 @@ describe('DeadlineHeap', () => {
     heap.set(a, 30);
     expect(heap.size).toBe(2);
     expect(heap.peek()).toBe(b);
+    expect(heap.peekDeadline()).toBe(20);
+    expect(heap.deadlineOf(a)).toBe(30);
+  });
+
+  it('tells no deadline for an item it does not hold', () => {
+    const heap = new DeadlineHeap<Item>();
+    const a = item(1);
+    heap.set(a, 10);
+    heap.remove(a);
+    expect(heap.deadlineOf(a)).toBeUndefined();
+    expect(heap.peekDeadline()).toBeUndefined();
   });
 
   it('ignores the removal of an item it does not hold', () => {
@@ -83,20 +97,23 @@ describe('DeadlineHeap', () => {
             model.delete(o.item);
           } else {
             const earliest = Math.min(...model.values());
+            const deadline = heap.peekDeadline();
             const popped = heap.popDue(o.now);
             // The popped item has the earliest deadline, and is popped exactly when that deadline is due.
-            expect(popped?.deadline).toBe(earliest <= o.now ? earliest : undefined);
+            expect(deadline).toBe(model.size === 0 ? undefined : earliest);
+            expect(popped === undefined ? undefined : model.get(popped.name)).toBe(earliest <= o.now ? earliest : undefined);
             if (popped !== undefined) model.delete(popped.name);
           }
           expect(consistent(heap)).toBe(true);
           expect(heap.size).toBe(model.size);
           expect(items.filter((it) => it.heapIndex >= 0).map((it) => it.name).sort((x, y) => x - y)).toEqual([...model.keys()].sort((x, y) => x - y));
+          expect(items.map((it) => heap.deadlineOf(it))).toEqual(items.map((it) => model.get(it.name)));
         }
-        const drained: Item[] = [];
-        for (let next = heap.popDue(Infinity); next !== undefined; next = heap.popDue(Infinity)) drained.push(next);
-        const deadlines = drained.map((it) => it.deadline);
+        const drained: [number, number][] = [];
+        for (let deadline = heap.peekDeadline(); deadline !== undefined; deadline = heap.peekDeadline()) drained.push([heap.popDue(Infinity)!.name, deadline]);
+        const deadlines = drained.map(([, deadline]) => deadline);
         expect(deadlines).toEqual([...deadlines].sort((x, y) => x - y));
-        expect(drained.map((it) => [it.name, it.deadline]).sort((x, y) => x[0]! - y[0]!)).toEqual([...model.entries()].sort((x, y) => x[0] - y[0]));
+        expect(drained.sort((x, y) => x[0] - y[0])).toEqual([...model.entries()].sort((x, y) => x[0] - y[0]));
       }),
       { numRuns: 300 },
     );

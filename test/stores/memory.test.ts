@@ -135,6 +135,39 @@ describe('MemoryStore', () => {
     expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 1 }, data: '2' }])).toEqual({ ok: true, versions: [2] });
   });
 
+  it('recognises a commit retried with the same turn id after 1,000 writes of other turns', () => {
+    const store = new MemoryStore({ maxSessions: 2000 });
+    const writes = [{ key: 's:a', expected: null, data: '1' }, { key: 'u:a', expected: null, data: '{}' }];
+    const first = store.commit(writes, { turnId: 'turn-a' });
+    for (let i = 0; i < 1000; i++) store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
+    expect(store.commit(writes, { turnId: 'turn-a' })).toEqual(first);
+  });
+
+  it('forgets a turn id after 2,048 later writes, so that a retry that late is a conflict', () => {
+    const store = new MemoryStore({ maxSessions: 3000 });
+    const writes = [{ key: 's:a', expected: null, data: '1' }];
+    store.commit(writes, { turnId: 'turn-a' });
+    for (let i = 0; i < 2048; i++) store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
+    expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+  });
+
+  it('does not take a write of another turn (or of none) for a retry', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    const writes = [{ key: 's:a', expected: null, data: '1' }];
+    store.commit(writes, { turnId: 'turn-a' });
+    store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: null }], { turnId: 'turn-b' });
+    store.commit(writes);
+    expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+  });
+
+  it('keeps the generation of user and conversation records at 0', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 'u:a', expected: null, data: '{}' }]);
+    store.claimDue(10, Infinity);
+    expect(store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: '{"n":1}' }])).toEqual({ ok: true, versions: [2] });
+    expect(store.get('u:a')).toEqual({ data: '{"n":1}', version: 2, generation: 0 });
+  });
+
   it('evicts the least recently used session past maxSessions and tells its listener', () => {
     const store = new MemoryStore({ maxSessions: 2 });
     const evicted: [string, StoredRecord][] = [];
