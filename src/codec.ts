@@ -15,7 +15,7 @@
 // Format 1 (the object form that sessionStateSchema describes) is still read.
 import { addressSchema, formatIssues, sessionStateSchema, type SessionStateRecord } from './schema';
 import type { Address } from './types';
-import { isAddress } from './validate';
+import { isAddress, isId } from './validate';
 
 const FORMAT = 2;
 const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);
@@ -101,6 +101,7 @@ export function decodeState(text: string): SessionStateRecord {
     return parsed.data;
   }
   if (raw[0] !== FORMAT) throw new StateFormatError(`is stored in an unknown format (${JSON.stringify(raw[0])}); this palaver reads formats 1 and 2`);
+  if (raw.length > 14) throw new StateFormatError(`has ${raw.length} positions; format 2 has at most 14`);
   const bad = (position: number, what: string, expected: string): never => {
     throw new StateFormatError(`position ${position} (${what}) must be ${expected}, got ${JSON.stringify(raw[position]) ?? 'nothing'}`);
   };
@@ -151,8 +152,9 @@ function readObject(value: unknown, position: number, what: string, bad: Bad): R
 
 function readAddress(value: unknown, bad: Bad): Address {
   if (Array.isArray(value)) {
-    if (value.length === 3 && value.every((part) => typeof part === 'string' && part.length > 0 && part.length <= 512)) {
-      return { channelId: value[0], user: { id: value[1] }, conversation: { id: value[2] } };
+    const [channelId, userId, conversationId] = value as unknown[];
+    if (value.length === 3 && isId(channelId) && isId(userId) && isId(conversationId)) {
+      return { channelId, user: { id: userId }, conversation: { id: conversationId } };
     }
     return bad(6, 'address', '[channelId, userId, conversationId] (non-empty strings) or an address object');
   }

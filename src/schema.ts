@@ -93,7 +93,7 @@ export const dialogInstanceSchema = z.object({
 export const sessionStateSchema = z.object({
   v: z.literal(1),
   /** The current session's id; absent while the key is dormant (ended, keeping entities). */
-  id: z.string().optional(),
+  id: z.string().min(1).optional(),
   startedAt: z.number().optional(),
   lastActiveAt: z.number(),
   turnCount: z.number().int().nonnegative(),

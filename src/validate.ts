@@ -5,8 +5,8 @@ import type { Address, IncomingMessage, OutgoingMessage } from './types';
 
 const MAX_ID = 512;
 
-function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID;
+export function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && (value.length <= MAX_ID || [...value].length <= MAX_ID);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -40,9 +40,19 @@ export function plainMessage(value: unknown): IncomingMessage | undefined {
   if (value.timestamp !== undefined && !Number.isFinite(value.timestamp)) return undefined;
   if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, '__proto__')) return undefined;
   const address = value.address;
-  const copy: Address = { ...address, user: { ...address.user }, conversation: { ...address.conversation } };
-  if (address.bot !== undefined) copy.bot = { ...address.bot };
-  return { ...value, address: copy } as IncomingMessage;
+  const copy = looseCopy(address) as unknown as Address;
+  copy.user = looseCopy(address.user) as Address['user'];
+  copy.conversation = looseCopy(address.conversation) as Address['conversation'];
+  if (address.bot !== undefined) copy.bot = looseCopy(address.bot) as NonNullable<Address['bot']>;
+  const message = looseCopy(value);
+  message.address = copy;
+  return message as unknown as IncomingMessage;
+}
+
+function looseCopy(value: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in value) if (key !== '__proto__') out[key] = (value as Record<string, unknown>)[key];
+  return out;
 }
 
 const OUTGOING_ENUMS: Record<string, readonly string[]> = {
