@@ -4,16 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState, StateFormatError } from '../src/codec';
 import { sessionStateSchema, type SessionStateRecord } from '../src/schema';
-
-/** The error `run` throws (or undefined): lets a synchronous throw be checked with toBeInstanceOf and toMatchObject. */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { thrown } from './harness';
 
 // ---- arbitraries -------------------------------------------------------------------------------------------------
 

@@ -96,3 +96,13 @@ export function slowStore(): SessionStore {
     nextDeadline: () => inner.nextDeadline(),
   };
 }
+
+/** What `run` throws, or `undefined` when it returns. */
+export function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

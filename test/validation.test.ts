@@ -1,19 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, PalaverError, SessionManager, type Address, type SessionManagerOptions } from '../src';
+import { thrown } from './harness';
 
 const address: Address = { channelId: 'test', user: { id: 'lars' }, conversation: { id: 'c1' } };
 const deliver = () => undefined;
 const smallStore = () => new MemoryStore({ maxSessions: 10 });
-
-/** The error `run` throws (or undefined): lets a synchronous throw be checked with toMatchObject. */
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe('SessionManager options', () => {
   const bad: [string, unknown, string][] = [

@@ -2,18 +2,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { SessionManager, type IncomingMessage, type JsonObject, type SessionManagerOptions } from '../../src';
 import { address, makeBot, outcome, recordsOf, rejection, useFakeTime, watchProcess } from './helpers';
+import { thrown } from '../harness';
 
 useFakeTime(0);
 const watch = watchProcess();
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 function deferred() {
   let resolve!: () => void;
