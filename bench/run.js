@@ -35,6 +35,7 @@ const CONFIG = quick
   ? {
       reps: 1,
       warmUsers: 50,
+      warmTurns: 4,
       throughput: [{ users: 300, turns: 4 }],
       heapUsers: 3_000,
       millionUsers: 20_000,
@@ -43,6 +44,8 @@ const CONFIG = quick
   : {
       reps: Number(option('reps') || 3),
       warmUsers: 200,
+      // 200 users × 40 turns = 8,000 turns of warm-up before each timed throughput run.
+      warmTurns: 40,
       throughput: [
         { users: 1_000, turns: 20 },
         { users: 100_000, turns: 2, sample: 10_000 },
@@ -130,7 +133,7 @@ if (measure('throughput')) {
   console.log('\n# turns per second, latency');
   const cases = [];
   for (const { users, turns, sample } of CONFIG.throughput.filter((c) => !option('users') || c.users === Number(option('users')))) {
-    for (const mode of MODES) cases.push(PEERS.map((peer) => ({ kind: 'throughput', peer, users, turns, sample, mode, wave: WAVE, warmUsers: CONFIG.warmUsers })));
+    for (const mode of MODES) cases.push(PEERS.map((peer) => ({ kind: 'throughput', peer, users, turns, sample, mode, wave: WAVE, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns })));
   }
   const results = alternate(cases, CONFIG.reps);
   cases.forEach((jobs, c) => raw.throughput.push({ users: jobs[0].users, turns: jobs[0].turns, sample: jobs[0].sample, mode: jobs[0].mode, peers: PEERS, runs: results[c] }));
@@ -139,7 +142,7 @@ if (measure('throughput')) {
 if (measure('batching')) {
   console.log('\n# palaver: the cost of auto-batching');
   const { users, turns } = CONFIG.batching;
-  const cases = MODES.map((mode) => [0, 250].map((delay) => ({ kind: 'throughput', peer: 'palaver', users, turns, mode, wave: WAVE, autoBatchDelay: delay, warmUsers: CONFIG.warmUsers })));
+  const cases = MODES.map((mode) => [0, 250].map((delay) => ({ kind: 'throughput', peer: 'palaver', users, turns, mode, wave: WAVE, autoBatchDelay: delay, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns })));
   const results = alternate(cases, CONFIG.reps);
   cases.forEach((jobs, c) => raw.batching.push({ users, turns, mode: jobs[0].mode, delays: [0, 250], runs: results[c] }));
 }

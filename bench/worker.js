@@ -94,8 +94,9 @@ async function throughput(job) {
     maxSessions: users + WARM_USERS,
   });
 
-  // Warm-up on users of their own, so the JIT has seen every path before the clock starts.
-  for (let t = 0; t < WARM_TURNS; t++) {
+  // Warm-up on users of their own, so the JIT has seen and optimised every path before the clock starts: what a bot
+  // that has been up for a while runs, rather than how fast each framework's code gets compiled.
+  for (let t = 0; t < (job.warmTurns ?? WARM_TURNS); t++) {
     if (mode === 'seq') await sequentialRound(driver, users, users + WARM_USERS, t);
     else await concurrentRound(driver, users, users + WARM_USERS, t, Math.min(wave, WARM_USERS));
   }
