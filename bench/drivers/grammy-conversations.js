@@ -4,7 +4,7 @@
 // Replies sent inside a conversation go through grammY's HTTP client code down to a stubbed fetch (see lib/grammy-fake.js).
 const { session, MemorySessionStorage } = require('grammy');
 const { conversations, createConversation } = require('@grammyjs/conversations');
-const { fakeBot, textUpdate } = require('../lib/grammy-fake');
+const { fakeBot, grammyDriver } = require('../lib/grammy-fake');
 const { QUESTION, Replies } = require('../lib/conversation');
 
 async function askName(conversation, ctx) {
@@ -25,26 +25,7 @@ async function create(options) {
   bot.use(conversations());
   bot.use(createConversation(askName, 'askName'));
   bot.on('message:text', (ctx) => ctx.conversation.enter('askName'));
-  let errors = 0;
-  bot.catch((error) => {
-    errors++;
-    if (errors <= 3) console.error('[grammY conversations]', error.error ?? error);
-  });
-
-  return {
-    replies,
-    get errors() {
-      return errors;
-    },
-    immediateReplies: true,
-    turn(i, text) {
-      return bot.handleUpdate(textUpdate(i, text));
-    },
-    async storedName(i) {
-      return storage.read(String(i + 1))?.name;
-    },
-    async close() {},
-  };
+  return grammyDriver(bot, storage, replies, 'grammY conversations');
 }
 
 module.exports = { name: 'grammy-conversations', create };

@@ -3,7 +3,7 @@
 // idle --any text--> asks the name --text--> greets, stores the name in the session, back to idle.
 // In a private chat the session key (the chat id) is the user: the session is the per-user data.
 const { session, MemorySessionStorage } = require('grammy');
-const { fakeBot, textUpdate } = require('../lib/grammy-fake');
+const { fakeBot, grammyDriver } = require('../lib/grammy-fake');
 const { QUESTION, Replies } = require('../lib/conversation');
 
 async function create(options) {
@@ -23,26 +23,7 @@ async function create(options) {
       await ctx.reply(`Hello ${name}!`);
     }
   });
-  let errors = 0;
-  bot.catch((error) => {
-    errors++;
-    if (errors <= 3) console.error('[grammY]', error.error ?? error);
-  });
-
-  return {
-    replies,
-    get errors() {
-      return errors;
-    },
-    immediateReplies: true,
-    turn(i, text) {
-      return bot.handleUpdate(textUpdate(i, text));
-    },
-    async storedName(i) {
-      return storage.read(String(i + 1))?.name;
-    },
-    async close() {},
-  };
+  return grammyDriver(bot, storage, replies, 'grammY');
 }
 
 module.exports = { name: 'grammy-session', create };

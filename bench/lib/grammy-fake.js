@@ -72,4 +72,30 @@ function textUpdate(i, text) {
   };
 }
 
-module.exports = { fakeBot, textUpdate };
+/**
+ * The driver both grammY peers return: `bot` on `storage` (a MemorySessionStorage keyed by chat id, the session
+ * holding the name), errors counted and the first few printed under `label`.
+ */
+function grammyDriver(bot, storage, replies, label) {
+  let errors = 0;
+  bot.catch((error) => {
+    errors++;
+    if (errors <= 3) console.error(`[${label}]`, error.error ?? error);
+  });
+  return {
+    replies,
+    get errors() {
+      return errors;
+    },
+    immediateReplies: true,
+    turn(i, text) {
+      return bot.handleUpdate(textUpdate(i, text));
+    },
+    async storedName(i) {
+      return storage.read(String(i + 1))?.name;
+    },
+    async close() {},
+  };
+}
+
+module.exports = { grammyDriver, fakeBot, textUpdate };
