@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage as HttpRequest, type ServerResponse 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { HttpAdapter, HttpError } from '../../src/adapters/http';
-import type { Address } from '../../src';
+import { decodeState, type Address } from '../../src';
 import { createTutorialBot } from '../session-callbacks';
 
 /** Options of {@link startWebChat}. */
@@ -70,8 +70,8 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
   async function stored(address: Address): Promise<{ id: string | null; entities: Record<string, unknown> }> {
     const record = await bot.store.get(bot.keyOf(address));
     if (record === undefined) return { id: null, entities: {} };
-    const state = JSON.parse(record.data) as { id?: string; entities?: Record<string, unknown> };
-    return { id: state.id ?? null, entities: state.entities ?? {} };
+    const state = decodeState(record.data);
+    return { id: state.id ?? null, entities: state.entities };
   }
 
   const handleMessage = http.handler(bot);
