@@ -13,6 +13,7 @@
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
 //   entitiesVersion), or 0.
 // Format 1 (the object form that sessionStateSchema describes) is still read.
+import { PalaverError } from './errors';
 import { addressSchema, formatIssues, sessionStateSchema, type SessionStateRecord } from './schema';
 import type { Address } from './types';
 import { isAddress, isId } from './validate';
@@ -23,8 +24,17 @@ const RARE = ['locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesV
 
 type DialogInstance = SessionStateRecord['stack'][number];
 
-/** Why stored text could not be read as a session state. */
-export class StateFormatError extends Error {}
+/** Stored text that is not a session state (code `CORRUPT_STATE`); `problem` says what is wrong with it. */
+export class StateFormatError extends PalaverError {
+  constructor(
+    /** What is wrong, as a phrase: `position 4 (turnCount) must be a non-negative integer, got -1`. */
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super('CORRUPT_STATE', `Stored session state ${problem}.`, options);
+    this.name = 'StateFormatError';
+  }
+}
 
 function isEmpty(value: object): boolean {
   for (const _ in value) return false;
@@ -90,11 +100,17 @@ export function encodeState(state: SessionStateRecord): string {
 }
 
 /**
- * The state stored as `text` (either format). Throws `SyntaxError` when the text is not JSON and `StateFormatError`
- * (saying which field is wrong) when it is not a session state.
+ * The state stored as `text` (either format), with named fields.
+ * @throws StateFormatError (a PalaverError, code `CORRUPT_STATE`) when the text is not JSON or not a session state;
+ * its `problem` names the bad field.
  */
 export function decodeState(text: string): SessionStateRecord {
-  const raw: unknown = JSON.parse(text);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new StateFormatError(`holds text that is not JSON (${(error as Error).message})`, { cause: error });
+  }
   if (!Array.isArray(raw)) {
     const parsed = sessionStateSchema.safeParse(raw);
     if (!parsed.success) throw new StateFormatError(`does not match the session schema (${formatIssues(parsed.error)})`);

@@ -1046,7 +1046,7 @@ export class SessionManager<
       state = decodeState(record.data);
     } catch (error) {
       this.quarantine(key, record);
-      const problem = error instanceof StateFormatError ? error.message : 'holds text that is not JSON';
+      const problem = error instanceof StateFormatError ? error.problem : `could not be read (${(error as Error)?.message ?? String(error)})`;
       this.report(new PalaverError('CORRUPT_STATE', `Session "${key}" ${problem}; a fresh session replaces it.`, { cause: error }));
       return undefined;
     }
@@ -1404,7 +1404,7 @@ function jsonBound(value: unknown, depth: number): number {
     case 'string':
       return value.length * 6 + 2;
     case 'number':
-      return 24;
+      return 25; // the longest a double is written, e.g. -0.0000012345678901234567
     case 'boolean':
       return 5;
     case 'undefined':
@@ -1412,6 +1412,9 @@ function jsonBound(value: unknown, depth: number): number {
     case 'object': {
       if (value === null) return 4;
       if (depth > 2 || Array.isArray(value)) return Infinity;
+      // Only plain data: a class instance or a toJSON (JSON.stringify calls it) can write anything.
+      const proto: unknown = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return Infinity;
       let total = 2;
       for (const name in value) total += name.length * 6 + 4 + jsonBound((value as Record<string, unknown>)[name], depth + 1);
       return total;

@@ -40,18 +40,29 @@ export function plainMessage(value: unknown): IncomingMessage | undefined {
   if (value.timestamp !== undefined && !Number.isFinite(value.timestamp)) return undefined;
   if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, '__proto__')) return undefined;
   const address = value.address;
-  const copy = looseCopy(address) as unknown as Address;
-  copy.user = looseCopy(address.user) as Address['user'];
-  copy.conversation = looseCopy(address.conversation) as Address['conversation'];
-  if (address.bot !== undefined) copy.bot = looseCopy(address.bot) as NonNullable<Address['bot']>;
-  const message = looseCopy(value);
+  const copy = looseCopy(address, ADDRESS_KEYS) as unknown as Address;
+  copy.user = looseCopy(address.user, NAMED_KEYS) as Address['user'];
+  copy.conversation = looseCopy(address.conversation, CONVERSATION_KEYS) as Address['conversation'];
+  if (address.bot !== undefined) copy.bot = looseCopy(address.bot, NAMED_KEYS) as NonNullable<Address['bot']>;
+  const message = looseCopy(value, MESSAGE_KEYS);
   message.address = copy;
   return message as unknown as IncomingMessage;
 }
 
-function looseCopy(value: object): Record<string, unknown> {
+const ADDRESS_KEYS = ['channelId', 'user', 'conversation', 'bot'];
+const NAMED_KEYS = ['id', 'name'];
+const CONVERSATION_KEYS = ['id', 'isGroup'];
+const MESSAGE_KEYS = ['address', 'type', 'text', 'name', 'value', 'attachments', 'locale', 'developer', 'timestamp', 'id', 'sourceEvent'];
+
+/**
+ * Copies an object as a zod loose object does: the declared keys by property access (getters, inherited and
+ * non-enumerable ones included), then every other enumerable key except `__proto__`.
+ */
+function looseCopy(value: object, declared: readonly string[]): Record<string, unknown> {
+  const source = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const key in value) if (key !== '__proto__') out[key] = (value as Record<string, unknown>)[key];
+  for (const key in source) if (key !== '__proto__') out[key] = source[key];
+  for (const key of declared) if (key in source) out[key] = source[key];
   return out;
 }
 
@@ -65,19 +76,30 @@ const OUTGOING_ENUMS: Record<string, readonly string[]> = {
 /**
  * A copy of `value` when it is a reply made only of text fields (`text`, `locale`, `name`, the enums, `value`) that
  * the outgoing-message schema accepts; `undefined` for anything else (attachments, buttons, `sourceEvent`, unknown
- * fields), which the schema then checks.
+ * fields), which the schema then checks. Fields are read as the schema reads them, getters included.
  */
 export function plainOutgoing(value: unknown): OutgoingMessage | undefined {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  for (const name in value) {
+  for (const name in value) if (!Object.hasOwn(OUTGOING_FIELDS, name)) return undefined;
+  if (value.attachments !== undefined || value.suggestedActions !== undefined || value.sourceEvent !== undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const name in OUTGOING_FIELDS) {
+    if (!(name in value)) continue;
     const field = value[name];
-    if (field === undefined || name === 'value') continue;
-    if (name === 'text' || name === 'locale' || name === 'name') {
-      if (typeof field !== 'string') return undefined;
-    } else {
-      const allowed = OUTGOING_ENUMS[name];
-      if (allowed === undefined || !Object.hasOwn(OUTGOING_ENUMS, name) || !allowed.includes(field as string)) return undefined;
-    }
+    const allowed = OUTGOING_FIELDS[name]!;
+    if (field !== undefined && allowed !== 'any' && (allowed === 'string' ? typeof field !== 'string' : !allowed.includes(field as string))) return undefined;
+    out[name] = field;
   }
-  return { ...value } as OutgoingMessage;
+  return out as OutgoingMessage;
 }
+
+const OUTGOING_FIELDS: Record<string, 'string' | 'any' | readonly string[]> = {
+  type: ['message', 'typing', 'event'],
+  text: 'string',
+  textFormat: ['plain', 'markdown', 'xml'],
+  attachmentLayout: ['list', 'carousel'],
+  inputHint: ['acceptingInput', 'expectingInput', 'ignoringInput'],
+  locale: 'string',
+  name: 'string',
+  value: 'any',
+};

@@ -383,13 +383,17 @@ describe('decodeState of a malformed format-2 array', () => {
   });
 
   it('says what it got at the position', () => {
-    expect(thrown(() => decodeState(spoiled(4, -1)))).toMatchObject({ message: 'position 4 (turnCount) must be a non-negative integer, got -1' });
+    expect(thrown(() => decodeState(spoiled(4, -1)))).toMatchObject({
+      code: 'CORRUPT_STATE',
+      problem: 'position 4 (turnCount) must be a non-negative integer, got -1',
+      message: 'Stored session state position 4 (turnCount) must be a non-negative integer, got -1.',
+    });
   });
 
   it('rejects an array with more positions than format 2 has', () => {
     const fields = JSON.parse(encodeState(decodeState(IDLE_FORMAT_2))) as unknown[];
     while (fields.length < 15) fields.push(0);
-    expect(thrown(() => decodeState(JSON.stringify(fields)))).toMatchObject({ message: 'has 15 positions; format 2 has at most 14' });
+    expect(thrown(() => decodeState(JSON.stringify(fields)))).toMatchObject({ problem: 'has 15 positions; format 2 has at most 14' });
   });
 
   it('names the first missing position of an array that stops short', () => {
@@ -410,7 +414,11 @@ describe('decodeState of a malformed format-2 array', () => {
 });
 
 describe('decodeState of text that is not JSON', () => {
-  it.each([[''], ['not json'], ['[2,'], ["{'v':1}"]])('throws SyntaxError for %j', (text) => {
-    expect(thrown(() => decodeState(text))).toBeInstanceOf(SyntaxError);
+  it.each([[''], ['not json'], ['[2,'], ["{'v':1}"]])('throws StateFormatError (CORRUPT_STATE) with the SyntaxError as its cause for %j', (text) => {
+    const error = thrown(() => decodeState(text)) as StateFormatError;
+    expect({ error, cause: error.cause instanceof SyntaxError }).toMatchObject({
+      error: { code: 'CORRUPT_STATE', problem: expect.stringContaining('not JSON') },
+      cause: true,
+    });
   });
 });
