@@ -65,11 +65,9 @@ export class Session<
   /** @internal */ previousDialog: string | undefined;
   /** @internal What the last `sendBatch` committed (JSON), so that a later failure in the turn rolls back to it. */
   saved: { state: string; userData: string; conversationData: string } | undefined;
-  /** @internal The stack operation the running step asked for. */
-  action: DialogAction | undefined;
+  private action: DialogAction | undefined;
   /** The `sendBatch` checkpoints still committing, chained so that they commit one after another. */
-  /** @internal */
-  saving: Promise<unknown> | undefined;
+  private saving: Promise<unknown> | undefined;
 
   /** @internal */
   readonly [HOST]: DialogHostInternals;
@@ -348,8 +346,7 @@ export class Session<
     return this;
   }
 
-  /** @internal */
-  record(action: DialogAction): void {
+  private record(action: DialogAction): void {
     this.assertOpen(action.kind);
     if (this.action !== undefined) {
       throw new PalaverError(
@@ -405,17 +402,17 @@ class Internals implements DialogHostInternals {
   }
 
   record(action: DialogAction): void {
-    this.session.record(action);
+    this.session['record'](action);
   }
 
   hasAction(): boolean {
-    return this.session.action !== undefined;
+    return this.session['action'] !== undefined;
   }
 
   take(): DialogAction | undefined {
     const session = this.session;
-    const action = session.action;
-    session.action = undefined;
+    const action = session['action'];
+    session['action'] = undefined;
     // After newSession or refresh the old session is over: nothing more runs in it.
     if (session.lifecycle !== undefined && session.lifecycle.kind !== 'endSession') return undefined;
     return action;
@@ -430,6 +427,6 @@ class Internals implements DialogHostInternals {
   }
 
   saving(): Promise<unknown> | undefined {
-    return this.session.saving;
+    return this.session['saving'];
   }
 }
