@@ -53,7 +53,9 @@ export interface CommitOptions {
   /**
    * Names the turn attempt that commits (the manager passes one id per attempt; its checkpoints share it). A commit
    * retried with the same `turnId` after an ambiguous failure (a timeout, a dropped connection) that had in fact been
-   * applied resolves to the versions it produced instead of a conflict, so nothing is applied twice.
+   * applied resolves to the versions it produced instead of a conflict, so nothing is applied twice. A store needs to
+   * recognise a retry only for as long as one can come: RedisStore until the key is written again (its own retries
+   * stop at `commandTimeout`); MemoryStore, whose commits are never ambiguous, for at least its next 1,024 writes.
    */
   readonly turnId?: string;
 }
