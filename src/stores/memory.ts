@@ -17,7 +17,8 @@ import {
 const optionsSchema = z
   .object({
     maxSessions: z.number().int().positive().optional(),
-    maxDataRecords: z.number().int().positive().optional(),
+    // A turn writes up to two data records (userData, conversationData): with room for fewer, one would evict the other.
+    maxDataRecords: z.number().int().min(2, 'must be at least 2').optional(),
   })
   .strict();
 
@@ -159,7 +160,8 @@ export class MemoryStore implements SessionStore {
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       const key = write.key;
-      const entry = entries[i];
+      // Looked up again: an earlier write of this commit may have evicted it to make room.
+      const entry = entries[i] === undefined ? undefined : this.cache(key).peek(key);
       if (write.data === null) {
         if (entry !== undefined) this.cache(key).delete(key);
         versions.push(0);

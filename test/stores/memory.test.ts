@@ -215,6 +215,25 @@ describe('MemoryStore', () => {
     expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSessions') }));
   });
 
+  it('rejects a maxDataRecords under 2 with INVALID_OPTIONS (a turn may write userData and conversationData)', () => {
+    expect(() => new MemoryStore({ maxDataRecords: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxDataRecords') }));
+  });
+
+  it('keeps an update whose record an earlier write of the same commit evicted to make room', () => {
+    const store = new MemoryStore({ maxDataRecords: 2 });
+    store.commit([{ key: 'c:old', expected: null, data: '"old"' }]);
+    store.commit([{ key: 'c:other', expected: null, data: '"other"' }]);
+    const result = store.commit([
+      { key: 'u:new', expected: null, data: '"new"' },
+      { key: 'c:old', expected: { version: 1, generation: 0 }, data: '"updated"' },
+    ]);
+    expect({ result, updated: store.get('c:old')?.data, created: store.get('u:new')?.data }).toEqual({
+      result: { ok: true, versions: [1, 1] },
+      updated: '"updated"',
+      created: '"new"',
+    });
+  });
+
   it('rejects an unknown option with INVALID_OPTIONS', () => {
     expect(() => new MemoryStore({ maxSession: 5 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSession') }));
   });
