@@ -4,9 +4,9 @@ import { formatText } from './format';
 import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
-import { parseOrThrow, outgoingMessageSchema, setOwn, type SessionStateRecord } from './schema';
+import { messageSchema, parseOrThrow, outgoingMessageSchema, setOwn, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
-import { plainOutgoing } from './validate';
+import { plainMessage, plainOutgoing } from './validate';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends JsonObject = JsonObject> {
@@ -321,7 +321,17 @@ export class Session<
           'Change the message (options.message) or the condition that calls newSession().',
       );
     }
-    this.requestLifecycle({ kind: 'newSession', options });
+    if (typeof options !== 'object' || options === null) {
+      throw new PalaverError('INVALID_ARGUMENT', `Expected newSession() options as an object, got ${describe(options)}.`);
+    }
+    let checked = options;
+    if (options.message !== undefined) {
+      // Checked now, as receive() checks a message: the dialog that asked gets the error, not the next turn.
+      const full = { ...options.message, address: options.message.address ?? this.address };
+      const message = plainMessage(full) ?? parseOrThrow(messageSchema, full, 'INVALID_MESSAGE', 'message passed to newSession()');
+      checked = { ...options, message };
+    }
+    this.requestLifecycle({ kind: 'newSession', options: checked });
     return this;
   }
 

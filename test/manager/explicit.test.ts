@@ -113,6 +113,28 @@ describe('explicit session control inside a turn', () => {
     await bot.close();
   });
 
+  it('rejects a bad message passed to newSession() in the step that passed it (INVALID_MESSAGE), keeping the session', async () => {
+    const { bot } = harness<Entities>();
+    const outcomes: unknown[] = [];
+    bot.dialog('/', (session) => {
+      try {
+        session.newSession({ message: { text: 'x', locale: 42 } as never });
+        outcomes.push('accepted');
+      } catch (error) {
+        outcomes.push((error as { code?: string }).code);
+      }
+      session.send('still here');
+    });
+    const first = await bot.receive({ address: address(), text: 'one' });
+    const second = await bot.receive({ address: address(), text: 'two' });
+    expect({ outcomes, same: first.session.id === second.session.id, turns: second.session.turnCount }).toEqual({
+      outcomes: ['INVALID_MESSAGE', 'INVALID_MESSAGE'],
+      same: true,
+      turns: 2,
+    });
+    await bot.close();
+  });
+
   it('refuses a second newSession() while re-handling the message: a NEW_SESSION_LOOP error, emitted, not a loop', async () => {
     const handled = vi.fn();
     const onSessionEnd = vi.fn();
