@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpAdapter, HttpError, type HttpAdapterOptions, type HttpTurnResponse } from '../../src/adapters/http';
 import { SessionManager, type Address, type OutgoingMessage } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
+import { deferred } from '../harness';
 
 type Handler = (req: HttpRequest, res: ServerResponse) => void;
 
@@ -133,20 +134,18 @@ describe('HttpAdapter: turns over HTTP', () => {
     const http = new HttpAdapter({ onDeliver: (_address, messages) => void late.push(messages) });
     const bot = new SessionManager({ deliver: http.deliver });
     managers.push(bot);
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const running = deferred();
+    const gate = deferred();
     bot.dialog('/', async (session) => {
-      started();
-      await gate;
+      running.resolve();
+      await gate.promise;
       session.send('answer');
     });
     const url = await listen(http.handler(bot));
     const answer = say(url, 'go');
-    await running;
+    await running.promise;
     await http.deliver(address(), [{ type: 'typing' }, { type: 'message', text: 'meanwhile' }]);
-    release();
+    gate.resolve();
     expect({ replies: texts((await answer).replies), late }).toEqual({ replies: ['meanwhile', 'answer'], late: [[{ type: 'typing' }]] });
   });
 
@@ -282,22 +281,20 @@ describe('HttpAdapter: bad requests', () => {
     const http = new HttpAdapter();
     const bot = new SessionManager({ deliver: http.deliver, maxQueuedTurns: 1 });
     managers.push(bot);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
+    const gate = deferred();
+    const running = deferred();
     bot.dialog('/', async (session) => {
-      started();
-      await gate;
+      running.resolve();
+      await gate.promise;
       session.send('done');
     });
     const url = await listen(http.handler(bot));
     const first = say(url, 'one');
-    await running;
+    await running.promise;
     // One turn runs, one may wait (maxQueuedTurns: 1): of the next two, the later one is turned away at once.
     const next = [post(url, { address: address(), text: 'two' }), post(url, { address: address(), text: 'three' })];
     const turnedAway = await Promise.race(next);
-    release();
+    gate.resolve();
     const statuses = await Promise.all(next.map(async (response) => (await response).status));
     expect({ turnedAway: turnedAway.status, statuses: statuses.sort(), first: texts((await first).replies) }).toEqual({
       turnedAway: 429,
@@ -356,15 +353,13 @@ describe('HttpAdapter: options and mounting', () => {
     const http = new HttpAdapter({ onDeliver: (_address, messages) => void late.push(messages) });
     const bot = new SessionManager({ deliver: http.deliver, autoBatchDelay: 0 });
     managers.push(bot);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
+    const gate = deferred();
+    const running = deferred();
     bot.dialog('/', async (session) => {
       session.send('early');
       await session.sendBatch();
-      started();
-      await gate;
+      running.resolve();
+      await gate.promise;
       session.send('late');
     });
     const handler = http.handler(bot);
@@ -377,11 +372,11 @@ describe('HttpAdapter: options and mounting', () => {
     });
     const controller = new AbortController();
     const request = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: address(), text: 'go' }), signal: controller.signal }).catch(() => 'aborted');
-    await running; // the turn runs: the body was read, and 'early' is held for this request
+    await running.promise; // the turn runs: the body was read, and 'early' is held for this request
     controller.abort();
     expect(await request).toBe('aborted');
     await hungUp;
-    release();
+    gate.resolve();
     await handled;
     await bot.close();
     expect(late.map(texts)).toEqual([['early'], ['late']]);
