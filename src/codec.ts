@@ -2,23 +2,33 @@
 // a JSON array with fixed positions rather than an object with named fields: a third of the bytes, and a reader that
 // checks each position by hand instead of running the zod schema (which stays the judge of the older object form).
 //
-//   [2, id, startedAt, lastActiveAt, turnCount, flags, address, stack, entities, privateConversationData,
+//   [3, id, startedAt, lastActiveAt, turnCount, flags, address, stack, entities, privateConversationData,
 //    previousDialog, userMessages, botMessages, rest]
 //
 // - absent optional values are null; an empty object or stack is 0; trailing absent/empty positions are left out;
+// - lastActiveAt: milliseconds after startedAt when there is a startedAt (or, for times that are not integers, 0 with
+//   the time itself in rest), else the time itself;
 // - flags: 1 interactive, 2 developer;
-// - address: [channelId, userId, conversationId] when it holds nothing else, else the address object;
+// - address: 0 when it is the one the session key was made from (the default key of an address that holds only its
+//   three ids), else [channelId, userId, conversationId] when it holds nothing else, else the address object;
 // - stack entry: [id, dialogData or 0] plus [step] when on a waterfall step, plus [step or null, 1] when an interrupt;
-// - previousDialog: [id, type], or [id, type, name] when the name is not the id;
+//   a built-in prompt's id is its number (0 text, 1 number, 2 confirm, 3 choice);
+// - previousDialog: [id, type], or [id, type, name] when the name is not the id; a built-in prompt's is its number;
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
 //   entitiesVersion), or 0.
-// Format 1 (the object form that sessionStateSchema describes) is still read.
+// Format 2 (the same but for lastActiveAt, the address and the prompt numbers) and format 1 (the object form that
+// sessionStateSchema describes) are still read.
 import { PalaverError } from './errors';
 import { addressSchema, formatIssues, sessionStateSchema, type SessionStateRecord } from './schema';
 import type { Address } from './types';
 import { isAddress, isId } from './validate';
+import { addressOfKey, isDefaultKeyOf } from './keys';
+import { PromptIds } from './dialogs/prompts';
 
-const FORMAT = 2;
+const FORMAT = 3;
+/** The built-in dialogs stored by number, and their state as `previousDialogState`. */
+const BUILT_IN = (Object.keys(PromptIds) as (keyof typeof PromptIds)[]).map((kind) => ({ id: PromptIds[kind], type: 'prompt', name: `Prompts.${kind}` }));
+const BUILT_IN_NUMBER = new Map<string, number>(BUILT_IN.map((dialog, i) => [dialog.id, i]));
 const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);
 const RARE = ['locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesVersion'] as const;
 
@@ -45,7 +55,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function compactAddress(address: Address): unknown {
+function compactAddress(address: Address, key: string | undefined): unknown {
   const { user, conversation } = address;
   let keys = 0;
   for (const _ in address) keys++;
@@ -56,11 +66,15 @@ function compactAddress(address: Address): unknown {
   keys = 0;
   for (const _ in conversation) keys++;
   if (keys !== 1) return address;
+  if (key !== undefined && isDefaultKeyOf(key, address.channelId, user.id, conversation.id)) return 0;
   return [address.channelId, user.id, conversation.id];
 }
 
-/** The stored text of `state`. Throws what JSON.stringify throws (a BigInt, a cycle). */
-export function encodeState(state: SessionStateRecord): string {
+/**
+ * The stored text of `state`. With the session `key` it is stored under, an address that `key` was made from is left
+ * out (read back with the same key). Throws what JSON.stringify throws (a BigInt, a cycle).
+ */
+export function encodeState(state: SessionStateRecord, key?: string): string {
   const stack = state.stack;
   let stored: unknown[] | 0 = 0;
   if (stack.length > 0) {
@@ -68,7 +82,8 @@ export function encodeState(state: SessionStateRecord): string {
     for (let i = 0; i < stack.length; i++) {
       const entry = stack[i]!;
       const data = isEmpty(entry.data) ? 0 : entry.data;
-      stored[i] = entry.interrupt ? [entry.id, data, entry.step ?? null, 1] : entry.step === undefined ? [entry.id, data] : [entry.id, data, entry.step];
+      const id = BUILT_IN_NUMBER.get(entry.id) ?? entry.id;
+      stored[i] = entry.interrupt ? [id, data, entry.step ?? null, 1] : entry.step === undefined ? [id, data] : [id, data, entry.step];
     }
   }
   const previous = state.previousDialogState;
@@ -77,18 +92,29 @@ export function encodeState(state: SessionStateRecord): string {
     const value = state[name];
     if (value !== undefined) (rest ||= {})[name] = value;
   }
+  const startedAt = state.startedAt;
+  let lastActive = state.lastActiveAt;
+  if (startedAt !== undefined) {
+    // Stored relative to startedAt, unless that would not read back exactly (times that are not integers).
+    const delta = lastActive - startedAt;
+    if (Number.isSafeInteger(delta) && startedAt + delta === lastActive) lastActive = delta;
+    else {
+      (rest ||= {}).lastActiveAt = lastActive;
+      lastActive = 0;
+    }
+  }
   const fields: unknown[] = [
     FORMAT,
     state.id ?? null,
-    state.startedAt ?? null,
-    state.lastActiveAt,
+    startedAt ?? null,
+    lastActive,
     state.turnCount,
     (state.interactive ? 1 : 0) | (state.developer ? 2 : 0),
-    compactAddress(state.address),
+    compactAddress(state.address, key),
     stored,
     isEmpty(state.entities) ? 0 : state.entities,
     isEmpty(state.privateConversationData) ? 0 : state.privateConversationData,
-    previous === undefined ? null : previous.name === previous.id ? [previous.id, previous.type] : [previous.id, previous.type, previous.name],
+    previous === undefined ? null : storedPrevious(previous),
     state.msgs?.[0] ?? 0,
     state.msgs?.[1] ?? 0,
     rest,
@@ -99,12 +125,22 @@ export function encodeState(state: SessionStateRecord): string {
   return JSON.stringify(fields);
 }
 
+function storedPrevious(previous: NonNullable<SessionStateRecord['previousDialogState']>): unknown {
+  const number = BUILT_IN_NUMBER.get(previous.id);
+  if (number !== undefined) {
+    const builtIn = BUILT_IN[number]!;
+    if (previous.type === builtIn.type && previous.name === builtIn.name) return number;
+  }
+  return previous.name === previous.id ? [previous.id, previous.type] : [previous.id, previous.type, previous.name];
+}
+
 /**
- * The state stored as `text` (either format), with named fields.
+ * The state stored as `text` (any format), with named fields. Pass the session `key` the text was stored under: a
+ * state written with it leaves out the address that the key was made from.
  * @throws StateFormatError (a PalaverError, code `CORRUPT_STATE`) when the text is not JSON or not a session state;
  * its `problem` names the bad field.
  */
-export function decodeState(text: string): SessionStateRecord {
+export function decodeState(text: string, key?: string): SessionStateRecord {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -116,8 +152,9 @@ export function decodeState(text: string): SessionStateRecord {
     if (!parsed.success) throw new StateFormatError(`does not match the session schema (${formatIssues(parsed.error)})`);
     return parsed.data;
   }
-  if (raw[0] !== FORMAT) throw new StateFormatError(`is stored in an unknown format (${JSON.stringify(raw[0])}); this palaver reads formats 1 and 2`);
-  if (raw.length > 14) throw new StateFormatError(`has ${raw.length} positions; format 2 has at most 14`);
+  const format = raw[0];
+  if (format !== FORMAT && format !== 2) throw new StateFormatError(`is stored in an unknown format (${JSON.stringify(format)}); this palaver reads formats 1, 2 and 3`);
+  if (raw.length > 14) throw new StateFormatError(`has ${raw.length} positions; format ${format} has at most 14`);
   const bad = (position: number, what: string, expected: string): never => {
     throw new StateFormatError(`position ${position} (${what}) must be ${expected}, got ${JSON.stringify(raw[position]) ?? 'nothing'}`);
   };
@@ -125,32 +162,39 @@ export function decodeState(text: string): SessionStateRecord {
   if (id !== null && (typeof id !== 'string' || id.length === 0)) bad(1, 'id', 'a non-empty string or null');
   if (startedAt !== null && !Number.isFinite(startedAt)) bad(2, 'startedAt', 'a number or null');
   if (!Number.isFinite(lastActiveAt)) bad(3, 'lastActiveAt', 'a number');
+  const relative = format === FORMAT && startedAt !== null;
   if (!isCount(turnCount)) bad(4, 'turnCount', 'a non-negative integer');
   if (flags !== 0 && flags !== 1 && flags !== 2 && flags !== 3) bad(5, 'flags', '0, 1, 2 or 3');
   const state: SessionStateRecord = {
     v: 1,
-    lastActiveAt: lastActiveAt as number,
+    lastActiveAt: relative ? (startedAt as number) + (lastActiveAt as number) : (lastActiveAt as number),
     turnCount: turnCount as number,
     interactive: ((flags as number) & 1) !== 0,
     developer: ((flags as number) & 2) !== 0,
-    address: readAddress(address, bad),
+    address: format === FORMAT && address === 0 ? addressFromKey(key, bad) : readAddress(address, bad),
     entities: readObject(entities, 8, 'entities', bad),
-    stack: stack === 0 ? [] : readStack(stack, bad),
+    stack: stack === 0 ? [] : readStack(stack, format === FORMAT, bad),
     privateConversationData: readObject(pcd, 9, 'privateConversationData', bad),
   };
   if (id !== null) state.id = id as string;
   if (startedAt !== null) state.startedAt = startedAt as number;
   if (previous !== null) {
-    if (!Array.isArray(previous) || (previous.length !== 2 && previous.length !== 3) || !previous.every((part) => typeof part === 'string')) {
-      bad(10, 'previousDialog', '[id, type] or [id, type, name] (strings) or null');
+    if (format === FORMAT && typeof previous === 'number') {
+      const builtIn = BUILT_IN[previous];
+      if (builtIn === undefined) bad(10, 'previousDialog', `a built-in dialog's number (0 to ${BUILT_IN.length - 1}), [id, type] or [id, type, name]`);
+      state.previousDialogState = { ...builtIn! };
+    } else {
+      if (!Array.isArray(previous) || (previous.length !== 2 && previous.length !== 3) || !previous.every((part) => typeof part === 'string')) {
+        bad(10, 'previousDialog', '[id, type] or [id, type, name] (strings) or null');
+      }
+      const [dialogId, type, name = dialogId] = previous as string[];
+      state.previousDialogState = { name: name!, id: dialogId!, type: type! };
     }
-    const [dialogId, type, name = dialogId] = previous as string[];
-    state.previousDialogState = { name: name!, id: dialogId!, type: type! };
   }
   if (!isCount(fromUser)) bad(11, 'userMessages', 'a non-negative integer');
   if (!isCount(fromBot)) bad(12, 'botMessages', 'a non-negative integer');
   if (fromUser !== 0 || fromBot !== 0) state.msgs = [fromUser as number, fromBot as number];
-  if (rest !== 0) readRest(rest, state, bad);
+  if (rest !== 0) readRest(rest, state, format === FORMAT, bad);
   return state;
 }
 
@@ -180,14 +224,20 @@ function readAddress(value: unknown, bad: Bad): Address {
   return bad(6, 'address', `an address (${formatIssues(parsed.error)})`);
 }
 
-function readStack(value: unknown, bad: Bad): DialogInstance[] {
+function addressFromKey(key: string | undefined, bad: Bad): Address {
+  if (key === undefined) return bad(6, 'address', 'read with the session key it was stored under (0 means "the address the key was made from"): pass the key to decodeState');
+  return addressOfKey(key) ?? bad(6, 'address', `an address, since the key "${key}" is not the default key of one`);
+}
+
+function readStack(value: unknown, numbered: boolean, bad: Bad): DialogInstance[] {
   if (!Array.isArray(value)) return bad(7, 'stack', 'an array of dialog entries or 0');
   const stack: DialogInstance[] = new Array(value.length);
   for (let i = 0; i < value.length; i++) {
     const entry: unknown = value[i];
     const wrong = () => bad(7, 'stack', `entries [id, dialogData or 0, step?, 1?] (entry ${i} is ${JSON.stringify(entry)})`);
     if (!Array.isArray(entry) || entry.length < 2 || entry.length > 4) return wrong();
-    const [dialogId, data, step = null, interrupt] = entry as unknown[];
+    const [stored, data, step = null, interrupt] = entry as unknown[];
+    const dialogId = numbered && typeof stored === 'number' ? BUILT_IN[stored]?.id : stored;
     if (typeof dialogId !== 'string' || dialogId.length === 0 || (data !== 0 && !isRecord(data)) || (step !== null && !isCount(step))) return wrong();
     if (entry.length === 4 && interrupt !== 1) return wrong();
     const instance: DialogInstance = { id: dialogId, data: data === 0 ? {} : (data as Record<string, unknown>) };
@@ -198,9 +248,14 @@ function readStack(value: unknown, bad: Bad): DialogInstance[] {
   return stack;
 }
 
-function readRest(rest: unknown, state: SessionStateRecord, bad: Bad): void {
+function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad: Bad): void {
   if (!isRecord(rest)) return bad(13, 'rest', 'an object or 0');
-  for (const name in rest) if (!(RARE as readonly string[]).includes(name)) bad(13, 'rest', `an object of ${RARE.join(', ')} (it holds "${name}")`);
+  for (const name in rest) {
+    if (latest && name === 'lastActiveAt') {
+      if (!Number.isFinite(rest.lastActiveAt)) bad(13, 'rest.lastActiveAt', 'a number');
+      state.lastActiveAt = rest.lastActiveAt as number;
+    } else if (!(RARE as readonly string[]).includes(name)) bad(13, 'rest', `an object of ${RARE.join(', ')} (it holds "${name}")`);
+  }
   const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion } = rest;
   if (locale !== undefined) {
     if (typeof locale !== 'string') bad(13, 'rest.locale', 'a string');

@@ -16,6 +16,7 @@ import { entitiesOptionSchema, migrationsOptionSchema, Retention, type EntityMig
 import { StatsCounter, summarize, type ManagerStats, type SessionSummary } from './stats';
 import { decodeState, encodeState, StateFormatError } from './codec';
 import { plainMessage } from './validate';
+import { defaultSessionKey, joinKey } from './keys';
 import {
   addressSchema,
   formatIssues,
@@ -32,6 +33,7 @@ import {
   CONVERSATION_PREFIX,
   SESSION_PREFIX,
   USER_PREFIX,
+  type CommitResult,
   type CommitWrite,
   type ExpectedRecord,
   type ExpiryClaim,
@@ -317,10 +319,10 @@ export class SessionManager<
     });
     this.scheduler = new Scheduler(() => void this.sweep());
     this.store.listen?.({ evicted: (key, record) => this.onEvicted(key, record) });
-    this.registry.add(PromptIds.text, new PromptDialog(), 'Prompts.text');
-    this.registry.add(PromptIds.number, new PromptDialog(), 'Prompts.number');
-    this.registry.add(PromptIds.confirm, new PromptDialog(), 'Prompts.confirm');
-    this.registry.add(PromptIds.choice, new PromptDialog(), 'Prompts.choice');
+    this.registry.add(PromptIds.text, new PromptDialog('text'), 'Prompts.text');
+    this.registry.add(PromptIds.number, new PromptDialog('number'), 'Prompts.number');
+    this.registry.add(PromptIds.confirm, new PromptDialog('confirm'), 'Prompts.confirm');
+    this.registry.add(PromptIds.choice, new PromptDialog('choice'), 'Prompts.choice');
     // A shared store may hold sessions that other (or earlier) processes left due: sweep from the start.
     if (options.nudge !== undefined) this.idle = new IdleLadder(options.nudge, this.timeout, this.proactive);
     this.retention = options.entities === undefined && options.migrations === undefined ? undefined : new Retention(options.entities as EntitySpecs, options.migrations);
@@ -442,7 +444,7 @@ export class SessionManager<
       parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to keyOf()');
     }
     const custom = this.options.sessionKey;
-    if (custom === undefined) return SESSION_PREFIX + joinKey(address.channelId, address.conversation.id, address.user.id);
+    if (custom === undefined) return defaultSessionKey(address);
     let key: unknown;
     try {
       key = custom(address);
@@ -539,7 +541,8 @@ export class SessionManager<
 
   private async turn(key: string, message: IncomingMessage, receivedAt: number): Promise<TurnResult> {
     for (let attempt = 0; ; attempt++) {
-      const loaded = await this.load(key, message.address);
+      const pending = this.load(key, message.address);
+      const loaded = isThenable(pending) ? await pending : pending;
       const outcome = await this.runTurn(key, message, receivedAt, loaded);
       if (outcome !== undefined) return outcome;
       if (attempt >= this.maxCommitRetries) {
@@ -595,7 +598,7 @@ export class SessionManager<
         await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
         starting = false;
       }
-      const pristine = !announce && storedText !== undefined ? storedText : encodeState(state);
+      const pristine = !announce && storedText !== undefined ? storedText : encodeState(state, key);
       storedText = undefined;
       touch(state, current, receivedAt);
       // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
@@ -609,7 +612,7 @@ export class SessionManager<
         // Nothing the failed turn did is kept: back to the state before it (or to what its last sendBatch() saved),
         // then end the conversation.
         const saved = session.saved;
-        state = decodeState(saved?.state ?? pristine);
+        state = decodeState(saved?.state ?? pristine, key);
         if (saved === undefined) touch(state, current, receivedAt);
         state.stack = [];
         state.privateConversationData = {};
@@ -656,8 +659,8 @@ export class SessionManager<
       if (options.message) current = { ...options.message, address: options.message.address ?? current.address } as IncomingMessage;
     }
 
-    const committed = await this.commit(key, state, session.userData, session.conversationData, expect);
-    if (!committed) return undefined;
+    const committing = this.commit(key, state, session.userData, session.conversationData, expect);
+    if (!(typeof committing === 'boolean' ? committing : await committing)) return undefined;
     this.counters.turn(receivedAt);
     const address = message.address;
     this.outbox.enqueue(laneKey(address), address, replies, flush, this.traceLine && this.tracePrefix(session) + 'session.');
@@ -695,7 +698,7 @@ export class SessionManager<
       this.emitLater(events, 'sessionStart', () => ({ session: session.info, address }));
       let failure: PalaverError | undefined;
       if (options.dialogId !== undefined) {
-        const pristine = encodeState(state);
+        const pristine = encodeState(state, key);
         session.beginDialog(options.dialogId, options.args);
         try {
           await drain(session, this.registry, this.maxDialogOperations, this.runnerHooks(session));
@@ -703,7 +706,7 @@ export class SessionManager<
           failure = asPalaverError(thrown, 'DIALOG_FAILED', `the dialog "${options.dialogId}" begun by startSession()`);
           // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
           // nothing the failed dialog did is kept.
-          state = decodeState(pristine);
+          state = decodeState(pristine, key);
           session.userData = this.decodeBag(loaded.user, key) as U;
           session.conversationData = this.decodeBag(loaded.conversation, key) as C;
           session.replies.length = 0;
@@ -933,7 +936,7 @@ export class SessionManager<
     }
     const { state, userData, conversationData } = session;
     // What is committed, as of now: the step may go on changing the state while the store works.
-    const saved = { state: encodeState(state), userData: JSON.stringify(userData), conversationData: JSON.stringify(conversationData) };
+    const saved = { state: encodeState(state, key), userData: JSON.stringify(userData), conversationData: JSON.stringify(conversationData) };
     const ok = await this.commit(key, state, userData, conversationData, expect);
     if (!ok) throw new PalaverError('CONFLICT', `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`);
     session.saved = saved;
@@ -943,34 +946,48 @@ export class SessionManager<
 
   // ---- store -------------------------------------------------------------------------------------------------
 
-  private async load(key: string, address: Address | undefined): Promise<Loaded> {
-    await this.holdLease(key);
+  /** Reads the records of a turn; synchronous (no promise to wait for) when the store answers synchronously. */
+  private load(key: string, address: Address | undefined): Loaded | Promise<Loaded> {
+    if (this.store.acquire !== undefined) return this.holdLease(key).then(() => this.read(key, address));
+    return this.read(key, address);
+  }
+
+  private read(key: string, address: Address | undefined): Loaded | Promise<Loaded> {
+    let session: Awaitable<StoredRecord | undefined>;
+    try {
+      session = this.store.get(key);
+    } catch (error) {
+      throw this.storeError(error, `loading session "${key}"`);
+    }
+    if (isThenable(session)) return Promise.resolve(session).then((record) => this.readData(key, address, record), (error: unknown) => Promise.reject(this.storeError(error, `loading session "${key}"`)));
+    return this.readData(key, address, session);
+  }
+
+  private readData(key: string, address: Address | undefined, stored: StoredRecord | null | undefined): Loaded | Promise<Loaded> {
     try {
       const store = this.store;
-      const session = store.get(key);
-      const record = checkRecord(isThenable(session) ? await session : session, key);
+      const record = checkRecord(stored, key);
       const at = address ?? (record === undefined ? undefined : this.addressOf(record, key));
       const userKey = this.persistUser && at !== undefined ? USER_PREFIX + joinKey(at.channelId, at.user.id) : undefined;
       const conversationKey = this.persistConversation && at !== undefined ? CONVERSATION_PREFIX + joinKey(at.channelId, at.conversation.id) : undefined;
       const user = userKey === undefined ? undefined : store.get(userKey);
       const conversation = conversationKey === undefined ? undefined : store.get(conversationKey);
-      return {
-        session: record,
-        user: checkRecord(isThenable(user) ? await user : user, userKey),
-        conversation: checkRecord(isThenable(conversation) ? await conversation : conversation, conversationKey),
-        userKey,
-        conversationKey,
-      };
+      if (isThenable(user) || isThenable(conversation)) {
+        return Promise.all([user, conversation])
+          .then(([u, c]) => ({ session: record, user: checkRecord(u, userKey), conversation: checkRecord(c, conversationKey), userKey, conversationKey }))
+          .catch((error: unknown) => Promise.reject(this.storeError(error, `loading session "${key}"`)));
+      }
+      return { session: record, user: checkRecord(user, userKey), conversation: checkRecord(conversation, conversationKey), userKey, conversationKey };
     } catch (error) {
       throw this.storeError(error, `loading session "${key}"`);
     }
   }
 
   /** Writes the session record and any data bag that changed, compare-and-set on what was loaded. False on a lost race. */
-  private async commit(key: string, state: SessionStateRecord, userData: JsonObject, conversationData: JsonObject, expect: Expectations): Promise<boolean> {
+  private commit(key: string, state: SessionStateRecord, userData: JsonObject, conversationData: JsonObject, expect: Expectations): boolean | Promise<boolean> {
     if (this.retention !== undefined) this.retention.stamp(state, Date.now());
     if (state.nudges !== undefined && state.nudges.at !== state.lastActiveAt) delete state.nudges; // the user came back
-    const data = this.serialize(state, `Session "${key}"`, encodeState);
+    const data = this.serialize(state, `Session "${key}"`, key);
     const active = state.id !== undefined;
     const wake = active ? this.wakeAt(state) : undefined;
     const writes: CommitWrite[] = [];
@@ -987,24 +1004,36 @@ export class SessionManager<
     let conversationJson: string | undefined;
     const { userKey, conversationKey } = expect;
     if (userKey !== undefined) {
-      userJson = this.serialize(userData ?? {}, `The userData of session "${key}"`);
+      userJson = isEmptyBag(userData) ? '{}' : this.serialize(userData, `The userData of session "${key}"`);
       if (userJson !== (expect.userData ?? '{}')) writes.push({ key: userKey, expected: expect.user, data: userJson });
     }
     if (conversationKey !== undefined) {
-      conversationJson = this.serialize(conversationData ?? {}, `The conversationData of session "${key}"`);
+      conversationJson = isEmptyBag(conversationData) ? '{}' : this.serialize(conversationData, `The conversationData of session "${key}"`);
       if (conversationJson !== (expect.conversationData ?? '{}')) writes.push({ key: conversationKey, expected: expect.conversation, data: conversationJson });
     }
     if (writes.length === 0) return true;
-    let result;
+    let pending: Awaitable<CommitResult>;
     try {
-      const pending = this.store.commit(writes, { turnId: expect.turnId });
-      result = isThenable(pending) ? await pending : pending;
+      pending = this.store.commit(writes, { turnId: expect.turnId });
     } catch (error) {
       throw this.storeError(error, `saving session "${key}"`);
     }
+    if (isThenable(pending)) {
+      return Promise.resolve(pending).then(
+        (result) => this.committed(key, expect, writes, result, userJson, conversationJson, wake),
+        (error: unknown) => Promise.reject(this.storeError(error, `saving session "${key}"`)),
+      );
+    }
+    return this.committed(key, expect, writes, pending, userJson, conversationJson, wake);
+  }
+
+  /** After a commit the store answered: false on a lost race, else what later commits of the turn expect. */
+  private committed(key: string, expect: Expectations, writes: CommitWrite[], result: CommitResult, userJson: string | undefined, conversationJson: string | undefined, wake: number | undefined): boolean {
+    const { userKey } = expect;
     if (!result.ok) return false;
     // Later commits of this turn (a checkpoint, then the end) build on what was just written.
-    writes.forEach((write, i) => {
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i]!;
       const version = result.versions[i]!;
       const next: ExpectedRecord = write.data === null ? null : { version, generation: write.key === key ? expect.session?.generation ?? 0 : 0 };
       if (write.key === key) expect.session = next;
@@ -1015,16 +1044,16 @@ export class SessionManager<
         expect.conversation = next;
         expect.conversationData = conversationJson;
       }
-    });
+    }
     if (wake !== undefined) this.scheduler.arm(wake);
     return true;
   }
 
-  /** JSON of what a turn saves; STATE_TOO_LARGE past `maxStateBytes`, INVALID_ARGUMENT for what JSON cannot hold (a BigInt, a cycle). */
-  private serialize(value: unknown, what: string, encode: (value: never) => string = JSON.stringify): string {
+  /** JSON of what a turn saves (the session state stored under `stateKey`, or a data bag); STATE_TOO_LARGE past `maxStateBytes`, INVALID_ARGUMENT for what JSON cannot hold (a BigInt, a cycle). */
+  private serialize(value: unknown, what: string, stateKey?: string): string {
     let json: string;
     try {
-      json = encode(value as never);
+      json = stateKey === undefined ? JSON.stringify(value) : encodeState(value as SessionStateRecord, stateKey);
     } catch (cause) {
       const error = new PalaverError('INVALID_ARGUMENT', `${what} cannot be written as JSON (${(cause as Error)?.message ?? String(cause)}); the turn was not saved. Keep only plain JSON in the data scopes.`, { cause });
       this.report(error);
@@ -1043,7 +1072,7 @@ export class SessionManager<
     if (record === undefined) return undefined;
     let state: SessionStateRecord;
     try {
-      state = decodeState(record.data);
+      state = decodeState(record.data, key);
     } catch (error) {
       this.quarantine(key, record);
       const problem = error instanceof StateFormatError ? error.problem : `could not be read (${(error as Error)?.message ?? String(error)})`;
@@ -1379,6 +1408,14 @@ function expectations(loaded: Loaded): Expectations {
 }
 
 /** Rejects a message whose JSON is over `max` bytes (MESSAGE_TOO_LARGE) or that is no JSON at all (INVALID_MESSAGE). */
+/** A bag that JSON.stringify would write as `{}` for sure: missing, or a plain object with no keys of its own. */
+function isEmptyBag(bag: JsonObject | undefined): boolean {
+  if (bag === undefined || bag === null) return true;
+  if (Object.getPrototypeOf(bag) !== Object.prototype) return false;
+  for (const _ in bag) return false;
+  return true;
+}
+
 function checkMessageSize(message: IncomingMessage, max: number): void {
   if (jsonBound(message, 0) * 3 <= max) return;
   let json: string;
@@ -1503,17 +1540,6 @@ function collect(session: AnySession, into: OutgoingMessage[]): void {
   if (session.replies.length === 0) return;
   for (const reply of session.replies) into.push(reply);
   session.replies.length = 0;
-}
-
-/** Joins key parts so that no two different part lists give the same key (`:` and `%` inside parts are escaped). */
-export function joinKey(...parts: string[]): string {
-  let key = '';
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (i > 0) key += ':';
-    key += part.includes(':') || part.includes('%') ? part.replace(/%/g, '%25').replace(/:/g, '%3A') : part;
-  }
-  return key;
 }
 
 function laneKey(address: Address): string {

@@ -60,8 +60,9 @@ export function makeBot<E extends JsonObject = JsonObject, U extends JsonObject 
     texts: () => delivered.flatMap((batch) => batch.messages.map((m) => (m.type === 'typing' ? '(typing)' : m.text))),
     say: (text, to = address(), extra = {}) => bot.receive({ address: to, text, ...extra }),
     stored: async (to = address()) => {
-      const record = await bot.store.get(bot.keyOf(to));
-      return record === undefined ? undefined : decodeState(record.data);
+      const key = bot.keyOf(to);
+      const record = await bot.store.get(key);
+      return record === undefined ? undefined : decodeState(record.data, key);
     },
   };
 }

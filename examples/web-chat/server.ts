@@ -68,9 +68,10 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
   });
 
   async function stored(address: Address): Promise<{ id: string | null; entities: Record<string, unknown> }> {
-    const record = await bot.store.get(bot.keyOf(address));
+    const key = bot.keyOf(address);
+    const record = await bot.store.get(key);
     if (record === undefined) return { id: null, entities: {} };
-    const state = decodeState(record.data);
+    const state = decodeState(record.data, key);
     return { id: state.id ?? null, entities: state.entities };
   }
 

@@ -47,12 +47,13 @@ export const PromptIds = {
 
 type PromptKind = keyof typeof PromptIds;
 
+// A prompt's dialogData, stored with the session while it waits: what it needs and nothing it can work out (its kind is
+// the dialog's; `retries` appears after the first answer it could not read).
 interface PromptData {
-  kind: PromptKind;
   prompt: string | OutgoingMessage;
   retryPrompt?: string | OutgoingMessage;
   maxRetries?: number;
-  retries: number;
+  retries?: number;
   minValue?: number;
   maxValue?: number;
   integerOnly?: boolean;
@@ -99,13 +100,15 @@ function begin(
   if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)) {
     throw new PalaverError('INVALID_ARGUMENT', `Expected \`maxRetries\` to be a non-negative integer, got ${describe(options.maxRetries)}.`);
   }
-  const data: PromptData = { ...stripUndefined({ ...options, retryPrompt }), kind, prompt, retries: 0 };
+  const data: PromptData = { ...stripUndefined({ ...options, retryPrompt }), prompt };
   session.beginDialog(PromptIds[kind], data);
 }
 
 /** The prompt dialog: one class for every kind, since they differ only in how they read the answer. */
 export class PromptDialog implements Dialog {
   readonly type = 'prompt';
+
+  constructor(private readonly kind: PromptKind) {}
 
   begin(session: DialogSession, args: unknown): void {
     const data = args as PromptData;
@@ -115,12 +118,12 @@ export class PromptDialog implements Dialog {
 
   reply(session: DialogSession): void {
     const data = session.dialogData as unknown as PromptData;
-    const found = recognize(data, session.message?.text);
+    const found = recognize(this.kind, data, session.message?.text);
     if (found.ok) {
       session.endDialogWithResult({ resumed: ResumeReason.completed, response: found.value });
       return;
     }
-    data.retries++;
+    data.retries = (data.retries ?? 0) + 1;
     if (data.maxRetries !== undefined && data.retries > data.maxRetries) {
       session.endDialogWithResult({ resumed: ResumeReason.notCompleted });
       return;
@@ -140,8 +143,8 @@ export class PromptDialog implements Dialog {
   private ask(session: DialogSession, prompt: string | OutgoingMessage, data: PromptData): void {
     const message: OutgoingMessage = typeof prompt === 'string' ? { text: prompt } : { ...prompt };
     message.inputHint = 'expectingInput';
-    if (data.kind === 'confirm') message.suggestedActions = [imBack('Yes'), imBack('No')];
-    if (data.kind === 'choice' && data.choices) {
+    if (this.kind === 'confirm') message.suggestedActions = [imBack('Yes'), imBack('No')];
+    if (this.kind === 'choice' && data.choices) {
       const style = data.listStyle ?? 'button';
       if (style === 'button') message.suggestedActions = data.choices.map(imBack);
       else if (style === 'inline') message.text = `${message.text ?? ''} (${data.choices.map((c, i) => `${i + 1}. ${c}`).join(', ')})`.trim();
@@ -154,9 +157,9 @@ export class PromptDialog implements Dialog {
 
 type Recognized = { ok: true; value: unknown } | { ok: false };
 
-function recognize(data: PromptData, text: string | undefined): Recognized {
+function recognize(kind: PromptKind, data: PromptData, text: string | undefined): Recognized {
   const input = (text ?? '').trim();
-  switch (data.kind) {
+  switch (kind) {
     case 'text':
       return input.length > 0 ? { ok: true, value: input } : { ok: false };
     case 'number': {

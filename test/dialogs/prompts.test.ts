@@ -213,12 +213,25 @@ describe('retries', () => {
     expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('saves a waiting prompt’s options and question, without its kind or a retries count', async () => {
+    const { say, stored } = promptBot((session) => Prompts.choice(session, 'Tea or coffee?', ['tea', 'coffee'], { maxRetries: 5 }));
+    await say('hi');
+    expect((await stored())?.stack[1]).toEqual({ id: 'palaver:prompt:choice', data: { prompt: 'Tea or coffee?', choices: ['tea', 'coffee'], maxRetries: 5 } });
+  });
+
+  it('saves a retries count of 1 after the first answer it could not read', async () => {
+    const { say, stored } = promptBot((session) => Prompts.number(session, 'How many?'));
+    await say('hi');
+    await say('lots');
+    expect((await stored())?.stack[1]?.data).toEqual({ prompt: 'How many?', retries: 1 });
+  });
+
   it('keeps counting retries across turns (the count is saved with the prompt)', async () => {
     const { say, stored } = promptBot((session) => Prompts.text(session, 'Name?', { maxRetries: 5 }));
     await say('hi');
     await say('');
     await say('');
-    expect((await stored())?.stack[1]?.data).toMatchObject({ kind: 'text', retries: 2, maxRetries: 5 });
+    expect((await stored())?.stack[1]?.data).toMatchObject({ retries: 2, maxRetries: 5 });
   });
 });
 

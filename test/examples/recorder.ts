@@ -33,6 +33,7 @@ export function errorsOf(bot: SessionManager<any, any, any, any>): PalaverError[
 
 /** The ids on the stored dialog stack of `to`. */
 export async function stackOf(bot: SessionManager<any, any, any, any>, to: Address = address()): Promise<string[]> {
-  const record = await bot.store.get(bot.keyOf(to));
-  return record === undefined ? [] : decodeState(record.data).stack.map((d) => d.id);
+  const key = bot.keyOf(to);
+  const record = await bot.store.get(key);
+  return record === undefined ? [] : decodeState(record.data, key).stack.map((d) => d.id);
 }

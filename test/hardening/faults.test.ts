@@ -77,7 +77,7 @@ describe('a store that fails', () => {
         const next = await Promise.all(['ann', 'bob', 'cy'].map((user) => made.bot.receive({ address: address(user), text: 'next' })));
         const counts = next.map((r) => r.replies[0]?.text);
         expect(counts).toEqual(['ann#next', 'bob#next', 'cy#next']);
-        const stored = ['ann', 'bob', 'cy'].map((user) => recordsOf(made.bot, address(user)).slice(0, 2)).map(([session, user]) => [decodeState(session!), JSON.parse(user!)] as const);
+        const stored = ['ann', 'bob', 'cy'].map((user) => [made.bot.keyOf(address(user)), ...recordsOf(made.bot, address(user)).slice(0, 2)] as const).map(([key, session, user]) => [decodeState(session!, key), JSON.parse(user!)] as const);
         expect(stored.map(([session, user]) => [session.entities.n, user.n])).toEqual(['ann', 'bob', 'cy'].map((u) => [saved.get(u)!.length + 1, saved.get(u)!.length + 1]));
       });
     });
@@ -96,7 +96,7 @@ describe('a store that fails', () => {
     });
     const result = await outcome(made.bot.receive({ address: address(), text: 'hi' }));
     store.rule = () => false;
-    const stored = decodeState(recordsOf(made.bot, address())[0]!).entities;
+    const stored = decodeState(recordsOf(made.bot, address())[0]!, made.bot.keyOf(address())).entities;
     await made.bot.close();
     expect([rejection(result), made.texts(), stored]).toEqual([
       expect.objectContaining({ code: 'STORE_UNAVAILABLE' }),

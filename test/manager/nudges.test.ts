@@ -106,7 +106,8 @@ describe('idle nudges', () => {
 
   it('counts the nudges sent in the stored state and forgets them when the user writes', async () => {
     const { bot, client } = nudgingBot();
-    const read = async () => decodeState((await bot.store.get(bot.keyOf(client.address)))!.data).nudges?.count;
+    const key = bot.keyOf(client.address);
+    const read = async () => decodeState((await bot.store.get(key))!.data, key).nudges?.count;
     await client.say('hi');
     await client.idle('16m');
     const afterTwo = await read();

@@ -117,7 +117,7 @@ describe('typed retention', () => {
     await before.bot.close();
     const after = retentionBot(store);
     await after.client.say('hi');
-    expect(store.quarantinedRecords().map(({ record }) => decodeState(record.data).entities)).toEqual([{ UserName: 42 }]);
+    expect(store.quarantinedRecords().map(({ key, record }) => decodeState(record.data, key).entities)).toEqual([{ UserName: 42 }]);
     await after.bot.close();
   });
 
@@ -125,7 +125,8 @@ describe('typed retention', () => {
     const store = new MemoryStore({ maxSessions: 10 });
     const { bot, client } = retentionBot(store, { entities: undefined });
     await client.say('set UserName "Lars"');
-    const stored = decodeState((await store.get(bot.keyOf(client.address)))!.data);
+    const key = bot.keyOf(client.address);
+    const stored = decodeState((await store.get(key))!.data, key);
     expect(stored.entitiesVersion).toBeUndefined();
     await bot.close();
   });
@@ -180,7 +181,8 @@ describe('entity migrations', () => {
     const store = new MemoryStore({ maxSessions: 10 });
     const { bot, client } = retentionBot(store, v2);
     await client.say('hi');
-    const stored = decodeState((await store.get(bot.keyOf(client.address)))!.data);
+    const key = bot.keyOf(client.address);
+    const stored = decodeState((await store.get(key))!.data, key);
     expect(stored.entitiesVersion).toBe(2);
     await bot.close();
   });

@@ -167,7 +167,7 @@ describe('SessionManager on a shared store', () => {
     // Meanwhile another process takes the lease (this one's lapsed) and saves a turn of its own.
     store.steal(KEY, 50);
     const record = store.inner.get(KEY)!;
-    const state = decodeState(record.data) as SessionStateRecord & { entities: { n: number } };
+    const state = decodeState(record.data, KEY) as SessionStateRecord & { entities: { n: number } };
     state.entities.n = 10;
     store.inner.commit([{ key: KEY, expected: { version: record.version, generation: record.generation }, data: JSON.stringify(state), idleMs: 60_000 }]);
     await elapse(200);

@@ -88,7 +88,8 @@ describe('the sessionEnd summary', () => {
     const { bot, client } = chattyBot();
     await client.say('hi');
     await client.say('again');
-    const stored = decodeState((await bot.store.get(bot.keyOf(client.address)))!.data);
+    const key = bot.keyOf(client.address);
+    const stored = decodeState((await bot.store.get(key))!.data, key);
     expect(stored.msgs).toEqual([2, 4]);
     await bot.close();
   });

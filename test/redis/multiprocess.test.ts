@@ -24,9 +24,10 @@ async function start(count: number, config: Omit<Parameters<typeof Cluster.start
 /** The session record of `user` (the worker's address uses the user id as the conversation id too). */
 async function sessionOf(prefix: string, user: string): Promise<{ n?: number; log?: [number, string][] } | undefined> {
   const store = new RedisStore({ url: server.url, prefix });
-  const record = await store.get(`s:t:${user}:${user}`);
+  const key = `s:t:${user}:${user}`;
+  const record = await store.get(key);
   await store.close();
-  return record === undefined ? undefined : (decodeState(record.data) as { privateConversationData: { n?: number; log?: [number, string][] } }).privateConversationData;
+  return record === undefined ? undefined : (decodeState(record.data, key) as { privateConversationData: { n?: number; log?: [number, string][] } }).privateConversationData;
 }
 
 async function countKeys(prefix: string): Promise<number> {

@@ -1,0 +1,65 @@
+// Session keys and the addresses they come from. The default key of an address is reversible, which lets the stored
+// state leave the address out (see codec.ts).
+import type { Address } from './types';
+import { SESSION_PREFIX } from './stores/store';
+
+/** Joins key parts so that no two different part lists give the same key (`:` and `%` inside parts are escaped). */
+export function joinKey(...parts: string[]): string {
+  let key = '';
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (i > 0) key += ':';
+    key += needsEscape(part) ? part.replace(/%/g, '%25').replace(/:/g, '%3A') : part;
+  }
+  return key;
+}
+
+/** The default session key of `address` (without a `sessionKey` option). */
+export function defaultSessionKey(address: Address): string {
+  return SESSION_PREFIX + joinKey(address.channelId, address.conversation.id, address.user.id);
+}
+
+/** Whether `key` is the default session key of the address with these ids (without building that key). */
+export function isDefaultKeyOf(key: string, channelId: string, userId: string, conversationId: string): boolean {
+  const prefix = SESSION_PREFIX.length;
+  if (key.length !== prefix + channelId.length + conversationId.length + userId.length + 2 || needsEscape(channelId) || needsEscape(conversationId) || needsEscape(userId)) {
+    return key === SESSION_PREFIX + joinKey(channelId, conversationId, userId);
+  }
+  const second = prefix + channelId.length + 1;
+  const third = second + conversationId.length + 1;
+  return (
+    key.startsWith(SESSION_PREFIX) &&
+    key.startsWith(channelId, prefix) &&
+    key.charCodeAt(second - 1) === COLON &&
+    key.startsWith(conversationId, second) &&
+    key.charCodeAt(third - 1) === COLON &&
+    key.startsWith(userId, third)
+  );
+}
+
+/** The address whose default session key is `key` (its three ids only), or `undefined` when `key` is not one. */
+export function addressOfKey(key: string): Address | undefined {
+  if (!key.startsWith(SESSION_PREFIX)) return undefined;
+  const first = SESSION_PREFIX.length;
+  const second = key.indexOf(':', first) + 1;
+  const third = second === 0 ? 0 : key.indexOf(':', second) + 1;
+  if (third === 0 || key.indexOf(':', third) !== -1) return undefined;
+  if (second - 1 === first || third - 1 === second || third === key.length) return undefined;
+  const address = {
+    channelId: unescapePart(key.slice(first, second - 1)),
+    user: { id: unescapePart(key.slice(third)) },
+    conversation: { id: unescapePart(key.slice(second, third - 1)) },
+  };
+  // An escape that joinKey would not have written (`%zz`, `%3a`, a lone `%`) makes a key no address has.
+  return !key.includes('%') || defaultSessionKey(address) === key ? address : undefined;
+}
+
+const COLON = 58;
+
+function needsEscape(part: string): boolean {
+  return part.includes(':') || part.includes('%');
+}
+
+function unescapePart(part: string): string {
+  return part.includes('%') ? part.replace(/%3A/g, ':').replace(/%25/g, '%') : part;
+}

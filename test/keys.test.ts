@@ -1,0 +1,42 @@
+// Default session keys are reversible: the stored state leaves out an address its key was made from (codec.ts).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { addressOfKey, defaultSessionKey, isDefaultKeyOf } from '../src/keys';
+
+/** Ids, with the characters the key escapes (`:` and `%`) and the escapes themselves over-represented. */
+const id = fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.stringMatching(/^[:%a3A5]{1,6}$/));
+const address = fc.record({ channelId: id, user: fc.record({ id }), conversation: fc.record({ id }) });
+
+describe('default session keys', () => {
+  it('give back the address they were made from', () => {
+    fc.assert(
+      fc.property(address, (a) => {
+        expect(addressOfKey(defaultSessionKey(a))).toEqual(a);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('are recognised as the key of their own address', () => {
+    fc.assert(
+      fc.property(address, (a) => {
+        expect(isDefaultKeyOf(defaultSessionKey(a), a.channelId, a.user.id, a.conversation.id)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("are not taken for another address's key", () => {
+    fc.assert(
+      fc.property(address, address, (a, b) => {
+        const key = defaultSessionKey(b);
+        expect(isDefaultKeyOf(key, a.channelId, a.user.id, a.conversation.id)).toBe(key === defaultSessionKey(a));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it.each(['s:', 's:a', 's:a:b', 's::b:c', 's:a::c', 's:a:b:', 's:a:b:c:d', 'x:a:b:c', 'a:b:c', 's:a%zz:b:c', 's:a%3a:b:c', 's:a%:b:c'])('do not include %j, which is not one', (key) => {
+    expect(addressOfKey(key)).toBeUndefined();
+  });
+});
