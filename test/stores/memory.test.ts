@@ -181,6 +181,45 @@ describe('MemoryStore', () => {
     expect(store.pendingDeadlines).toBe(2);
   });
 
+  it('counts an update as a use when it picks the session to evict', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([{ key: 's:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 's:b', expected: null, data: '"b"' }]);
+    store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '"a2"' }]);
+    store.commit([{ key: 's:c', expected: null, data: '"c"' }]);
+    expect(evicted).toEqual(['s:b']);
+    expect(store.get('s:a')?.data).toBe('"a2"');
+  });
+
+  it('keeps one session with a maxSessions of 1, evicting the previous one with its deadline', () => {
+    const store = new MemoryStore({ maxSessions: 1 });
+    const evicted: [string, StoredRecord][] = [];
+    store.listen({ evicted: (key, record) => evicted.push([key, record]) });
+    store.commit([{ key: 's:a', expected: null, data: '"a"', idleMs: 1000 }]);
+    store.commit([{ key: 's:b', expected: null, data: '"b"', idleMs: 2000 }]);
+    expect(evicted).toEqual([['s:a', { data: '"a"', version: 1, generation: 0 }]]);
+    expect({ size: store.size, pending: store.pendingDeadlines, next: store.nextDeadline() }).toEqual({ size: 1, pending: 1, next: Date.now() + 2000 });
+  });
+
+  it('works with a maxSessions too large to reserve room for up front (it grows as sessions come)', () => {
+    const store = new MemoryStore({ maxSessions: 1e9 });
+    store.commit([{ key: 's:a', expected: null, data: '"a"', idleMs: 1000 }]);
+    store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '"a2"', idleMs: 1000 }]);
+    expect(store.get('s:a')).toEqual({ data: '"a2"', version: 2, generation: 0 });
+    expect(store.claimDue(10, Date.now() + 1000)).toMatchObject([{ key: 's:a', version: 2, generation: 1 }]);
+    store.delete('s:a');
+    expect(store.size).toBe(0);
+  });
+
+  it('gives back text built in parts exactly as it was committed', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    const data = JSON.stringify({ text: 'é'.repeat(80), list: Array.from({ length: 40 }, (_, i) => i) });
+    store.commit([{ key: 's:a', expected: null, data }, { key: 'u:a', expected: null, data }]);
+    expect([store.get('s:a')?.data, store.get('u:a')?.data]).toEqual([data, data]);
+  });
+
   it('does not count user and conversation records against maxSessions', () => {
     const store = new MemoryStore({ maxSessions: 1 });
     const evicted: string[] = [];
