@@ -1,5 +1,5 @@
 import { PalaverError } from '../errors';
-import { HOST, ResumeReason, type DialogInstance, type DialogSession } from './dialog';
+import { HOST, ResumeReason, type DialogAction, type DialogInstance, type DialogSession } from './dialog';
 import type { DialogRegistry } from './registry';
 import { clear, pop, push, replaceTop, top, truncate } from './stack';
 import { isThenable } from './waterfall';
@@ -13,8 +13,14 @@ export interface RunnerHooks {
   trace?: ((line: string) => void) | undefined;
 }
 
+// The runner stays synchronous for as long as the dialogs do: a turn whose steps and prompts return no promise costs
+// no promise here (but the one `dispatch` returns), and it switches to an async loop only once something must be awaited.
+
+/** What `dispatch` and `drain` return when everything ran synchronously (shared: a settled promise is immutable). */
+const DONE: Promise<void> = Promise.resolve();
+
 /** Hands the turn's message to the dialog on top of the stack (beginning the root dialog on an empty stack), then runs what it asks for. */
-export async function dispatch(
+export function dispatch(
   session: DialogSession,
   registry: DialogRegistry,
   rootId: string,
@@ -24,28 +30,52 @@ export async function dispatch(
   const host = session[HOST];
   const topInstance = top(host.stack);
   if (topInstance === undefined) {
-    host.record({ kind: 'begin', id: rootId, args: undefined });
-  } else {
     try {
-      const done = registry.get(topInstance.id).reply(session);
-      if (isThenable(done)) await done;
+      host.record({ kind: 'begin', id: rootId, args: undefined });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  } else {
+    let done: unknown;
+    try {
+      done = registry.get(topInstance.id).reply(session);
     } catch (error) {
       return settleThenThrow(session, error);
     }
+    if (isThenable(done)) return replied(session, done, registry, maxOperations, hooks);
   }
-  await drain(session, registry, maxOperations, hooks);
+  return drain(session, registry, maxOperations, hooks);
+}
+
+/** `dispatch` once the top dialog's `reply` returned a promise. */
+async function replied(
+  session: DialogSession,
+  done: PromiseLike<unknown>,
+  registry: DialogRegistry,
+  maxOperations: number,
+  hooks: RunnerHooks,
+): Promise<void> {
+  try {
+    await done;
+  } catch (error) {
+    return settleThenThrow(session, error);
+  }
+  return drain(session, registry, maxOperations, hooks);
 }
 
 /**
  * Carries out recorded stack operations until a dialog waits for the user. Iterative: no recursion however deep the flow.
  * Whether it returns or throws, no `sendBatch()` save of the turn is still running when it is done.
  */
-export async function drain(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+export function drain(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+  let pending: Promise<void> | undefined;
   try {
-    await run(session, registry, maxOperations, hooks);
+    pending = run(session, registry, maxOperations, hooks);
   } catch (error) {
     return settleThenThrow(session, error);
   }
+  if (pending === undefined) return DONE;
+  return pending.then(undefined, (error: unknown) => settleThenThrow(session, error));
 }
 
 /** Lets a running `sendBatch()` save finish before the error reaches the manager, which rolls back to what it saved. */
@@ -55,14 +85,48 @@ async function settleThenThrow(session: DialogSession, error: unknown): Promise<
   throw error;
 }
 
-async function run(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+/** Runs operations synchronously; returns `undefined` when the dialogs wait for the user, or the async rest of the loop. */
+function run(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> | undefined {
   const host = session[HOST];
   const stack = host.stack;
-  const trace = hooks.trace;
   for (let operations = 0; ; operations++) {
-    let action = host.take();
+    const action = host.take();
     if (action === undefined) {
       // A sendBatch() that was not awaited is still saving: the turn commits after it, never beside it.
+      const saving = host.saving();
+      return saving === undefined ? undefined : runAsync(session, registry, maxOperations, hooks, stack, saving, true, operations);
+    }
+    const done = perform(session, registry, maxOperations, hooks, stack, action, operations);
+    if (isThenable(done)) return runAsync(session, registry, maxOperations, hooks, stack, done, false, operations + 1);
+  }
+}
+
+/**
+ * The loop of `run` once it has to wait for `pending`: a step's promise (the next operation is number `from`) or, when
+ * `afterSaving`, a `sendBatch()` save (the operation recorded meanwhile, if any, is number `from`).
+ */
+async function runAsync(
+  session: DialogSession,
+  registry: DialogRegistry,
+  maxOperations: number,
+  hooks: RunnerHooks,
+  stack: DialogInstance[],
+  pending: PromiseLike<unknown>,
+  afterSaving: boolean,
+  from: number,
+): Promise<void> {
+  const host = session[HOST];
+  await pending;
+  let operations = from;
+  if (afterSaving) {
+    const action = host.take();
+    if (action === undefined) return;
+    const done = perform(session, registry, maxOperations, hooks, stack, action, operations++);
+    if (isThenable(done)) await done;
+  }
+  for (; ; operations++) {
+    let action = host.take();
+    if (action === undefined) {
       const saving = host.saving();
       if (saving !== undefined) {
         await saving;
@@ -70,87 +134,92 @@ async function run(session: DialogSession, registry: DialogRegistry, maxOperatio
       }
       if (action === undefined) return;
     }
-    if (operations >= maxOperations) {
-      throw new PalaverError(
-        'DIALOG_LOOP',
-        `One turn ran more than ${maxOperations} dialog operations without waiting for the user; a dialog probably ` +
-          `begins or replaces itself in a loop (last operation: ${action.kind}).`,
-      );
-    }
-    const before = top(stack);
-    let done: unknown;
-    switch (action.kind) {
-      case 'begin': {
-        const dialog = registry.get(action.id);
-        trace?.(`session.beginDialog(${action.id})`);
-        const pushed = push(stack, action.id);
-        if (action.interrupt === true && before !== undefined) pushed.interrupt = true;
-        hooks.topChanged(before);
-        done = dialog.begin(session, action.args);
-        break;
-      }
-      case 'replace': {
-        const dialog = registry.get(action.id);
-        trace?.(`session.replaceDialog(${action.id})`);
-        const replaced = replaceTop(stack, action.id);
-        if (before?.interrupt === true) replaced.interrupt = true;
-        hooks.topChanged(before);
-        done = dialog.begin(session, action.args);
-        break;
-      }
-      case 'end': {
-        trace?.('session.endDialogWithResult()');
-        const ended = pop(stack);
-        hooks.topChanged(before);
-        const parent = top(stack);
-        if (parent !== undefined) {
-          done = ended?.interrupt === true ? reprompt(session, registry, parent) : registry.get(parent.id).resume(session, { ...action.result, childId: ended?.id });
-        }
-        break;
-      }
-      case 'next': {
-        const current = top(stack);
-        if (current !== undefined) done = registry.get(current.id).resume(session, action.result);
-        break;
-      }
-      case 'cancel': {
-        trace?.(`session.cancelDialog(${action.index})`);
-        const removed = truncate(stack, action.index);
-        const interrupted = removed[0]?.interrupt === true;
-        if (action.replaceWithId !== undefined) {
-          const dialog = registry.get(action.replaceWithId);
-          trace?.(`session.beginDialog(${action.replaceWithId})`);
-          const pushed = push(stack, action.replaceWithId);
-          if (interrupted) pushed.interrupt = true;
-          hooks.topChanged(before);
-          done = dialog.begin(session, action.replaceWithArgs);
-        } else {
-          hooks.topChanged(before);
-          const parent = top(stack);
-          if (parent !== undefined) {
-            done = interrupted
-              ? reprompt(session, registry, parent)
-              : registry.get(parent.id).resume(session, { resumed: ResumeReason.notCompleted, childId: removed[0]?.id });
-          }
-        }
-        break;
-      }
-      case 'discard': {
-        trace?.(action.all ? 'session.discard({ all: true })' : 'session.discard()');
-        if (action.all) clear(stack);
-        else pop(stack);
-        hooks.topChanged(before);
-        break;
-      }
-      case 'endConversation': {
-        trace?.('session.endConversation()');
-        clear(stack);
-        hooks.endConversation();
-        hooks.topChanged(before);
-        break;
-      }
-    }
+    const done = perform(session, registry, maxOperations, hooks, stack, action, operations);
     if (isThenable(done)) await done;
+  }
+}
+
+/** Carries out one recorded operation (the `operations`-th of the turn); returns what the dialog it calls returned. */
+function perform(
+  session: DialogSession,
+  registry: DialogRegistry,
+  maxOperations: number,
+  hooks: RunnerHooks,
+  stack: DialogInstance[],
+  action: DialogAction,
+  operations: number,
+): unknown {
+  if (operations >= maxOperations) {
+    throw new PalaverError(
+      'DIALOG_LOOP',
+      `One turn ran more than ${maxOperations} dialog operations without waiting for the user; a dialog probably ` +
+        `begins or replaces itself in a loop (last operation: ${action.kind}).`,
+    );
+  }
+  const trace = hooks.trace;
+  const before = top(stack);
+  switch (action.kind) {
+    case 'begin': {
+      const dialog = registry.get(action.id);
+      trace?.(`session.beginDialog(${action.id})`);
+      const pushed = push(stack, action.id);
+      if (action.interrupt === true && before !== undefined) pushed.interrupt = true;
+      hooks.topChanged(before);
+      return dialog.begin(session, action.args);
+    }
+    case 'replace': {
+      const dialog = registry.get(action.id);
+      trace?.(`session.replaceDialog(${action.id})`);
+      const replaced = replaceTop(stack, action.id);
+      if (before?.interrupt === true) replaced.interrupt = true;
+      hooks.topChanged(before);
+      return dialog.begin(session, action.args);
+    }
+    case 'end': {
+      trace?.('session.endDialogWithResult()');
+      const ended = pop(stack);
+      hooks.topChanged(before);
+      const parent = top(stack);
+      if (parent === undefined) return undefined;
+      return ended?.interrupt === true ? reprompt(session, registry, parent) : registry.get(parent.id).resume(session, { ...action.result, childId: ended?.id });
+    }
+    case 'next': {
+      const current = top(stack);
+      return current === undefined ? undefined : registry.get(current.id).resume(session, action.result);
+    }
+    case 'cancel': {
+      trace?.(`session.cancelDialog(${action.index})`);
+      const removed = truncate(stack, action.index);
+      const interrupted = removed[0]?.interrupt === true;
+      if (action.replaceWithId !== undefined) {
+        const dialog = registry.get(action.replaceWithId);
+        trace?.(`session.beginDialog(${action.replaceWithId})`);
+        const pushed = push(stack, action.replaceWithId);
+        if (interrupted) pushed.interrupt = true;
+        hooks.topChanged(before);
+        return dialog.begin(session, action.replaceWithArgs);
+      }
+      hooks.topChanged(before);
+      const parent = top(stack);
+      if (parent === undefined) return undefined;
+      return interrupted
+        ? reprompt(session, registry, parent)
+        : registry.get(parent.id).resume(session, { resumed: ResumeReason.notCompleted, childId: removed[0]?.id });
+    }
+    case 'discard': {
+      trace?.(action.all ? 'session.discard({ all: true })' : 'session.discard()');
+      if (action.all) clear(stack);
+      else pop(stack);
+      hooks.topChanged(before);
+      return undefined;
+    }
+    case 'endConversation': {
+      trace?.('session.endConversation()');
+      clear(stack);
+      hooks.endConversation();
+      hooks.topChanged(before);
+      return undefined;
+    }
   }
 }
 

@@ -38,5 +38,7 @@ export function truncate(stack: DialogInstance[], index: number): DialogInstance
 
 /** The top instance. */
 export function top(stack: readonly DialogInstance[]): DialogInstance | undefined {
-  return stack[stack.length - 1];
+  // No read at index -1 on an empty stack: V8 looks that up as a named property, on the slow path.
+  const length = stack.length;
+  return length === 0 ? undefined : stack[length - 1];
 }

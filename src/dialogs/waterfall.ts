@@ -20,7 +20,7 @@ export class WaterfallDialog<S extends DialogSession = DialogSession> implements
 
   private current(session: S): number {
     const stack = session[HOST].stack;
-    return stack[stack.length - 1]?.step ?? 0;
+    return stack.length === 0 ? 0 : (stack[stack.length - 1]!.step ?? 0);
   }
 
   private run(session: S, index: number, arg: unknown): Promise<void> | void {
@@ -29,7 +29,8 @@ export class WaterfallDialog<S extends DialogSession = DialogSession> implements
       host.record({ kind: 'end', result: asResult(arg) });
       return;
     }
-    host.stack[host.stack.length - 1]!.step = index;
+    const stack = host.stack;
+    stack[stack.length - 1]!.step = index;
     host.trace?.(`waterfall() step ${index + 1} of ${this.steps.length}`);
     const next = (result?: Partial<DialogResult>): void =>
       host.record({ kind: 'next', result: { resumed: ResumeReason.completed, ...result } });
