@@ -29,11 +29,11 @@ export class KeyQueue {
     const owned = lane;
     owned.depth++;
     const result = owned.tail === undefined ? task() : owned.tail.then(task);
-    const settled = result.then(
-      () => this.release(key, owned),
-      () => this.release(key, owned),
-    );
-    owned.tail = settled;
+    // One handler for both outcomes. A lane leaves the map exactly when its depth drops to 0, so it is still the key's.
+    const release = (): void => {
+      if (--owned.depth === 0) this.lanes.delete(key);
+    };
+    owned.tail = result.then(release, release);
     return result;
   }
 
@@ -45,10 +45,5 @@ export class KeyQueue {
   /** Resolves when no task of any key is running or waiting. */
   async idle(): Promise<void> {
     while (this.lanes.size > 0) await Promise.all([...this.lanes.values()].map((lane) => lane.tail));
-  }
-
-  private release(key: string, lane: Lane): void {
-    lane.depth--;
-    if (lane.depth === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
   }
 }

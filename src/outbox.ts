@@ -63,6 +63,10 @@ export class Outbox {
    */
   enqueue(key: string, address: Address, messages: readonly OutgoingMessage[], flush: boolean, label = ''): void {
     if (messages.length === 0) return;
+    if ((flush || this.options.delay <= 0) && !this.lanes.has(key)) {
+      this.deliverNow(key, address, messages.slice(), label);
+      return;
+    }
     const lane = this.lane(key, address);
     lane.label = label;
     for (const message of messages) lane.pending.push(message);
@@ -113,6 +117,28 @@ export class Outbox {
       lane.address = address;
     }
     return lane;
+  }
+
+  /**
+   * `dispatch` for an address with nothing waiting or in flight: a synchronous `deliver` that succeeds costs no lane
+   * at all; a lane is made only when the delivery goes on asynchronously (a promise, or a throw to retry).
+   */
+  private deliverNow(key: string, address: Address, batch: OutgoingMessage[], label: string): void {
+    this.options.trace?.(`${label}sendBatch() sending ${batch.length} message${batch.length === 1 ? '' : 's'}`);
+    this.options.observe?.(address, batch);
+    let result: Awaitable<void>;
+    try {
+      result = this.options.deliver(address, batch);
+    } catch (error) {
+      const lane = this.lane(key, address);
+      lane.label = label;
+      this.chain(lane, () => this.retry(lane, batch, error, 1));
+      return;
+    }
+    if (!isThenable(result)) return;
+    const lane = this.lane(key, address);
+    lane.label = label;
+    this.chain(lane, () => this.settle(lane, batch, result as PromiseLike<void>, 0));
   }
 
   /** Moves the pending batch of `lane` into its delivery chain. Returns the batch's promise when it is async. */

@@ -164,6 +164,35 @@ describe('ordering', () => {
     expect(box.activeLanes).toBe(0);
   });
 
+  it('keeps no lane for an address whose batch a synchronous deliver took at once', () => {
+    const { box, calls } = outbox({ delay: 0 });
+    box.enqueue('a', A, [msg('one')], false);
+    expect([calls.length, box.activeLanes]).toEqual([1, 0]);
+  });
+
+  it('hands deliver its own array, not the one given to enqueue', () => {
+    const given: OutgoingMessage[][] = [];
+    const { box } = outbox({ delay: 0, deliver: (_to, messages) => void given.push(messages) });
+    const replies = [msg('one')];
+    box.enqueue('a', A, replies, true);
+    expect(given[0]).not.toBe(replies);
+    expect(given[0]).toEqual(replies);
+  });
+
+  it('delivers in order what a synchronous deliver enqueues for its own address', () => {
+    const texts: string[] = [];
+    let box!: Outbox;
+    ({ box } = outbox({
+      delay: 0,
+      deliver: (to, messages) => {
+        texts.push(messages[0]!.text!);
+        if (messages[0]!.text === 'one') box.enqueue('a', to, [msg('two')], false);
+      },
+    }));
+    box.enqueue('a', A, [msg('one')], false);
+    expect([texts, box.activeLanes]).toEqual([['one', 'two'], 0]);
+  });
+
   it('delivers every waiting batch on flushAll and waits for those in flight', async () => {
     const gate = deferred();
     const { box, calls } = outbox({ deliver: (to) => (to === B ? gate.promise : undefined) });
