@@ -14,8 +14,17 @@ const INDEX_ACCESS = /^\[(\d+)\]/;
 /** A placeholder that reads an argument: `{ index }` for positional ones (0-based), `{ keys }` for named ones. */
 type Slot = { readonly text: string; readonly index: number; readonly keys?: undefined } | { readonly text: string; readonly keys: readonly string[] };
 
-const slotCache = new Map<string, readonly Slot[]>();
-const SLOT_CACHE_SIZE = 500;
+/**
+ * A template read once: its placeholders and, when they are all a bare `%s` (the common `'Hello %s!'`, or none at all),
+ * the text around them (`%%` already a `%`), so that string and number arguments need no sprintf-js call.
+ */
+interface Template {
+  readonly slots: readonly Slot[];
+  readonly parts: readonly string[] | undefined;
+}
+
+const templateCache = new Map<string, Template>();
+const TEMPLATE_CACHE_SIZE = 500;
 
 /**
  * Expands a sprintf template (`'Hello %s'`, `'%d items'`, `'Hello %(name)s'`). Without arguments the text is returned
@@ -25,19 +34,32 @@ const SLOT_CACHE_SIZE = 500;
  */
 export function formatText(template: string, args: readonly unknown[]): string {
   if (args.length === 0) return template;
+  const parsed = parse(template);
+  const parts = parsed.parts;
+  if (parts !== undefined) {
+    // What sprintf-js writes for `%s` given a string or a number is the value as text.
+    let output = parts[0]!;
+    let i = 1;
+    for (; i < parts.length; i++) {
+      const arg = args[i - 1];
+      if (typeof arg !== 'string' && typeof arg !== 'number') break;
+      output += arg + parts[i]!;
+    }
+    if (i === parts.length) return output;
+  }
   let output: string;
   try {
     output = vsprintf(template, args as unknown[]);
   } catch (error) {
     throw invalid(template, args, `${(error as Error).message.replace(/^\[sprintf\] /, '')}`, error);
   }
-  checkArguments(template, args);
+  checkArguments(template, args, parsed.slots);
   return output;
 }
 
-function checkArguments(template: string, args: readonly unknown[]): void {
+function checkArguments(template: string, args: readonly unknown[], slots: readonly Slot[]): void {
   let cursor = 0;
-  for (const slot of slotsOf(template)) {
+  for (const slot of slots) {
     if (slot.keys !== undefined) {
       let value: unknown = args[0];
       for (const key of slot.keys) value = (value as Record<string, unknown> | undefined)?.[key];
@@ -54,27 +76,39 @@ function checkArguments(template: string, args: readonly unknown[]): void {
   }
 }
 
-/** The placeholders of a template that sprintf-js has already parsed without error. */
-function slotsOf(template: string): readonly Slot[] {
-  const cached = slotCache.get(template);
+/**
+ * The placeholders of a template. A template sprintf-js rejects may come out incomplete (and never simple): its slots
+ * are not used, since sprintf-js throws first.
+ */
+function parse(template: string): Template {
+  const cached = templateCache.get(template);
   if (cached !== undefined) return cached;
   const slots: Slot[] = [];
+  let parts: string[] | undefined = [''];
   let rest = template;
   while (rest) {
     let match: RegExpExecArray | null;
-    if ((match = TEXT.exec(rest)) !== null || (match = MODULO.exec(rest)) !== null) {
-      rest = rest.slice(match[0].length);
-      continue;
+    if ((match = TEXT.exec(rest)) !== null) {
+      if (parts !== undefined) parts[parts.length - 1] += match[0];
+    } else if ((match = MODULO.exec(rest)) !== null) {
+      if (parts !== undefined) parts[parts.length - 1] += '%';
+    } else {
+      match = PLACEHOLDER.exec(rest);
+      if (match === null) {
+        parts = undefined;
+        break;
+      }
+      if (match[2] !== undefined) slots.push({ text: match[0], keys: keyPath(match[2]) });
+      else slots.push({ text: match[0], index: match[1] === undefined ? -1 : Number(match[1]) - 1 });
+      if (match[0] !== '%s') parts = undefined;
+      else if (parts !== undefined) parts.push('');
     }
-    match = PLACEHOLDER.exec(rest);
-    if (match === null) break; // unreachable: sprintf-js rejected such a template already
-    if (match[2] !== undefined) slots.push({ text: match[0], keys: keyPath(match[2]) });
-    else slots.push({ text: match[0], index: match[1] === undefined ? -1 : Number(match[1]) - 1 });
     rest = rest.slice(match[0].length);
   }
-  if (slotCache.size >= SLOT_CACHE_SIZE) slotCache.clear();
-  slotCache.set(template, slots);
-  return slots;
+  const parsed: Template = { slots, parts };
+  if (templateCache.size >= TEMPLATE_CACHE_SIZE) templateCache.clear();
+  templateCache.set(template, parsed);
+  return parsed;
 }
 
 function keyPath(field: string): string[] {

@@ -23,8 +23,6 @@ export function isAddress(value: unknown): value is Address {
   return isRecord(bot) && isId(bot.id) && (bot.name === undefined || typeof bot.name === 'string');
 }
 
-const OPTIONAL_STRINGS = ['text', 'name', 'locale', 'id'] as const;
-
 /**
  * A copy of `value` when it is a message the message schema accepts and has no attachments or `sourceEvent` (those
  * and anything unusual are left to the schema); `undefined` otherwise. Like the schema, it copies the message and its
@@ -35,43 +33,78 @@ export function plainMessage(value: unknown): IncomingMessage | undefined {
   if (value.attachments !== undefined || value.sourceEvent !== undefined) return undefined;
   const type = value.type;
   if (type !== undefined && type !== 'message' && type !== 'event') return undefined;
-  for (const name of OPTIONAL_STRINGS) if (value[name] !== undefined && typeof value[name] !== 'string') return undefined;
+  // The optional strings, by name: a fixed key reads faster than a key from a list.
+  if (value.text !== undefined && typeof value.text !== 'string') return undefined;
+  if (value.name !== undefined && typeof value.name !== 'string') return undefined;
+  if (value.locale !== undefined && typeof value.locale !== 'string') return undefined;
+  if (value.id !== undefined && typeof value.id !== 'string') return undefined;
   if (value.developer !== undefined && typeof value.developer !== 'boolean') return undefined;
   if (value.timestamp !== undefined && !Number.isFinite(value.timestamp)) return undefined;
   if (Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, '__proto__')) return undefined;
   const address = value.address;
-  const copy = looseCopy(address, ADDRESS_KEYS) as unknown as Address;
-  copy.user = looseCopy(address.user, NAMED_KEYS) as Address['user'];
-  copy.conversation = looseCopy(address.conversation, CONVERSATION_KEYS) as Address['conversation'];
-  if (address.bot !== undefined) copy.bot = looseCopy(address.bot, NAMED_KEYS) as NonNullable<Address['bot']>;
-  const message = looseCopy(value, MESSAGE_KEYS);
+  const copy = copyAddress(address);
+  copy.user = copyNamed(address.user) as Address['user'];
+  copy.conversation = copyConversation(address.conversation) as Address['conversation'];
+  if (address.bot !== undefined) copy.bot = copyNamed(address.bot) as NonNullable<Address['bot']>;
+  const message = copyMessage(value);
   message.address = copy;
   return message as unknown as IncomingMessage;
 }
 
-const ADDRESS_KEYS = ['channelId', 'user', 'conversation', 'bot'];
-const NAMED_KEYS = ['id', 'name'];
-const CONVERSATION_KEYS = ['id', 'isGroup'];
-const MESSAGE_KEYS = ['address', 'type', 'text', 'name', 'value', 'attachments', 'locale', 'developer', 'timestamp', 'id', 'sourceEvent'];
+// Copies as a zod loose object makes them: every enumerable key except `__proto__`, then the declared keys by property
+// access (getters, inherited and non-enumerable ones included). One function per shape, each with its own loop and
+// fixed names for the declared keys: V8 then keeps one shape per site, about twice as fast as one shared loop over lists.
 
-/**
- * Copies an object as a zod loose object does: the declared keys by property access (getters, inherited and
- * non-enumerable ones included), then every other enumerable key except `__proto__`.
- */
-function looseCopy(value: object, declared: readonly string[]): Record<string, unknown> {
-  const source = value as Record<string, unknown>;
+function copyAddress(address: Address): Address {
+  const source = address as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const key in source) if (key !== '__proto__') out[key] = source[key];
-  for (const key of declared) if (key in source) out[key] = source[key];
+  if ('channelId' in source) out.channelId = source.channelId;
+  if ('user' in source) out.user = source.user;
+  if ('conversation' in source) out.conversation = source.conversation;
+  if ('bot' in source) out.bot = source.bot;
+  return out as unknown as Address;
+}
+
+function copyNamed(named: NonNullable<Address['bot']>): Record<string, unknown> {
+  const source = named as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key in source) if (key !== '__proto__') out[key] = source[key];
+  if ('id' in source) out.id = source.id;
+  if ('name' in source) out.name = source.name;
   return out;
 }
 
-const OUTGOING_ENUMS: Record<string, readonly string[]> = {
-  type: ['message', 'typing', 'event'],
-  textFormat: ['plain', 'markdown', 'xml'],
-  attachmentLayout: ['list', 'carousel'],
-  inputHint: ['acceptingInput', 'expectingInput', 'ignoringInput'],
-};
+function copyConversation(conversation: Address['conversation']): Record<string, unknown> {
+  const source = conversation as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key in source) if (key !== '__proto__') out[key] = source[key];
+  if ('id' in source) out.id = source.id;
+  if ('isGroup' in source) out.isGroup = source.isGroup;
+  return out;
+}
+
+function copyMessage(source: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in source) if (key !== '__proto__') out[key] = source[key];
+  if ('address' in source) out.address = source.address;
+  if ('type' in source) out.type = source.type;
+  if ('text' in source) out.text = source.text;
+  if ('name' in source) out.name = source.name;
+  if ('value' in source) out.value = source.value;
+  if ('attachments' in source) out.attachments = source.attachments;
+  if ('locale' in source) out.locale = source.locale;
+  if ('developer' in source) out.developer = source.developer;
+  if ('timestamp' in source) out.timestamp = source.timestamp;
+  if ('id' in source) out.id = source.id;
+  if ('sourceEvent' in source) out.sourceEvent = source.sourceEvent;
+  return out;
+}
+
+const TYPES: readonly unknown[] = ['message', 'typing', 'event'];
+const TEXT_FORMATS: readonly unknown[] = ['plain', 'markdown', 'xml'];
+const LAYOUTS: readonly unknown[] = ['list', 'carousel'];
+const INPUT_HINTS: readonly unknown[] = ['acceptingInput', 'expectingInput', 'ignoringInput'];
 
 /**
  * A copy of `value` when it is a reply made only of text fields (`text`, `locale`, `name`, the enums, `value`) that
@@ -80,26 +113,62 @@ const OUTGOING_ENUMS: Record<string, readonly string[]> = {
  */
 export function plainOutgoing(value: unknown): OutgoingMessage | undefined {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  for (const name in value) if (!Object.hasOwn(OUTGOING_FIELDS, name)) return undefined;
+  for (const name in value) if (!isOutgoingField(name)) return undefined;
   if (value.attachments !== undefined || value.suggestedActions !== undefined || value.sourceEvent !== undefined) return undefined;
+  // Field by field in the schema's order, each by name (fixed keys read faster than keys from a list).
   const out: Record<string, unknown> = {};
-  for (const name in OUTGOING_FIELDS) {
-    if (!(name in value)) continue;
-    const field = value[name];
-    const allowed = OUTGOING_FIELDS[name]!;
-    if (field !== undefined && allowed !== 'any' && (allowed === 'string' ? typeof field !== 'string' : !allowed.includes(field as string))) return undefined;
-    out[name] = field;
+  if ('type' in value) {
+    const field = value.type;
+    if (field !== undefined && !TYPES.includes(field)) return undefined;
+    out.type = field;
   }
+  if ('text' in value) {
+    const field = value.text;
+    if (field !== undefined && typeof field !== 'string') return undefined;
+    out.text = field;
+  }
+  if ('textFormat' in value) {
+    const field = value.textFormat;
+    if (field !== undefined && !TEXT_FORMATS.includes(field)) return undefined;
+    out.textFormat = field;
+  }
+  if ('attachmentLayout' in value) {
+    const field = value.attachmentLayout;
+    if (field !== undefined && !LAYOUTS.includes(field)) return undefined;
+    out.attachmentLayout = field;
+  }
+  if ('inputHint' in value) {
+    const field = value.inputHint;
+    if (field !== undefined && !INPUT_HINTS.includes(field)) return undefined;
+    out.inputHint = field;
+  }
+  if ('locale' in value) {
+    const field = value.locale;
+    if (field !== undefined && typeof field !== 'string') return undefined;
+    out.locale = field;
+  }
+  if ('name' in value) {
+    const field = value.name;
+    if (field !== undefined && typeof field !== 'string') return undefined;
+    out.name = field;
+  }
+  if ('value' in value) out.value = value.value;
   return out as OutgoingMessage;
 }
 
-const OUTGOING_FIELDS: Record<string, 'string' | 'any' | readonly string[]> = {
-  type: ['message', 'typing', 'event'],
-  text: 'string',
-  textFormat: ['plain', 'markdown', 'xml'],
-  attachmentLayout: ['list', 'carousel'],
-  inputHint: ['acceptingInput', 'expectingInput', 'ignoringInput'],
-  locale: 'string',
-  name: 'string',
-  value: 'any',
-};
+/** The fields `plainOutgoing` takes. */
+function isOutgoingField(name: string): boolean {
+  switch (name) {
+    case 'type':
+    case 'text':
+    case 'textFormat':
+    case 'attachmentLayout':
+    case 'inputHint':
+    case 'locale':
+    case 'name':
+    case 'value':
+      return true;
+    default:
+      return false;
+  }
+}

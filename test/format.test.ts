@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { vsprintf } from 'sprintf-js';
 import { describe, expect, it } from 'vitest';
 import { formatText } from '../src/format';
 
@@ -83,5 +85,32 @@ describe('formatText', () => {
   it('checks the same template again with other arguments (the parse is cached, the check is not)', () => {
     expect(formatText('Hi %s', ['a'])).toBe('Hi a');
     expect(() => formatText('Hi %s', [undefined])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+  });
+  it('writes plain %s templates as sprintf-js does, for strings and numbers', () => {
+    // Pieces with no other placeholder letter after a lone '%': sprintf-js rejects those templates.
+    const piece = fc.constantFrom('%s', '%%', '%', ' ', 'a', 'Hi ', '!', '');
+    const arg = fc.oneof(fc.string({ maxLength: 4 }), fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), fc.array(arg, { minLength: 1, maxLength: 4 }), (pieces, args) => {
+        const template = pieces.join('');
+        let slots = 0;
+        let malformed = false;
+        for (let i = 0; i < template.length; i++) {
+          if (template[i] !== '%') continue;
+          if (template[i + 1] === 's') slots++;
+          else if (template[i + 1] !== '%') malformed = true;
+          i++;
+        }
+        const expected = malformed || slots > args.length ? 'INVALID_TEMPLATE' : vsprintf(template, args);
+        let actual: unknown;
+        try {
+          actual = formatText(template, args);
+        } catch (error) {
+          actual = (error as { code?: string }).code;
+        }
+        expect(actual).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
