@@ -44,8 +44,10 @@ const CONFIG = quick
   : {
       reps: Number(option('reps') || 3),
       warmUsers: 200,
-      // 200 users × 40 turns = 8,000 turns of warm-up before each timed throughput run.
+      // Before each timed throughput run, 200 users of the warm-up take at least 40 turns each (8,000 turns), and go on
+      // for 3 seconds in all: the same wall time for every peer.
       warmTurns: 40,
+      warmSeconds: 3,
       throughput: [
         { users: 1_000, turns: 20 },
         { users: 100_000, turns: 2, sample: 10_000 },
@@ -133,7 +135,7 @@ if (measure('throughput')) {
   console.log('\n# turns per second, latency');
   const cases = [];
   for (const { users, turns, sample } of CONFIG.throughput.filter((c) => !option('users') || c.users === Number(option('users')))) {
-    for (const mode of MODES) cases.push(PEERS.map((peer) => ({ kind: 'throughput', peer, users, turns, sample, mode, wave: WAVE, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns })));
+    for (const mode of MODES) cases.push(PEERS.map((peer) => ({ kind: 'throughput', peer, users, turns, sample, mode, wave: WAVE, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns, warmSeconds: CONFIG.warmSeconds })));
   }
   const results = alternate(cases, CONFIG.reps);
   cases.forEach((jobs, c) => raw.throughput.push({ users: jobs[0].users, turns: jobs[0].turns, sample: jobs[0].sample, mode: jobs[0].mode, peers: PEERS, runs: results[c] }));
@@ -142,7 +144,7 @@ if (measure('throughput')) {
 if (measure('batching')) {
   console.log('\n# palaver: the cost of auto-batching');
   const { users, turns } = CONFIG.batching;
-  const cases = MODES.map((mode) => [0, 250].map((delay) => ({ kind: 'throughput', peer: 'palaver', users, turns, mode, wave: WAVE, autoBatchDelay: delay, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns })));
+  const cases = MODES.map((mode) => [0, 250].map((delay) => ({ kind: 'throughput', peer: 'palaver', users, turns, mode, wave: WAVE, autoBatchDelay: delay, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns, warmSeconds: CONFIG.warmSeconds })));
   const results = alternate(cases, CONFIG.reps);
   cases.forEach((jobs, c) => raw.batching.push({ users, turns, mode: jobs[0].mode, delays: [0, 250], runs: results[c] }));
 }

@@ -96,9 +96,16 @@ async function throughput(job) {
 
   // Warm-up on users of their own, so the JIT has seen and optimised every path before the clock starts: what a bot
   // that has been up for a while runs, rather than how fast each framework's code gets compiled.
-  for (let t = 0; t < (job.warmTurns ?? WARM_TURNS); t++) {
+  // At least `warmTurns` turns each, then on (a whole exchange at a time) until `warmSeconds` have passed: the same wall
+  // time for every peer, since optimising compilers tier up by how often code ran, and a fast library's code needs more
+  // of its own turns than a slow one's to get there.
+  const warmUntil = performance.now() + (job.warmSeconds ?? 0) * 1000;
+  const minWarmTurns = job.warmTurns ?? WARM_TURNS;
+  let warmed = 0;
+  for (let t = 0; t < minWarmTurns || (t % 2 === 1 || performance.now() < warmUntil); t++) {
     if (mode === 'seq') await sequentialRound(driver, users, users + WARM_USERS, t);
     else await concurrentRound(driver, users, users + WARM_USERS, t, Math.min(wave, WARM_USERS));
+    warmed += WARM_USERS;
   }
   // Replies of the warm-up that a batching delay holds back must not be counted as the measured turns' replies.
   if (!driver.immediateReplies) await new Promise((resolve) => setTimeout(resolve, (job.autoBatchDelay ?? 0) + 100));
@@ -187,6 +194,7 @@ async function throughput(job) {
     meanLatencyMs: mean(lat),
     p99LatencyMs: percentile(lat, 99, true),
     drainSeconds,
+    warmTurns: warmed,
     mismatches: 0,
   };
 }
