@@ -23,11 +23,15 @@ import { addressSchema, formatIssues, sessionStateSchema, type SessionStateRecor
 import type { Address } from './types';
 import { isAddress, isId } from './validate';
 import { addressOfKey, isDefaultKeyOf } from './keys';
-import { PromptIds } from './dialogs/prompts';
 
 const FORMAT = 3;
-/** The built-in dialogs stored by number, and their state as `previousDialogState`. */
-const BUILT_IN = (Object.keys(PromptIds) as (keyof typeof PromptIds)[]).map((kind) => ({ id: PromptIds[kind], type: 'prompt', name: `Prompts.${kind}` }));
+/**
+ * The built-in dialogs stored by number (their position here: stored data, so append only), with their state as
+ * `previousDialogState`. The ids are PromptIds' (dialogs/prompts.ts; a test checks that they agree).
+ */
+const BUILT_IN: readonly { readonly name: string; readonly id: string; readonly type: string }[] = Object.freeze(
+  (['text', 'number', 'confirm', 'choice'] as const).map((kind) => Object.freeze({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' })),
+);
 const BUILT_IN_NUMBER = new Map<string, number>(BUILT_IN.map((dialog, i) => [dialog.id, i]));
 const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);
 const RARE = ['locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesVersion'] as const;
@@ -167,7 +171,7 @@ export function decodeState(text: string, key?: string): SessionStateRecord {
   if (flags !== 0 && flags !== 1 && flags !== 2 && flags !== 3) bad(5, 'flags', '0, 1, 2 or 3');
   const state: SessionStateRecord = {
     v: 1,
-    lastActiveAt: relative ? (startedAt as number) + (lastActiveAt as number) : (lastActiveAt as number),
+    lastActiveAt: relative ? relativeTime(startedAt as number, lastActiveAt as number, bad) : (lastActiveAt as number),
     turnCount: turnCount as number,
     interactive: ((flags as number) & 1) !== 0,
     developer: ((flags as number) & 2) !== 0,
@@ -196,6 +200,11 @@ export function decodeState(text: string, key?: string): SessionStateRecord {
   if (fromUser !== 0 || fromBot !== 0) state.msgs = [fromUser as number, fromBot as number];
   if (rest !== 0) readRest(rest, state, format === FORMAT, bad);
   return state;
+}
+
+function relativeTime(startedAt: number, delta: number, bad: Bad): number {
+  const at = startedAt + delta;
+  return Number.isFinite(at) ? at : bad(3, 'lastActiveAt', `a time after startedAt that is a finite number (startedAt ${startedAt} + ${delta})`);
 }
 
 function isCount(value: unknown): value is number {

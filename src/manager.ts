@@ -1407,7 +1407,6 @@ function expectations(loaded: Loaded): Expectations {
   };
 }
 
-/** Rejects a message whose JSON is over `max` bytes (MESSAGE_TOO_LARGE) or that is no JSON at all (INVALID_MESSAGE). */
 /** A bag that JSON.stringify would write as `{}` for sure: missing, or a plain object with no keys of its own. */
 function isEmptyBag(bag: JsonObject | undefined): boolean {
   if (bag === undefined || bag === null) return true;
@@ -1416,6 +1415,7 @@ function isEmptyBag(bag: JsonObject | undefined): boolean {
   return true;
 }
 
+/** Rejects a message whose JSON is over `max` bytes (MESSAGE_TOO_LARGE) or that is no JSON at all (INVALID_MESSAGE). */
 function checkMessageSize(message: IncomingMessage, max: number): void {
   if (jsonBound(message, 0) * 3 <= max) return;
   let json: string;

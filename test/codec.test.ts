@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState, StateFormatError } from '../src/codec';
+import { PromptIds } from '../src/dialogs/prompts';
 import { defaultSessionKey } from '../src/keys';
 import { sessionStateSchema, type SessionStateRecord } from '../src/schema';
 import type { Address } from '../src/types';
@@ -425,6 +426,11 @@ describe('encodeState and decodeState', () => {
     ]);
   });
 
+  it('number the built-in prompts as PromptIds names them: text, number, confirm, choice', () => {
+    // The numbers are stored data: a prompt kind added to PromptIds must not renumber the others.
+    expect([PromptIds.text, PromptIds.number, PromptIds.confirm, PromptIds.choice]).toEqual(BUILT_IN_IDS);
+  });
+
   it('read a built-in prompt’s number on the stack back as its id', () => {
     const stack = BUILT_IN_IDS.map((id) => ({ id, data: { prompt: id } }));
     expect(decodeState(encodeState({ ...IDLE, stack })).stack).toEqual(stack);
@@ -643,6 +649,10 @@ describe('decodeState of a malformed format-3 array', () => {
       expect(error).toMatchObject({ problem: expect.stringContaining(`position 6 (address) must be an address, since the key "${key}"`) });
     },
   );
+
+  it('throws StateFormatError naming position 3 when startedAt plus the difference is not a finite time', () => {
+    expect(thrown(() => decodeState('[3,null,1e308,1e308,0,0,0]', IDLE_KEY))).toMatchObject({ problem: expect.stringContaining('position 3 (lastActiveAt)') });
+  });
 
   it('rejects an array with more positions than format 3 has', () => {
     const fields = JSON.parse(encodeState(IDLE)) as unknown[];
