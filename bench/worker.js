@@ -99,17 +99,17 @@ async function throughput(job) {
   // At least `warmTurns` turns each, then on (a whole exchange at a time) until `warmSeconds` have passed: the same wall
   // time for every peer, since optimising compilers tier up by how often code ran, and a fast library's code needs more
   // of its own turns than a slow one's to get there.
-  const warmUntil = performance.now() + (job.warmSeconds ?? 0) * 1000;
-  const minWarmTurns = job.warmTurns ?? WARM_TURNS;
+  let warmT = 0;
   let warmed = 0;
-  for (let t = 0; t < minWarmTurns || (t % 2 === 1 || performance.now() < warmUntil); t++) {
-    if (mode === 'seq') await sequentialRound(driver, users, users + WARM_USERS, t);
-    else await concurrentRound(driver, users, users + WARM_USERS, t, Math.min(wave, WARM_USERS));
-    warmed += WARM_USERS;
-  }
-  // Replies of the warm-up that a batching delay holds back must not be counted as the measured turns' replies.
-  if (!driver.immediateReplies) await new Promise((resolve) => setTimeout(resolve, (job.autoBatchDelay ?? 0) + 100));
-  await settle();
+  const warm = async (seconds, minTurns) => {
+    const until = performance.now() + seconds * 1000;
+    for (let n = 0; n < minTurns || warmT % 2 === 1 || performance.now() < until; n++, warmT++) {
+      if (mode === 'seq') await sequentialRound(driver, users, users + WARM_USERS, warmT);
+      else await concurrentRound(driver, users, users + WARM_USERS, warmT, Math.min(wave, WARM_USERS));
+      warmed += WARM_USERS;
+    }
+  };
+  await warm(job.warmSeconds ?? 0, job.warmTurns ?? WARM_TURNS);
 
   // With `sample`, the population is U users who have each said "hi" (U live sessions waiting at the prompt, set up
   // untimed, concurrently); the timed turns are then T turns each of `sample` users spread evenly over the population.
@@ -120,8 +120,17 @@ async function throughput(job) {
     await concurrentRound(driver, 0, users, 0, wave);
     const wrongSetup = await mismatches(driver, 0, users, 0, false);
     if (wrongSetup > 0) fail(`${peer} U=${users}: ${wrongSetup} mismatches while setting up the population (${firstMismatch(driver, 0, users, 0)})`);
-    await settle();
   }
+  // A clean heap before the clock starts, then warm again: a forced full collection frees the hidden classes that no
+  // live object uses at that moment (a library that keeps state as text and builds its objects per turn has none
+  // alive between turns), and V8 deoptimises the code that relied on them. Timed right after it, palaver ran at about
+  // 70 % of its speed for a few hundred milliseconds; a bot that has been up a while is not in that state.
+  await settle();
+  await warm(job.rewarmSeconds ?? 0, 2);
+  // Replies of the warm-up that a batching delay holds back must not be counted as the measured turns' replies.
+  if (!driver.immediateReplies) await new Promise((resolve) => setTimeout(resolve, (job.autoBatchDelay ?? 0) + 100));
+  await new Promise((resolve) => setImmediate(resolve));
+
   const picked = sample < users ? Array.from({ length: sample }, (_, k) => k * stride) : undefined;
   const total = sample * turns;
   const lat = new Float64Array(total);
