@@ -5,7 +5,7 @@ import { describe, PalaverError, type DeliveryError } from './errors';
 import { HOST, type Dialog, type DialogHandler, type DialogInstance, type WaterfallStep } from './dialogs/dialog';
 import { PromptDialog, PromptIds } from './dialogs/prompts';
 import { DialogRegistry } from './dialogs/registry';
-import { dispatch, drain, type RunnerHooks } from './dialogs/runner';
+import { dispatch, DONE, drain, type RunnerHooks } from './dialogs/runner';
 import { FunctionDialog, isThenable, WaterfallDialog } from './dialogs/waterfall';
 import { formatText } from './format';
 import { KeyQueue } from './key-queue';
@@ -604,7 +604,8 @@ export class SessionManager<
       // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
       if (announce) this.emitLater(events, 'sessionStart', () => ({ session: session.info, address: session.address }));
       try {
-        await dispatch(session, this.registry, this.rootDialog, this.maxDialogOperations, this.runnerHooks(session));
+        const running = dispatch(session, this.registry, this.rootDialog, this.maxDialogOperations, this.runnerHooks(session));
+        if (running !== DONE) await running;
       } catch (thrown) {
         session.closed = true;
         error = asPalaverError(thrown, 'DIALOG_FAILED', 'a dialog');

@@ -16,8 +16,8 @@ export interface RunnerHooks {
 // The runner stays synchronous for as long as the dialogs do: a turn whose steps and prompts return no promise costs
 // no promise here (but the one `dispatch` returns), and it switches to an async loop only once something must be awaited.
 
-/** What `dispatch` and `drain` return when everything ran synchronously (shared: a settled promise is immutable). */
-const DONE: Promise<void> = Promise.resolve();
+/** What `dispatch` and `drain` return when everything ran synchronously (shared: a settled promise is immutable; callers may skip awaiting it). */
+export const DONE: Promise<void> = Promise.resolve();
 
 /** Hands the turn's message to the dialog on top of the stack (beginning the root dialog on an empty stack), then runs what it asks for. */
 export function dispatch(
