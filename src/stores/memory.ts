@@ -161,11 +161,12 @@ export class MemoryStore implements SessionStore {
       }
     }
     const versions: number[] = [];
+    let created = false;
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       const key = write.key;
-      // Looked up again: an earlier write of this commit may have evicted it to make room.
-      const entry = entries[i] === undefined ? undefined : this.cache(key).peek(key);
+      // Looked up again once an earlier write of this commit has added a record: that may have evicted this one.
+      const entry = created && entries[i] !== undefined ? this.cache(key).peek(key) : entries[i];
       if (write.data === null) {
         if (entry !== undefined) this.cache(key).delete(key);
         versions.push(0);
@@ -180,12 +181,14 @@ export class MemoryStore implements SessionStore {
         versions.push(entry.version);
         if (entry instanceof SessionEntry) this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
-        const created = new SessionEntry(key, data, 1, 0);
-        this.sessions.set(key, created);
+        const record = new SessionEntry(key, data, 1, 0);
+        this.sessions.set(key, record);
+        created = true;
         versions.push(1);
-        this.schedule(created, write.idleMs);
+        this.schedule(record, write.idleMs);
       } else {
         this.data.set(key, new DataEntry(data, 1));
+        created = true;
         versions.push(1);
       }
     }
