@@ -121,8 +121,9 @@ async function throughput(job) {
     const wrongSetup = await mismatches(driver, 0, users, 0, false);
     if (wrongSetup > 0) fail(`${peer} U=${users}: ${wrongSetup} mismatches while setting up the population (${firstMismatch(driver, 0, users, 0)})`);
   }
-  // A clean heap before the clock starts, then warm again: a forced full collection frees the hidden classes that no
-  // live object uses at that moment (a library that keeps state as text and builds its objects per turn has none
+  // The warm-up's and the set-up's garbage collected, then warm again (so the clock starts on a heap holding one
+  // second of each peer's own garbage, as in a running bot): a forced full collection frees the hidden classes that
+  // no live object uses at that moment (a library that keeps state as text and builds its objects per turn has none
   // alive between turns), and V8 deoptimises the code that relied on them. Timed right after it, palaver ran at about
   // 70 % of its speed for a few hundred milliseconds; a bot that has been up a while is not in that state.
   await settle();

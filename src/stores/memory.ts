@@ -161,14 +161,18 @@ export class MemoryStore implements SessionStore {
       }
     }
     const versions: number[] = [];
-    let created = false;
+    let added = false; // or removed: after either, an entry looked up before may be gone
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       const key = write.key;
-      // Looked up again once an earlier write of this commit has added a record: that may have evicted this one.
-      const entry = created && entries[i] !== undefined ? this.cache(key).peek(key) : entries[i];
+      // Looked up again once an earlier write of this commit has added a record (that may have evicted this one) or
+      // removed one (this very key, written twice).
+      const entry = added && entries[i] !== undefined ? this.cache(key).peek(key) : entries[i];
       if (write.data === null) {
-        if (entry !== undefined) this.cache(key).delete(key);
+        if (entry !== undefined) {
+          this.cache(key).delete(key);
+          added = true;
+        }
         versions.push(0);
         continue;
       }
@@ -183,12 +187,12 @@ export class MemoryStore implements SessionStore {
       } else if (key.startsWith(SESSION_PREFIX)) {
         const record = new SessionEntry(key, data, 1, 0);
         this.sessions.set(key, record);
-        created = true;
+        added = true;
         versions.push(1);
         this.schedule(record, write.idleMs);
       } else {
         this.data.set(key, new DataEntry(data, 1));
-        created = true;
+        added = true;
         versions.push(1);
       }
     }

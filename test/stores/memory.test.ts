@@ -67,6 +67,17 @@ describe('MemoryStore', () => {
     expect(store.pendingDeadlines).toBe(0);
   });
 
+  it('keeps a key written again after a null write of it in the same commit', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
+    const expected = { version: 1, generation: 0 };
+    store.commit([
+      { key: 's:a', expected, data: null },
+      { key: 's:a', expected, data: '2', idleMs: 1000 },
+    ]);
+    expect({ record: store.get('s:a'), deadlines: store.pendingDeadlines }).toEqual({ record: { data: '2', version: 1, generation: 0 }, deadlines: 1 });
+  });
+
   it('hands out snapshots that a caller cannot change', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     store.commit([{ key: 's:a', expected: null, data: '1' }]);
@@ -203,7 +214,7 @@ describe('MemoryStore', () => {
     expect({ size: store.size, pending: store.pendingDeadlines, next: store.nextDeadline() }).toEqual({ size: 1, pending: 1, next: Date.now() + 2000 });
   });
 
-  it('works with a maxSessions too large to reserve room for up front (it grows as sessions come)', () => {
+  it('works with a huge maxSessions (its index grows as sessions come)', () => {
     const store = new MemoryStore({ maxSessions: 1e9 });
     store.commit([{ key: 's:a', expected: null, data: '"a"', idleMs: 1000 }]);
     store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '"a2"', idleMs: 1000 }]);
