@@ -101,10 +101,17 @@ function copyMessage(source: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-const TYPES: readonly unknown[] = ['message', 'typing', 'event'];
-const TEXT_FORMATS: readonly unknown[] = ['plain', 'markdown', 'xml'];
-const LAYOUTS: readonly unknown[] = ['list', 'carousel'];
-const INPUT_HINTS: readonly unknown[] = ['acceptingInput', 'expectingInput', 'ignoringInput'];
+/** The fields `plainOutgoing` takes, in the schema's order, with what each may hold besides `undefined`. */
+const OUTGOING_FIELDS: Readonly<Record<string, 'string' | 'any' | readonly unknown[]>> = Object.assign(Object.create(null) as object, {
+  type: ['message', 'typing', 'event'],
+  text: 'string',
+  textFormat: ['plain', 'markdown', 'xml'],
+  attachmentLayout: ['list', 'carousel'],
+  inputHint: ['acceptingInput', 'expectingInput', 'ignoringInput'],
+  locale: 'string',
+  name: 'string',
+  value: 'any',
+} as const);
 
 /**
  * A copy of `value` when it is a reply made only of text fields (`text`, `locale`, `name`, the enums, `value`) that
@@ -113,62 +120,15 @@ const INPUT_HINTS: readonly unknown[] = ['acceptingInput', 'expectingInput', 'ig
  */
 export function plainOutgoing(value: unknown): OutgoingMessage | undefined {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  for (const name in value) if (!isOutgoingField(name)) return undefined;
+  for (const name in value) if (OUTGOING_FIELDS[name] === undefined) return undefined;
   if (value.attachments !== undefined || value.suggestedActions !== undefined || value.sourceEvent !== undefined) return undefined;
-  // Field by field in the schema's order, each by name (fixed keys read faster than keys from a list).
   const out: Record<string, unknown> = {};
-  if ('type' in value) {
-    const field = value.type;
-    if (field !== undefined && !TYPES.includes(field)) return undefined;
-    out.type = field;
+  for (const name in OUTGOING_FIELDS) {
+    if (!(name in value)) continue;
+    const field = value[name];
+    const allowed = OUTGOING_FIELDS[name]!;
+    if (field !== undefined && allowed !== 'any' && (allowed === 'string' ? typeof field !== 'string' : !allowed.includes(field))) return undefined;
+    out[name] = field;
   }
-  if ('text' in value) {
-    const field = value.text;
-    if (field !== undefined && typeof field !== 'string') return undefined;
-    out.text = field;
-  }
-  if ('textFormat' in value) {
-    const field = value.textFormat;
-    if (field !== undefined && !TEXT_FORMATS.includes(field)) return undefined;
-    out.textFormat = field;
-  }
-  if ('attachmentLayout' in value) {
-    const field = value.attachmentLayout;
-    if (field !== undefined && !LAYOUTS.includes(field)) return undefined;
-    out.attachmentLayout = field;
-  }
-  if ('inputHint' in value) {
-    const field = value.inputHint;
-    if (field !== undefined && !INPUT_HINTS.includes(field)) return undefined;
-    out.inputHint = field;
-  }
-  if ('locale' in value) {
-    const field = value.locale;
-    if (field !== undefined && typeof field !== 'string') return undefined;
-    out.locale = field;
-  }
-  if ('name' in value) {
-    const field = value.name;
-    if (field !== undefined && typeof field !== 'string') return undefined;
-    out.name = field;
-  }
-  if ('value' in value) out.value = value.value;
   return out as OutgoingMessage;
-}
-
-/** The fields `plainOutgoing` takes. */
-function isOutgoingField(name: string): boolean {
-  switch (name) {
-    case 'type':
-    case 'text':
-    case 'textFormat':
-    case 'attachmentLayout':
-    case 'inputHint':
-    case 'locale':
-    case 'name':
-    case 'value':
-      return true;
-    default:
-      return false;
-  }
 }
