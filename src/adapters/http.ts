@@ -117,7 +117,7 @@ export class HttpAdapter {
   /**
    * A `node:http` request listener running turns on `manager`. Mount it as it is in `http.createServer`, in Express
    * (`app.post('/api/messages', handler)`; a body parsed by `express.json()` is used as it is), or in Fastify (in a
-   * route: `reply.hijack(); handler(Object.assign(request.raw, { body: request.body }), reply.raw)`).
+   * route: `reply.hijack(); return handler(Object.assign(request.raw, { body: request.body }), reply.raw)`).
    * The returned promise never rejects.
    */
   handler(manager: HttpTurnRunner): (req: HttpRequest, res: ServerResponse) => Promise<void> {

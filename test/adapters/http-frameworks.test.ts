@@ -1,0 +1,156 @@
+// The mountings the README gives for Express and Fastify, run in the real frameworks over a real socket.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpAdapter, type HttpAdapterOptions, type HttpTurnResponse } from '../../src/adapters/http';
+import type { Address, OutgoingMessage } from '../../src';
+import { createTutorialBot } from '../../examples/session-callbacks';
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function address(user = 'u1'): Address {
+  return { channelId: 'web', user: { id: user }, conversation: { id: `c-${user}` } };
+}
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+const texts = (body: HttpTurnResponse) => body.replies.map((message: OutgoingMessage) => message.text);
+
+/** The tutorial bot behind an HttpAdapter, closed after the test. */
+function tutorialBot(adapterOptions: HttpAdapterOptions = {}) {
+  const http = new HttpAdapter(adapterOptions);
+  const bot = createTutorialBot({ deliver: http.deliver });
+  cleanups.push(() => bot.close());
+  return { http, bot, handler: http.handler(bot) };
+}
+
+async function listenExpress(app: express.Express): Promise<string> {
+  const server = await new Promise<Server>((resolve) => {
+    const started = app.listen(0, '127.0.0.1', () => resolve(started));
+  });
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/messages`;
+}
+
+async function listenFastify(app: FastifyInstance): Promise<string> {
+  cleanups.push(() => app.close());
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/messages`;
+}
+
+describe('HttpAdapter in Express 5', () => {
+  it('carries a conversation across requests when mounted as it is', async () => {
+    const { handler } = tutorialBot();
+    const app = express();
+    app.post('/api/messages', handler);
+    const url = await listenExpress(app);
+    await post(url, { address: address(), text: 'hi' });
+    const response = await post(url, { address: address(), text: 'Lars' });
+    expect(response.status).toBe(200);
+    expect(texts((await response.json()) as HttpTurnResponse)).toEqual(['Hi Lars. What is your phone number?']);
+  });
+
+  it('answers a body that is not JSON with INVALID_JSON when no parser runs before it', async () => {
+    const { handler } = tutorialBot();
+    const app = express();
+    app.post('/api/messages', handler);
+    const url = await listenExpress(app);
+    const response = await post(url, '{"address": ');
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INVALID_JSON');
+  });
+
+  it('refuses a body over maxBodyBytes with BODY_TOO_LARGE when no parser runs before it', async () => {
+    const { handler } = tutorialBot({ maxBodyBytes: 1_000 });
+    const app = express();
+    app.post('/api/messages', handler);
+    const url = await listenExpress(app);
+    const response = await post(url, { address: address(), text: 'x'.repeat(2_000) });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('BODY_TOO_LARGE');
+  });
+
+  it('uses the body that express.json() parsed', async () => {
+    const { handler } = tutorialBot();
+    const app = express();
+    app.use(express.json());
+    app.post('/api/messages', handler);
+    const url = await listenExpress(app);
+    const response = await post(url, { address: address(), text: 'hi' });
+    expect(response.status).toBe(200);
+    expect(texts((await response.json()) as HttpTurnResponse)).toEqual(["Hi, I'm Botty. What's your name?"]);
+  });
+
+  it('answers a message that fails validation with its palaver code after express.json()', async () => {
+    const { handler } = tutorialBot();
+    const app = express();
+    app.use(express.json());
+    app.post('/api/messages', handler);
+    const url = await listenExpress(app);
+    const response = await post(url, { address: { channelId: 'web', user: { id: '' }, conversation: { id: 'c' } }, text: 'hi' });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining('address.user.id') });
+  });
+});
+
+describe('HttpAdapter in Fastify 5', () => {
+  /** The README's route: Fastify parses the JSON, the adapter answers on the raw response. */
+  function fastifyApp(handler: ReturnType<HttpAdapter['handler']>): FastifyInstance {
+    const app = Fastify();
+    app.post('/api/messages', (request, reply) => {
+      reply.hijack();
+      return handler(Object.assign(request.raw, { body: request.body }), reply.raw);
+    });
+    return app;
+  }
+
+  it('carries a conversation across requests in a hijacked route', async () => {
+    const { handler } = tutorialBot();
+    const url = await listenFastify(fastifyApp(handler));
+    await post(url, { address: address(), text: 'hi' });
+    const response = await post(url, { address: address(), text: 'Lars' });
+    expect(response.status).toBe(200);
+    expect(texts((await response.json()) as HttpTurnResponse)).toEqual(['Hi Lars. What is your phone number?']);
+  });
+
+  it('answers a message that fails validation with its palaver code', async () => {
+    const { handler } = tutorialBot();
+    const url = await listenFastify(fastifyApp(handler));
+    const response = await post(url, { address: address(), text: 42 });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INVALID_MESSAGE');
+  });
+
+  it('answers a body that is not JSON with INVALID_JSON when the route leaves the body to the adapter', async () => {
+    const { handler } = tutorialBot();
+    const app = Fastify();
+    // In an encapsulated plugin: the other routes keep Fastify's own JSON parser.
+    await app.register(async (scope) => {
+      scope.removeContentTypeParser('application/json');
+      scope.addContentTypeParser('application/json', (_request, _payload, done) => done(null, undefined));
+      scope.post('/api/messages', (request, reply) => {
+        reply.hijack();
+        return handler(request.raw, reply.raw);
+      });
+    });
+    const url = await listenFastify(app);
+    const bad = await post(url, '{"address": ');
+    expect({ status: bad.status, code: ((await bad.json()) as { error: { code: string } }).error.code }).toEqual({ status: 400, code: 'INVALID_JSON' });
+    const good = await post(url, { address: address(), text: 'hi' });
+    expect(texts((await good.json()) as HttpTurnResponse)).toEqual(["Hi, I'm Botty. What's your name?"]);
+  });
+});
