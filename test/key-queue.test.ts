@@ -37,6 +37,29 @@ describe('KeyQueue', () => {
     expect(log).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
   });
 
+  it('makes a task that arrives after the first one ended wait for the one still running', async () => {
+    const queue = new KeyQueue(100);
+    const log: string[] = [];
+    const first = deferred();
+    const second = deferred();
+    const a = queue.run('k', () => first.promise);
+    const b = queue.run('k', async () => {
+      log.push('b start');
+      await second.promise;
+      log.push('b end');
+    });
+    first.resolve();
+    await a;
+    await tick();
+    expect(log).toEqual(['b start']);
+    const c = queue.run('k', async () => void log.push('c'));
+    await tick();
+    expect(log).toEqual(['b start']);
+    second.resolve();
+    await Promise.all([b, c]);
+    expect(log).toEqual(['b start', 'b end', 'c']);
+  });
+
   it('runs tasks of different keys concurrently', async () => {
     const queue = new KeyQueue(100);
     const gate = deferred();
