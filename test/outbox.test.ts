@@ -87,10 +87,70 @@ describe('batching', () => {
     ]);
   });
 
+  it('delivers to the address given last for a key', async () => {
+    const { box, calls } = outbox();
+    const moved = address('a', 'c2');
+    box.enqueue('a', A, [msg('one')], false);
+    box.enqueue('a', moved, [msg('two')], false);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(calls).toEqual([{ at: 250, address: moved, texts: ['one', 'two'] }]);
+  });
+
   it('ignores an empty enqueue', () => {
     const { box } = outbox();
     box.enqueue('a', A, [], false);
     expect([vi.getTimerCount(), box.activeLanes]).toEqual([0, 0]);
+  });
+
+  it('writes the trace line of a batch that waited, after its label', async () => {
+    const { box, trace } = outbox();
+    box.enqueue('a', A, [msg('one'), msg('two')], false, 'Prompts.text - ');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(trace).toEqual(['Prompts.text - sendBatch() sending 2 messages']);
+  });
+
+  it('says "message" in the trace line of a batch of one', () => {
+    const { box, trace } = outbox({ delay: 0 });
+    box.enqueue('a', A, [msg('one')], false, 'x.');
+    expect(trace).toEqual(['x.sendBatch() sending 1 message']);
+  });
+
+  it('starts the trace line with nothing when no label is given', () => {
+    const { box, trace } = outbox({ delay: 0 });
+    box.enqueue('a', A, [msg('one')], false);
+    void box.send('b', B, [msg('two')]);
+    expect(trace).toEqual(['sendBatch() sending 1 message', 'sendBatch() sending 1 message']);
+  });
+
+  it('starts the trace line of a send() batch with its label', () => {
+    const { box, trace } = outbox();
+    void box.send('a', A, [msg('one')], 'proactive - ');
+    expect(trace).toEqual(['proactive - sendBatch() sending 1 message']);
+  });
+
+  it('delivers without a trace function', async () => {
+    const delivered: (string | undefined)[][] = [];
+    const box = new Outbox({ deliver: (_to, messages) => void delivered.push(messages.map((m) => m.text)), delay: 250, retry: defaultRetry, onError: () => undefined });
+    box.enqueue('a', A, [msg('at once')], true);
+    box.enqueue('b', B, [msg('batched')], false);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(delivered).toEqual([['at once'], ['batched']]);
+  });
+
+  it('clears the batching timer on stop', async () => {
+    const { box, calls } = outbox();
+    box.enqueue('a', A, [msg('one')], false);
+    box.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toEqual([]);
+  });
+
+  it('keeps the label of waiting replies when an empty send() takes them out', () => {
+    const { box, trace } = outbox();
+    box.enqueue('a', A, [msg('one')], false, 'Prompts.text - ');
+    void box.send('a', A, []);
+    expect(trace).toEqual(['Prompts.text - sendBatch() sending 1 message']);
   });
 
   it('writes a trace line per batch, after its label', () => {
@@ -120,6 +180,17 @@ describe('ordering', () => {
     box.enqueue('b', B, [msg('b1')], false);
     expect(calls.map((c) => c.texts)).toEqual([['a1'], ['b1']]);
     slow.resolve();
+  });
+
+  it('sends each enqueue behind a slow delivery as its own batch when the delay is 0', async () => {
+    const first = deferred();
+    const { box, calls } = outbox({ delay: 0, deliver: (_to, messages) => (messages[0]!.text === 'one' ? first.promise : undefined) });
+    box.enqueue('a', A, [msg('one')], false);
+    box.enqueue('a', A, [msg('two')], false);
+    box.enqueue('a', A, [msg('three')], false);
+    first.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['two'], ['three']]);
   });
 
   it('resolves send() once its batch is delivered', async () => {
@@ -152,6 +223,42 @@ describe('ordering', () => {
     gate.resolve();
     await idle;
     expect(done).toBe(true);
+  });
+
+  it('delivers nothing for an empty send()', async () => {
+    const { box, calls } = outbox();
+    await box.send('a', A, []);
+    expect(calls).toEqual([]);
+  });
+
+  it('keeps no lane after an empty send() to an idle address', async () => {
+    const { box } = outbox();
+    await box.send('a', A, []);
+    expect(box.activeLanes).toBe(0);
+  });
+
+  it('counts an address whose replies wait behind a batch that has settled', async () => {
+    const gate = deferred();
+    const { box } = outbox({ deliver: (_to, messages) => (messages[0]!.text === 'one' ? gate.promise : undefined) });
+    void box.send('a', A, [msg('one')]);
+    box.enqueue('a', A, [msg('two')], false);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(box.activeLanes).toBe(1);
+  });
+
+  it('keeps three batches in order when the first settles while the second is in flight', async () => {
+    const gates = [deferred(), deferred()];
+    const { box, calls } = outbox({ delay: 0, deliver: (_to, messages) => (messages[0]!.text === 'three' ? undefined : gates[calls.length - 1]!.promise) });
+    box.enqueue('a', A, [msg('one')], false);
+    box.enqueue('a', A, [msg('two')], false);
+    gates[0]!.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    box.enqueue('a', A, [msg('three')], false);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['two']]);
+    gates[1]!.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['two'], ['three']]);
   });
 
   it('forgets an address once its batches are delivered', async () => {
@@ -191,6 +298,47 @@ describe('ordering', () => {
     }));
     box.enqueue('a', A, [msg('one')], false);
     expect([texts, box.activeLanes]).toEqual([['one', 'two'], 0]);
+  });
+
+  it('holds a later batch back behind one that a synchronous deliver sent for its own address', async () => {
+    const gate = deferred();
+    let box!: Outbox;
+    let calls!: { texts: (string | undefined)[] }[];
+    ({ box, calls } = outbox({
+      deliver: (to, messages) => {
+        if (messages[0]!.text === 'one') box.enqueue('a', to, [msg('two')], true);
+        if (messages[0]!.text === 'two') return gate.promise;
+      },
+    }));
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(250);
+    box.enqueue('a', A, [msg('three')], true);
+    expect([calls.map((c) => c.texts), box.activeLanes]).toEqual([[['one'], ['two']], 1]);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['two'], ['three']]);
+  });
+
+  it('holds a later batch back behind one that a synchronous deliver set in flight after its address went idle', async () => {
+    const gate = deferred();
+    let box!: Outbox;
+    let calls!: { texts: (string | undefined)[] }[];
+    ({ box, calls } = outbox({
+      deliver: (to, messages) => {
+        if (messages[0]!.text === 'one') {
+          box.enqueue('a', to, [msg('two')], true);
+          box.enqueue('a', to, [msg('three')], true);
+        }
+        if (messages[0]!.text === 'three') return gate.promise;
+      },
+    }));
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(250);
+    box.enqueue('a', A, [msg('four')], true);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['two'], ['three']]);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.texts)).toEqual([['one'], ['two'], ['three'], ['four']]);
   });
 
   it('delivers every waiting batch on flushAll and waits for those in flight', async () => {
@@ -236,6 +384,31 @@ describe('retries', () => {
     expect(calls.map((c) => c.at)).toEqual([0, 200]);
   });
 
+  it('backs off exponentially from a deliver that keeps throwing synchronously', async () => {
+    let failures = 2;
+    const { box, calls, errors } = outbox({
+      delay: 0,
+      deliver: () => {
+        if (failures-- > 0) throw new Error('boom');
+      },
+    });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect([calls.map((c) => c.at), errors]).toEqual([[0, 200, 600], []]);
+  });
+
+  it('retries a batch that waited when its deliver throws synchronously', async () => {
+    let failures = 1;
+    const { box, calls, errors } = outbox({
+      deliver: () => {
+        if (failures-- > 0) throw new Error('boom');
+      },
+    });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect([calls.map((c) => c.at), errors]).toEqual([[250, 450], []]);
+  });
+
   it('caps the backoff at maxDelay', async () => {
     const { box, calls } = outbox({ delay: 0, retry: { retries: 4, minDelay: 100, factor: 10, maxDelay: 1000 }, deliver: () => Promise.reject(new Error('down')) });
     box.enqueue('a', A, [msg('one')], false);
@@ -257,6 +430,13 @@ describe('retries', () => {
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(errors[0]?.message).toMatch(/deliver failed 3 times for 1 message to test\/c1\/a: channel down/);
+  });
+
+  it('says "1 time" in the DeliveryError of a single failed attempt, and "messages" for two', async () => {
+    const { box, errors } = outbox({ delay: 0, retry: { retries: 0 }, deliver: () => Promise.reject(new Error('channel down')) });
+    box.enqueue('a', A, [msg('one'), msg('two')], false);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors[0]?.message).toMatch(/deliver failed 1 time for 2 messages to test\/c1\/a: channel down/);
   });
 
   it('rejects send() with the DeliveryError too', async () => {
@@ -281,6 +461,43 @@ describe('retries', () => {
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(5000);
     expect([calls.map((c) => c.at), errors.map((e) => e.code)]).toEqual([[0, 1200], ['DELIVERY_FAILED']]);
+  });
+
+  it('says in the DeliveryError that a deliver did not settle in time', async () => {
+    const { box, errors } = outbox({ delay: 0, retry: { retries: 0, timeout: 1000 }, deliver: () => new Promise<void>(() => undefined) });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(errors[0]?.cause).toMatchObject({ code: 'DELIVERY_FAILED', message: 'deliver did not settle within 1000 ms' });
+  });
+
+  it('waits forever for a deliver with a timeout of 0', async () => {
+    const gate = deferred();
+    const { box, calls, errors } = outbox({ delay: 0, retry: { timeout: 0 }, deliver: () => gate.promise });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(24 * 3600_000);
+    expect([calls.length, errors, box.activeLanes]).toEqual([1, [], 1]);
+    gate.resolve();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(box.activeLanes).toBe(0);
+  });
+
+  it('batches, times and retries where setTimeout returns a plain number, as in a browser', async () => {
+    const timers = new Map<number, ReturnType<typeof setTimeout>>();
+    const { setTimeout: set, clearTimeout: clear } = globalThis;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((run: () => void, ms: number) => {
+      timers.set(timers.size + 1, set(run, ms));
+      return timers.size;
+    }) as never);
+    vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((id: number) => clear(timers.get(id))) as never);
+    let failures = 1;
+    const { box, calls, errors } = outbox({ deliver: () => (failures-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve()) });
+    try {
+      box.enqueue('a', A, [msg('one')], false);
+      await vi.advanceTimersByTimeAsync(10_000);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect([calls.map((c) => c.at), errors]).toEqual([[250, 450], []]);
   });
 
   it('holds later batches of the address back while retrying', async () => {

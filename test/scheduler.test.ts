@@ -120,4 +120,28 @@ describe('Scheduler timer', () => {
     scheduler.stop();
     spy.mockRestore();
   });
+
+  it('never asks setTimeout for a delay longer than it allows', () => {
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    const scheduler = new Scheduler(() => undefined);
+    scheduler.arm(Date.now() + 2 ** 32);
+    expect(spy.mock.calls[0]?.[1]).toBe(2 ** 31 - 1);
+    scheduler.stop();
+    spy.mockRestore();
+  });
+
+  it('works where setTimeout returns a plain number, as in a browser', () => {
+    const set = vi.spyOn(globalThis, 'setTimeout').mockImplementation((() => 1) as never);
+    const clear = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(() => undefined);
+    try {
+      const scheduler = new Scheduler(() => undefined);
+      const at = Date.now() + 60_000;
+      scheduler.arm(at);
+      expect(scheduler.nextWake).toBe(at);
+      scheduler.stop();
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
+  });
 });

@@ -66,6 +66,43 @@ describe('DeadlineHeap', () => {
     expect(heap.deadlineOf(a)).toBe(30);
   });
 
+  it('moves an item set to a later deadline down below its children', () => {
+    const heap = new DeadlineHeap<Item>();
+    const items = [1, 2, 3, 4, 5, 6, 7].map((d) => {
+      const it = item(d);
+      heap.set(it, d);
+      return it;
+    });
+    heap.set(items[1]!, 10);
+    expect(consistent(heap)).toBe(true);
+  });
+
+  it('moves an item set to an earlier deadline up above its parent', () => {
+    const heap = new DeadlineHeap<Item>();
+    const items = [1, 2, 3, 4, 5, 6, 7].map((d) => {
+      const it = item(d);
+      heap.set(it, d);
+      return it;
+    });
+    heap.set(items[6]!, 0);
+    expect(consistent(heap)).toBe(true);
+    expect(heap.peek()).toBe(items[6]);
+  });
+
+  it('moves the last item up when it fills the place of a removed item under a later parent', () => {
+    const heap = new DeadlineHeap<Item>();
+    // Laid out as [1, 10, 2, 11, 12, 3, 4]: the last item (4) is earlier than the parent (10) of the removed one (12).
+    const items = [1, 10, 2, 11, 12, 3, 4].map((d) => {
+      const it = item(d);
+      heap.set(it, d);
+      return it;
+    });
+    expect(arraysOf(heap).deadlines).toEqual([1, 10, 2, 11, 12, 3, 4]);
+    heap.remove(items[4]!);
+    expect(consistent(heap)).toBe(true);
+    expect(heap.deadlineOf(items[6]!)).toBe(4);
+  });
+
   it('tells no deadline for an item it does not hold', () => {
     const heap = new DeadlineHeap<Item>();
     const a = item(1);
@@ -84,7 +121,7 @@ describe('DeadlineHeap', () => {
 
   it('after any sequence of set, remove and popDue, pops in deadline order with consistent indices', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 200, size: 'max' }), (ops) => {
         const heap = new DeadlineHeap<Item>();
         const items = Array.from({ length: 20 }, (_, i) => item(i));
         const model = new Map<number, number>(); // item -> deadline

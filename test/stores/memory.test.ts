@@ -162,6 +162,44 @@ describe('MemoryStore', () => {
     expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
   });
 
+  it('does not take an update for a retry once a later write of the same turn moved its version on', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    const writes = [{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }];
+    store.commit(writes, { turnId: 'turn-a' });
+    store.commit([{ key: 's:a', expected: { version: 2, generation: 0 }, data: '3' }], { turnId: 'turn-a' });
+    expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+  });
+
+  it('does not take a write of no turn for a retry of a turn id that has aged into the older generation', () => {
+    const store = new MemoryStore({ maxSessions: 2000 });
+    const writes = [{ key: 's:a', expected: null, data: '1' }];
+    store.commit(writes, { turnId: 'turn-a' });
+    for (let i = 0; i < 1024; i++) store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
+    store.delete('s:a');
+    store.commit(writes);
+    expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+  });
+
+  it('does not take a commit that deleted a key for a retry', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    const writes = [
+      { key: 's:a', expected: null, data: null },
+      { key: 's:a', expected: null, data: '1' },
+    ];
+    store.commit(writes, { turnId: 'turn-a' });
+    expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+  });
+
+  it('reports a retried update of a record deleted since as a conflict', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    const writes = [{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }];
+    store.commit(writes, { turnId: 'turn-a' });
+    store.delete('s:a');
+    expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+  });
+
   it('does not take a write of another turn (or of none) for a retry', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     const writes = [{ key: 's:a', expected: null, data: '1' }];
@@ -261,12 +299,52 @@ describe('MemoryStore', () => {
     expect([...store.sessionKeys()].sort()).toEqual(['s:a', 's:b']);
   });
 
+  it('evicts the least recently used data record past maxDataRecords and tells its listener', () => {
+    const store = new MemoryStore({ maxDataRecords: 2 });
+    const evicted: [string, StoredRecord][] = [];
+    store.listen({ evicted: (key, record) => evicted.push([key, record]) });
+    store.commit([{ key: 'u:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 'u:b', expected: null, data: '"b"' }]);
+    store.commit([{ key: 'c:c', expected: null, data: '"c"' }]);
+    expect(evicted).toEqual([['u:a', { data: '"a"', version: 1, generation: 0 }]]);
+    expect(store.get('u:a')).toBeUndefined();
+  });
+
+  it('does not report a deleted data record as evicted', () => {
+    const store = new MemoryStore({ maxDataRecords: 2 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([{ key: 'u:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: null }]);
+    expect(evicted).toEqual([]);
+  });
+
+  it('evicts without a listener', () => {
+    const store = new MemoryStore({ maxSessions: 1, maxDataRecords: 2 });
+    for (const key of ['s:a', 's:b', 'u:a', 'u:b', 'u:c']) store.commit([{ key, expected: null, data: '1' }]);
+    expect([store.sessionKeys(), store.get('u:a'), store.get('u:c')?.version]).toEqual([['s:b'], undefined, 1]);
+  });
+
+  it('keeps each quarantined version of a record, oldest first', () => {
+    const store = new MemoryStore({ maxSessions: 100 });
+    store.quarantine('s:a', { data: 'bad1', version: 1, generation: 0 });
+    store.quarantine('s:a', { data: 'bad2', version: 2, generation: 0 });
+    store.quarantine('s:a', { data: 'bad3', version: 2, generation: 1 });
+    expect(store.quarantinedRecords().map(({ key, record }) => [key, record.data])).toEqual([
+      ['s:a', 'bad1'],
+      ['s:a', 'bad2'],
+      ['s:a', 'bad3'],
+    ]);
+  });
+
   it('rejects a maxSessions that is not a positive integer with INVALID_OPTIONS', () => {
     expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSessions') }));
   });
 
   it('rejects a maxDataRecords under 2 with INVALID_OPTIONS (a turn may write userData and conversationData)', () => {
-    expect(() => new MemoryStore({ maxDataRecords: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxDataRecords') }));
+    expect(() => new MemoryStore({ maxDataRecords: 1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/^Invalid MemoryStore options: `maxDataRecords` must be at least 2/) }),
+    );
   });
 
   it('keeps an update whose record an earlier write of the same commit evicted to make room', () => {
@@ -282,6 +360,25 @@ describe('MemoryStore', () => {
       updated: '"updated"',
       created: '"new"',
     });
+  });
+
+  it('keeps a session update whose record an earlier write of the same commit evicted to make room', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    store.commit([{ key: 's:old', expected: null, data: '"old"' }]);
+    store.commit([{ key: 's:other', expected: null, data: '"other"' }]);
+    const result = store.commit([
+      { key: 's:new', expected: null, data: '"new"' },
+      { key: 's:old', expected: { version: 1, generation: 0 }, data: '"updated"' },
+    ]);
+    expect({ result, updated: store.get('s:old')?.data, created: store.get('s:new')?.data }).toEqual({
+      result: { ok: true, versions: [1, 1] },
+      updated: '"updated"',
+      created: '"new"',
+    });
+  });
+
+  it('says it is not persistent', () => {
+    expect(new MemoryStore().persistent).toBe(false);
   });
 
   it('rejects an unknown option with INVALID_OPTIONS', () => {
