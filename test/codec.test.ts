@@ -395,6 +395,13 @@ describe('encodeState and decodeState', () => {
     expect([stored[3], stored[13], decodeState(encodeState(s)).lastActiveAt]).toEqual([0, { lastActiveAt: 1e300 }, 1e300]);
   });
 
+  it('store a state with nothing after its address, left to the key, in seven positions and read it back', () => {
+    const { previousDialogState: _, msgs: __, ...rest } = IDLE;
+    const s: SessionStateRecord = { ...rest, interactive: false };
+    const text = encodeState(s, IDLE_KEY);
+    expect([text, decodeState(text, IDLE_KEY)]).toEqual(['[3,"mwritnu1ky1s0002",1795332848615,9,2,0,0]', s]);
+  });
+
   it('store the address as 0 when written with its default key', () => {
     expect(positions(IDLE, IDLE_KEY)[6]).toBe(0);
   });
@@ -568,6 +575,7 @@ describe('decodeState of a malformed format-3 array', () => {
     ['negative flags', 5, -1, 'position 5 (flags)'],
     ['flags as a boolean', 5, true, 'position 5 (flags)'],
     ['an address triple of two', 6, ['web', 'u1'], 'position 6 (address)'],
+    ['an address triple of four', 6, ['web', 'u1', 'c1', 'x'], 'position 6 (address)'],
     ['an address triple with an empty id', 6, ['web', '', 'c1'], 'position 6 (address)'],
     ['an address triple with a 513-character id', 6, ['web', 'u1', 'x'.repeat(513)], 'position 6 (address)'],
     ['an address triple with an id of 513 astral characters', 6, ['web', 'u1', EMOJI.repeat(513)], 'position 6 (address)'],
@@ -614,6 +622,7 @@ describe('decodeState of a malformed format-3 array', () => {
     ['a rest.entityExpiry with a time that is text', 13, { entityExpiry: { UserName: 'soon' } }, 'position 13 (rest.entityExpiry)'],
     ['a rest.entityExpiry that is an array', 13, { entityExpiry: [1] }, 'position 13 (rest.entityExpiry)'],
     ['an unknown rest.ended', 13, { ended: 'crashed' }, 'position 13 (rest.ended)'],
+    ['a null rest.nudges', 13, { nudges: null }, 'position 13 (rest.nudges)'],
     ['a rest.nudges without a count', 13, { nudges: { at: 1 } }, 'position 13 (rest.nudges)'],
     ['a rest.nudges with a negative count', 13, { nudges: { at: 1, count: -1 } }, 'position 13 (rest.nudges)'],
     ['a negative rest.entitiesVersion', 13, { entitiesVersion: -1 }, 'position 13 (rest.entitiesVersion)'],
@@ -635,6 +644,45 @@ describe('decodeState of a malformed format-3 array', () => {
     });
   });
 
+  it.each([
+    [1, 7, 'position 1 (id) must be a non-empty string or null, got 7'],
+    [2, 'yesterday', 'position 2 (startedAt) must be a number or null, got "yesterday"'],
+    [3, null, 'position 3 (lastActiveAt) must be a number, got null'],
+    [5, 4, 'position 5 (flags) must be 0, 1, 2 or 3, got 4'],
+    [6, ['web', 'u1'], 'position 6 (address) must be [channelId, userId, conversationId] (non-empty strings) or an address object, got ["web","u1"]'],
+    [7, 'stack', 'position 7 (stack) must be an array of dialog entries or 0, got "stack"'],
+    [7, [['/']], 'position 7 (stack) must be entries [id, dialogData or 0, step?, 1?] (entry 0 is ["/"]), got [["/"]]'],
+    [8, [], 'position 8 (entities) must be a JSON object or 0, got []'],
+    [10, 7, "position 10 (previousDialog) must be a built-in dialog's number (0 to 3), [id, type] or [id, type, name], got 7"],
+    [10, '/', 'position 10 (previousDialog) must be [id, type] or [id, type, name] (strings) or null, got "/"'],
+    [11, -1, 'position 11 (userMessages) must be a non-negative integer, got -1'],
+    [12, -1, 'position 12 (botMessages) must be a non-negative integer, got -1'],
+    [13, 'x', 'position 13 (rest) must be an object or 0, got "x"'],
+    [13, { lastActiveAt: '2000' }, 'position 13 (rest.lastActiveAt) must be a number, got {"lastActiveAt":"2000"}'],
+    [13, { locale: 5 }, 'position 13 (rest.locale) must be a string, got {"locale":5}'],
+    [13, { timeout: 0 }, 'position 13 (rest.timeout) must be a positive number, got {"timeout":0}'],
+    [13, { entityExpiry: [1] }, 'position 13 (rest.entityExpiry) must be an object of entity names to times, got {"entityExpiry":[1]}'],
+    [13, { ended: 'crashed' }, 'position 13 (rest.ended) must be one of timeout, endSession, newSession, refresh, evicted, shutdown, got {"ended":"crashed"}'],
+    [13, { nudges: { at: 1 } }, 'position 13 (rest.nudges) must be { at: number, count: non-negative integer }, got {"nudges":{"at":1}}'],
+    [13, { entitiesVersion: -1 }, 'position 13 (rest.entitiesVersion) must be a non-negative integer, got {"entitiesVersion":-1}'],
+  ])('says what position %i must be when it holds %j', (position, value, problem) => {
+    expect(thrown(() => decodeState(spoiled(position, value)))).toMatchObject({ problem });
+  });
+
+  it('says what an address object at position 6 lacks', () => {
+    expect(thrown(() => decodeState(spoiled(6, { channelId: 'web', conversation: { id: 'c1' } })))).toMatchObject({
+      problem: expect.stringMatching(/^position 6 \(address\) must be an address \(.*`user`.*\), got \{"channelId":"web","conversation":\{"id":"c1"\}\}$/),
+    });
+  });
+
+  it('says it got nothing at a position the array stops short of', () => {
+    expect(thrown(() => decodeState('[3]'))).toMatchObject({ problem: 'position 1 (id) must be a non-empty string or null, got nothing' });
+  });
+
+  it('is named StateFormatError', () => {
+    expect(thrown(() => decodeState('[3]'))).toMatchObject({ name: 'StateFormatError' });
+  });
+
   it('throws StateFormatError naming position 6 and asking for the key when an address of 0 is read without one', () => {
     const error = thrown(() => decodeState(IDLE_FORMAT_3));
     expect(error).toBeInstanceOf(StateFormatError);
@@ -652,6 +700,12 @@ describe('decodeState of a malformed format-3 array', () => {
 
   it('throws StateFormatError naming position 3 when startedAt plus the difference is not a finite time', () => {
     expect(thrown(() => decodeState('[3,null,1e308,1e308,0,0,0]', IDLE_KEY))).toMatchObject({ problem: expect.stringContaining('position 3 (lastActiveAt)') });
+  });
+
+  it('says which sum is not a finite time when startedAt plus the difference overflows', () => {
+    expect(thrown(() => decodeState('[3,null,1e308,1e308,0,0,0]', IDLE_KEY))).toMatchObject({
+      problem: 'position 3 (lastActiveAt) must be a time after startedAt that is a finite number (startedAt 1e+308 + 1e+308), got 1e+308',
+    });
   });
 
   it('rejects an array with more positions than format 3 has', () => {

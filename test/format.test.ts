@@ -86,6 +86,56 @@ describe('formatText', () => {
     expect(formatText('Hi %s', ['a'])).toBe('Hi a');
     expect(() => formatText('Hi %s', [undefined])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
   });
+
+  it('lets an explicit argument number and a bare placeholder read the same argument', () => {
+    expect(formatText('%1$s and %s', ['x'])).toBe('x and x');
+  });
+
+  it('says how many arguments were given when more than one was', () => {
+    expect(() => formatText('%s %s %s', ['a', 'b'])).toThrow(/%s needs argument 3, but only 2 were given/);
+  });
+
+  it('reads a key after an array index in a named placeholder', () => {
+    expect(formatText('Hi %(rows[0].name)s', [{ rows: [{ name: 'Ada' }] }])).toBe('Hi Ada');
+  });
+
+  it('rejects a named placeholder whose array index is past the end of the array', () => {
+    expect(() => formatText('%(pets[12])s', [{ pets: ['a cat', 'a dog'] }])).toThrow(/has no `pets\.12`/);
+  });
+
+  it('rejects an explicit argument number of two digits past the arguments', () => {
+    expect(() => formatText('%10$s', ['a', 'b'])).toThrow(/%10\$s needs argument 10, but only 2 were given/);
+  });
+
+  it('reads an array index after a nested key in a named placeholder', () => {
+    expect(formatText('Hi %(user.pets[1])s', [{ user: { pets: ['a cat', 'a dog'] } }])).toBe('Hi a dog');
+  });
+
+  it('says what sprintf-js found wrong with a malformed template', () => {
+    expect(() => formatText('Hello there %(name)', [{ name: 'Lars' }])).toThrow('does not fit its 1 argument: unexpected placeholder. Named');
+  });
+
+  it('writes the template, the number of arguments and the problem into the error, and nothing more', () => {
+    // 80 characters: the longest template shown whole.
+    const template = 'x'.repeat(72) + '%s %s %s';
+    expect(() => formatText(template, ['a', 'b'])).toThrow(
+      expect.objectContaining({ message: `The template "${template}" does not fit its 2 arguments: the placeholder %s needs argument 3, but only 2 were given.` }),
+    );
+  });
+
+  it('shows at most the first 80 characters of a long template in the error', () => {
+    const template = 'x'.repeat(90) + ' %s %s';
+    expect(() => formatText(template, ['a'])).toThrow(`The template "${'x'.repeat(80)}…" does not fit its 1 argument: `);
+  });
+
+  it.each(['%+d', '%05d', "%'x5s", '%-5s', '%5s', '%10s', '%.2f', '%.10f'])('counts a placeholder with flags, width or precision (%s) as reading the next argument', (first) => {
+    expect(() => formatText(`${first} %s`, [1])).toThrow(/the placeholder %s needs argument 2, but only 1 was given/);
+  });
+
+  it.each([...'bcdefgijostTuvxX'])('counts a placeholder of type %s as reading the next argument', (type) => {
+    expect(() => formatText(`%${type} %s`, [1])).toThrow(/the placeholder %s needs argument 2, but only 1 was given/);
+  });
+
   it('writes plain %s templates as sprintf-js does, for strings and numbers', () => {
     // Pieces with no other placeholder letter after a lone '%': sprintf-js rejects those templates.
     const piece = fc.constantFrom('%s', '%%', '%', ' ', 'a', 'Hi ', '!', '');
