@@ -115,7 +115,10 @@ export class Retention {
     for (const [name, ttl] of this.ttls) {
       if (Object.hasOwn(state.entities, name) && state.entityExpiry?.[name] === undefined) (state.entityExpiry ??= {})[name] = now + ttl;
     }
+    // The entities now match this bot's schemas, so they are in its version, even when a newer bot wrote them (a
+    // rollback): keeping the newer mark would report them on every turn and skip migrations after the next upgrade.
     if (this.version > 0) state.entitiesVersion = this.version;
+    else delete state.entitiesVersion;
   }
 
   /**

@@ -1,7 +1,7 @@
 // The typed retention policy: entities declared once with a schema, a scope, a TTL and keepOnReset; checked and migrated on load.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { MemoryStore, SessionManager, type JsonObject, type PalaverError, type SessionManagerOptions } from '../../src';
+import { defineEntities, MemoryStore, SessionManager, type JsonObject, type PalaverError, type SessionManagerOptions } from '../../src';
 import { createTestClient } from '../../src/testing';
 import { MINUTE } from './helpers';
 import { decodeState } from '../../src/codec';
@@ -131,6 +131,84 @@ describe('typed retention', () => {
     await bot.close();
   });
 
+  it('starts a declared TTL when the entity is set, not again at each later save', async () => {
+    const { bot, client, show } = retentionBot(new MemoryStore({ maxSessions: 10 }));
+    await client.say('set Coupon "SAVE10"');
+    await client.idle('20m');
+    await client.say('hi');
+    await client.idle('20m');
+    await client.say('hi');
+    await client.idle('21m');
+    expect(await show()).toEqual({});
+    await bot.close();
+  });
+
+  it('stores no entity version when entities are declared without migrations', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const { bot, client } = retentionBot(store);
+    await client.say('set UserName "Lars"');
+    const key = bot.keyOf(client.address);
+    const stored = decodeState((await store.get(key))!.data, key);
+    expect(stored.entitiesVersion).toBeUndefined();
+    await bot.close();
+  });
+
+  it('keeps the value its schema gives back when loaded (unknown keys of an object schema stripped)', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined });
+    await before.client.say('set Profile {"first":"Ada","extra":1}');
+    await before.bot.close();
+    const after = retentionBot(store, { entities: { Profile: { schema: z.object({ first: z.string() }) } } });
+    expect(await after.show()).toEqual({ Profile: { first: 'Ada' } });
+    await after.bot.close();
+  });
+
+  it('gives a value set again after a bad one was dropped its own fresh TTL', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: { Coupon: { schema: z.unknown(), ttl: 60 * MINUTE } } });
+    await before.client.say('set Coupon 42');
+    await before.bot.close();
+    const after = retentionBot(store);
+    await after.client.say('hi');
+    await after.client.idle('20m');
+    await after.client.say('set Coupon "SAVE10"');
+    await after.client.idle('20m');
+    await after.client.say('hi');
+    await after.client.idle('21m');
+    expect(await after.show()).toEqual({ Coupon: 'SAVE10' });
+    await after.bot.close();
+  });
+
+  it('keeps a user-scoped entity declared with keepOnReset: false across a session end', async () => {
+    const { bot, client, show } = retentionBot(new MemoryStore({ maxSessions: 10 }), {
+      entities: { UserName: { schema: z.string(), scope: 'user', keepOnReset: false } },
+    });
+    await client.say('set UserName "Lars"');
+    await client.say('end');
+    expect(await show()).toEqual({ UserName: 'Lars' });
+    await bot.close();
+  });
+
+  it('clears an entity declared with scope: session at a session end', async () => {
+    const { bot, client, show } = retentionBot(new MemoryStore({ maxSessions: 10 }), {
+      entities: { Cart: { schema: z.array(z.string()), scope: 'session' } },
+    });
+    await client.say('set Cart ["pizza"]');
+    await client.say('end');
+    expect(await show()).toEqual({});
+    await bot.close();
+  });
+
+  it('rejects an entity whose schema is null as INVALID_OPTIONS, saying it must be a zod schema', () => {
+    expect(() => new SessionManager({ deliver: () => undefined, entities: { UserName: { schema: null } } as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('`entities.UserName.schema` must be a zod schema') }),
+    );
+  });
+
+  it('gives back the declarations defineEntities is given', () => {
+    expect(defineEntities(entities)).toBe(entities);
+  });
+
   it('rejects an entity without a zod schema as INVALID_OPTIONS', () => {
     expect(() => new SessionManager({ deliver: () => undefined, entities: { UserName: { schema: 'string' } } as never })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
@@ -202,6 +280,170 @@ describe('entity migrations', () => {
     const { session: again } = await after.client.say('hi');
     expect({ codes: after.errors.map((e) => e.code), same: again.id === session.id }).toEqual({ codes: ['CORRUPT_STATE'], same: true });
     await after.bot.close();
+  });
+
+  it('names the migration that threw and its error in the report', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined });
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store, {
+      migrations: {
+        1: () => {
+          throw new Error('bad data');
+        },
+      },
+    });
+    await after.client.say('hi');
+    expect(after.errors.map((e) => e.message)).toEqual([expect.stringContaining('migration 1 threw (bad data); the entities stay as migration 0 left them')]);
+    await after.bot.close();
+  });
+
+  it('stops at a migration that throws: the later ones do not run', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined });
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store, {
+      migrations: {
+        1: () => {
+          throw new Error('bad data');
+        },
+        2: (old: JsonObject) => ({ ...old, Cart: ['migrated'] }),
+      },
+    });
+    expect(await after.show()).toEqual({ Cart: ['pizza'] });
+    await after.bot.close();
+  });
+
+  it('keeps the entities as they were when a migration changes what it was given and then throws', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined });
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store, {
+      migrations: {
+        1: (old: JsonObject) => {
+          old.Cart = ['half-migrated'];
+          throw new Error('bad data');
+        },
+      },
+    });
+    expect(await after.show()).toEqual({ Cart: ['pizza'] });
+    await after.bot.close();
+  });
+
+  it.each([
+    ['nothing', undefined],
+    ['null', null],
+    ['an array', []],
+  ])('reports a migration that returns %s instead of an object and keeps the entities as they were', async (_what, returned) => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined });
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store, { migrations: { 1: () => returned as unknown as JsonObject } });
+    const shown = await after.show();
+    expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({ shown: { Cart: ['pizza'] }, errors: [expect.stringContaining('migration 1 threw (it did not return an object of entities)')] });
+    await after.bot.close();
+  });
+
+  it('reports a migration that throws undefined', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined });
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store, {
+      migrations: {
+        1: () => {
+          throw undefined;
+        },
+      },
+    });
+    const shown = await after.show();
+    expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({ shown: { Cart: ['pizza'] }, errors: [expect.stringContaining('migration 1 threw (undefined)')] });
+    await after.bot.close();
+  });
+
+  it('runs the migrations in version order, however their keys are ordered', async () => {
+    // Keys past 2^32 - 2 are not array indices: Object.entries gives them in insertion order, not numeric order.
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined });
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store, {
+      migrations: {
+        5_000_000_001: (old: JsonObject) => ({ ...old, Cart: [...(old.Cart as string[]), 'second'] }),
+        5_000_000_000: (old: JsonObject) => ({ ...old, Cart: [...(old.Cart as string[]), 'first'] }),
+      },
+    });
+    expect(await after.show()).toEqual({ Cart: ['pizza', 'first', 'second'] });
+    await after.bot.close();
+  });
+
+  it('rejects a migration that is not a function as INVALID_OPTIONS', () => {
+    expect(() => new SessionManager({ deliver: () => undefined, migrations: { 1: 'upgrade' } as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('`migrations.1` must be a function') }),
+    );
+  });
+
+  it.each(['a1', '1a', '-1', '1.5'])('rejects the migration key %j as INVALID_OPTIONS', (key) => {
+    expect(() => new SessionManager({ deliver: () => undefined, migrations: { [key]: (old: JsonObject) => old } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
+  it('takes a migration key of several digits as the current version', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const { bot, client } = retentionBot(store, { migrations: { 10: (old: JsonObject) => old } });
+    await client.say('hi');
+    const key = bot.keyOf(client.address);
+    expect(decodeState((await store.get(key))!.data, key).entitiesVersion).toBe(10);
+    await bot.close();
+  });
+
+  it('reports entities written by a newer version of the bot and still checks them against its schemas', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined, migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } });
+    await before.client.say('set UserName 42');
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store);
+    const shown = await after.show();
+    expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({
+      shown: { Cart: ['pizza'] },
+      errors: [expect.stringContaining("written in version 2, newer than this bot's (0)"), expect.stringContaining('entity "UserName"')],
+    });
+    await after.bot.close();
+  });
+
+  it('reports entities of a newer version once: a bot without migrations saves them in its own version', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const before = retentionBot(store, { entities: undefined, migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } });
+    await before.client.say('set Cart ["pizza"]');
+    await before.bot.close();
+    const after = retentionBot(store);
+    await after.client.say('hello');
+    await after.client.say('hello again');
+    expect({ shown: await after.show(), errors: after.errors.map((e) => e.message) }).toEqual({
+      shown: { Cart: ['pizza'] },
+      errors: [expect.stringContaining("written in version 2, newer than this bot's (0)")],
+    });
+    await after.bot.close();
+  });
+
+  it('runs the migrations again after a rollback to a bot with entities but no migrations, and a new upgrade', async () => {
+    const store = new MemoryStore({ maxSessions: 10 });
+    const upgrade = { 1: (old: JsonObject) => ({ ...old, Cart: [...((old.Cart as string[] | undefined) ?? []), 'v1'] }) };
+    const v1 = retentionBot(store, { migrations: upgrade });
+    await v1.client.say('set Cart ["pizza"]');
+    await v1.bot.close();
+    const rolledBack = retentionBot(store);
+    await rolledBack.client.say('set Cart ["salad"]');
+    await rolledBack.bot.close();
+    const again = retentionBot(store, { migrations: upgrade });
+    expect(await again.show()).toEqual({ Cart: ['salad', 'v1'] });
+    await again.bot.close();
   });
 
   it('rejects a migration key that is not a positive integer as INVALID_OPTIONS', () => {
