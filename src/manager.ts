@@ -583,7 +583,7 @@ export class SessionManager<
       }
     }
     if (state === undefined || state.id === undefined) {
-      state = this.freshState(message.address, receivedAt, state === undefined ? undefined : { entities: state.entities, entityExpiry: state.entityExpiry });
+      state = this.freshState(message.address, receivedAt, state === undefined ? undefined : { entities: state.entities, entityExpiry: state.entityExpiry, entitiesVersion: state.entitiesVersion });
       starting = true;
     }
 
@@ -694,7 +694,7 @@ export class SessionManager<
         collect(old, replies);
         state = this.freshState(address, now, ended);
       } else {
-        state = this.freshState(address, now, state === undefined ? undefined : { entities: state.entities, entityExpiry: state.entityExpiry });
+        state = this.freshState(address, now, state === undefined ? undefined : { entities: state.entities, entityExpiry: state.entityExpiry, entitiesVersion: state.entitiesVersion });
       }
       const session = this.newSession(key, state, undefined, userData, conversationData, false, expect, events);
       await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
@@ -850,7 +850,7 @@ export class SessionManager<
 
   // ---- session lifecycle -------------------------------------------------------------------------------------
 
-  private freshState(address: Address, now: number, kept?: { entities: JsonObject; entityExpiry?: Record<string, number> | undefined }): SessionStateRecord {
+  private freshState(address: Address, now: number, kept?: Kept): SessionStateRecord {
     const state: SessionStateRecord = {
       v: 1,
       id: newSessionId(),
@@ -865,11 +865,13 @@ export class SessionManager<
       privateConversationData: {},
     };
     if (kept?.entityExpiry !== undefined && Object.keys(kept.entityExpiry).length > 0) state.entityExpiry = kept.entityExpiry;
+    // Kept entities stay in the version they were written in, so that no migration runs on them twice.
+    if (kept?.entitiesVersion !== undefined) state.entitiesVersion = kept.entitiesVersion;
     return state;
   }
 
   /** Runs `onSessionEnd`, decides what is kept, and schedules the `sessionEnd` event for after the commit. */
-  private async endState(session: AnySession, reason: EndReason, now: number, events: (() => void)[]): Promise<{ entities: JsonObject; entityExpiry: Record<string, number> | undefined }> {
+  private async endState(session: AnySession, reason: EndReason, now: number, events: (() => void)[]): Promise<Kept> {
     const info = session.info;
     const state = session.state;
     // A session's end hook runs once per process even when the turn around it is re-run after a lost store race or
@@ -907,7 +909,7 @@ export class SessionManager<
     const final = { ...state.entities };
     events.push(() => this.counters.end(reason));
     this.emitLater(events, 'sessionEnd', () => ({ session: info, reason, entities: final, kept: Object.keys(entities), summary: summarize(info, state, reason, now) }));
-    return { entities, entityExpiry };
+    return { entities, entityExpiry, entitiesVersion: state.entitiesVersion };
   }
 
   private newSession(
@@ -1520,7 +1522,14 @@ function touch(state: SessionStateRecord, message: IncomingMessage | undefined, 
   if (message.locale !== undefined) state.locale = message.locale;
 }
 
-function dormantState(state: SessionStateRecord, kept: { entities: JsonObject; entityExpiry: Record<string, number> | undefined }): SessionStateRecord {
+/** What an ended session hands to the next one: the kept entities, their expiry times and the version they are in. */
+interface Kept {
+  entities: JsonObject;
+  entityExpiry: Record<string, number> | undefined;
+  entitiesVersion?: number | undefined;
+}
+
+function dormantState(state: SessionStateRecord, kept: Kept): SessionStateRecord {
   const dormant: SessionStateRecord = {
     v: 1,
     lastActiveAt: state.lastActiveAt,
@@ -1533,10 +1542,11 @@ function dormantState(state: SessionStateRecord, kept: { entities: JsonObject; e
     privateConversationData: {},
   };
   if (kept.entityExpiry !== undefined) dormant.entityExpiry = kept.entityExpiry;
+  if (kept.entitiesVersion !== undefined) dormant.entitiesVersion = kept.entitiesVersion;
   return dormant;
 }
 
-function carry(session: AnySession, ended: { entities: JsonObject; entityExpiry: Record<string, number> | undefined }, options: NewSessionOptions<any>): { entities: JsonObject; entityExpiry: Record<string, number> | undefined } {
+function carry(session: AnySession, ended: Kept, options: NewSessionOptions<any>): Kept {
   const entities = { ...ended.entities };
   const what = options.carry;
   if (Array.isArray(what)) {
@@ -1544,7 +1554,7 @@ function carry(session: AnySession, ended: { entities: JsonObject; entityExpiry:
   } else if (what !== undefined) {
     for (const [name, value] of Object.entries(what)) setOwn(entities, name, value);
   }
-  return { entities, entityExpiry: ended.entityExpiry };
+  return { entities, entityExpiry: ended.entityExpiry, entitiesVersion: ended.entitiesVersion };
 }
 
 function collect(session: AnySession, into: OutgoingMessage[]): void {

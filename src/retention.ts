@@ -110,15 +110,14 @@ export class Retention {
     return this.keepAlways.length === 0 ? this.keepUser : [...this.keepAlways, ...this.keepUser];
   }
 
-  /** Before a save: declared TTLs start for entities set without one, and the entities are marked with the current version. */
+  /** Before a save: declared TTLs start for entities set without one, and entities of an older version are marked with the current one. */
   stamp(state: SessionStateRecord, now: number): void {
     for (const [name, ttl] of this.ttls) {
       if (Object.hasOwn(state.entities, name) && state.entityExpiry?.[name] === undefined) (state.entityExpiry ??= {})[name] = now + ttl;
     }
-    // The entities now match this bot's schemas, so they are in its version, even when a newer bot wrote them (a
-    // rollback): keeping the newer mark would report them on every turn and skip migrations after the next upgrade.
-    if (this.version > 0) state.entitiesVersion = this.version;
-    else delete state.entitiesVersion;
+    // Never lowered: entities a newer bot wrote (before a rollback, or beside this one in a rolling deploy) may pass
+    // this bot's schemas in either shape, and a lower mark would make the newer bot migrate them a second time.
+    if (this.version > (state.entitiesVersion ?? 0)) state.entitiesVersion = this.version;
   }
 
   /**
@@ -142,9 +141,9 @@ export class Retention {
         }
       }
       state.entities = entities;
-    } else if (from > this.version) {
-      problems.push({ message: `its entities were written in version ${from}, newer than this bot's (${this.version}); they are checked against this bot's schemas` });
     }
+    // Entities of a newer version are checked against this bot's schemas like any others; only a failure is reported.
+    const newer = from > this.version ? ` (its entities were written in version ${from}, newer than this bot's ${this.version})` : '';
     for (const [name, spec] of this.specs) {
       if (!Object.hasOwn(state.entities, name)) continue;
       const parsed = spec.schema.safeParse(state.entities[name]);
@@ -154,7 +153,7 @@ export class Retention {
       }
       delete state.entities[name];
       if (state.entityExpiry !== undefined) delete state.entityExpiry[name];
-      problems.push({ message: `entity "${name}" does not match its schema (${formatIssues(parsed.error)}); that entity was dropped`, cause: parsed.error });
+      problems.push({ message: `entity "${name}" does not match its schema (${formatIssues(parsed.error)}); that entity was dropped${newer}`, cause: parsed.error });
     }
     return problems;
   }
