@@ -112,7 +112,13 @@ describe('formatText', () => {
   });
 
   it('says what sprintf-js found wrong with a malformed template', () => {
-    expect(() => formatText('Hello there %(name)', [{ name: 'Lars' }])).toThrow('does not fit its 1 argument: unexpected placeholder. Named');
+    expect(() => formatText('Hello there %(name)', [{ name: 'Lars' }])).toThrow(/does not fit its 1 argument: unexpected placeholder/i);
+  });
+
+  it('tells how to write a named placeholder and a percent sign when sprintf-js rejects a template', () => {
+    expect(() => formatText('Hello there %(name)', [{ name: 'Lars' }])).toThrow(
+      / Named placeholders need a type after them \('%\(name\)s'\), and '%%' writes a percent sign\.$/,
+    );
   });
 
   it('writes the template, the number of arguments and the problem into the error, and nothing more', () => {

@@ -300,7 +300,7 @@ describe('ordering', () => {
     expect([texts, box.activeLanes]).toEqual([['one', 'two'], 0]);
   });
 
-  it('holds a later batch back behind one that a synchronous deliver sent for its own address', async () => {
+  it('lets no later reply overtake one that deliver itself sent to the same address while that one is still being delivered', async () => {
     const gate = deferred();
     let box!: Outbox;
     let calls!: { texts: (string | undefined)[] }[];
@@ -319,7 +319,7 @@ describe('ordering', () => {
     expect(calls.map((c) => c.texts)).toEqual([['one'], ['two'], ['three']]);
   });
 
-  it('holds a later batch back behind one that a synchronous deliver set in flight after its address went idle', async () => {
+  it('lets no later reply overtake the last of several that deliver itself sent to the same address while that one is still being delivered', async () => {
     const gate = deferred();
     let box!: Outbox;
     let calls!: { texts: (string | undefined)[] }[];
@@ -432,11 +432,18 @@ describe('retries', () => {
     expect(errors[0]?.message).toMatch(/deliver failed 3 times for 1 message to test\/c1\/a: channel down/);
   });
 
-  it('says "1 time" in the DeliveryError of a single failed attempt, and "messages" for two', async () => {
+  it('says "1 time" in the DeliveryError of a single failed attempt', async () => {
     const { box, errors } = outbox({ delay: 0, retry: { retries: 0 }, deliver: () => Promise.reject(new Error('channel down')) });
-    box.enqueue('a', A, [msg('one'), msg('two')], false);
+    box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(0);
-    expect(errors[0]?.message).toMatch(/deliver failed 1 time for 2 messages to test\/c1\/a: channel down/);
+    expect(errors[0]?.message).toMatch(/deliver failed 1 time for 1 message to test\/c1\/a: channel down/);
+  });
+
+  it('says "messages" in the DeliveryError of a batch of two', async () => {
+    const { box, errors } = outbox({ delay: 0, retry: { retries: 2 }, deliver: () => Promise.reject(new Error('channel down')) });
+    box.enqueue('a', A, [msg('one'), msg('two')], false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(errors[0]?.message).toMatch(/deliver failed 3 times for 2 messages to test\/c1\/a: channel down/);
   });
 
   it('rejects send() with the DeliveryError too', async () => {
@@ -471,31 +478,38 @@ describe('retries', () => {
   });
 
   it('waits forever for a deliver with a timeout of 0', async () => {
-    const gate = deferred();
-    const { box, calls, errors } = outbox({ delay: 0, retry: { timeout: 0 }, deliver: () => gate.promise });
+    const { box, calls, errors } = outbox({ delay: 0, retry: { timeout: 0 }, deliver: () => new Promise<void>(() => undefined) });
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(24 * 3600_000);
     expect([calls.length, errors, box.activeLanes]).toEqual([1, [], 1]);
+  });
+
+  it('frees the address once a deliver with a timeout of 0 settles, however late', async () => {
+    const gate = deferred();
+    const { box, errors } = outbox({ delay: 0, retry: { timeout: 0 }, deliver: () => gate.promise });
+    box.enqueue('a', A, [msg('one')], false);
+    await vi.advanceTimersByTimeAsync(24 * 3600_000);
     gate.resolve();
     await vi.advanceTimersByTimeAsync(0);
-    expect(box.activeLanes).toBe(0);
+    expect([errors, box.activeLanes]).toEqual([[], 0]);
   });
 
   it('batches, times and retries where setTimeout returns a plain number, as in a browser', async () => {
+    let failures = 1;
+    const { box, calls, errors } = outbox({ deliver: () => (failures-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve()) });
     const timers = new Map<number, ReturnType<typeof setTimeout>>();
     const { setTimeout: set, clearTimeout: clear } = globalThis;
-    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((run: () => void, ms: number) => {
+    const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((run: () => void, ms: number) => {
       timers.set(timers.size + 1, set(run, ms));
       return timers.size;
     }) as never);
-    vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((id: number) => clear(timers.get(id))) as never);
-    let failures = 1;
-    const { box, calls, errors } = outbox({ deliver: () => (failures-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve()) });
+    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((id: number) => clear(timers.get(id))) as never);
     try {
       box.enqueue('a', A, [msg('one')], false);
       await vi.advanceTimersByTimeAsync(10_000);
     } finally {
-      vi.restoreAllMocks();
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
     }
     expect([calls.map((c) => c.at), errors]).toEqual([[250, 450], []]);
   });

@@ -139,6 +139,7 @@ describe('Scheduler timer', () => {
       scheduler.arm(at);
       expect(scheduler.nextWake).toBe(at);
       scheduler.stop();
+      expect(clear).toHaveBeenCalledWith(1);
     } finally {
       set.mockRestore();
       clear.mockRestore();

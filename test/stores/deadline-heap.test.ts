@@ -20,7 +20,7 @@ function consistent(heap: DeadlineHeap<Item>): boolean {
   const { items, deadlines } = arraysOf(heap);
   return (
     deadlines.length === items.length &&
-    items.every((it, i) => it.heapIndex === i && (i === 0 || deadlines[(i - 1) >> 1]! <= deadlines[i]!))
+    items.every((held, i) => held.heapIndex === i && (i === 0 || deadlines[(i - 1) >> 1]! <= deadlines[i]!))
   );
 }
 
@@ -36,14 +36,14 @@ describe('DeadlineHeap', () => {
   it('pops items in deadline order', () => {
     const heap = new DeadlineHeap<Item>();
     const items = [5, 1, 4, 2, 3].map((d) => {
-      const it = item(d);
-      heap.set(it, d);
-      return it;
+      const held = item(d);
+      heap.set(held, d);
+      return held;
     });
     const popped: number[] = [];
     for (let next = heap.popDue(Infinity); next !== undefined; next = heap.popDue(Infinity)) popped.push(next.name);
     expect(popped).toEqual([1, 2, 3, 4, 5]);
-    expect(items.every((it) => it.heapIndex === -1)).toBe(true);
+    expect(items.every((held) => held.heapIndex === -1)).toBe(true);
   });
 
   it('pops nothing before the earliest deadline', () => {
@@ -69,9 +69,9 @@ describe('DeadlineHeap', () => {
   it('moves an item set to a later deadline down below its children', () => {
     const heap = new DeadlineHeap<Item>();
     const items = [1, 2, 3, 4, 5, 6, 7].map((d) => {
-      const it = item(d);
-      heap.set(it, d);
-      return it;
+      const held = item(d);
+      heap.set(held, d);
+      return held;
     });
     heap.set(items[1]!, 10);
     expect(consistent(heap)).toBe(true);
@@ -80,9 +80,9 @@ describe('DeadlineHeap', () => {
   it('moves an item set to an earlier deadline up above its parent', () => {
     const heap = new DeadlineHeap<Item>();
     const items = [1, 2, 3, 4, 5, 6, 7].map((d) => {
-      const it = item(d);
-      heap.set(it, d);
-      return it;
+      const held = item(d);
+      heap.set(held, d);
+      return held;
     });
     heap.set(items[6]!, 0);
     expect(consistent(heap)).toBe(true);
@@ -93,9 +93,9 @@ describe('DeadlineHeap', () => {
     const heap = new DeadlineHeap<Item>();
     // Laid out as [1, 10, 2, 11, 12, 3, 4]: the last item (4) is earlier than the parent (10) of the removed one (12).
     const items = [1, 10, 2, 11, 12, 3, 4].map((d) => {
-      const it = item(d);
-      heap.set(it, d);
-      return it;
+      const held = item(d);
+      heap.set(held, d);
+      return held;
     });
     expect(arraysOf(heap).deadlines).toEqual([1, 10, 2, 11, 12, 3, 4]);
     heap.remove(items[4]!);
@@ -143,8 +143,8 @@ describe('DeadlineHeap', () => {
           }
           expect(consistent(heap)).toBe(true);
           expect(heap.size).toBe(model.size);
-          expect(items.filter((it) => it.heapIndex >= 0).map((it) => it.name).sort((x, y) => x - y)).toEqual([...model.keys()].sort((x, y) => x - y));
-          expect(items.map((it) => heap.deadlineOf(it))).toEqual(items.map((it) => model.get(it.name)));
+          expect(items.filter((held) => held.heapIndex >= 0).map((held) => held.name).sort((x, y) => x - y)).toEqual([...model.keys()].sort((x, y) => x - y));
+          expect(items.map((held) => heap.deadlineOf(held))).toEqual(items.map((held) => model.get(held.name)));
         }
         const drained: [number, number][] = [];
         for (let deadline = heap.peekDeadline(); deadline !== undefined; deadline = heap.peekDeadline()) drained.push([heap.popDue(Infinity)!.name, deadline]);
