@@ -95,6 +95,26 @@ describe('HttpAdapter in Express 5', () => {
     expect(texts((await response.json()) as HttpTurnResponse)).toEqual(["Hi, I'm Botty. What's your name?"]);
   });
 
+  it("leaves a body that is not JSON to express.json()'s own error answer when that parser runs first", async () => {
+    const { handler } = tutorialBot();
+    const app = express();
+    app.use(express.json());
+    app.post('/api/messages', handler);
+    const url = await listenExpress(app);
+    const response = await post(url, '{"address": ');
+    expect({ status: response.status, type: response.headers.get('content-type') }).toEqual({ status: 400, type: expect.stringContaining('text/html') });
+  });
+
+  it('does not apply maxBodyBytes to a body that express.json() parsed', async () => {
+    const { handler } = tutorialBot({ maxBodyBytes: 1_000 });
+    const app = express();
+    app.use(express.json());
+    app.post('/api/messages', handler);
+    const url = await listenExpress(app);
+    const response = await post(url, { address: address(), text: `hi ${'x'.repeat(2_000)}` });
+    expect(response.status).toBe(200);
+  });
+
   it('answers a message that fails validation with its palaver code after express.json()', async () => {
     const { handler } = tutorialBot();
     const app = express();
@@ -109,14 +129,28 @@ describe('HttpAdapter in Express 5', () => {
 
 describe('HttpAdapter in Fastify 5', () => {
   /** The README's route: Fastify parses the JSON, the adapter answers on the raw response. */
-  function fastifyApp(handler: ReturnType<HttpAdapter['handler']>): FastifyInstance {
-    const app = Fastify();
+  function fastifyApp(handler: ReturnType<HttpAdapter['handler']>, options: { bodyLimit?: number } = {}): FastifyInstance {
+    const app = Fastify(options);
     app.post('/api/messages', (request, reply) => {
       reply.hijack();
       return handler(Object.assign(request.raw, { body: request.body }), reply.raw);
     });
     return app;
   }
+
+  it("leaves a body that is not JSON to Fastify's own error answer in the parsed route", async () => {
+    const { handler } = tutorialBot();
+    const url = await listenFastify(fastifyApp(handler));
+    const response = await post(url, '{"address": ');
+    expect({ status: response.status, body: await response.json() }).toEqual({ status: 400, body: expect.objectContaining({ statusCode: 400, code: expect.stringMatching(/^FST_/) }) });
+  });
+
+  it("applies Fastify's bodyLimit instead of maxBodyBytes in the parsed route", async () => {
+    const { handler } = tutorialBot({ maxBodyBytes: 100_000 });
+    const url = await listenFastify(fastifyApp(handler, { bodyLimit: 1_000 }));
+    const response = await post(url, { address: address(), text: `hi ${'x'.repeat(2_000)}` });
+    expect(response.status).toBe(413);
+  });
 
   it('carries a conversation across requests in a hijacked route', async () => {
     const { handler } = tutorialBot();
