@@ -133,4 +133,15 @@ describe('a dialog that throws', () => {
     const result = await say('hi');
     expect([texts(), (await stored())?.entities, result.session.turnCount]).toEqual([['sent before the failure', OOPS], { Before: 'saved' }, 1]);
   });
+
+  it('fails the turn with DIALOG_FAILED when an async reply rejects', async () => {
+    const { bot, say, errors } = makeBot();
+    bot.dialog('/', async (session) => {
+      await Promise.resolve();
+      if (session.message?.text === 'fail') throw new Error('reply exploded');
+    });
+    await say('hi');
+    const result = await say('fail');
+    expect([result.error?.code, errors]).toEqual(['DIALOG_FAILED', [expect.objectContaining({ code: 'DIALOG_FAILED', cause: expect.objectContaining({ message: 'reply exploded' }) })]]);
+  });
 });

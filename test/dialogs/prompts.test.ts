@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Message, Prompts, ResumeReason, findChoice, type DialogResult, type Session } from '../../src';
-import { makeBot } from '../harness';
+import { address, makeBot } from '../harness';
 
 /** A bot whose root asks with `ask`, then records what the prompt returned. */
 function promptBot(ask: (session: Session) => void, options: Parameters<typeof makeBot>[0] = {}) {
@@ -44,6 +44,23 @@ describe('Prompts.text', () => {
     expect(delivered[0]?.messages[0]).toMatchObject({ text: 'Name, please?', inputHint: 'expectingInput' });
   });
 
+  it('rejects a prompt that is neither a string nor a message with INVALID_ARGUMENT naming the prompt', async () => {
+    const { say } = promptBot((session) => Prompts.text(session, 42 as never));
+    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Prompts.text expects the prompt') });
+  });
+
+  it('rejects a null prompt with INVALID_ARGUMENT', async () => {
+    const { say } = promptBot((session) => Prompts.text(session, null as never));
+    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('asks again when the answer has no text at all', async () => {
+    const { say, texts, results } = promptBot((session) => Prompts.text(session, 'Your name?'));
+    await say('hi');
+    await say('', undefined, { text: undefined, attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }] });
+    expect([texts(), results]).toEqual([["Your name?", "I didn't understand. Your name?"], []]);
+  });
+
   it('delivers the question without the batching delay', async () => {
     const { say, texts } = promptBot((session) => Prompts.text(session, 'Your name?'), { autoBatchDelay: 10_000 });
     await say('hi');
@@ -66,6 +83,20 @@ describe('Prompts.number', () => {
     expect(results[0]?.response).toBe(1.5);
   });
 
+  it('reads every digit after the decimal comma', async () => {
+    const { say, results } = promptBot((session) => Prompts.number(session, 'How much?'));
+    await say('hi');
+    await say('2,75');
+    expect(results[0]?.response).toBe(2.75);
+  });
+
+  it('retries on a number too large to represent', async () => {
+    const { say, texts, results } = promptBot((session) => Prompts.number(session, 'How many?'));
+    await say('hi');
+    await say('1' + '0'.repeat(400));
+    expect([texts(), results]).toEqual([['How many?', "I didn't understand. How many?"], []]);
+  });
+
   it('retries on text without a number', async () => {
     const { say, texts } = promptBot((session) => Prompts.number(session, 'How many?'));
     await say('hi');
@@ -80,6 +111,13 @@ describe('Prompts.number', () => {
     await say('11');
     await say('10');
     expect([texts().length, results[0]?.response]).toEqual([3, 10]);
+  });
+
+  it('accepts minValue itself', async () => {
+    const { say, results } = promptBot((session) => Prompts.number(session, 'Pick 1-10', { minValue: 1, maxValue: 10 }));
+    await say('hi');
+    await say('1');
+    expect(results.map((r) => r.response)).toEqual([1]);
   });
 
   it('retries on a fraction when integerOnly', async () => {
@@ -101,6 +139,33 @@ describe('Prompts.confirm', () => {
       answers.push(results[0]?.response);
     }
     expect(answers).toEqual([true, true, false, false]);
+  });
+
+  it('reads every yes word as true and every no word as false', async () => {
+    const yes = ['yes', 'y', 'yep', 'yeah', 'yup', 'sure', 'ok', 'okay', 'true', 'correct', 'right', 'affirmative'];
+    const no = ['no', 'n', 'nope', 'nah', 'false', 'wrong', 'negative', 'cancel'];
+    const answers: unknown[] = [];
+    for (const answer of [...yes, ...no]) {
+      const { say, results } = promptBot((session) => Prompts.confirm(session, 'Sure?'));
+      await say('hi');
+      await say(answer);
+      answers.push(results[0]?.response);
+    }
+    expect(answers).toEqual([...yes.map(() => true), ...no.map(() => false)]);
+  });
+
+  it('ignores several punctuation marks at the end of the answer', async () => {
+    const { say, results } = promptBot((session) => Prompts.confirm(session, 'Sure?'));
+    await say('hi');
+    await say('Sure?!');
+    expect(results.map((r) => r.response)).toEqual([true]);
+  });
+
+  it('does not ignore punctuation inside the answer', async () => {
+    const { say, texts, results } = promptBot((session) => Prompts.confirm(session, 'Sure?'));
+    await say('hi');
+    await say('o.k');
+    expect([texts(), results]).toEqual([['Sure?', "I didn't understand. Sure?"], []]);
   });
 
   it('offers Yes and No as suggested actions', async () => {
@@ -178,9 +243,54 @@ describe('Prompts.choice', () => {
     expect([inline.texts(), list.texts()]).toEqual([['command? (1. north, 2. look)'], ['command?\n1. north\n2. look']]);
   });
 
+  it('retries on an answer that matches no choice', async () => {
+    const { say, texts, results } = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'none' }));
+    await say('hi');
+    await say('banana');
+    expect([texts(), results]).toEqual([['command?', "I didn't understand. command?"], []]);
+  });
+
+  it("drops blank entries and trims the choices of 'a|b|c'", async () => {
+    const { say, delivered } = promptBot((session) => Prompts.choice(session, 'color?', ' red | | blue '));
+    await say('hi');
+    expect(delivered[0]?.messages[0]?.suggestedActions?.map((a) => a.title)).toEqual(['red', 'blue']);
+  });
+
+  it('shows the question alone, without buttons, with listStyle none', async () => {
+    const { say, delivered } = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'none' }));
+    await say('hi');
+    expect(delivered[0]?.messages).toEqual([{ type: 'message', text: 'command?', inputHint: 'expectingInput' }]);
+  });
+
+  it('lists the choices without a leading space or line when the question has no text', async () => {
+    const image = { contentType: 'image/png', contentUrl: 'https://example.com/map.png' };
+    const inline = promptBot((session) => Prompts.choice(session, { attachments: [image] }, ['north', 'look'], { listStyle: 'inline' }));
+    const list = promptBot((session) => Prompts.choice(session, { attachments: [image] }, ['north', 'look'], { listStyle: 'list' }));
+    await inline.say('hi');
+    await list.say('hi');
+    expect([inline.texts(), list.texts()]).toEqual([['(1. north, 2. look)'], ['1. north\n2. look']]);
+  });
+
   it('rejects choices that are not strings with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((session) => Prompts.choice(session, 'pick', [1, 2] as never));
     expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('rejects a list with a choice that is not a string with INVALID_ARGUMENT naming Prompts.choice', async () => {
+    const { say } = promptBot((session) => Prompts.choice(session, 'pick', ['a', 2] as never));
+    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Prompts.choice expects choices') });
+  });
+
+  it('rejects choices given as a number or null with INVALID_ARGUMENT', async () => {
+    const errors: unknown[] = [];
+    for (const choices of [42, null]) {
+      const { say } = promptBot((session) => Prompts.choice(session, 'pick', choices as never));
+      errors.push((await say('hi')).error);
+    }
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Prompts.choice expects choices') }),
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Prompts.choice expects choices') }),
+    ]);
   });
 });
 
@@ -201,6 +311,28 @@ describe('retries', () => {
     expect([texts().length, results]).toEqual([3, [{ resumed: ResumeReason.notCompleted, childId: 'palaver:prompt:number' }]]);
   });
 
+  it('allows maxRetries failed answers before giving up', async () => {
+    const { say, results, texts } = promptBot((session) => Prompts.number(session, 'How many?', { maxRetries: 1 }));
+    await say('hi');
+    await say('a');
+    expect([texts(), results]).toEqual([['How many?', "I didn't understand. How many?"], []]);
+  });
+
+  it('retries a message prompt with the apology before its text, keeping its other fields', async () => {
+    const { say, delivered } = promptBot((session) => Prompts.text(session, { text: 'Your *name*?', textFormat: 'markdown' }));
+    await say('hi');
+    await say('');
+    expect(delivered[1]?.messages).toEqual([{ type: 'message', text: "I didn't understand. Your *name*?", textFormat: 'markdown', inputHint: 'expectingInput' }]);
+  });
+
+  it('retries a message prompt without text with the apology alone', async () => {
+    const image = { contentType: 'image/png', contentUrl: 'https://example.com/q.png' };
+    const { say, delivered } = promptBot((session) => Prompts.text(session, { attachments: [image] }));
+    await say('hi');
+    await say('');
+    expect(delivered[1]?.messages[0]).toMatchObject({ text: "I didn't understand. ", attachments: [image] });
+  });
+
   it('gives up at the first failure with maxRetries 0', async () => {
     const { say, results } = promptBot((session) => Prompts.text(session, 'Name?', { maxRetries: 0 }));
     await say('hi');
@@ -210,7 +342,17 @@ describe('retries', () => {
 
   it('rejects a negative maxRetries with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((session) => Prompts.text(session, 'Name?', { maxRetries: -1 }));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`maxRetries`') });
+  });
+
+  it('asks its question again when an interruption on top of it ends, then takes the answer', async () => {
+    const { bot, say, texts, results } = promptBot((session) => Prompts.text(session, 'Your name?'));
+    bot.dialog('/alert', (session) => session.endDialog('Alert!'));
+    await say('hi');
+    await bot.beginDialog(address(), '/alert', undefined, { interrupt: true });
+    await vi.advanceTimersByTimeAsync(10);
+    await say('Lars');
+    expect([texts(), results.map((r) => r.response)]).toEqual([['Your name?', 'Alert!', 'Your name?'], ['Lars']]);
   });
 
   it('saves a waiting prompt’s options and question, without its kind or a retries count', async () => {
@@ -242,5 +384,47 @@ describe('findChoice', () => {
 
   it('finds nothing for an unrelated answer', () => {
     expect(findChoice(['north', 'south'], 'banana')).toBeUndefined();
+  });
+
+  it('matches regardless of case and surrounding spaces', () => {
+    expect(findChoice(['North', 'South'], '  SOUTH ')).toEqual({ entity: 'South', index: 1, score: 1 });
+  });
+
+  it('finds nothing for an empty answer, even among empty choices', () => {
+    expect(findChoice(['', 'north'], '  ')).toBeUndefined();
+  });
+
+  it('reads a number of two digits as the number of a choice', () => {
+    const choices = Array.from({ length: 12 }, (_, i) => `room ${String.fromCharCode(97 + i)}`);
+    expect(findChoice(choices, '11')).toEqual({ entity: 'room k', index: 10, score: 1 });
+  });
+
+  it('reads only plain digits as the number of a choice', () => {
+    const choices = Array.from({ length: 10 }, (_, i) => `room ${String.fromCharCode(97 + i)}`);
+    expect([findChoice(choices, '1e1'), findChoice(choices, '0x2')]).toEqual([undefined, undefined]);
+  });
+
+  it('finds nothing for a number past the last choice', () => {
+    expect(findChoice(['north', 'south'], '3')).toBeUndefined();
+  });
+
+  it('finds a choice inside a longer answer, scored lower than a partial match', () => {
+    expect(findChoice(['north', 'south'], 'go north')).toEqual({ entity: 'north', index: 0, score: (5 / 8) * 0.9 });
+  });
+
+  it('keeps the best match when a weaker one comes later', () => {
+    expect(findChoice(['red', 'red wine'], 'red')).toEqual({ entity: 'red', index: 0, score: 1 });
+  });
+
+  it('prefers the first of equally good matches', () => {
+    expect(findChoice(['red one', 'red two'], 'red')).toEqual({ entity: 'red one', index: 0, score: 3 / 7 });
+  });
+
+  it('finds nothing when the best match scores under 0.4', () => {
+    expect(findChoice(['north', 'south'], 'n')).toBeUndefined();
+  });
+
+  it('accepts a match that scores exactly 0.4', () => {
+    expect(findChoice(['north'], 'no')).toEqual({ entity: 'north', index: 0, score: 0.4 });
   });
 });

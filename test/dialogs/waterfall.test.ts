@@ -94,6 +94,34 @@ describe('waterfalls', () => {
     expect((await stored())?.stack).toEqual([]);
   });
 
+  it('waits for the user after an async step that is not the last and asked for nothing', async () => {
+    const { bot, say, stored } = makeBot();
+    bot.dialog('/', [async () => void (await Promise.resolve()), () => undefined]);
+    await say('hi');
+    expect((await stored())?.stack).toEqual([{ id: '/', data: {}, step: 0 }]);
+  });
+
+  it('returns a completed result when its last step falls off holding begin args that are not a result', async () => {
+    const { bot, say } = makeBot();
+    const returned: unknown[] = [];
+    bot.dialog('/', [
+      (session) => session.beginDialog('/child', { answer: 42 }),
+      (session, result) => {
+        returned.push(result);
+        session.beginDialog('/child', null);
+      },
+      (session, result) => {
+        returned.push(result);
+        session.beginDialog('/child', 'text');
+      },
+      (_session, result) => void returned.push(result),
+    ]);
+    bot.dialog('/child', [() => undefined]);
+    await say('hi');
+    const completed = { resumed: ResumeReason.completed, childId: '/child' };
+    expect(returned).toEqual([completed, completed, completed]);
+  });
+
   it('stores the step it is on in the stack', async () => {
     const { bot, say, stored } = makeBot();
     bot.dialog('/', [() => undefined, () => undefined, () => undefined]);
