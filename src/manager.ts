@@ -65,7 +65,7 @@ export interface SessionManagerOptions<
   autoBatchDelay?: number;
   /** Entity names kept across every session end. @default [] */
   preserve?: readonly (keyof E & string)[];
-  /** Runs before the first turn of each session; may set entities. */
+  /** Runs before the first turn of each session; may set entities, and a dialog it begins is where the session starts. */
   onSessionStart?: (session: Session<E, U, C, P>) => Awaitable<void>;
   /** Runs once per session, whatever ended it; may return the entity names to keep. */
   onSessionEnd?: (session: Session<E, U, C, P>, reason: EndReason) => Awaitable<void | readonly (keyof E & string)[]>;

@@ -19,7 +19,7 @@ export interface RunnerHooks {
 /** What `dispatch` and `drain` return when everything ran synchronously (shared: a settled promise is immutable; callers may skip awaiting it). */
 export const DONE: Promise<void> = Promise.resolve();
 
-/** Hands the turn's message to the dialog on top of the stack (beginning the root dialog on an empty stack), then runs what it asks for. */
+/** Hands the turn's message to the dialog on top of the stack (on an empty stack: to the dialog already begun, else the root dialog), then runs what it asks for. */
 export function dispatch(
   session: DialogSession,
   registry: DialogRegistry,
@@ -30,10 +30,13 @@ export function dispatch(
   const host = session[HOST];
   const topInstance = top(host.stack);
   if (topInstance === undefined) {
-    try {
-      host.record({ kind: 'begin', id: rootId, args: undefined });
-    } catch (error) {
-      return Promise.reject(error);
+    // A dialog that onSessionStart began is where a new session starts, instead of the root dialog.
+    if (!host.hasAction()) {
+      try {
+        host.record({ kind: 'begin', id: rootId, args: undefined });
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
   } else {
     let done: unknown;

@@ -20,6 +20,16 @@ describe('onSessionStart', () => {
     await bot.close();
   });
 
+  it('can start the session in a dialog of its own instead of the root dialog', async () => {
+    const { bot } = harness({ onSessionStart: (session) => void session.beginDialog('/welcome') });
+    bot.dialog('/', (session) => void session.send('root: %s', session.message?.text));
+    bot.dialog('/welcome', [(session) => session.endDialog('Welcome! You said %s.', session.message?.text)]);
+    const first = await bot.receive({ address: address(), text: 'hi' });
+    const second = await bot.receive({ address: address(), text: 'again' });
+    expect([first.replies.map((m) => m.text), second.replies.map((m) => m.text)]).toEqual([['Welcome! You said hi.'], ['root: again']]);
+    await bot.close();
+  });
+
   it('runs once per session, not on later turns', async () => {
     const onSessionStart = vi.fn();
     const { bot } = harness({ onSessionStart });
