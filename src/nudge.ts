@@ -37,10 +37,10 @@ export const nudgeSchema = z
     after: positive,
     every: positive.optional(),
     max: positive.optional(),
-    message: z.union([
-      z.string(),
-      z.custom<object>((v) => (typeof v === 'object' && v !== null) || typeof v === 'function', { message: 'must be a message, a string or a function' }),
-    ]),
+    // One check rather than a union of string and object, so that the error says what the message may be.
+    message: z.custom<string | object>((v) => typeof v === 'string' || (typeof v === 'object' && v !== null) || typeof v === 'function', {
+      message: 'must be a message, a string or a function',
+    }),
   })
   .strict();
 

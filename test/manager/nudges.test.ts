@@ -156,6 +156,21 @@ describe('idle nudges', () => {
     await bot.close();
   });
 
+  it('skips the nudges a late sweep missed: the next one comes on its own schedule', async () => {
+    const { bot, client } = nudgingBot({ nudge: { after: MINUTE, every: MINUTE, max: 5, message: 'ping' } });
+    await client.say('hi');
+    await client.replies();
+    vi.setSystemTime(Date.now() + 4 * MINUTE);
+    await bot.sweepExpired();
+    await client.replies();
+    await bot.sweepExpired();
+    const again = await client.replies();
+    vi.setSystemTime(Date.now() + MINUTE);
+    await bot.sweepExpired();
+    expect([again, await client.replies()]).toEqual([[], ['ping']]);
+    await bot.close();
+  });
+
   it('sends each nudge once when two managers share the store (one claim per deadline)', async () => {
     const store = new MemoryStore({ maxSessions: 100 });
     const said: string[] = [];
@@ -176,6 +191,12 @@ describe('idle nudges', () => {
     await Promise.all([a.sweepExpired(), b.sweepExpired(), vi.advanceTimersByTimeAsync(0)]);
     expect(said).toEqual(['ok', 'Are you still there?']);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it.each([null, 42])('rejects a nudge message of %j as INVALID_OPTIONS, asking for a message, a string or a function', (message) => {
+    expect(() => new SessionManager({ deliver: () => undefined, nudge: { after: MINUTE, message } as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('must be a message, a string or a function') }),
+    );
   });
 
   it('rejects a nudge without `after` as INVALID_OPTIONS', () => {
