@@ -1,13 +1,14 @@
 'use strict';
-// The floors under issue 6's two grammY targets: the least any design that keeps a session as text must spend.
+// The floors under issue 6's two grammY targets: the least palaver's layout (the session kept as text between turns,
+// userData in a record of its own) must spend.
 //
 //   node floor.js            (from bench/; re-runs itself under --expose-gc)
 //
-// Time: the JSON a turn of the benchmark conversation cannot avoid (parse the stored state and userData, write the new
-// state, and the new userData on the answer), timed in the same process as whole turns of grammY (session) and
+// Time: the JSON a turn of the benchmark conversation cannot avoid (parse the stored state and write the new one; on
+// the answer, parse and write userData too), timed in the same process as whole turns of grammY (session) and
 // palaver, rounds alternated. Bytes: two records per idle user (session and userData) held as bare key/text pairs in
-// one Map, no version, no LRU order, no deadline, against grammY's retained heap per idle session measured the same
-// way. Prints a table and writes it to .out/FLOOR.md.
+// one Map, no version, no LRU order, no deadline, against grammY's retained heap per idle session; both include the
+// harness's record of the user's last reply. Prints a table and writes it to .out/FLOOR.md.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -84,10 +85,10 @@ function timeJson(texts, ms) {
   let sink = 0;
   do {
     for (let i = 0; i < 1000; i++) {
-      // "hi": the idle state and userData read; the state at the prompt written.
+      // "hi": the idle state read, the state at the prompt written. (userData is not read: a turn that does not use it
+      // could leave it unparsed, so the floor does not count it.)
       const idle = JSON.parse(texts.idle);
-      sink += JSON.parse(texts.user).name.length;
-      idle[7] = JSON.parse(texts.promptStack);
+      idle[7] = texts.promptStack; // built once: the floor counts no work to build the new stack
       sink += JSON.stringify(idle).length;
       // the name: the state at the prompt and userData read; the idle state and the new userData written.
       const prompt = JSON.parse(texts.prompt);
@@ -118,16 +119,20 @@ async function grammyHeap() {
   settle();
   const bytes = (heapUsed() - before) / HEAP_USERS;
   for (let i = 0; i < HEAP_USERS; i += 997) if (driver.replies.last[i] !== expectedReply(i, 1)) fail(`grammY heap: user ${i} got a wrong reply`);
-  globalThis.__keep = undefined;
   return bytes;
 }
 
-/** Heap per user of palaver's two idle records as bare key → text pairs in one Map. */
+/**
+ * Heap per user of palaver's two idle records as bare key → text pairs in one Map. Like grammY's figure, it includes
+ * the harness's record of each user's last reply.
+ */
 function textFloorHeap(texts) {
   settle();
   const before = heapUsed();
   const records = new Map();
+  const replies = new Array(HEAP_USERS).fill(undefined);
   for (let i = 0; i < HEAP_USERS; i++) {
+    replies[i] = own(expectedReply(i, 1));
     // Same lengths as palaver's (a session id of the same size per user, the user's own name and keys).
     const id = `s${String(i).padStart(15, '0')}`;
     records.set(own(`s:bench:c${i}:u${i}`), own(texts.idle.replace(texts.id, id)));
@@ -135,14 +140,14 @@ function textFloorHeap(texts) {
   }
   settle();
   const bytes = (heapUsed() - before) / HEAP_USERS;
-  if (records.size !== 2 * HEAP_USERS) fail('the text floor lost records');
+  if (records.size !== 2 * HEAP_USERS || replies[HEAP_USERS - 1] !== expectedReply(HEAP_USERS - 1, 1)) fail('the text floor lost records');
   return bytes;
 }
 
 async function main() {
   const captured = await palaverTexts();
   const id = JSON.parse(captured.idle)[1];
-  const promptStack = JSON.stringify(JSON.parse(captured.prompt)[7]);
+  const promptStack = JSON.parse(captured.prompt)[7];
   const texts = { ...captured, id, promptStack, names: Array.from({ length: 1000 }, (_, i) => `Name${i}`) };
   if (JSON.parse(captured.prompt)[7] === 0 || JSON.parse(captured.idle)[7] !== 0) fail('the state layout is not the one this script expects (the stack at index 7)');
 
@@ -183,7 +188,7 @@ async function main() {
     `| palaver, whole turn | ${f(palaverUs)} | ${f(palaverUs / grammyUs)} |`,
     `| 3× grammY: the budget for a whole palaver turn | ${f(budgetUs)} | 0.33 |`,
     `| the harness alone (a driver whose turn only builds an address and records the owed reply) | ${f(harnessUs)} | ${f(harnessUs / grammyUs)} |`,
-    `| the JSON a turn cannot skip (parse state + userData, write state, + userData on the answer) | ${f(jsonUs)} | ${f(jsonUs / grammyUs)} |`,
+    `| the JSON a turn cannot skip (parse the state, write it; parse and write userData on the answer) | ${f(jsonUs)} | ${f(jsonUs / grammyUs)} |`,
     '',
     `The JSON and the harness take ${Math.round((100 * (jsonUs + harnessUs)) / budgetUs)} % of the 3× budget, leaving ${f(Math.max(0, budgetUs - jsonUs - harnessUs))} µs for`,
     `everything else a turn does: check the message, queue it behind the user's earlier turns, find the session, run the`,
@@ -192,7 +197,7 @@ async function main() {
     `| per idle user, ${HEAP_USERS.toLocaleString('en-US')} users, after forced GC | bytes |`,
     '|---|---|',
     `| grammY session (retained heap, as the benchmark measures it) | ${Math.round(grammyBytes)} |`,
-    `| palaver's two idle records as bare key → text pairs in one Map (no version, LRU or deadline) | ${Math.round(floorBytes)} |`,
+    `| palaver's two idle records as bare key → text pairs in one Map (no version, LRU or deadline), + the harness's last reply | ${Math.round(floorBytes)} |`,
     '',
     `Texts: state at the prompt ${captured.prompt.length} characters, idle ${captured.idle.length}, userData ${captured.user.length}.`,
   ];
