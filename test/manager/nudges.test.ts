@@ -104,6 +104,24 @@ describe('idle nudges', () => {
     await bot.close();
   });
 
+  it('closes at the timeout when the next nudge would fall after it', async () => {
+    const { bot, client } = nudgingBot({ nudge: { after: 40 * MINUTE, message: 'too late' } });
+    await client.say('hi');
+    await client.replies();
+    await client.idle('30m');
+    expect(await client.replies()).toEqual(['Closing our chat. Write any time!']);
+    await bot.close();
+  });
+
+  it('sends a nudge given as a message with its fields', async () => {
+    const { bot, client } = nudgingBot({ nudge: { after: MINUTE, message: { text: 'Still there?', inputHint: 'expectingInput' } } });
+    await client.say('hi');
+    await client.replies();
+    await client.idle('1m');
+    expect(client.transcript.at(-1)).toEqual([expect.objectContaining({ text: 'Still there?', inputHint: 'expectingInput' })]);
+    await bot.close();
+  });
+
   it('counts the nudges sent in the stored state and forgets them when the user writes', async () => {
     const { bot, client } = nudgingBot();
     const key = bot.keyOf(client.address);
@@ -241,6 +259,18 @@ describe('per-dialog idle options', () => {
     const before = await client.replies();
     await client.idle('1m');
     expect([before, await client.replies()]).toEqual([[], ['Take your time: I still have your order.']]);
+    await bot.close();
+  });
+
+  it('uses the timeout the root dialog was registered with while it is on the stack', async () => {
+    const bot = new SessionManager({ deliver: () => undefined, autoBatchDelay: 0, store: new MemoryStore({ maxSessions: 100 }), timeout: 30 * MINUTE });
+    const ended: string[] = [];
+    bot.on('sessionEnd', ({ reason }) => void ended.push(reason));
+    bot.dialog('/', (session) => session.send('Hello!'), { timeout: 5 * MINUTE });
+    const client = createTestClient(bot, { advance });
+    await client.say('hi');
+    await client.idle('5m');
+    expect(ended).toEqual(['timeout']);
     await bot.close();
   });
 
