@@ -494,19 +494,6 @@ describe('async dialogs', () => {
     expect((await stored())?.stack.map((d) => d.id)).toEqual(['/', '/child']);
   });
 
-  it('finishes a sendBatch save that was not awaited before the turn commits', async () => {
-    const { bot, say, stored, texts, errors } = makeBot<{ Name?: string }>({ store: slowStore() });
-    bot.dialog('/', (session) => {
-      session.entities.Name = 'first';
-      session.send('one');
-      void session.sendBatch();
-      session.entities.Name = 'second';
-      session.send('two');
-    });
-    const result = await say('hi');
-    expect([texts(), (await stored())?.entities, result.session.turnCount, errors]).toEqual([['one', 'two'], { Name: 'second' }, 1, []]);
-  });
-
   it('finishes a sendBatch save that was not awaited before the turn commits, after an async step', async () => {
     const { bot, say, stored, texts, errors } = makeBot<{ Name?: string }>({ store: slowStore() });
     bot.dialog('/', async (session) => {

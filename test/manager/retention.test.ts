@@ -40,6 +40,15 @@ function retentionBot(store: MemoryStore, options: Partial<SessionManagerOptions
   return { bot, client, errors, show };
 }
 
+/** A store holding what a bot with `options` saved after the lines said to it. */
+async function storedBy(options: Partial<SessionManagerOptions>, ...lines: string[]): Promise<MemoryStore> {
+  const store = new MemoryStore({ maxSessions: 10 });
+  const { bot, client } = retentionBot(store, options);
+  for (const line of lines) await client.say(line);
+  await bot.close();
+  return store;
+}
+
 async function fill(client: ReturnType<typeof createTestClient>): Promise<void> {
   for (const text of ['set UserName "Lars"', 'set Consent true', 'set Coupon "SAVE10"', 'set Cart ["pizza"]']) await client.say(text);
 }
@@ -100,10 +109,7 @@ describe('typed retention', () => {
   });
 
   it('reports the dropped entity as CORRUPT_STATE, naming it', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set UserName 42');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set UserName 42');
     const after = retentionBot(store);
     await after.client.say('hi');
     expect(after.errors).toEqual([expect.objectContaining({ code: 'CORRUPT_STATE', message: expect.stringContaining('entity "UserName"') })]);
@@ -111,10 +117,7 @@ describe('typed retention', () => {
   });
 
   it('hands the record with the bad entity to the store’s quarantine', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set UserName 42');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set UserName 42');
     const after = retentionBot(store);
     await after.client.say('hi');
     expect(store.quarantinedRecords().map(({ key, record }) => decodeState(record.data, key).entities)).toEqual([{ UserName: 42 }]);
@@ -154,20 +157,14 @@ describe('typed retention', () => {
   });
 
   it('keeps the value its schema gives back when loaded (unknown keys of an object schema stripped)', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set Profile {"first":"Ada","extra":1}');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set Profile {"first":"Ada","extra":1}');
     const after = retentionBot(store, { entities: { Profile: { schema: z.object({ first: z.string() }) } } });
     expect(await after.show()).toEqual({ Profile: { first: 'Ada' } });
     await after.bot.close();
   });
 
   it('gives a value set again after a bad one was dropped its own fresh TTL', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: { Coupon: { schema: z.unknown(), ttl: 60 * MINUTE } } });
-    await before.client.say('set Coupon 42');
-    await before.bot.close();
+    const store = await storedBy({ entities: { Coupon: { schema: z.unknown(), ttl: 60 * MINUTE } } }, 'set Coupon 42');
     const after = retentionBot(store);
     await after.client.say('hi');
     await after.client.idle('20m');
@@ -230,10 +227,7 @@ describe('entity migrations', () => {
   } satisfies Partial<SessionManagerOptions>;
 
   it('upgrades entities stored before any migration through the whole chain, in order', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set UserName "Lars Nilsson"');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set UserName "Lars Nilsson"');
     const after = retentionBot(store, v2);
     expect(await after.show()).toEqual({ UserName: { first: 'Lars', last: 'Nilsson' } });
     await after.bot.close();
@@ -277,10 +271,7 @@ describe('entity migrations', () => {
   });
 
   it('names the migration that threw and its error in the report', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
     const after = retentionBot(store, {
       migrations: {
         1: () => {
@@ -294,10 +285,7 @@ describe('entity migrations', () => {
   });
 
   it('stops at a migration that throws: the later ones do not run', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
     const after = retentionBot(store, {
       migrations: {
         1: () => {
@@ -311,10 +299,7 @@ describe('entity migrations', () => {
   });
 
   it('keeps the entities as they were when a migration changes what it was given and then throws', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
     const after = retentionBot(store, {
       migrations: {
         1: (old: JsonObject) => {
@@ -332,10 +317,7 @@ describe('entity migrations', () => {
     ['null', null],
     ['an array', []],
   ])('reports a migration that returns %s instead of an object and keeps the entities as they were', async (_what, returned) => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
     const after = retentionBot(store, { migrations: { 1: () => returned as unknown as JsonObject } });
     const shown = await after.show();
     expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({ shown: { Cart: ['pizza'] }, errors: [expect.stringContaining('migration 1 threw (it did not return an object of entities)')] });
@@ -343,10 +325,7 @@ describe('entity migrations', () => {
   });
 
   it('reports a migration that throws undefined', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
     const after = retentionBot(store, {
       migrations: {
         1: () => {
@@ -361,10 +340,7 @@ describe('entity migrations', () => {
 
   it('runs the migrations in version order, however their keys are ordered', async () => {
     // Keys past 2^32 - 2 are not array indices: Object.entries gives them in insertion order, not numeric order.
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined });
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
     const after = retentionBot(store, {
       migrations: {
         5_000_000_001: (old: JsonObject) => ({ ...old, Cart: [...(old.Cart as string[]), 'second'] }),
@@ -397,11 +373,7 @@ describe('entity migrations', () => {
   });
 
   it('checks entities of a newer version against its schemas and names that version when one fails', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { entities: undefined, migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } });
-    await before.client.say('set UserName 42');
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ entities: undefined, migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } }, 'set UserName 42', 'set Cart ["pizza"]');
     const after = retentionBot(store);
     const shown = await after.show();
     expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({
@@ -412,10 +384,7 @@ describe('entity migrations', () => {
   });
 
   it('keeps entities of a newer version that pass its schemas, without a report', async () => {
-    const store = new MemoryStore({ maxSessions: 10 });
-    const before = retentionBot(store, { migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } });
-    await before.client.say('set Cart ["pizza"]');
-    await before.bot.close();
+    const store = await storedBy({ migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } }, 'set Cart ["pizza"]');
     const after = retentionBot(store);
     expect({ shown: await after.show(), errors: after.errors }).toEqual({ shown: { Cart: ['pizza'] }, errors: [] });
     await after.bot.close();
