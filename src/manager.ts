@@ -65,7 +65,7 @@ export interface SessionManagerOptions<
   autoBatchDelay?: number;
   /** Entity names kept across every session end. @default [] */
   preserve?: readonly (keyof E & string)[];
-  /** Runs before the first turn of each session; may set entities, and a dialog it begins is where the session starts. */
+  /** Runs before the first turn of each session; may set entities. A dialog it begins is where a user-started session starts. */
   onSessionStart?: (session: Session<E, U, C, P>) => Awaitable<void>;
   /** Runs once per session, whatever ended it; may return the entity names to keep. */
   onSessionEnd?: (session: Session<E, U, C, P>, reason: EndReason) => Awaitable<void | readonly (keyof E & string)[]>;
@@ -355,7 +355,11 @@ export class SessionManager<
       throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": expected an array of steps, a function or a Dialog, got ${describe(dialog)}.`);
     }
     const idle = options.timeout !== undefined || options.nudge !== undefined;
-    if (idle) parseOrThrow(dialogIdleSchema, { timeout: options.timeout, nudge: options.nudge }, 'INVALID_OPTIONS', `idle options of dialog "${id}"`);
+    if (idle) {
+      // A nudge object is checked on its own first: inside the union with `false`, its errors would read "Invalid input".
+      if (typeof options.nudge === 'object' && options.nudge !== null) parseOrThrow(nudgeSchema, options.nudge, 'INVALID_OPTIONS', `nudge of dialog "${id}"`);
+      parseOrThrow(dialogIdleSchema, { timeout: options.timeout, nudge: options.nudge }, 'INVALID_OPTIONS', `idle options of dialog "${id}"`);
+    }
     this.registry.add(id, built, options.name);
     if (idle) (this.idle ??= new IdleLadder(undefined, this.timeout, this.proactive)).setDialog(id, options);
     return this;
@@ -702,6 +706,7 @@ export class SessionManager<
       let failure: PalaverError | undefined;
       if (options.dialogId !== undefined) {
         const pristine = encodeState(state, key);
+        session[HOST].take(); // the dialog startSession() names wins over one onSessionStart began
         session.beginDialog(options.dialogId, options.args);
         try {
           await drain(session, this.registry, this.maxDialogOperations, this.runnerHooks(session));

@@ -30,13 +30,14 @@ export function dispatch(
   const host = session[HOST];
   const topInstance = top(host.stack);
   if (topInstance === undefined) {
-    // A dialog that onSessionStart began is where a new session starts, instead of the root dialog.
-    if (!host.hasAction()) {
-      try {
-        host.record({ kind: 'begin', id: rootId, args: undefined });
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    // A dialog that onSessionStart began (or replaced) is where a new session starts, instead of the root dialog. Any
+    // other operation it left conflicts with beginning the root dialog, as before.
+    const pending = host.take();
+    try {
+      if (pending !== undefined) host.record(pending);
+      if (pending?.kind !== 'begin' && pending?.kind !== 'replace') host.record({ kind: 'begin', id: rootId, args: undefined });
+    } catch (error) {
+      return Promise.reject(error);
     }
   } else {
     let done: unknown;

@@ -370,6 +370,15 @@ describe('explicit session control from outside a turn', () => {
     await b.close();
   });
 
+  it('begins the dialog startSession() names even when onSessionStart began another', async () => {
+    const { bot: b, texts } = bot({ onSessionStart: (session) => void session.beginDialog('/welcome') });
+    b.dialog('/welcome', (session) => void session.send('welcome'));
+    b.dialog('/greet', (session) => void session.send('greet'));
+    const info = await b.startSession(address(), { dialogId: '/greet' });
+    expect([info.currentDialogState?.id, texts()]).toEqual(['/greet', ['greet']]);
+    await b.close();
+  });
+
   it('leaves an active session as it is on startSession()', async () => {
     const onSessionStart = vi.fn();
     const { bot: b, texts } = bot({ onSessionStart });

@@ -30,6 +30,14 @@ describe('onSessionStart', () => {
     await bot.close();
   });
 
+  it('fails the turn with DIALOG_ACTION_CONFLICT when it ends a dialog on the empty stack of a new session', async () => {
+    const { bot, errors } = harness({ onSessionStart: (session) => void session.endDialog('bye') });
+    bot.dialog('/', (session) => void session.send('root'));
+    await bot.receive({ address: address(), text: 'hi' });
+    expect(errors.map((e) => e.code)).toContain('DIALOG_ACTION_CONFLICT');
+    await bot.close();
+  });
+
   it('runs once per session, not on later turns', async () => {
     const onSessionStart = vi.fn();
     const { bot } = harness({ onSessionStart });

@@ -211,8 +211,15 @@ describe('idle nudges', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  it.each([null, 42])('rejects a nudge message of %j as INVALID_OPTIONS, asking for a message, a string or a function', (message) => {
+  it.each([[null], [42], [[]]])('rejects a nudge message of %j as INVALID_OPTIONS, asking for a message, a string or a function', (message) => {
     expect(() => new SessionManager({ deliver: () => undefined, nudge: { after: MINUTE, message } as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('must be a message, a string or a function') }),
+    );
+  });
+
+  it('rejects a dialog nudge message of null as INVALID_OPTIONS, asking for a message, a string or a function', () => {
+    const bot = new SessionManager({ deliver: () => undefined });
+    expect(() => bot.dialog('/d', () => undefined, { nudge: { after: MINUTE, message: null } as never })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('must be a message, a string or a function') }),
     );
   });

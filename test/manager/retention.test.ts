@@ -280,7 +280,7 @@ describe('entity migrations', () => {
       },
     });
     await after.client.say('hi');
-    expect(after.errors.map((e) => e.message)).toEqual([expect.stringContaining('migration 1 threw (bad data); the entities stay as migration 0 left them')]);
+    expect(after.errors.map((e) => e.message)).toEqual([expect.stringContaining('migration 1 threw (bad data); the entities stay as the migration before it left them')]);
     await after.bot.close();
   });
 
