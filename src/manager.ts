@@ -65,7 +65,7 @@ export interface SessionManagerOptions<
   autoBatchDelay?: number;
   /** Entity names kept across every session end. @default [] */
   preserve?: readonly (keyof E & string)[];
-  /** Runs before the first turn of each session; may set entities. A dialog it begins is where a user-started session starts. */
+  /** Runs before the first turn of each session; may set entities. A dialog it begins is where a session started by a message or `startSession()` starts. */
   onSessionStart?: (session: Session<E, U, C, P>) => Awaitable<void>;
   /** Runs once per session, whatever ended it; may return the entity names to keep. */
   onSessionEnd?: (session: Session<E, U, C, P>, reason: EndReason) => Awaitable<void | readonly (keyof E & string)[]>;
@@ -704,14 +704,18 @@ export class SessionManager<
       await this.hook('onSessionStart', () => this.options.onSessionStart?.(session), undefined);
       this.emitLater(events, 'sessionStart', () => ({ session: session.info, address }));
       let failure: PalaverError | undefined;
-      if (options.dialogId !== undefined) {
+      // The dialog startSession() names wins over one onSessionStart began; without one, the hook's begin stands.
+      // (Other operations of the hook have nothing to act on in a new session.)
+      const pending = session[HOST].take();
+      if (options.dialogId !== undefined) session.beginDialog(options.dialogId, options.args);
+      else if (pending?.kind === 'begin' || pending?.kind === 'replace') session[HOST].record(pending);
+      if (session[HOST].hasAction()) {
         const pristine = encodeState(state, key);
-        session[HOST].take(); // the dialog startSession() names wins over one onSessionStart began
-        session.beginDialog(options.dialogId, options.args);
         try {
           await drain(session, this.registry, this.maxDialogOperations, this.runnerHooks(session));
         } catch (thrown) {
-          failure = asPalaverError(thrown, 'DIALOG_FAILED', `the dialog "${options.dialogId}" begun by startSession()`);
+          const what = options.dialogId !== undefined ? `the dialog "${options.dialogId}" begun by startSession()` : 'the dialog onSessionStart began';
+          failure = asPalaverError(thrown, 'DIALOG_FAILED', what);
           // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
           // nothing the failed dialog did is kept.
           state = decodeState(pristine, key);

@@ -379,6 +379,14 @@ describe('explicit session control from outside a turn', () => {
     await b.close();
   });
 
+  it('runs the dialog onSessionStart began when startSession() names none', async () => {
+    const { bot: b, texts } = bot({ onSessionStart: (session) => void session.beginDialog('/welcome') });
+    b.dialog('/welcome', (session) => void session.send('welcome'));
+    const info = await b.startSession(address());
+    expect([info.currentDialogState?.id, texts()]).toEqual(['/welcome', ['welcome']]);
+    await b.close();
+  });
+
   it('leaves an active session as it is on startSession()', async () => {
     const onSessionStart = vi.fn();
     const { bot: b, texts } = bot({ onSessionStart });
