@@ -16,7 +16,9 @@
  * - `STATE_TOO_LARGE`: the serialized session state exceeds `maxStateBytes`.
  * - `MESSAGE_TOO_LARGE`: a message exceeds `maxMessageBytes`.
  * - `CONFLICT`: the store kept changing under a turn; it was retried `maxCommitRetries` times.
- * - `STORE_UNAVAILABLE`: the store failed or did not answer.
+ * - `STORE_UNAVAILABLE`: the store failed or did not answer; nothing of the turn was saved.
+ * - `COMMIT_UNKNOWN`: the store took a commit but its answer was lost (a timeout, a dropped connection): the turn may or
+ *   may not have been saved. Its replies were not sent. Read the state again before acting on it.
  * - `LEASE_TIMEOUT`: another process held the session's turn lease for longer than `leaseWait` (shared stores only).
  * - `CORRUPT_STATE`: stored state could not be parsed or does not match the schema.
  * - `DELIVERY_FAILED`: `deliver` kept failing for a batch; the error carries the undelivered messages.
@@ -41,6 +43,7 @@ export type PalaverErrorCode =
   | 'MESSAGE_TOO_LARGE'
   | 'CONFLICT'
   | 'STORE_UNAVAILABLE'
+  | 'COMMIT_UNKNOWN'
   | 'LEASE_TIMEOUT'
   | 'CORRUPT_STATE'
   | 'DELIVERY_FAILED'
@@ -58,6 +61,20 @@ export class PalaverError extends Error {
     super(message, options);
     this.name = 'PalaverError';
   }
+
+  /**
+   * `cause` as a PalaverError: itself when it is one, else a new error of `code` saying what was being done.
+   * @example PalaverError.from(thrown, 'HOOK_FAILED', 'onSessionEnd') // "onSessionEnd threw: boom"
+   */
+  static from(cause: unknown, code: PalaverErrorCode, doing: string): PalaverError {
+    if (cause instanceof PalaverError) return cause;
+    return new PalaverError(code, `${doing} threw: ${errorText(cause)}`, { cause });
+  }
+}
+
+/** The message of anything thrown: an Error's message, else the value as text. */
+export function errorText(thrown: unknown): string {
+  return (thrown as Error | undefined)?.message ?? String(thrown);
 }
 
 /** Raised when `deliver` kept failing: `messages` are the replies that did not reach `address`. */

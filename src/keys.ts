@@ -63,3 +63,8 @@ function needsEscape(part: string): boolean {
 function unescapePart(part: string): string {
   return part.includes('%') ? part.replace(/%3A/g, ':').replace(/%25/g, '%') : part;
 }
+
+/** The outbox lane of an address: one per user per conversation per channel (the default session key, unprefixed). */
+export function laneKey(address: Address): string {
+  return joinKey(address.channelId, address.conversation.id, address.user.id);
+}

@@ -1,4 +1,4 @@
-import { DeliveryError, PalaverError } from './errors';
+import { DeliveryError, errorText, PalaverError } from './errors';
 import type { Address, Awaitable, OutgoingMessage } from './types';
 
 /** Hands one batch of replies to the channel. A throw or rejection is a failed delivery. */
@@ -282,8 +282,4 @@ function withTimeout(promise: PromiseLike<void>, ms: number): Promise<void> {
       },
     );
   });
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

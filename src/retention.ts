@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { errorText } from './errors';
 import { formatIssues, type SessionStateRecord } from './schema';
 import type { EndReason, JsonObject } from './types';
 
@@ -136,7 +137,7 @@ export class Retention {
           if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('it did not return an object of entities');
           entities = next;
         } catch (error) {
-          problems.push({ message: `migration ${version} threw (${(error as Error)?.message ?? String(error)}); the entities stay as the migration before it left them`, cause: error });
+          problems.push({ message: `migration ${version} threw (${errorText(error)}); the entities stay as the migration before it left them`, cause: error });
           break;
         }
       }

@@ -22,17 +22,41 @@ export type LifecycleRequest<E extends JsonObject = JsonObject> =
   | { kind: 'newSession'; options: NewSessionOptions<E> }
   | { kind: 'refresh' };
 
-/** What a turn's session needs from the manager. */
-export interface TurnHost {
-  readonly key: string;
+/** What a session asks of the manager, the same for every turn. @internal */
+export interface SessionServices {
   readonly registry: DialogRegistry;
-  readonly defaultTimeout: number;
   readonly botId: string | undefined;
   readonly version: string | undefined;
   readonly defaultLocale: string | undefined;
+  /** The timeout a session has unless it sets its own: the manager's, or the innermost dialog's that declares one. */
+  timeoutOf(state: SessionStateRecord): number;
+  /** The trace sink; `undefined` when tracing is off. */
+  readonly traceLine: ((line: string) => void) | undefined;
+}
+
+/**
+ * The unit of work a session runs in: what the session may ask of it, and the bookkeeping the engine reads back when
+ * the dialogs are done (one object per session, owned by the engine). @internal
+ */
+export interface TurnContext {
+  readonly key: string;
+  readonly services: SessionServices;
   /** True while re-handling a message after `newSession` (the loop guard). */
   readonly rehandled: boolean;
-  trace: ((line: string) => void) | undefined;
+  /** Replies queued by `send`, in order, until the engine collects them. */
+  readonly replies: OutgoingMessage[];
+  /** Deliver this turn's replies without the batching delay. */
+  flush: boolean;
+  /** `endSession`, `newSession` or `refresh`, asked for during the turn. */
+  lifecycle: LifecycleRequest<any> | undefined;
+  /** The turn is over: state-changing calls throw TURN_ENDED, `send` goes out at once. */
+  closed: boolean;
+  /** What the last `sendBatch` committed (JSON), so that a later failure in the turn rolls back to it. */
+  saved: { state: string; userData: string; conversationData: string } | undefined;
+  /** The stack operation the running step asked for. */
+  action: DialogAction | undefined;
+  /** The `sendBatch` checkpoints still committing, chained so that they commit one after another. */
+  saving: Promise<unknown> | undefined;
   /**
    * `sendBatch()`: commits the state so far, then hands `replies` to the outbox. Resolves once committed and handed over,
    * to the promise of their delivery.
@@ -40,6 +64,11 @@ export interface TurnHost {
   checkpoint(session: Session<any, any, any, any>, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }>;
   /** Sends now through the ordered outbox, without saving (typing, or replies after the turn ended); resolves when delivered. */
   sendAfterTurn(address: Address, messages: OutgoingMessage[]): Promise<void>;
+  /** The runner's hooks: the stack was cleared by `endConversation`, the top dialog changed. */
+  endConversation(): void;
+  topChanged(previous: DialogInstance | undefined): void;
+  /** Writes a trace line for this session; `undefined` when tracing is off. */
+  readonly trace: ((line: string) => void) | undefined;
 }
 
 /**
@@ -58,85 +87,76 @@ export class Session<
   /** Data shared by everyone in the conversation. */
   conversationData: C;
 
-  /** @internal */ replies: OutgoingMessage[] = [];
-  /** @internal */ flush = false;
-  /** @internal */ lifecycle: LifecycleRequest<E> | undefined;
-  /** @internal */ closed = false;
-  /** @internal */ previousDialog: string | undefined;
-  /** @internal What the last `sendBatch` committed (JSON), so that a later failure in the turn rolls back to it. */
-  saved: { state: string; userData: string; conversationData: string } | undefined;
-  private action: DialogAction | undefined;
-  /** The `sendBatch` checkpoints still committing, chained so that they commit one after another. */
-  private saving: Promise<unknown> | undefined;
+  /** The message this turn handles; `undefined` when the bot acts on its own (a timeout, `startSession`). */
+  readonly message: IncomingMessage | undefined;
+  readonly #state: SessionStateRecord;
+  readonly #turn: TurnContext;
 
   /** @internal */
   readonly [HOST]: DialogHostInternals;
 
-  /** @internal */
-  constructor(
-    /** @internal */ readonly state: SessionStateRecord,
-    /** The message this turn handles; `undefined` when the bot acts on its own (a timeout, `startSession`). */
-    readonly message: IncomingMessage | undefined,
-    userData: U,
-    conversationData: C,
-    /** @internal */ readonly host: TurnHost,
-  ) {
+  /** @internal Sessions are made by the manager, one per unit of work. */
+  constructor(state: SessionStateRecord, message: IncomingMessage | undefined, userData: U, conversationData: C, turn: TurnContext) {
+    this.#state = state;
+    this.message = message;
     this.userData = userData;
     this.conversationData = conversationData;
-    this[HOST] = new Internals(this);
+    this.#turn = turn;
+    this[HOST] = new Internals(turn, state);
   }
 
   /** Where replies go: the message's address, or the session's saved address. */
   get address(): Address {
-    return this.message?.address ?? this.state.address;
+    return this.message?.address ?? this.#state.address;
   }
 
   /** Named values collected in this session; cleared when it ends except those kept. Each may be unset, hence `Partial`. */
   get entities(): Partial<E> {
-    return this.state.entities as Partial<E>;
+    return this.#state.entities as Partial<E>;
   }
   set entities(value: Partial<E>) {
-    this.state.entities = value;
+    this.#state.entities = value;
   }
 
   /** Data about this user in this conversation; cleared by `endConversation`. */
   get privateConversationData(): P {
-    return this.state.privateConversationData as P;
+    return this.#state.privateConversationData as P;
   }
   set privateConversationData(value: P) {
-    this.state.privateConversationData = value;
+    this.#state.privateConversationData = value;
   }
 
   /** Data of the dialog on top of the stack; gone when that dialog ends. */
   get dialogData(): JsonObject {
-    const stack = this.state.stack;
+    const stack = this.#state.stack;
     return stack[stack.length - 1]?.data ?? {};
   }
   set dialogData(value: JsonObject) {
-    const top = this.state.stack[this.state.stack.length - 1];
+    const top = this.#state.stack[this.#state.stack.length - 1];
     if (top !== undefined) top.data = value;
   }
 
   /** The inactivity timeout of this session (ms); set it to override the manager's for this session. */
   get timeout(): number {
-    return this.state.timeout ?? this.host.defaultTimeout;
+    return this.#state.timeout ?? this.#turn.services.timeoutOf(this.#state);
   }
   set timeout(ms: number) {
     this.assertOpen('timeout');
     if (!(typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) {
       throw new PalaverError('INVALID_ARGUMENT', `Expected \`session.timeout\` to be a positive number of milliseconds, got ${describe(ms)}.`);
     }
-    this.state.timeout = ms;
+    this.#state.timeout = ms;
   }
 
   /** Metadata of the session, as of now. */
   get info(): SessionInfo {
-    const state = this.state;
-    const host = this.host;
+    const state = this.#state;
+    const turn = this.#turn;
+    const host = turn.services;
     const top = state.stack[state.stack.length - 1];
     return {
       id: state.id ?? '',
-      key: host.key,
+      key: turn.key,
       botId: host.botId,
       version: host.version,
       channel: state.address.channelId,
@@ -166,14 +186,15 @@ export class Session<
    */
   send(message: MessageLike, ...args: unknown[]): this {
     const outgoing = toOutgoing(message, args);
-    if (this.closed) {
-      this.host.sendAfterTurn(this.address, [outgoing]).catch(() => undefined); // a failure is reported as an `error` event
+    const turn = this.#turn;
+    if (turn.closed) {
+      turn.sendAfterTurn(this.address, [outgoing]).catch(() => undefined); // a failure is reported as an `error` event
       return this;
     }
-    this.host.trace?.('session.send()');
-    this.replies.push(outgoing);
-    const msgs = this.state.msgs; // counted for the session summary
-    if (msgs === undefined) this.state.msgs = [0, 1];
+    turn.trace?.('session.send()');
+    turn.replies.push(outgoing);
+    const msgs = this.#state.msgs; // counted for the session summary
+    if (msgs === undefined) this.#state.msgs = [0, 1];
     else msgs[1]++;
     return this;
   }
@@ -184,12 +205,13 @@ export class Session<
    * Channels keep the indicator a few seconds: call it again during long work.
    */
   sendTyping(): this {
-    this.host.trace?.('session.sendTyping()');
+    const turn = this.#turn;
+    turn.trace?.('session.sendTyping()');
     const typing: OutgoingMessage = { type: 'typing' };
-    if (this.closed || this.replies.length === 0) {
-      this.host.sendAfterTurn(this.address, [typing]).catch(() => undefined); // a failure is reported as an `error` event
+    if (turn.closed || turn.replies.length === 0) {
+      turn.sendAfterTurn(this.address, [typing]).catch(() => undefined); // a failure is reported as an `error` event
     } else {
-      this.replies.push(typing);
+      turn.replies.push(typing);
       void this.sendBatch();
     }
     return this;
@@ -209,17 +231,18 @@ export class Session<
    */
   sendBatch(done?: (error?: Error) => void): Promise<void> {
     let delivered: Promise<void>;
-    if (this.closed) {
-      delivered = this.host.sendAfterTurn(this.address, []);
+    const turn = this.#turn;
+    if (turn.closed) {
+      delivered = turn.sendAfterTurn(this.address, []);
     } else {
-      const replies = this.replies.splice(0);
-      const checkpoint = () => this.host.checkpoint(this, replies);
-      const previous = this.saving;
+      const replies = turn.replies.splice(0);
+      const checkpoint = () => turn.checkpoint(this, replies);
+      const previous = turn.saving;
       const saved = previous === undefined ? checkpoint() : previous.then(checkpoint);
       const saving = saved.catch(() => undefined);
-      this.saving = saving;
+      turn.saving = saving;
       void saving.then(() => {
-        if (this.saving === saving) this.saving = undefined;
+        if (turn.saving === saving) turn.saving = undefined;
       });
       delivered = saved.then((result) => result.delivered);
     }
@@ -231,14 +254,14 @@ export class Session<
 
   /** Begins the dialog `id` on top of the stack; the current dialog resumes with its result when it ends. */
   beginDialog(id: string, args?: unknown): this {
-    this.host.registry.check(id);
+    this.#turn.services.registry.check(id);
     this.record({ kind: 'begin', id, args });
     return this;
   }
 
   /** Replaces the current dialog with `id`; the stack does not grow, and the caller resumes when the new one ends. */
   replaceDialog(id: string, args?: unknown): this {
-    this.host.registry.check(id);
+    this.#turn.services.registry.check(id);
     this.record({ kind: 'replace', id, args });
     return this;
   }
@@ -267,7 +290,7 @@ export class Session<
    */
   cancelDialog(idOrIndex: string | number, replaceWithId?: string, replaceWithArgs?: unknown): this {
     this.assertOpen('cancelDialog');
-    const stack = this.state.stack;
+    const stack = this.#state.stack;
     let index: number;
     if (typeof idOrIndex === 'number') {
       if (!Number.isInteger(idOrIndex) || idOrIndex < 0 || idOrIndex >= stack.length) {
@@ -280,7 +303,7 @@ export class Session<
         throw new PalaverError('INVALID_ARGUMENT', `cancelDialog: no dialog "${String(idOrIndex)}" is on the stack (${stack.map((d) => d.id).join(' > ') || 'empty'}).`);
       }
     }
-    if (replaceWithId !== undefined) this.host.registry.check(replaceWithId);
+    if (replaceWithId !== undefined) this.#turn.services.registry.check(replaceWithId);
     this.record({ kind: 'cancel', index, replaceWithId, replaceWithArgs });
     return this;
   }
@@ -293,7 +316,7 @@ export class Session<
     this.assertOpen('endConversation');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'endConversation' });
-    this.flush = true;
+    this.#turn.flush = true;
     return this;
   }
 
@@ -314,7 +337,7 @@ export class Session<
    * @throws PalaverError `NEW_SESSION_LOOP` when called again while re-handling the same message.
    */
   newSession(options: NewSessionOptions<E> = {}): this {
-    if (this.host.rehandled) {
+    if (this.#turn.rehandled) {
       throw new PalaverError(
         'NEW_SESSION_LOOP',
         'newSession() was called while re-handling a message that already started a new session; this would loop forever. ' +
@@ -344,46 +367,55 @@ export class Session<
   /** Sets an entity that outlives session ends until `ttl` ms from now (Kore's custom-TTL variables). */
   setEntity<K extends keyof E & string>(name: K, value: E[K], options: { ttl?: number } = {}): this {
     this.assertOpen('setEntity');
-    setOwn(this.state.entities, name, value);
+    setOwn(this.#state.entities, name, value);
     if (options.ttl !== undefined) {
       if (!(typeof options.ttl === 'number' && options.ttl > 0 && Number.isFinite(options.ttl))) {
         throw new PalaverError('INVALID_ARGUMENT', `Expected \`ttl\` to be a positive number of milliseconds, got ${describe(options.ttl)}.`);
       }
-      setOwn((this.state.entityExpiry ??= {}), name, Date.now() + options.ttl);
-    } else if (this.state.entityExpiry !== undefined) {
-      delete this.state.entityExpiry[name];
+      setOwn((this.#state.entityExpiry ??= {}), name, Date.now() + options.ttl);
+    } else if (this.#state.entityExpiry !== undefined) {
+      delete this.#state.entityExpiry[name];
     }
     return this;
   }
 
   private record(action: DialogAction): void {
-    this.assertOpen(action.kind);
-    if (this.action !== undefined) {
-      throw new PalaverError(
-        'DIALOG_ACTION_CONFLICT',
-        `A step asked for two dialog operations (${this.action.kind} then ${action.kind}); end each step with one of ` +
-          'beginDialog, endDialog, endDialogWithResult, replaceDialog, cancelDialog, endConversation, discard or next().',
-      );
-    }
-    this.action = action;
+    recordAction(this.#turn, action);
   }
 
   private requestLifecycle(request: LifecycleRequest<E>): void {
-    this.assertOpen(request.kind);
-    if (this.lifecycle !== undefined && this.lifecycle.kind !== request.kind) {
-      throw new PalaverError('DIALOG_ACTION_CONFLICT', `This turn already asked for ${this.lifecycle.kind}(); it cannot also ${request.kind}().`);
+    const turn = this.#turn;
+    assertOpen(turn, request.kind);
+    if (turn.lifecycle !== undefined && turn.lifecycle.kind !== request.kind) {
+      throw new PalaverError('DIALOG_ACTION_CONFLICT', `This turn already asked for ${turn.lifecycle.kind}(); it cannot also ${request.kind}().`);
     }
-    this.lifecycle = request;
+    turn.lifecycle = request;
   }
 
   private assertOpen(operation: string): void {
-    if (this.closed) {
-      throw new PalaverError(
-        'TURN_ENDED',
-        `session.${operation}() was called after its turn had finished. Await your async work inside the step, ` +
-          'or keep session.address and use manager.send() later.',
-      );
-    }
+    assertOpen(this.#turn, operation);
+  }
+}
+
+function recordAction(turn: TurnContext, action: DialogAction): void {
+  assertOpen(turn, action.kind);
+  if (turn.action !== undefined) {
+    throw new PalaverError(
+      'DIALOG_ACTION_CONFLICT',
+      `A step asked for two dialog operations (${turn.action.kind} then ${action.kind}); end each step with one of ` +
+        'beginDialog, endDialog, endDialogWithResult, replaceDialog, cancelDialog, endConversation, discard or next().',
+    );
+  }
+  turn.action = action;
+}
+
+function assertOpen(turn: TurnContext, operation: string): void {
+  if (turn.closed) {
+    throw new PalaverError(
+      'TURN_ENDED',
+      `session.${operation}() was called after its turn had finished. Await your async work inside the step, ` +
+        'or keep session.address and use manager.send() later.',
+    );
   }
 }
 
@@ -405,38 +437,41 @@ export function toOutgoing(message: MessageLike, args: readonly unknown[]): Outg
 
 /** What the dialog runner and the built-in dialogs reach through `session[HOST]`: one object per session, no closures. */
 class Internals implements DialogHostInternals {
-  constructor(private readonly session: Session<any, any, any, any>) {}
+  constructor(
+    private readonly turn: TurnContext,
+    private readonly state: SessionStateRecord,
+  ) {}
 
   get stack(): DialogInstance[] {
-    return this.session.state.stack as DialogInstance[];
+    return this.state.stack as DialogInstance[];
   }
 
   record(action: DialogAction): void {
-    this.session['record'](action);
+    recordAction(this.turn, action);
   }
 
   hasAction(): boolean {
-    return this.session['action'] !== undefined;
+    return this.turn.action !== undefined;
   }
 
   take(): DialogAction | undefined {
-    const session = this.session;
-    const action = session['action'];
-    session['action'] = undefined;
+    const turn = this.turn;
+    const action = turn.action;
+    turn.action = undefined;
     // After newSession or refresh the old session is over: nothing more runs in it.
-    if (session.lifecycle !== undefined && session.lifecycle.kind !== 'endSession') return undefined;
+    if (turn.lifecycle !== undefined && turn.lifecycle.kind !== 'endSession') return undefined;
     return action;
   }
 
   requestFlush(): void {
-    this.session.flush = true;
+    this.turn.flush = true;
   }
 
   get trace(): ((line: string) => void) | undefined {
-    return this.session.host.trace;
+    return this.turn.trace;
   }
 
   saving(): Promise<unknown> | undefined {
-    return this.session['saving'];
+    return this.turn.saving;
   }
 }

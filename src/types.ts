@@ -18,6 +18,11 @@ export type JsonObject = Record<string, unknown>;
 /** A value or a promise of it. */
 export type Awaitable<T> = T | PromiseLike<T>;
 
+/** True for a promise or any other thenable (what an async step returns). @internal */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}
+
 /**
  * Why a session ended.
  * - `timeout`: it was idle longer than its timeout.

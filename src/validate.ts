@@ -1,6 +1,7 @@
 // Hand-written checks for the shapes every turn sees (an address, a plain text message). They accept exactly what the
 // zod schemas in schema.ts accept for those shapes, without zod's per-call allocations; anything they do not recognise
 // goes to zod, which decides and words the error. test/validate.test.ts holds them to the schemas with fast-check.
+import { errorText, PalaverError } from './errors';
 import type { Address, IncomingMessage, OutgoingMessage } from './types';
 
 const MAX_ID = 512;
@@ -131,4 +132,60 @@ export function plainOutgoing(value: unknown): OutgoingMessage | undefined {
     out[name] = field;
   }
   return out as OutgoingMessage;
+}
+
+/** Rejects a message whose JSON is over `max` bytes (MESSAGE_TOO_LARGE) or that is no JSON at all (INVALID_MESSAGE). */
+export function checkMessageSize(message: IncomingMessage, max: number): void {
+  if (jsonBound(message, 0) * 3 <= max) return;
+  let json: string;
+  try {
+    json = JSON.stringify(message);
+  } catch (error) {
+    throw new PalaverError(
+      'INVALID_MESSAGE',
+      `The message passed to receive() cannot be written as JSON (${errorText(error)}); a message must be plain JSON.`,
+      { cause: error },
+    );
+  }
+  // A UTF-16 unit is 1 to 3 bytes of UTF-8: encode only when the length alone cannot tell.
+  if (json.length * 3 <= max) return;
+  const bytes = json.length > max ? json.length : new TextEncoder().encode(json).length;
+  if (bytes > max) {
+    throw new PalaverError(
+      'MESSAGE_TOO_LARGE',
+      `The message passed to receive() is ${bytes === json.length ? 'at least ' : ''}${bytes} bytes of JSON, over ` +
+        `maxMessageBytes (${max}); it was rejected. Send large payloads by reference (a URL).`,
+    );
+  }
+}
+
+/**
+ * An upper bound on the length of `value`'s JSON for the flat shapes most messages have (a JSON escape is at most six
+ * characters per UTF-16 unit), or Infinity when working it out would cost more than writing the JSON.
+ */
+export function jsonBound(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length * 6 + 2;
+    case 'number':
+      return 25; // the longest a double is written, e.g. -0.0000012345678901234567
+    case 'boolean':
+      return 5;
+    case 'undefined':
+      return 0;
+    case 'object': {
+      if (value === null) return 4;
+      if (depth > 2 || Array.isArray(value)) return Infinity;
+      // Only plain data: a class instance or a toJSON (JSON.stringify calls it) can write anything.
+      const proto: unknown = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+        return Infinity;
+      }
+      let total = 2;
+      for (const name in value) total += name.length * 6 + 4 + jsonBound((value as Record<string, unknown>)[name], depth + 1);
+      return total;
+    }
+    default:
+      return Infinity;
+  }
 }

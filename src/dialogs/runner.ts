@@ -2,7 +2,7 @@ import { PalaverError } from '../errors';
 import { HOST, ResumeReason, type DialogAction, type DialogInstance, type DialogSession } from './dialog';
 import type { DialogRegistry } from './registry';
 import { clear, pop, push, replaceTop, top, truncate } from './stack';
-import { isThenable } from './waterfall';
+import { isThenable } from '../types';
 
 /** Hooks the runner calls back into the session for. */
 export interface RunnerHooks {

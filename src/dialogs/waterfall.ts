@@ -1,4 +1,5 @@
 import { HOST, ResumeReason, type Dialog, type DialogHandler, type DialogResult, type DialogSession, type WaterfallStep } from './dialog';
+import { isThenable } from '../types';
 
 /** A dialog made of steps run one after another; each step gets the previous step's (or child dialog's) result. */
 export class WaterfallDialog<S extends DialogSession = DialogSession> implements Dialog<S> {
@@ -68,9 +69,4 @@ export class FunctionDialog<S extends DialogSession = DialogSession> implements 
 function asResult(arg: unknown): DialogResult {
   if (typeof arg === 'object' && arg !== null && typeof (arg as DialogResult).resumed === 'string') return arg as DialogResult;
   return { resumed: ResumeReason.completed };
-}
-
-/** True for a promise or any other thenable (what an async step returns). */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }

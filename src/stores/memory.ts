@@ -9,6 +9,7 @@ import {
   type CommitWrite,
   type ExpectedRecord,
   type ExpiryClaim,
+  type OpenResult,
   type SessionStore,
   type StoredRecord,
   type StoreListener,
@@ -139,6 +140,13 @@ export class MemoryStore implements SessionStore {
 
   listen(listener: StoreListener): void {
     this.listener = listener;
+  }
+
+  /** Reads `keys` (MemoryStore has no leases: one process, and its per-key queue, is the only writer). */
+  open(keys: readonly string[]): OpenResult {
+    const records: (StoredRecord | undefined)[] = [];
+    for (const key of keys) records.push(this.get(key));
+    return { records };
   }
 
   get(key: string): StoredRecord | undefined {

@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import { z } from 'zod';
 import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';
-import type { CommitOptions, CommitResult, CommitWrite, ExpiryClaim, SessionStore, StoredRecord } from './store';
+import type { CommitOptions, CommitResult, CommitWrite, ExpiryClaim, OpenOptions, OpenResult, SessionStore, StoredRecord } from './store';
 
 /** A Lua script and its SHA1 digest (what `EVALSHA` takes). */
 export interface RedisScript {
@@ -85,15 +85,36 @@ end
 const GET = script(`return redis.call('HMGET', KEYS[1], 'd', 'v', 'g')`);
 
 /**
- * KEYS: deadlines, claims, then per write its record and its tombstone.
- * ARGV: turn id ('' for none), tombstone ttl, then per write: member, op (S set, D delete), expected version ('' when
- * absent), expected generation, idle ms ('' for no deadline), data.
- * Reply: {'ok', version...} | {'conflict' | 'ended', write index}.
+ * KEYS: lease, then the records to read. ARGV: token ('' to read without the lease), ttl.
+ * Takes the lease (or extends it when the token holds it already), then reads every record.
+ * Reply: {'ok', {d, v, g}...} | {'busy', holder, pttl}.
+ */
+const OPEN = script(`
+if ARGV[1] ~= '' then
+  local holder = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'GET', 'PX', ARGV[2])
+  if holder then
+    if holder ~= ARGV[1] then return {'busy', holder, redis.call('PTTL', KEYS[1])} end
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
+end
+local out = {'ok'}
+for i = 2, #KEYS do out[i] = redis.call('HMGET', KEYS[i], 'd', 'v', 'g') end
+return out
+`);
+
+/**
+ * KEYS: deadlines, claims, lease, then per write its record and its tombstone.
+ * ARGV: turn id ('' for none), tombstone ttl, lease token ('' to keep the lease), then per write: member, op (S set,
+ * D delete), expected version ('' when absent), expected generation, idle ms ('' for no deadline), data.
+ * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
  */
 const COMMIT = script(`${NOW}
-local turn, tombTtl = ARGV[1], ARGV[2]
-local n = (#KEYS - 2) / 2
-local function arg(i, j) return ARGV[2 + (i - 1) * 6 + j] end
+local turn, tombTtl, token = ARGV[1], ARGV[2], ARGV[3]
+local n = (#KEYS - 3) / 2
+local function arg(i, j) return ARGV[3 + (i - 1) * 6 + j] end
+local function release()
+  if token ~= '' and redis.call('GET', KEYS[3]) == token then redis.call('DEL', KEYS[3]) end
+end
 local function tombVersion(tk)
   local tomb = redis.call('GET', tk)
   if not tomb then return nil, nil end
@@ -105,7 +126,7 @@ end
 if turn ~= '' then
   local versions = {'ok'}
   for i = 1, n do
-    local hk, tk = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+    local hk, tk = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
     if arg(i, 2) == 'D' then
       local _, by = tombVersion(tk)
       if by ~= turn or redis.call('EXISTS', hk) == 1 then versions = nil break end
@@ -116,11 +137,14 @@ if turn ~= '' then
       versions[i + 1] = tonumber(rec[1])
     end
   end
-  if versions then return versions end
+  if versions then
+    release()
+    return versions
+  end
 end
 
 for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[1 + 2 * i], 'v', 'g')
+  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g')
   if arg(i, 3) == '' then
     if rec[1] then return {'conflict', i} end
   else
@@ -133,7 +157,7 @@ end
 local now = now_ms()
 local out = {'ok'}
 for i = 1, n do
-  local hk, tk, member = KEYS[1 + 2 * i], KEYS[2 + 2 * i], arg(i, 1)
+  local hk, tk, member = KEYS[2 + 2 * i], KEYS[3 + 2 * i], arg(i, 1)
   if arg(i, 2) == 'D' then
     local v = redis.call('HGET', hk, 'v')
     if v then
@@ -164,6 +188,7 @@ for i = 1, n do
   -- Any write ends a pending expiry claim: the claimer finds the version moved and leaves the session alone.
   redis.call('ZREM', KEYS[2], member)
 end
+release()
 return out
 `);
 
@@ -215,8 +240,6 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
 `);
 
-/** KEYS: lease. ARGV: token, ttl. */
-const ACQUIRE = script(`return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0`);
 /** KEYS: lease. ARGV: token, ttl. Compare-and-pexpire. */
 const RENEW = script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -275,8 +298,9 @@ export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<vo
  * - Each commit is one Lua script: it checks versions and generations, writes the JSON, bumps the versions, and files
  *   the session's deadline in a sorted set on Redis's own clock (`TIME`). A retried commit with the same turn id is
  *   recognized and not applied twice.
- * - Turns for one session are serialized across processes by a lease (`SET NX PX`, compare-and-pexpire,
- *   compare-and-delete); the compare-and-set commit stays the fence.
+ * - A unit of work is two scripts: `open` takes the session's lease (`SET NX GET PX`; extended when the same manager
+ *   holds it already) and reads the session, userData and conversationData records; `commit` writes and gives the
+ *   lease up. The lease serializes turns across processes; the compare-and-set commit stays the fence.
  * - Due sessions are claimed by a script that moves them to a claims set and bumps their generation, so that one
  *   process ends each; a claim not completed within `claimTimeout` is claimed again with the same generation.
  * - While Redis is down every call fails fast with `STORE_UNAVAILABLE`; nothing falls back to memory.
@@ -381,11 +405,31 @@ export class RedisStore implements SessionStore {
     return { data, version: Number(version), generation: Number(generation ?? 0) };
   }
 
+  /** Opens a unit of work in one script: takes (or extends) the lease of `keys[0]` when asked, then reads every key. */
+  async open(keys: readonly string[], options: OpenOptions = {}): Promise<OpenResult> {
+    const lease = options.lease;
+    const first = keys[0] ?? '';
+    const reply = (await this.call(
+      OPEN,
+      [this.leaseKey(first), ...keys.map((key) => this.recordKey(key))],
+      lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)],
+      `opening "${first}"`,
+    )) as unknown[];
+    if (reply[0] === 'busy') return { records: [], busy: { holder: String(reply[1]), ttlMs: Math.max(0, Number(reply[2])) } };
+    const records: (StoredRecord | undefined)[] = [];
+    for (let i = 1; i < reply.length; i++) {
+      const [data, version, generation] = reply[i] as (string | null)[];
+      records.push(version == null || data == null ? undefined : { data, version: Number(version), generation: Number(generation ?? 0) });
+    }
+    return { records };
+  }
+
   async commit(writes: readonly CommitWrite[], options: CommitOptions = {}): Promise<CommitResult> {
-    if (writes.length === 0) return { ok: true, versions: [] };
+    const release = options.release;
+    if (writes.length === 0 && release === undefined) return { ok: true, versions: [] };
     const turnId = options.turnId ?? '';
-    const keys = [this.deadlinesKey, this.claimsKey];
-    const args = [turnId, String(this.tombstoneTtl)];
+    const keys = [this.deadlinesKey, this.claimsKey, this.leaseKey(release?.key ?? writes[0]!.key)];
+    const args = [turnId, String(this.tombstoneTtl), release?.token ?? ''];
     for (const write of writes) {
       keys.push(this.recordKey(write.key), this.recordKey(write.key) + ':tomb');
       args.push(
@@ -401,7 +445,7 @@ export class RedisStore implements SessionStore {
     for (let attempt = 0; ; attempt++) {
       let reply: unknown[];
       try {
-        reply = (await this.call(COMMIT, keys, args, `committing "${writes[0]!.key}"`)) as unknown[];
+        reply = (await this.call(COMMIT, keys, args, `committing "${writes[0]?.key ?? release?.key}"`)) as unknown[];
       } catch (error) {
         // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
         // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
@@ -432,12 +476,6 @@ export class RedisStore implements SessionStore {
       version: Number(version),
       deadline: Number(deadline),
     }));
-  }
-
-  async acquire(key: string, ttlMs: number): Promise<string | undefined> {
-    const token = randomBytes(12).toString('hex');
-    const reply = await this.call(ACQUIRE, [this.leaseKey(key)], [token, String(ttlMs)], `taking the lease of "${key}"`);
-    return Number(reply) === 1 ? token : undefined;
   }
 
   async renew(key: string, token: string, ttlMs: number): Promise<boolean> {

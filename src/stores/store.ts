@@ -51,6 +51,11 @@ export interface ExpiryClaim {
 /** Options of one commit. */
 export interface CommitOptions {
   /**
+   * Stores with leases: gives up the turn lease of `key` once the writes are applied (or at once when there are none),
+   * in the same call, if `token` still holds it. A commit that fails keeps the lease.
+   */
+  readonly release?: { readonly key: string; readonly token: string };
+  /**
    * Names the turn attempt that commits (the manager passes one id per attempt; its checkpoints share it). A commit
    * retried with the same `turnId` after an ambiguous failure (a timeout, a dropped connection) that had in fact been
    * applied resolves to the versions it produced instead of a conflict, so nothing is applied twice. A store needs to
@@ -60,6 +65,28 @@ export interface CommitOptions {
   readonly turnId?: string;
 }
 
+/** Stores with leases: the turn lease that {@link SessionStore.open} takes on the first key. */
+export interface LeaseRequest {
+  /** Who asks: one token per manager, so that a lease it still holds (a release lost in an outage) is taken over at once. */
+  readonly token: string;
+  /** How long the lease lasts, on the store's clock. */
+  readonly ttlMs: number;
+}
+
+/** Options of {@link SessionStore.open}. */
+export interface OpenOptions {
+  /** Take (or, when `token` holds it already, extend) the turn lease of the first key before reading. */
+  readonly lease?: LeaseRequest;
+}
+
+/** What {@link SessionStore.open} read. */
+export interface OpenResult {
+  /** The records of the keys asked for, in order; `undefined` where a key is absent. Empty when `busy`. */
+  readonly records: readonly (StoredRecord | undefined)[];
+  /** Set when another token holds the lease: nothing was read. `ttlMs`: how long until it lapses. */
+  readonly busy?: { readonly holder: string; readonly ttlMs: number };
+}
+
 /** Store notifications the manager listens to. */
 export interface StoreListener {
   /** The store dropped `key` to stay within its bound; `record` is what it held. */
@@ -67,10 +94,16 @@ export interface StoreListener {
 }
 
 /**
- * The contract every session store implements. Records are JSON text with store-assigned versions;
- * a commit is an atomic compare-and-set over all its writes.
+ * The contract every session store implements. Records are JSON text with store-assigned versions; a commit is an
+ * atomic compare-and-set over all its writes. A unit of work is two calls: `open` (lease and records), then `commit`
+ * (writes, deadline and lease release).
  */
 export interface SessionStore {
+  /**
+   * Opens a unit of work in one call: takes the lease of `keys[0]` when asked (stores with leases), then reads every key.
+   * Stores without it are read with `get`, one key at a time.
+   */
+  open?(keys: readonly string[], options?: OpenOptions): Awaitable<OpenResult>;
   /** Reads one record; `undefined` when the key is absent. */
   get(key: string): Awaitable<StoredRecord | undefined>;
   /**
@@ -86,12 +119,10 @@ export interface SessionStore {
    */
   claimDue(limit: number, now?: number): Awaitable<readonly ExpiryClaim[]>;
   /**
-   * Shared stores: takes the turn lease of `key` for `ttlMs` (on the store's clock) if no one holds it. Resolves to a
-   * token that renews and releases it, or `undefined` when another holder has it. The lease only keeps turns from
-   * overlapping; the compare-and-set commit stays the fence against lost updates.
+   * Stores with leases (their `open` honours `options.lease`): extends the lease to `ttlMs` from now if `token` still
+   * holds it; false when it was lost. The lease only keeps turns from overlapping; the compare-and-set commit stays the
+   * fence against lost updates.
    */
-  acquire?(key: string, ttlMs: number): Awaitable<string | undefined>;
-  /** Extends the lease to `ttlMs` from now if `token` still holds it; false when it was lost. */
   renew?(key: string, token: string, ttlMs: number): Awaitable<boolean>;
   /** Gives the lease up if `token` still holds it (else does nothing). */
   release?(key: string, token: string): Awaitable<void>;

@@ -114,7 +114,7 @@ describe('the store under a turn', () => {
     await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('3 attempts') });
     expect(runs).toHaveBeenCalledTimes(3);
     expect(delivered).toEqual([]);
-    expect(errors.map((e) => e.code)).toEqual(['CONFLICT']);
+    expect(errors).toEqual([]); // the rejection is the report: it is not emitted too
     await bot.close();
   });
 

@@ -49,7 +49,7 @@ describeRedis('RedisStore', () => {
   it('keeps every key of a session under one hash tag, with braces in the session key escaped', async () => {
     const store = makeStore({ prefix: 'layout' });
     await store.commit([{ key: 's:a{b}c', expected: null, data: '{}', idleMs: 60_000 }]);
-    await store.acquire('s:a{b}c', 10_000);
+    await store.open(['s:a{b}c'], { lease: { token: 'me', ttlMs: 10_000 } });
     const keys = (await admin.keys('layout:*')).sort();
     expect(keys).toEqual(['layout:deadlines', 'layout:{s:a%7Bb%7Dc}', 'layout:{s:a%7Bb%7Dc}:lease']);
   });

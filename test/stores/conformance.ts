@@ -190,44 +190,146 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       expect(await store.commit([{ key: k, expected: ref(record), data: '{}' }])).toMatchObject({ ok: true });
     });
 
+    describe('opening a unit of work', () => {
+      it('reads every key asked for in one call, absent keys as undefined', async () => {
+        const store = await target.make();
+        const [k, u] = [key(), `u:conf:${process.pid}:${++n}`];
+        await store.commit([
+          { key: k, expected: null, data: '{"s":1}' },
+          { key: u, expected: null, data: '{"u":1}' },
+        ]);
+        const opened = await openOf(store)([k, u, `c:conf:absent:${++n}`]);
+        expect(opened).toMatchObject({
+          records: [
+            { data: '{"s":1}', version: 1, generation: 0 },
+            { data: '{"u":1}', version: 1, generation: 0 },
+            undefined,
+          ],
+        });
+        expect(opened.busy).toBeUndefined();
+      });
+
+      it('answers a commit that lost a race with a conflict after the open, and writes nothing', async () => {
+        const store = await target.make();
+        const k = key();
+        await store.commit([{ key: k, expected: null, data: '1' }]);
+        const [opened] = (await openOf(store)([k])).records;
+        await store.commit([{ key: k, expected: ref(opened), data: '2' }]);
+        expect(await store.commit([{ key: k, expected: ref(opened), data: 'stale' }])).toMatchObject({ ok: false, reason: 'conflict' });
+        expect(await store.get(k)).toMatchObject({ data: '2', version: 2 });
+      });
+
+      it('applies a commit whose reply was lost only once when it is sent again with its turn id', async () => {
+        const store = await target.make();
+        const k = key();
+        await store.commit([{ key: k, expected: null, data: '1' }]);
+        const write = { key: k, expected: { version: 1, generation: 0 }, data: '2' };
+        const first = await store.commit([write], { turnId: 'lost-reply' });
+        const again = await store.commit([write], { turnId: 'lost-reply' });
+        expect([first, again]).toEqual([
+          { ok: true, versions: [2] },
+          { ok: true, versions: [2] },
+        ]);
+        expect(await store.get(k)).toMatchObject({ data: '2', version: 2 });
+      });
+    });
+
     describe('turn leases (stores that have them)', () => {
       it('gives a lease to one holder at a time', async () => {
         const store = await target.make();
-        if (store.acquire === undefined) return void expect(store.acquire).toBeUndefined();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
         const k = key();
-        const tokens = await Promise.all(Array.from({ length: 10 }, () => store.acquire!(k, 10_000)));
-        expect(tokens.filter((t) => t !== undefined)).toHaveLength(1);
+        const opened = await Promise.all(Array.from({ length: 10 }, (_, i) => store.open!([k], { lease: { token: `t${i}`, ttlMs: 10_000 } })));
+        expect(opened.filter((o) => o.busy === undefined)).toHaveLength(1);
+      });
+
+      it('says who holds a busy lease and for how long, and reads nothing', async () => {
+        const store = await target.make();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
+        const k = key();
+        await store.commit([{ key: k, expected: null, data: '1' }]);
+        await store.open!([k], { lease: { token: 'holder-a', ttlMs: 10_000 } });
+        const busy = await store.open!([k], { lease: { token: 'holder-b', ttlMs: 10_000 } });
+        expect(busy.records).toEqual([]);
+        expect(busy.busy?.holder).toBe('holder-a');
+        expect(busy.busy?.ttlMs).toBeGreaterThan(9_000);
+      });
+
+      it('lets the holder of a lease open again (a lease left behind never blocks its own holder)', async () => {
+        const store = await target.make();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
+        const k = key();
+        await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } });
+        expect((await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } })).busy).toBeUndefined();
       });
 
       it('renews only for the holder of the token', async () => {
         const store = await target.make();
-        if (store.acquire === undefined) return void expect(store.renew).toBeUndefined();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
         const k = key();
-        const token = (await store.acquire(k, 10_000))!;
-        expect(await store.renew!(k, 'not-the-token', 10_000)).toBe(false);
-        expect(await store.renew!(k, token, 10_000)).toBe(true);
+        await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } });
+        expect(await store.renew(k, 'not-the-token', 10_000)).toBe(false);
+        expect(await store.renew(k, 'me', 10_000)).toBe(true);
       });
 
       it('releases only for the holder of the token', async () => {
         const store = await target.make();
-        if (store.acquire === undefined) return void expect(store.release).toBeUndefined();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
         const k = key();
-        const token = (await store.acquire(k, 10_000))!;
+        await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } });
         await store.release!(k, 'not-the-token');
-        expect(await store.acquire(k, 10_000)).toBeUndefined();
-        await store.release!(k, token);
-        expect(await store.acquire(k, 10_000)).toEqual(expect.any(String));
+        expect((await store.open!([k], { lease: { token: 'other', ttlMs: 10_000 } })).busy).toBeDefined();
+        await store.release!(k, 'me');
+        expect((await store.open!([k], { lease: { token: 'other', ttlMs: 10_000 } })).busy).toBeUndefined();
       });
 
-      it('lets a lease lapse after its ttl', async () => {
+      it('gives the lease up in the commit that carries its release', async () => {
         const store = await target.make();
-        if (store.acquire === undefined) return void expect(store.acquire).toBeUndefined();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
         const k = key();
-        const token = (await store.acquire(k, 30))!;
+        await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } });
+        expect(await store.commit([{ key: k, expected: null, data: '1' }], { release: { key: k, token: 'me' } })).toMatchObject({ ok: true });
+        expect((await store.open!([k], { lease: { token: 'other', ttlMs: 10_000 } })).busy).toBeUndefined();
+      });
+
+      it('keeps the lease when the commit that carries its release conflicts', async () => {
+        const store = await target.make();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
+        const k = key();
+        await store.commit([{ key: k, expected: null, data: '1' }]);
+        await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } });
+        const stale = await store.commit([{ key: k, expected: null, data: 'x' }], { release: { key: k, token: 'me' } });
+        expect(stale).toMatchObject({ ok: false });
+        expect((await store.open!([k], { lease: { token: 'other', ttlMs: 10_000 } })).busy?.holder).toBe('me');
+      });
+
+      it('gives the lease up with a commit of no writes', async () => {
+        const store = await target.make();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
+        const k = key();
+        await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } });
+        expect(await store.commit([], { release: { key: k, token: 'me' } })).toEqual({ ok: true, versions: [] });
+        expect((await store.open!([k], { lease: { token: 'other', ttlMs: 10_000 } })).busy).toBeUndefined();
+      });
+
+      it('lets a lease lapse after its ttl, between open and commit', async () => {
+        const store = await target.make();
+        if (store.renew === undefined) return void expect(store.release).toBeUndefined();
+        const k = key();
+        await store.open!([k], { lease: { token: 'me', ttlMs: 30 } });
         await target.wait(60);
-        expect(await store.renew!(k, token, 1000)).toBe(false);
-        expect(await store.acquire(k, 1000)).toEqual(expect.any(String));
+        expect(await store.renew(k, 'me', 1000)).toBe(false);
+        expect((await store.open!([k], { lease: { token: 'other', ttlMs: 1000 } })).busy).toBeUndefined();
+        // The compare-and-set, not the lease, decides: the late holder's commit still applies only on the version it read.
+        expect(await store.commit([{ key: k, expected: null, data: 'late' }], { release: { key: k, token: 'me' } })).toMatchObject({ ok: true });
+        expect((await store.open!([k], { lease: { token: 'third', ttlMs: 1000 } })).busy?.holder).toBe('other');
       });
     });
   });
+}
+
+/** The store's `open`, or the one the manager builds from `get` for stores without it. */
+function openOf(store: SessionStore) {
+  return async (keys: string[]) =>
+    store.open !== undefined ? await store.open(keys) : { records: await Promise.all(keys.map((k) => store.get(k))), busy: undefined };
 }

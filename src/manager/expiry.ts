@@ -1,0 +1,124 @@
+// The expiry sweeper: claims due sessions from the store and ends each in a unit of work of its own, a bounded number
+// at a time, so that a process killed in a sweep repeats at most that many end hooks. Claims whose end failed (the
+// store was down) are kept and retried by the next sweeps, never dropped.
+import { describe, PalaverError } from '../errors';
+import { Scheduler } from '../scheduler';
+import type { ExpiryClaim } from '../stores/store';
+import type { Engine } from './turns';
+import { expireUnit } from './units';
+
+export class Sweeper {
+  readonly scheduler: Scheduler;
+  readonly #engine: Engine;
+  #sweeping = false;
+  #failing = false;
+  #again = false;
+  #stopped = false;
+  /** Claims whose session could not be ended (the store failed): the store has cleared their deadline, so the next sweeps retry them. */
+  readonly #retry = new Map<string, ExpiryClaim>();
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+    this.scheduler = new Scheduler(() => void this.#sweep());
+  }
+
+  /** Looks for due sessions now and ends them; resolves to the number ended. See `SessionManager.sweepExpired`. */
+  async sweepExpired(now?: number): Promise<number> {
+    // NaN compares false with every deadline: a bad `now` would end every session.
+    if (now !== undefined && !(typeof now === 'number' && Number.isFinite(now))) {
+      throw new PalaverError('INVALID_ARGUMENT', `Expected \`now\` to be a time in ms since the epoch, got ${describe(now)}.`);
+    }
+    const engine = this.#engine;
+    const { store, sweepConcurrency } = engine.settings;
+    // A batch a few times the concurrency: claims taken but not yet run are not repeated by a crash, only delayed.
+    const batch = Math.max(64, sweepConcurrency * 4);
+    let ended = 0;
+    let retried = [...this.#retry.values()];
+    for (;;) {
+      const due = await store.claimDue(batch, now);
+      engine.gate.retryReleases();
+      const claims = retried.length === 0 ? due : [...retried, ...due];
+      retried = [];
+      if (claims.length === 0) return ended;
+      ended += await this.#endAll(claims, now);
+      if (due.length < batch) return ended;
+    }
+  }
+
+  /** Arms the scheduler for the next deadline (stores that know it) or the next poll. */
+  rearm(): void {
+    const { settings, idle } = { settings: this.#engine.settings, idle: this.#engine.idle };
+    if (this.#stopped || (!settings.proactive && idle === undefined)) return;
+    const store = settings.store;
+    const interval = settings.sweepInterval;
+    const now = Date.now();
+    let at: number;
+    if (store.nextDeadline !== undefined) {
+      at = store.nextDeadline() ?? Infinity;
+      // While the store fails, a deadline already due would re-fire the timer at once, in a loop: poll instead.
+      if (this.#failing) at = Math.max(at, now + interval);
+    } else {
+      at = now + interval * (0.8 + Math.random() * 0.4);
+    }
+    if (this.#retry.size > 0) at = Math.min(at, now + interval);
+    if (at !== Infinity) this.scheduler.arm(at);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.scheduler.stop();
+  }
+
+  /** Ends `claims`, `sweepConcurrency` at a time; resolves to how many it ended. */
+  async #endAll(claims: readonly ExpiryClaim[], now: number | undefined): Promise<number> {
+    const engine = this.#engine;
+    let next = 0;
+    let ended = 0;
+    const worker = async (): Promise<void> => {
+      while (next < claims.length) {
+        const claim = claims[next++]!;
+        if (await this.#end(claim, now)) ended++;
+      }
+    };
+    const workers = Math.min(engine.settings.sweepConcurrency, claims.length);
+    await Promise.all(Array.from({ length: workers }, worker));
+    return ended;
+  }
+
+  async #end(claim: ExpiryClaim, now: number | undefined): Promise<boolean> {
+    const engine = this.#engine;
+    const key = claim.key;
+    try {
+      const done = await engine.gate.run(key, () => engine.transact(key, undefined, 'its expiry', (unit) => expireUnit(engine, unit, claim, now)));
+      this.#retry.delete(key);
+      return done;
+    } catch (error) {
+      // Reported once per claim, and kept: a failed expiry is tried again, never dropped (the session would stay forever).
+      if (!this.#retry.has(key)) engine.reporter.fail(error, 'STORE_UNAVAILABLE', 'expiring a session');
+      this.#retry.set(key, claim);
+      return false;
+    }
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#sweeping) {
+      this.#again = true;
+      return;
+    }
+    this.#sweeping = true;
+    try {
+      do {
+        this.#again = false;
+        await this.sweepExpired();
+      } while (this.#again);
+      this.#failing = false;
+    } catch (error) {
+      // An outage is reported once, not on every sweep; the sweeps go on and catch up once the store answers again.
+      if (!this.#failing) this.#engine.reporter.fail(error, 'STORE_UNAVAILABLE', 'the expiry sweep');
+      this.#failing = true;
+    } finally {
+      this.#sweeping = false;
+      this.rearm();
+    }
+  }
+}

@@ -1,0 +1,328 @@
+// The machinery every unit of work runs on: transact() (open → work → commit → outbox → events, one retry policy, one
+// CONFLICT), the per-session Turn that a Session reports to, sendBatch checkpoints, and the end of a session (its hook,
+// the kept entities, its event). The kinds of unit of work themselves are in units.ts.
+import { encodeState } from '../codec';
+import { PalaverError } from '../errors';
+import type { DialogInstance } from '../dialogs/dialog';
+import type { DialogRegistry } from '../dialogs/registry';
+import type { RunnerHooks } from '../dialogs/runner';
+import { laneKey } from '../keys';
+import type { IdleLadder } from '../nudge';
+import type { Outbox } from '../outbox';
+import type { Retention } from '../retention';
+import { setOwn, type SessionStateRecord } from '../schema';
+import { Session, type LifecycleRequest, type SessionServices, type TurnContext } from '../session';
+import { summarize, type StatsCounter } from '../stats';
+import { SESSION_PREFIX } from '../stores/store';
+import type { DialogAction } from '../dialogs/dialog';
+import { isThenable, type Address, type EndReason, type IncomingMessage, type JsonObject, type OutgoingMessage } from '../types';
+import type { Reporter, SessionManagerEvents } from './events';
+import type { TurnGate } from './gate';
+import type { Kept } from './lifecycle';
+import type { Settings } from './options';
+import type { Expected, Opened, Records } from './records';
+
+/** How many recent session ends are remembered so that no end hook runs twice. */
+const END_HOOK_MEMORY = 10_000;
+
+type AnySession = Session<any, any, any, any>;
+
+/** The two shared data scopes of a unit of work. */
+export interface Bags {
+  userData: JsonObject;
+  conversationData: JsonObject;
+}
+
+/** One attempt of a unit of work: what it read, and what it will save, send and announce once the commit holds. */
+export class Unit {
+  /** Run in order once the commit holds (events, counters). */
+  readonly events: (() => void)[] = [];
+  /** Replies of every session of the attempt, in order; handed to the outbox once the commit holds. */
+  readonly replies: OutgoingMessage[] = [];
+  /** Deliver the replies without the batching delay. */
+  flush = false;
+  /** Where the replies go. */
+  address: Address | undefined;
+  /** What the commit writes; `undefined`: nothing to save (the attempt found no session to act on). */
+  changes: { state: SessionStateRecord; userData: JsonObject; conversationData: JsonObject } | undefined;
+  /** Thrown to the caller once the commit holds (the new state is saved, but the work it asked for failed). */
+  failure: PalaverError | undefined;
+  /** Trace prefix of the replies' batch. */
+  label = '';
+
+  constructor(
+    readonly key: string,
+    readonly opened: Opened,
+    readonly expected: Expected,
+  ) {}
+
+  /** Saves `state` and the session's data scopes when the work is done; the replies go to `address`. */
+  save(state: SessionStateRecord, session: AnySession, address: Address): void {
+    this.changes = { state, userData: session.userData, conversationData: session.conversationData };
+    this.address = address;
+  }
+}
+
+/** The engine's own side of a Session: what it asks for, and what the engine reads back. */
+export class Turn implements TurnContext, RunnerHooks {
+  readonly replies: OutgoingMessage[] = [];
+  flush = false;
+  lifecycle: LifecycleRequest<any> | undefined;
+  closed = false;
+  saved: TurnContext['saved'];
+  action: DialogAction | undefined;
+  saving: Promise<unknown> | undefined;
+  readonly trace: ((line: string) => void) | undefined;
+  session!: AnySession;
+
+  constructor(
+    private readonly engine: Engine,
+    readonly key: string,
+    readonly state: SessionStateRecord,
+    readonly rehandled: boolean,
+    readonly unit: Unit | undefined,
+  ) {
+    const line = engine.services.traceLine;
+    this.trace = line === undefined ? undefined : (text: string) => line(engine.tracePrefix(state) + text);
+  }
+
+  get services(): SessionServices {
+    return this.engine.services;
+  }
+
+  checkpoint(session: AnySession, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }> {
+    return this.engine.checkpoint(this, session, replies);
+  }
+
+  sendAfterTurn(address: Address, messages: OutgoingMessage[]): Promise<void> {
+    return this.engine.outbox.send(laneKey(address), address, messages, this.engine.label(this.state));
+  }
+
+  endConversation(): void {
+    this.state.privateConversationData = {};
+  }
+
+  topChanged(previous: DialogInstance | undefined): void {
+    if (previous !== undefined) this.state.previousDialogState = { ...this.engine.services.registry.state(previous.id) };
+  }
+
+  /** Ends the turn: its session takes no more operations; its replies move to `into`. */
+  close(into?: OutgoingMessage[]): void {
+    this.closed = true;
+    if (into !== undefined) this.collect(into);
+  }
+
+  /** Moves the replies queued so far to `into`. */
+  collect(into: OutgoingMessage[]): void {
+    const replies = this.replies;
+    if (replies.length === 0) return;
+    for (const reply of replies) into.push(reply);
+    replies.length = 0;
+  }
+}
+
+export class Engine {
+  readonly services: SessionServices;
+  /** Idle nudges and per-dialog timeouts: built only when the `nudge` option or a dialog's idle options ask for them. */
+  idle: IdleLadder | undefined;
+  readonly #endHookRuns = new Map<string, { returned: unknown; replies: OutgoingMessage[] }>();
+
+  constructor(
+    readonly settings: Settings,
+    readonly reporter: Reporter,
+    readonly registry: DialogRegistry,
+    readonly records: Records,
+    readonly gate: TurnGate,
+    readonly outbox: Outbox,
+    readonly counters: StatsCounter,
+    readonly retention: Retention | undefined,
+    idle: IdleLadder | undefined,
+  ) {
+    this.idle = idle;
+    this.services = {
+      registry,
+      botId: settings.botId,
+      version: settings.version,
+      defaultLocale: settings.locale,
+      timeoutOf: (state) => this.timeoutOf(state),
+      traceLine: settings.trace,
+    };
+  }
+
+  /**
+   * Runs `work` as one unit of work on `key`: open (lease and records) → work → commit (compare-and-set, lease given
+   * up) → replies to the outbox → events. A lost race runs the work again on fresh records, up to `maxCommitRetries`
+   * times, then fails with CONFLICT. Call it inside `gate.run(key, ...)`.
+   */
+  async transact<T>(key: string, address: Address | undefined, doing: string, work: (unit: Unit) => T | Promise<T>): Promise<T> {
+    const { gate, records } = this;
+    for (let attempt = 0; ; attempt++) {
+      const pending = gate.open(key, address);
+      const opened = isThenable(pending) ? await pending : pending;
+      const unit = new Unit(key, opened, records.expect(opened));
+      const running = work(unit);
+      const result = isThenable(running) ? await running : running;
+      if (unit.changes === undefined) return result;
+      const release = gate.releaseOf(key);
+      const committing = records.commit(key, unit.changes, unit.expected, release);
+      if (isThenable(committing) ? await committing : committing) {
+        if (release !== undefined) gate.released(key);
+        if (unit.address !== undefined) this.outbox.enqueue(this.laneOf(key, unit.address), unit.address, unit.replies, unit.flush, unit.label);
+        for (const emit of unit.events) emit();
+        if (unit.failure !== undefined) throw unit.failure;
+        return result;
+      }
+      if (attempt >= this.settings.maxCommitRetries) {
+        throw new PalaverError('CONFLICT', `Session "${key}" kept changing during ${doing}; gave up after ${attempt + 1} attempts.`);
+      }
+    }
+  }
+
+  /** A Session of `key` for one unit of work (without `unit`: an end that saves nothing, an eviction). */
+  session(
+    key: string,
+    unit: Unit | undefined,
+    state: SessionStateRecord,
+    message: IncomingMessage | undefined,
+    data: Bags,
+    rehandled = false,
+  ): Turn {
+    const turn = new Turn(this, key, state, rehandled, unit);
+    turn.session = new Session(state, message, data.userData, data.conversationData, turn);
+    return turn;
+  }
+
+  /** The userData and conversationData records `unit` read, decoded (each call decodes afresh). */
+  bags(unit: Unit): Bags {
+    const { records, opened, key } = { records: this.records, opened: unit.opened, key: unit.key };
+    return { userData: records.decodeBag(opened.user, key), conversationData: records.decodeBag(opened.conversation, key) };
+  }
+
+  /** `sendBatch()`: save what the turn has so far, then hand the replies so far to the outbox (resolves to their delivery). */
+  async checkpoint(turn: Turn, session: AnySession, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }> {
+    const unit = turn.unit;
+    if (unit === undefined) {
+      turn.replies.unshift(...replies); // not lost: they go out with the rest
+      throw new PalaverError('TURN_ENDED', 'sendBatch() is only available inside a turn.');
+    }
+    const { state } = turn;
+    const { userData, conversationData } = session;
+    const key = unit.key;
+    // What is committed, as of now: the step may go on changing the state while the store works.
+    const saved = { state: encodeState(state, key), userData: JSON.stringify(userData), conversationData: JSON.stringify(conversationData) };
+    const ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
+    if (!ok) throw new PalaverError('CONFLICT', `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`);
+    turn.saved = saved;
+    const address = session.address;
+    return { delivered: this.outbox.send(this.laneOf(key, address), address, replies, this.label(state)) };
+  }
+
+  /**
+   * Ends the session of `turn`: runs `onSessionEnd` (once, even when the unit of work is re-run), decides what is kept,
+   * and queues the `sessionEnd` event for after the commit.
+   */
+  async closeSession(turn: Turn, reason: EndReason, now: number, events: (() => void)[]): Promise<Kept> {
+    const session = turn.session;
+    const info = session.info;
+    const state = turn.state;
+    // A re-run after a lost store race (or an eviction while expiring) replays the hook's answer and replies.
+    let run = state.id === undefined ? undefined : this.#endHookRuns.get(state.id);
+    if (run === undefined) {
+      const before = turn.replies.length;
+      const hook = this.settings.onSessionEnd;
+      const returned = await this.reporter.hook('onSessionEnd', () => hook?.(session, reason), undefined);
+      run = { returned, replies: turn.replies.slice(before) };
+      if (state.id !== undefined) {
+        this.#endHookRuns.set(state.id, run);
+        if (this.#endHookRuns.size > END_HOOK_MEMORY) this.#endHookRuns.delete(this.#endHookRuns.keys().next().value!);
+      }
+    } else {
+      for (const reply of run.replies) turn.replies.push(reply);
+    }
+    const kept = this.#kept(state, reason, run.returned, now);
+    const final = { ...state.entities };
+    events.push(() => this.counters.end(reason));
+    this.emitLater(events, 'sessionEnd', () => ({
+      session: info,
+      reason,
+      entities: final,
+      kept: Object.keys(kept.entities),
+      summary: summarize(info, state, reason, now),
+    }));
+    return kept;
+  }
+
+  /** Runs `onSessionStart` for a new session. */
+  async startSession(turn: Turn): Promise<void> {
+    const hook = this.settings.onSessionStart;
+    const session = turn.session;
+    if (hook !== undefined) await this.reporter.hook('onSessionStart', () => hook(session), undefined);
+  }
+
+  /** Queues `sessionStart`; its payload is read now (call it once the session shows the message that started it). */
+  announce(turn: Turn, events: (() => void)[]): void {
+    const session = turn.session;
+    this.emitLater(events, 'sessionStart', () => ({ session: session.info, address: session.address }));
+  }
+
+  emitLater<K extends 'sessionStart' | 'sessionEnd'>(
+    events: (() => void)[],
+    name: K,
+    payload: () => Parameters<SessionManagerEvents[K]>[0],
+  ): void {
+    if (name === 'sessionStart') events.push(this.counters.start);
+    if (!this.reporter.wants(name)) return;
+    const value = payload();
+    events.push(() => this.reporter.notify(name, value));
+  }
+
+  /** The timeout before `session.timeout` applies: the manager's, or the innermost dialog's that declares one. */
+  timeoutOf(state: SessionStateRecord): number {
+    return this.idle === undefined ? this.settings.timeout : this.idle.baseTimeout(state.stack);
+  }
+
+  /** When the scheduler next has something to do for an active session: its close (proactive policy) or its next nudge. */
+  wakeAt(state: SessionStateRecord): number | undefined {
+    if (this.idle !== undefined) return this.idle.next(state);
+    return this.settings.proactive ? state.lastActiveAt + (state.timeout ?? this.settings.timeout) : undefined;
+  }
+
+  /** The outbox lane of a session: its default key without the prefix (no need to join the ids again), else the address's. */
+  laneOf(key: string, address: Address): string {
+    return this.settings.sessionKey === undefined ? key.slice(SESSION_PREFIX.length) : laneKey(address);
+  }
+
+  /** The trace label of a batch: the prefix of the session's top dialog, then `session.`. */
+  label(state: SessionStateRecord): string {
+    return this.settings.trace === undefined ? '' : this.tracePrefix(state) + 'session.';
+  }
+
+  /** A dot per dialog under the top one, then the top dialog's name (`..Prompts.text - `). */
+  tracePrefix(state: SessionStateRecord): string {
+    const stack = state.stack;
+    const top = stack[stack.length - 1];
+    return top === undefined ? '' : `${'.'.repeat(stack.length - 1)}${this.registry.state(top.id).name} - `;
+  }
+
+  /** The entities an ended session keeps: preserved, returned by the hook, kept by declaration, or with a TTL left. */
+  #kept(state: SessionStateRecord, reason: EndReason, returned: unknown, now: number): Kept {
+    const keep = new Set<string>();
+    if (reason !== 'refresh') {
+      for (const name of this.settings.preserve) keep.add(name);
+      if (Array.isArray(returned)) for (const name of returned) if (typeof name === 'string') keep.add(name);
+    }
+    if (this.retention !== undefined) for (const name of this.retention.kept(reason)) keep.add(name);
+    const entities: JsonObject = {};
+    let entityExpiry: Record<string, number> | undefined;
+    if (reason !== 'refresh' && state.entityExpiry !== undefined) {
+      for (const [name, expiresAt] of Object.entries(state.entityExpiry)) {
+        if (expiresAt > now && Object.hasOwn(state.entities, name)) {
+          keep.add(name);
+          setOwn((entityExpiry ??= {}), name, expiresAt);
+        }
+      }
+    }
+    for (const name of keep) if (Object.hasOwn(state.entities, name)) setOwn(entities, name, state.entities[name]);
+    return { entities, entityExpiry, entitiesVersion: state.entitiesVersion };
+  }
+}

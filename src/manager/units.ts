@@ -1,0 +1,329 @@
+// The kinds of unit of work, each run by Engine.transact(): a message turn, a bot-initiated start, an explicit end, an
+// expiry (or the nudge its deadline stands for), an interjection (`manager.beginDialog`), and an eviction (no store
+// write: the store dropped the session already).
+import { decodeState, encodeState } from '../codec';
+import { HOST } from '../dialogs/dialog';
+import { dispatch, DONE, drain } from '../dialogs/runner';
+import { PalaverError } from '../errors';
+import type { IdleStep } from '../nudge';
+import type { SessionStateRecord } from '../schema';
+import type { ExpiryClaim, StoredRecord } from '../stores/store';
+import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
+import {
+  carry,
+  dormantState,
+  dropExpiredEntities,
+  freshState,
+  isExpired,
+  isLive,
+  keptOf,
+  touch,
+} from './lifecycle';
+import type { Bags, Engine, Turn, Unit } from './turns';
+
+/** What `receive` resolves to once the turn is saved. */
+export interface TurnResult {
+  /** The session as of the end of the turn. */
+  session: SessionInfo;
+  /**
+   * The replies of the turn, in order (they are delivered through `deliver`, not by you). They are the very objects
+   * that `deliver` later receives: the adapters (palaver/http, palaver/botbuilder, palaver/console) rely on that.
+   */
+  replies: OutgoingMessage[];
+  /** Set when a dialog threw: the user got `dialogErrorMessage` and the conversation was ended. */
+  error?: PalaverError;
+}
+
+/** A message turn: find or start the session, run the dialogs, carry out what they asked for. */
+export async function messageTurn(engine: Engine, unit: Unit, message: IncomingMessage, receivedAt: number): Promise<TurnResult> {
+  const found = await findSession(engine, unit, message, receivedAt);
+  let { state, starting, storedText } = found;
+  const bags = found.bags;
+  let rehandled = false;
+  let current = message;
+  let error: PalaverError | undefined;
+  let turn: Turn;
+  for (;;) {
+    turn = engine.session(unit.key, unit, state, current, bags, rehandled);
+    const announce = starting;
+    if (starting) {
+      await engine.startSession(turn);
+      starting = false;
+    }
+    // While the state is still what the store holds, the stored text serves as the copy to roll back to.
+    const pristine = !announce && storedText !== undefined ? storedText : encodeState(state, unit.key);
+    storedText = undefined;
+    touch(state, current, receivedAt);
+    // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
+    if (announce) engine.announce(turn, unit.events);
+    try {
+      const { settings } = engine;
+      const running = dispatch(turn.session, engine.registry, settings.rootDialog, settings.maxDialogOperations, turn);
+      if (running !== DONE) await running;
+    } catch (thrown) {
+      error = PalaverError.from(thrown, 'DIALOG_FAILED', 'a dialog');
+      engine.reporter.report(error);
+      ({ turn, state } = rollBack(engine, unit, turn, pristine, current, receivedAt, rehandled));
+      break;
+    }
+    turn.collect(unit.replies);
+    unit.flush ||= turn.flush;
+    const request = turn.lifecycle;
+    if (request === undefined) {
+      turn.close();
+      break;
+    }
+    // The session stays open through onSessionEnd, so that what the hook sends joins this turn's replies.
+    if (request.kind === 'endSession') {
+      const ended = await engine.closeSession(turn, 'endSession', receivedAt, unit.events);
+      turn.close(unit.replies);
+      state = dormantState(state, ended);
+      break;
+    }
+    const reason = request.kind === 'refresh' ? 'refresh' : 'newSession';
+    const ended = await engine.closeSession(turn, reason, receivedAt, unit.events);
+    turn.close(unit.replies);
+    const kept =
+      request.kind === 'refresh' ? (engine.retention === undefined ? undefined : ended) : carry(state.entities, ended, request.options);
+    state = freshState(current.address, receivedAt, kept);
+    starting = true;
+    if (request.kind === 'refresh') {
+      turn = engine.session(unit.key, unit, state, current, bags, rehandled);
+      await engine.startSession(turn);
+      turn.close(unit.replies);
+      engine.announce(turn, unit.events);
+      break;
+    }
+    rehandled = true;
+    const next = request.options.message;
+    if (next) current = { ...next, address: next.address ?? current.address } as IncomingMessage;
+  }
+  const session = turn.session;
+  unit.save(state, session, message.address);
+  unit.label = engine.label(state);
+  const info = session.info;
+  const replies = unit.replies;
+  unit.events.push(() => engine.counters.turn(receivedAt));
+  if (engine.reporter.wants('turn')) unit.events.push(() => engine.reporter.notify('turn', { session: info, message, replies }));
+  return error === undefined ? { session: info, replies } : { session: info, replies, error };
+}
+
+/** The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf` keeps it). */
+async function findSession(engine: Engine, unit: Unit, message: IncomingMessage, receivedAt: number) {
+  const { records, settings } = engine;
+  const key = unit.key;
+  const bags = engine.bags(unit);
+  let state = records.decodeSession(unit.opened.session, key);
+  // Entities whose TTL ran out go first, also from a dormant key. (With declared entities, reading may have migrated
+  // them: then the stored text is no copy of the state.)
+  let storedText =
+    state !== undefined && !dropExpiredEntities(state, receivedAt) && engine.retention === undefined
+      ? unit.opened.session!.data
+      : undefined;
+  let starting = false;
+  if (isLive(state) && isExpired(state, engine.timeoutOf(state), receivedAt)) {
+    storedText = undefined;
+    const old = engine.session(key, unit, state, message, bags);
+    const continueIf = settings.continueIf;
+    const keep =
+      !settings.proactive && continueIf !== undefined
+        ? await engine.reporter.hook('continueIf', () => continueIf(old.session, message), false)
+        : false;
+    if (!keep) {
+      const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
+      old.collect(unit.replies);
+      state = freshState(message.address, receivedAt, ended);
+      starting = true;
+    }
+  }
+  if (!isLive(state)) {
+    state = freshState(message.address, receivedAt, keptOf(state));
+    starting = true;
+  }
+  return { state, starting, storedText, bags };
+}
+
+/**
+ * A dialog threw: nothing the failed turn did is kept. Back to the state before it (or to what its last sendBatch()
+ * saved), the conversation ended, and the user told.
+ */
+function rollBack(
+  engine: Engine,
+  unit: Unit,
+  failed: Turn,
+  pristine: string,
+  message: IncomingMessage,
+  receivedAt: number,
+  rehandled: boolean,
+): { turn: Turn; state: SessionStateRecord } {
+  failed.close();
+  const saved = failed.saved;
+  const state = decodeState(saved?.state ?? pristine, unit.key);
+  if (saved === undefined) touch(state, message, receivedAt);
+  state.stack = [];
+  state.privateConversationData = {};
+  const bags =
+    saved === undefined
+      ? engine.bags(unit)
+      : { userData: JSON.parse(saved.userData) as JsonObject, conversationData: JSON.parse(saved.conversationData) as JsonObject };
+  const turn = engine.session(unit.key, unit, state, message, bags, rehandled);
+  turn.close();
+  const sorry = engine.settings.dialogErrorMessage;
+  if (sorry) unit.replies.push(sorry);
+  unit.flush = true;
+  return { turn, state };
+}
+
+/** A bot-initiated start (`startSession`); an active session is left as it is. */
+export async function startUnit(
+  engine: Engine,
+  unit: Unit,
+  address: Address,
+  options: { dialogId?: string; args?: unknown },
+): Promise<SessionInfo> {
+  const key = unit.key;
+  const now = Date.now();
+  const bags = engine.bags(unit);
+  let state = engine.records.decodeSession(unit.opened.session, key);
+  if (state !== undefined) dropExpiredEntities(state, now);
+  if (isLive(state) && !isExpired(state, engine.timeoutOf(state), now)) return engine.session(key, unit, state, undefined, bags).session.info;
+  if (isLive(state)) {
+    const old = engine.session(key, unit, state, undefined, bags);
+    const ended = await engine.closeSession(old, 'timeout', now, unit.events);
+    old.collect(unit.replies);
+    state = freshState(address, now, ended);
+  } else {
+    state = freshState(address, now, keptOf(state));
+  }
+  const turn = engine.session(key, unit, state, undefined, bags);
+  const session = turn.session;
+  await engine.startSession(turn);
+  engine.announce(turn, unit.events);
+  // The dialog startSession() names wins over one onSessionStart began; without one, the hook's begin stands.
+  // (Other operations of the hook have nothing to act on in a new session.)
+  const pending = session[HOST].take();
+  if (options.dialogId !== undefined) session.beginDialog(options.dialogId, options.args);
+  else if (pending?.kind === 'begin' || pending?.kind === 'replace') session[HOST].record(pending);
+  if (turn.action !== undefined) {
+    const pristine = encodeState(state, key);
+    try {
+      await drain(session, engine.registry, engine.settings.maxDialogOperations, turn);
+    } catch (thrown) {
+      const what =
+        options.dialogId !== undefined ? `the dialog "${options.dialogId}" begun by startSession()` : 'the dialog onSessionStart began';
+      unit.failure = PalaverError.from(thrown, 'DIALOG_FAILED', what);
+      // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
+      // nothing the failed dialog did is kept.
+      state = decodeState(pristine, key);
+      Object.assign(session, engine.bags(unit));
+      turn.replies.length = 0;
+    }
+  }
+  turn.close(unit.replies);
+  unit.flush = turn.flush;
+  unit.save(state, session, address);
+  return session.info;
+}
+
+/** An explicit end from outside a turn (`manager.endSession`, shutdown); false when no session was live. */
+export async function endUnit(engine: Engine, unit: Unit, reason: 'endSession' | 'shutdown' | string): Promise<boolean> {
+  const state = engine.records.decodeSession(unit.opened.session, unit.key);
+  if (!isLive(state)) return false;
+  const turn = engine.session(unit.key, unit, state, undefined, engine.bags(unit));
+  const ended = await engine.closeSession(turn, reason as 'endSession', Date.now(), unit.events);
+  turn.close(unit.replies);
+  unit.flush = true;
+  unit.save(dormantState(state, ended), turn.session, state.address);
+  return true;
+}
+
+/** Ends a session the sweeper claimed, unless a unit of work touched it since the claim; true when it ended it. */
+export async function expireUnit(engine: Engine, unit: Unit, claim: ExpiryClaim, at: number | undefined): Promise<boolean> {
+  const record = unit.opened.session;
+  if (record === undefined || record.version !== claim.version) return false;
+  const state = engine.records.decodeSession(record, unit.key);
+  if (!isLive(state)) return false;
+  const now = at ?? Date.now();
+  const turn = engine.session(unit.key, unit, state, undefined, engine.bags(unit));
+  if (engine.idle !== undefined) {
+    // The deadline may stand for a nudge rather than the close.
+    const step = engine.idle.step(state, now);
+    if (step.kind !== 'close') return nudgeStep(engine, unit, turn, step);
+  }
+  const ended = await engine.closeSession(turn, 'timeout', now, unit.events);
+  turn.close(unit.replies);
+  const closeMessage = engine.settings.closeMessage;
+  if (closeMessage) unit.replies.push(closeMessage);
+  unit.flush = true;
+  unit.save(dormantState(state, ended), turn.session, state.address);
+  return true;
+}
+
+/** A claimed idle deadline that is not the close: sends the nudge it stands for, or sets the next deadline again. */
+async function nudgeStep(engine: Engine, unit: Unit, turn: Turn, step: IdleStep): Promise<boolean> {
+  if (step.kind === 'lapsed' || step.kind === 'close') return false;
+  const state = turn.state;
+  if (step.kind === 'nudge') {
+    state.nudges = { at: state.lastActiveAt, count: step.count };
+    const { message } = step.nudge;
+    const said =
+      typeof message === 'function' ? await engine.reporter.hook('nudge.message', () => message(turn.session, step.count), undefined) : message;
+    try {
+      if (said !== undefined) turn.session.send(said);
+    } catch (error) {
+      engine.reporter.fail(error, 'INVALID_MESSAGE', 'the nudge message');
+    }
+  }
+  turn.close(unit.replies);
+  unit.flush = true;
+  unit.save(state, turn.session, state.address);
+  return false;
+}
+
+/**
+ * `beginDialog` from outside a turn: on top of the live session's stack (`interrupt`) or in place of it. `undefined`
+ * when no session is live (the caller starts one instead).
+ */
+export async function interjectUnit(
+  engine: Engine,
+  unit: Unit,
+  address: Address,
+  dialogId: string,
+  args: unknown,
+  interrupt: boolean,
+): Promise<SessionInfo | undefined> {
+  const now = Date.now();
+  const state = engine.records.decodeSession(unit.opened.session, unit.key);
+  if (!isLive(state) || isExpired(state, engine.timeoutOf(state), now)) return undefined;
+  dropExpiredEntities(state, now);
+  const turn = engine.session(unit.key, unit, state, undefined, engine.bags(unit));
+  // The bot spoke: the user gets a whole idle time to answer.
+  state.lastActiveAt = now;
+  const top = state.stack[state.stack.length - 1];
+  if (!interrupt && top !== undefined) {
+    state.stack.length = 0;
+    turn.topChanged(top);
+  }
+  turn.session[HOST].record({ kind: 'begin', id: dialogId, args, interrupt });
+  try {
+    await drain(turn.session, engine.registry, engine.settings.maxDialogOperations, turn);
+  } catch (thrown) {
+    throw PalaverError.from(thrown, 'DIALOG_FAILED', `the dialog "${dialogId}" begun by beginDialog()`);
+  }
+  turn.close(unit.replies);
+  unit.flush = turn.flush;
+  unit.save(state, turn.session, address);
+  return turn.session.info;
+}
+
+/** The store dropped a session to stay within its bound: its end hook runs (reason `evicted`); nothing is saved. */
+export async function evictedUnit(engine: Engine, key: string, record: StoredRecord): Promise<void> {
+  const state = engine.records.decodeSession(record, key);
+  if (!isLive(state)) return;
+  const events: (() => void)[] = [];
+  const empty: Bags = { userData: {}, conversationData: {} };
+  const turn = engine.session(key, undefined, state, undefined, empty);
+  await engine.closeSession(turn, 'evicted', Date.now(), events);
+  turn.close();
+  for (const emit of events) emit();
+}
