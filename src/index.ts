@@ -50,7 +50,19 @@ export type {
 // Stores
 export { MemoryStore } from './stores/memory';
 export type { MemoryStoreOptions } from './stores/memory';
-export type { SessionStore, StoredRecord, CommitWrite, CommitOptions, CommitResult, ExpectedRecord, ExpiryClaim, StoreListener } from './stores/store';
+export type {
+  SessionStore,
+  StoredRecord,
+  CommitWrite,
+  CommitOptions,
+  CommitResult,
+  ExpectedRecord,
+  ExpiryClaim,
+  StoreListener,
+  OpenOptions,
+  OpenResult,
+  LeaseRequest,
+} from './stores/store';
 export { decodeState, StateFormatError } from './codec';
 export type { SessionStateRecord as StoredSessionState } from './schema';
 

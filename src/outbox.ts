@@ -53,7 +53,6 @@ export class Outbox {
   private readonly lanes = new Map<string, Lane>();
   private readonly waiting = new Map<string, Lane>();
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerDue = Infinity;
 
   constructor(private readonly options: OutboxOptions) {}
 
@@ -71,7 +70,7 @@ export class Outbox {
     lane.label = label;
     for (const message of messages) lane.pending.push(message);
     if (flush || this.options.delay <= 0) {
-      this.dispatch(lane);
+      void this.dispatch(lane);
       return;
     }
     this.waiting.delete(key);
@@ -93,7 +92,7 @@ export class Outbox {
 
   /** Delivers every waiting batch now and resolves when every address has settled. */
   async flushAll(): Promise<void> {
-    for (const lane of [...this.waiting.values()]) this.dispatch(lane);
+    for (const lane of [...this.waiting.values()]) void this.dispatch(lane);
     this.clearTimer();
     await Promise.all([...this.lanes.values()].map((lane) => lane.tail));
   }
@@ -132,13 +131,13 @@ export class Outbox {
     } catch (error) {
       const lane = this.lane(key, address);
       lane.label = label;
-      this.chain(lane, () => this.retry(lane, batch, error, 1));
+      void this.chain(lane, () => this.retry(lane, batch, error, 1));
       return;
     }
     if (!isThenable(result)) return;
     const lane = this.lane(key, address);
     lane.label = label;
-    this.chain(lane, () => this.settle(lane, batch, result as PromiseLike<void>, 0));
+    void this.chain(lane, () => this.settle(lane, batch, result as PromiseLike<void>, 0));
   }
 
   /** Moves the pending batch of `lane` into its delivery chain. Returns the batch's promise when it is async. */
@@ -227,7 +226,6 @@ export class Outbox {
   }
 
   private arm(due: number): void {
-    this.timerDue = due;
     this.timer = setTimeout(this.onTimer, Math.max(0, due - Date.now()));
     this.timer.unref?.();
   }
@@ -235,19 +233,17 @@ export class Outbox {
   private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.timerDue = Infinity;
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
-    this.timerDue = Infinity;
     const now = Date.now();
     for (const lane of this.waiting.values()) {
       if (lane.due > now) {
         this.arm(lane.due);
         return;
       }
-      this.dispatch(lane);
+      void this.dispatch(lane);
     }
   };
 }

@@ -22,7 +22,7 @@ export type LifecycleRequest<E extends JsonObject = JsonObject> =
   | { kind: 'newSession'; options: NewSessionOptions<E> }
   | { kind: 'refresh' };
 
-/** What a session asks of the manager, the same for every turn. @internal */
+/** What a session asks of the manager, the same for every turn (engine-facing; not for bot code). */
 export interface SessionServices {
   readonly registry: DialogRegistry;
   readonly botId: string | undefined;
@@ -36,7 +36,7 @@ export interface SessionServices {
 
 /**
  * The unit of work a session runs in: what the session may ask of it, and the bookkeeping the engine reads back when
- * the dialogs are done (one object per session, owned by the engine). @internal
+ * the dialogs are done (one object per session, owned by the engine; not for bot code).
  */
 export interface TurnContext {
   readonly key: string;
@@ -92,7 +92,7 @@ export class Session<
   readonly #state: SessionStateRecord;
   readonly #turn: TurnContext;
 
-  /** @internal */
+  /** What the dialog runtime (the runner, prompts, your own `Dialog` objects) may do to this session. */
   readonly [HOST]: DialogHostInternals;
 
   /** @internal Sessions are made by the manager, one per unit of work. */

@@ -14,8 +14,8 @@ describe('types of the session features', () => {
   });
 
   it('types entities declared with defineEntities through EntitiesOf', () => {
-    const entities = defineEntities({ Cart: { schema: z.array(z.string()) }, Consent: { schema: z.boolean(), keepOnReset: true } });
-    expectTypeOf<EntitiesOf<typeof entities>>().toEqualTypeOf<{ Cart?: string[]; Consent?: boolean }>();
+    const _entities = defineEntities({ Cart: { schema: z.array(z.string()) }, Consent: { schema: z.boolean(), keepOnReset: true } });
+    expectTypeOf<EntitiesOf<typeof _entities>>().toEqualTypeOf<{ Cart?: string[]; Consent?: boolean }>();
   });
 
   it('checks a declaration against the manager’s entity types', () => {

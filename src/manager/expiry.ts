@@ -69,20 +69,44 @@ export class Sweeper {
     this.scheduler.stop();
   }
 
-  /** Ends `claims`, `sweepConcurrency` at a time; resolves to how many it ended. */
+  /** Ends `claims`, `sweepConcurrency` at a time, holding the claims not yet done; resolves to how many it ended. */
   async #endAll(claims: readonly ExpiryClaim[], now: number | undefined): Promise<number> {
     const engine = this.#engine;
+    const pending = new Set(claims.map((claim) => claim.key));
+    const stopHolding = this.#hold(claims, pending);
     let next = 0;
     let ended = 0;
     const worker = async (): Promise<void> => {
       while (next < claims.length) {
         const claim = claims[next++]!;
         if (await this.#end(claim, now)) ended++;
+        pending.delete(claim.key);
       }
     };
-    const workers = Math.min(engine.settings.sweepConcurrency, claims.length);
-    await Promise.all(Array.from({ length: workers }, worker));
+    try {
+      const workers = Math.min(engine.settings.sweepConcurrency, claims.length);
+      await Promise.all(Array.from({ length: workers }, worker));
+    } finally {
+      stopHolding();
+    }
     return ended;
+  }
+
+  /**
+   * Stores whose claims lapse (Redis): renews the claims still `pending` every third of their hold, so that a slow
+   * `onSessionEnd` keeps its claim while a killed process loses its claims within one hold.
+   */
+  #hold(claims: readonly ExpiryClaim[], pending: Set<string>): () => void {
+    const store = this.#engine.settings.store;
+    const holdMs = claims[0]?.holdMs;
+    if (store.holdClaims === undefined || holdMs === undefined) return () => undefined;
+    const timer = setInterval(() => {
+      Promise.resolve()
+        .then(() => store.holdClaims!([...pending]))
+        .catch(() => undefined); // an unreachable store: the claims may lapse, and another process ends them
+    }, Math.max(1, Math.floor(holdMs / 3)));
+    timer.unref?.();
+    return () => clearInterval(timer);
   }
 
   async #end(claim: ExpiryClaim, now: number | undefined): Promise<boolean> {

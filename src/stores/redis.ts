@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import { z } from 'zod';
 import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';
+import { CLAIM, COMMIT, decode, DELETE, encode, GET, HOLD, OPEN, QUARANTINE, RELEASE, RENEW } from './redis-scripts';
+import { SESSION_PREFIX } from './store';
 import type { CommitOptions, CommitResult, CommitWrite, ExpiryClaim, OpenOptions, OpenResult, SessionStore, StoredRecord } from './store';
 
 /** A Lua script and its SHA1 digest (what `EVALSHA` takes). */
@@ -46,7 +47,11 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** How long one Redis call may take before it fails with `STORE_UNAVAILABLE`, in ms. @default 1000 */
   commandTimeout?: number;
-  /** How long a process has to end a session it claimed (run `onSessionEnd` and save) before another process claims it again, in ms. @default 60_000 */
+  /**
+   * How long a claim on a due session lasts before another process may claim it again, in ms. The manager renews it
+   * every third of that while `onSessionEnd` runs, so it bounds how long a killed process delays the ends it had
+   * claimed, not how long a hook may take. @default 10_000
+   */
   claimTimeout?: number;
   /** How long a deleted record leaves a tombstone (so versions keep growing and a retried delete is recognized), in ms. @default 60_000 */
   tombstoneTtl?: number;
@@ -68,209 +73,6 @@ const optionsSchema = z
   })
   .strict()
   .refine((o) => [o.url, o.redis, o.client].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of `url`, `redis` and `client`' });
-
-function script(source: string): RedisScript {
-  return { source, sha1: createHash('sha1').update(source).digest('hex') };
-}
-
-// The store's clock is Redis's: the bot machines' clocks never decide when a session is due.
-const NOW = `
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-`;
-
-/** KEYS: record. */
-const GET = script(`return redis.call('HMGET', KEYS[1], 'd', 'v', 'g')`);
-
-/**
- * KEYS: lease, then the records to read. ARGV: token ('' to read without the lease), ttl.
- * Takes the lease (or extends it when the token holds it already), then reads every record.
- * Reply: {'ok', {d, v, g}...} | {'busy', holder, pttl}.
- */
-const OPEN = script(`
-if ARGV[1] ~= '' then
-  local holder = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'GET', 'PX', ARGV[2])
-  if holder then
-    if holder ~= ARGV[1] then return {'busy', holder, redis.call('PTTL', KEYS[1])} end
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  end
-end
-local out = {'ok'}
-for i = 2, #KEYS do out[i] = redis.call('HMGET', KEYS[i], 'd', 'v', 'g') end
-return out
-`);
-
-/**
- * KEYS: deadlines, claims, lease, then per write its record and its tombstone.
- * ARGV: turn id ('' for none), tombstone ttl, lease token ('' to keep the lease), then per write: member, op (S set,
- * D delete), expected version ('' when absent), expected generation, idle ms ('' for no deadline), data.
- * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
- */
-const COMMIT = script(`${NOW}
-local turn, tombTtl, token = ARGV[1], ARGV[2], ARGV[3]
-local n = (#KEYS - 3) / 2
-local function arg(i, j) return ARGV[3 + (i - 1) * 6 + j] end
-local function release()
-  if token ~= '' and redis.call('GET', KEYS[3]) == token then redis.call('DEL', KEYS[3]) end
-end
-local function tombVersion(tk)
-  local tomb = redis.call('GET', tk)
-  if not tomb then return nil, nil end
-  local at = string.find(tomb, ':', 1, true)
-  return tonumber(string.sub(tomb, 1, at - 1)), string.sub(tomb, at + 1)
-end
-
--- A retry of a commit that was applied (its reply lost): answer as the first time, apply nothing.
-if turn ~= '' then
-  local versions = {'ok'}
-  for i = 1, n do
-    local hk, tk = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
-    if arg(i, 2) == 'D' then
-      local _, by = tombVersion(tk)
-      if by ~= turn or redis.call('EXISTS', hk) == 1 then versions = nil break end
-      versions[i + 1] = 0
-    else
-      local rec = redis.call('HMGET', hk, 'v', 't')
-      if rec[2] ~= turn or (arg(i, 3) ~= '' and tonumber(rec[1]) ~= tonumber(arg(i, 3)) + 1) then versions = nil break end
-      versions[i + 1] = tonumber(rec[1])
-    end
-  end
-  if versions then
-    release()
-    return versions
-  end
-end
-
-for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g')
-  if arg(i, 3) == '' then
-    if rec[1] then return {'conflict', i} end
-  else
-    if not rec[1] then return {'conflict', i} end
-    if rec[2] ~= arg(i, 4) then return {'ended', i} end
-    if rec[1] ~= arg(i, 3) then return {'conflict', i} end
-  end
-end
-
-local now = now_ms()
-local out = {'ok'}
-for i = 1, n do
-  local hk, tk, member = KEYS[2 + 2 * i], KEYS[3 + 2 * i], arg(i, 1)
-  if arg(i, 2) == 'D' then
-    local v = redis.call('HGET', hk, 'v')
-    if v then
-      redis.call('DEL', hk)
-      redis.call('SET', tk, v .. ':' .. turn, 'PX', tombTtl)
-    end
-    redis.call('ZREM', KEYS[1], member)
-    out[i + 1] = 0
-  else
-    local v
-    if arg(i, 3) == '' then
-      -- Versions keep growing across a delete, so a turn that read the old record can never match the new one.
-      v = (tombVersion(tk) or 0) + 1
-      redis.call('DEL', tk)
-      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn)
-    else
-      v = redis.call('HINCRBY', hk, 'v', 1)
-      redis.call('HSET', hk, 'd', arg(i, 6), 't', turn)
-      redis.call('HDEL', hk, 'cv', 'cd')
-    end
-    if arg(i, 5) ~= '' then
-      redis.call('ZADD', KEYS[1], now + tonumber(arg(i, 5)), member)
-    else
-      redis.call('ZREM', KEYS[1], member)
-    end
-    out[i + 1] = v
-  end
-  -- Any write ends a pending expiry claim: the claimer finds the version moved and leaves the session alone.
-  redis.call('ZREM', KEYS[2], member)
-end
-release()
-return out
-`);
-
-/**
- * KEYS: deadlines, claims. ARGV: prefix, limit, claim timeout, now ('' for Redis's clock).
- * Reply: {member, generation, version, deadline}... Claims whose holder did not finish in time come first, with the
- * generation they had; then due deadlines, each bumping its record's generation.
- */
-const CLAIM = script(`${NOW}
-local prefix, limit, hold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or now_ms()
-local claimed = {}
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
-  local rec = redis.call('HMGET', prefix .. ':{' .. m .. '}', 'g', 'cv', 'cd')
-  if rec[1] and rec[2] then
-    redis.call('ZADD', KEYS[2], now + hold, m)
-    claimed[#claimed + 1] = {m, rec[1], rec[2], rec[3] or '0'}
-  else
-    redis.call('ZREM', KEYS[2], m)
-  end
-end
-if #claimed < limit then
-  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit - #claimed)
-  for i = 1, #due, 2 do
-    local m, deadline = due[i], due[i + 1]
-    local hk = prefix .. ':{' .. m .. '}'
-    redis.call('ZREM', KEYS[1], m)
-    local v = redis.call('HGET', hk, 'v')
-    if v then
-      local g = redis.call('HINCRBY', hk, 'g', 1)
-      redis.call('HSET', hk, 'cv', v, 'cd', deadline)
-      redis.call('ZADD', KEYS[2], now + hold, m)
-      claimed[#claimed + 1] = {m, tostring(g), v, deadline}
-    end
-  end
-end
-return claimed
-`);
-
-/** KEYS: record, tombstone, deadlines, claims. ARGV: member, tombstone ttl. */
-const DELETE = script(`
-local v = redis.call('HGET', KEYS[1], 'v')
-if v then
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], v .. ':', 'PX', ARGV[2])
-end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-return 1
-`);
-
-/** KEYS: lease. ARGV: token, ttl. Compare-and-pexpire. */
-const RENEW = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`);
-/** KEYS: lease. ARGV: token. Compare-and-delete. */
-const RELEASE = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
-
-/**
- * KEYS: record, quarantine, claims. ARGV: raw data, version, generation, ttl, member.
- * Keeps the raw value aside. If the record is still the one that failed and a claim on it is pending, the claim is
- * dropped: the sweeper could not end it anyway and would claim it again forever (the next turn overwrites the record).
- */
-const QUARANTINE = script(`
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
-local rec = redis.call('HMGET', KEYS[1], 'v', 'g')
-if rec[1] == ARGV[2] and rec[2] == ARGV[3] then redis.call('ZREM', KEYS[3], ARGV[5]) end
-return 1
-`);
-
-/** Session keys may hold anything; inside a hash tag `{` and `}` would cut the tag short, so they are escaped. */
-function encode(key: string): string {
-  return key.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'));
-}
-
-function decode(member: string): string {
-  return member.replace(/%(25|7B|7D)/g, (_, hex: string) => (hex === '25' ? '%' : hex === '7B' ? '{' : '}'));
-}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -335,7 +137,7 @@ export class RedisStore implements SessionStore {
     this.deadlinesKey = `${this.prefix}:deadlines`;
     this.claimsKey = `${this.prefix}:claims`;
     this.commandTimeout = parsed.commandTimeout ?? 1000;
-    this.claimTimeout = parsed.claimTimeout ?? 60_000;
+    this.claimTimeout = parsed.claimTimeout ?? 10_000;
     this.tombstoneTtl = parsed.tombstoneTtl ?? 60_000;
     this.quarantineTtl = parsed.quarantineTtl ?? 7 * 24 * 3_600_000;
     this.owned = parsed.url !== undefined;
@@ -434,7 +236,7 @@ export class RedisStore implements SessionStore {
       keys.push(this.recordKey(write.key), this.recordKey(write.key) + ':tomb');
       args.push(
         encode(write.key),
-        write.data === null ? 'D' : 'S',
+        write.data === null ? 'D' : write.key.startsWith(SESSION_PREFIX) ? 'S' : 'W',
         write.expected === null ? '' : String(write.expected.version),
         write.expected === null ? '' : String(write.expected.generation),
         write.idleMs == null ? '' : String(Math.round(write.idleMs)),
@@ -442,14 +244,19 @@ export class RedisStore implements SessionStore {
       );
     }
     const started = Date.now();
+    const doing = `committing "${writes[0]?.key ?? release?.key}"`;
+    let unknown = false;
     for (let attempt = 0; ; attempt++) {
       let reply: unknown[];
       try {
-        reply = (await this.call(COMMIT, keys, args, `committing "${writes[0]?.key ?? release?.key}"`)) as unknown[];
+        reply = (await this.call(COMMIT, keys, args, doing)) as unknown[];
       } catch (error) {
         // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
         // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
-        if (turnId === '' || attempt >= 2 || Date.now() - started >= this.commandTimeout) throw error;
+        unknown ||= mayHaveRun(error);
+        if (turnId === '' || attempt >= 2 || Date.now() - started >= this.commandTimeout) {
+          throw unknown ? outcomeUnknown(error, doing) : error;
+        }
         await sleep(25 * 4 ** attempt);
         continue;
       }
@@ -475,7 +282,14 @@ export class RedisStore implements SessionStore {
       generation: Number(generation),
       version: Number(version),
       deadline: Number(deadline),
+      holdMs: this.claimTimeout,
     }));
+  }
+
+  /** Extends the claims on `keys` still pending by `claimTimeout` (the manager calls it while their end hooks run). */
+  async holdClaims(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.call(HOLD, [this.claimsKey], [String(this.claimTimeout), ...keys.map(encode)], 'holding expiry claims');
   }
 
   async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -549,6 +363,30 @@ export class RedisStore implements SessionStore {
   private unavailable(what: string, doing: string, cause?: unknown): PalaverError {
     return new PalaverError('STORE_UNAVAILABLE', `Redis failed while ${doing}: ${what}.`, cause === undefined ? undefined : { cause });
   }
+}
+
+/** node-redis errors that say a command did not run: Redis answered with an error, or the client never sent it. */
+const NOT_RUN = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ClientOfflineError', 'ClientClosedError']);
+
+/**
+ * Whether a failed call may still have run on Redis: it timed out, or the connection dropped after it was sent. Not
+ * when Redis answered with an error, or when the client refused to send it (offline, closed).
+ */
+function mayHaveRun(error: unknown): boolean {
+  const cause = error instanceof PalaverError ? error.cause : error;
+  if (cause === undefined) return true; // our own timeout: the script may be running or done
+  const kind = (cause as object | null)?.constructor?.name ?? '';
+  if (NOT_RUN.has(kind)) return false;
+  return !/^(The client is (offline|closed)|(ERR|NOSCRIPT|LOADING|READONLY|BUSY|MASTERDOWN|NOPERM|WRONGTYPE|OOM)\b)/.test(messageOf(cause));
+}
+
+function outcomeUnknown(error: unknown, doing: string): PalaverError {
+  return new PalaverError(
+    'COMMIT_UNKNOWN',
+    `Redis took no answer back while ${doing} (${messageOf(error)}): the commit may or may not have been applied. ` +
+      'Its replies were not sent; the next turn reads what is stored.',
+    { cause: error },
+  );
 }
 
 function sleep(ms: number): Promise<void> {

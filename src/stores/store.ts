@@ -46,6 +46,8 @@ export interface ExpiryClaim {
   readonly version: number;
   /** The deadline that came due (ms since the epoch, store clock). */
   readonly deadline: number;
+  /** Stores that hold claims for a while (Redis): how long, unless renewed with `holdClaims`. */
+  readonly holdMs?: number;
 }
 
 /** Options of one commit. */
@@ -118,6 +120,8 @@ export interface SessionStore {
    * deadline is claimed by exactly one caller: the claim bumps the key's generation and clears its deadline.
    */
   claimDue(limit: number, now?: number): Awaitable<readonly ExpiryClaim[]>;
+  /** Extends the pending claims on `keys` by the store's claim time, so a slow `onSessionEnd` keeps what it claimed. */
+  holdClaims?(keys: readonly string[]): Awaitable<void>;
   /**
    * Stores with leases (their `open` honours `options.lease`): extends the lease to `ttlMs` from now if `token` still
    * holds it; false when it was lost. The lease only keeps turns from overlapping; the compare-and-set commit stays the

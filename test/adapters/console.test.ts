@@ -171,6 +171,7 @@ describe('ConsoleAdapter', () => {
     end();
     await done;
     // \x1b[2K erases the line, \x1b[1G goes to its start: the indicator is gone before the reply is written over it.
+    // eslint-disable-next-line no-control-regex -- the escape codes are what this test reads
     expect(output().replace(/\x1b\[[0-9]*[GJ]/g, '')).toBe("you> hi\r\n\x1b[2KBotty is typing…\x1b[2K\x1b[2KBotty> Hi, I'm Botty. What's your name?\nyou> ");
   });
 });

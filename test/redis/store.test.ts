@@ -125,8 +125,40 @@ describeRedis('RedisStore', () => {
     await store.commit([{ key: 's:noturn', expected: null, data: '1' }]);
     drop = true;
     const commit = store.commit([{ key: 's:noturn', expected: { version: 1, generation: 0 }, data: '2' }]);
-    await expect(commit).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(commit).rejects.toMatchObject({ code: 'COMMIT_UNKNOWN', message: expect.stringContaining('may or may not') });
     real.destroy();
+  });
+
+  it('fails a commit the client never sent with STORE_UNAVAILABLE: nothing was saved', async () => {
+    class ClientOfflineError extends Error {}
+    const client: RedisScriptClient = {
+      run: async () => {
+        throw new ClientOfflineError('The client is offline');
+      },
+    };
+    const store = new RedisStore({ client, prefix: `t${++prefixes}` });
+    const commit = store.commit([{ key: 's:offline', expected: null, data: '1' }], { turnId: 'x' });
+    await expect(commit).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('fails a commit whose every retry went unanswered with COMMIT_UNKNOWN, even with a turn id', async () => {
+    const client: RedisScriptClient = { run: () => new Promise(() => undefined) };
+    const store = new RedisStore({ client, prefix: `t${++prefixes}`, commandTimeout: 100 });
+    const commit = store.commit([{ key: 's:hung', expected: null, data: '1' }], { turnId: 'x' });
+    await expect(commit).rejects.toMatchObject({ code: 'COMMIT_UNKNOWN' });
+  });
+
+  it('holds a claim while holdClaims renews it, and lets it lapse after', async () => {
+    const store = makeStore({ claimTimeout: 400 });
+    await store.commit([{ key: 's:held', expected: null, data: '{}', idleMs: 0 }]);
+    await sleep(20);
+    expect(await store.claimDue(10)).toMatchObject([{ key: 's:held', holdMs: 400 }]);
+    await sleep(250);
+    await store.holdClaims(['s:held']);
+    await sleep(250);
+    expect(await store.claimDue(10)).toEqual([]); // 500 ms after the claim, but renewed at 250
+    await sleep(300);
+    expect(await store.claimDue(10)).toMatchObject([{ key: 's:held', generation: 1 }]);
   });
 
   it('loads its scripts again after Redis forgot them (a restart, SCRIPT FLUSH)', async () => {
@@ -202,7 +234,7 @@ describeRedis('RedisStore', () => {
       await store.commit([{ key: 's:sentinel', expected: null, data: '{}', idleMs: 0 }], { turnId: 'a' });
       await sleep(5);
       const claims = await store.claimDue(10);
-      expect(claims).toEqual([{ key: 's:sentinel', generation: 1, version: 1, deadline: expect.any(Number) }]);
+      expect(claims).toEqual([{ key: 's:sentinel', generation: 1, version: 1, deadline: expect.any(Number), holdMs: 10_000 }]);
     } finally {
       await client.close().catch(() => undefined);
       await sentinel.dispose();

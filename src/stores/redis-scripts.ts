@@ -1,0 +1,231 @@
+// The Lua scripts of RedisStore, one per store operation. Each runs atomically on one node; the store's clock is Redis's.
+import { createHash } from 'node:crypto';
+import type { RedisScript } from './redis';
+
+export function script(source: string): RedisScript {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+// The store's clock is Redis's: the bot machines' clocks never decide when a session is due.
+const NOW = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+/** KEYS: record. */
+export const GET = script(`return redis.call('HMGET', KEYS[1], 'd', 'v', 'g')`);
+
+/**
+ * KEYS: lease, then the records to read. ARGV: token ('' to read without the lease), ttl.
+ * Takes the lease (or extends it when the token holds it already), then reads every record.
+ * Reply: {'ok', {d, v, g}...} | {'busy', holder, pttl}.
+ */
+export const OPEN = script(`
+if ARGV[1] ~= '' then
+  local holder = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'GET', 'PX', ARGV[2])
+  if holder then
+    if holder ~= ARGV[1] then return {'busy', holder, redis.call('PTTL', KEYS[1])} end
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  end
+end
+local out = {'ok'}
+for i = 2, #KEYS do out[i] = redis.call('HMGET', KEYS[i], 'd', 'v', 'g') end
+return out
+`);
+
+/**
+ * KEYS: deadlines, claims, lease, then per write its record and its tombstone.
+ * ARGV: turn id ('' for none), tombstone ttl, lease token ('' to keep the lease), then per write: member, op (S set a
+ * session record, W set a data record, which never has a deadline or a claim, D delete), expected version ('' when
+ * absent), expected generation, idle ms ('' for no deadline), data.
+ * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
+ */
+export const COMMIT = script(`${NOW}
+local turn, tombTtl, token = ARGV[1], ARGV[2], ARGV[3]
+local n = (#KEYS - 3) / 2
+local function arg(i, j) return ARGV[3 + (i - 1) * 6 + j] end
+local function release()
+  if token ~= '' and redis.call('GET', KEYS[3]) == token then redis.call('DEL', KEYS[3]) end
+end
+local function tombVersion(tk)
+  local tomb = redis.call('GET', tk)
+  if not tomb then return nil, nil end
+  local at = string.find(tomb, ':', 1, true)
+  return tonumber(string.sub(tomb, 1, at - 1)), string.sub(tomb, at + 1)
+end
+
+-- A retry of a commit that was applied (its reply lost) fails the check it passed then: answer as the first time.
+local function replayed()
+  if turn == '' then return nil end
+  local versions = {'ok'}
+  for i = 1, n do
+    local hk, tk = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+    if arg(i, 2) == 'D' then
+      local _, by = tombVersion(tk)
+      if by ~= turn or redis.call('EXISTS', hk) == 1 then return nil end
+      versions[i + 1] = 0
+    else
+      local rec = redis.call('HMGET', hk, 'v', 't')
+      if rec[2] ~= turn or (arg(i, 3) ~= '' and tonumber(rec[1]) ~= tonumber(arg(i, 3)) + 1) then return nil end
+      versions[i + 1] = tonumber(rec[1])
+    end
+  end
+  return versions
+end
+
+local recs = {}
+for i = 1, n do
+  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv')
+  recs[i] = rec
+  local bad
+  if arg(i, 3) == '' then
+    if rec[1] then bad = 'conflict' end
+  elseif not rec[1] then bad = 'conflict'
+  elseif rec[2] ~= arg(i, 4) then bad = 'ended'
+  elseif rec[1] ~= arg(i, 3) then bad = 'conflict' end
+  if bad then
+    local versions = replayed()
+    if versions then
+      release()
+      return versions
+    end
+    return {bad, i}
+  end
+end
+
+local now
+local out = {'ok'}
+for i = 1, n do
+  local hk, tk, member, op, rec = KEYS[2 + 2 * i], KEYS[3 + 2 * i], arg(i, 1), arg(i, 2), recs[i]
+  if op == 'D' then
+    if rec[1] then
+      redis.call('DEL', hk)
+      redis.call('SET', tk, rec[1] .. ':' .. turn, 'PX', tombTtl)
+    end
+    redis.call('ZREM', KEYS[1], member)
+    out[i + 1] = 0
+  else
+    local v
+    if not rec[1] then
+      -- Versions keep growing across a delete, so a turn that read the old record can never match the new one.
+      local tomb = tombVersion(tk)
+      if tomb then redis.call('DEL', tk) end
+      v = (tomb or 0) + 1
+      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn)
+    else
+      v = tonumber(rec[1]) + 1
+      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn)
+      if rec[3] then redis.call('HDEL', hk, 'cv', 'cd') end
+    end
+    if op == 'S' then
+      if arg(i, 5) ~= '' then
+        now = now or now_ms()
+        redis.call('ZADD', KEYS[1], now + tonumber(arg(i, 5)), member)
+      else
+        redis.call('ZREM', KEYS[1], member)
+      end
+    end
+    out[i + 1] = v
+  end
+  -- Any write ends a pending expiry claim (a claim sets cv): the claimer finds the version moved and leaves it alone.
+  if op == 'D' or rec[3] then redis.call('ZREM', KEYS[2], member) end
+end
+release()
+return out
+`);
+
+/**
+ * KEYS: deadlines, claims. ARGV: prefix, limit, claim timeout, now ('' for Redis's clock).
+ * Reply: {member, generation, version, deadline}... Claims whose holder did not finish in time come first, with the
+ * generation they had; then due deadlines, each bumping its record's generation.
+ */
+export const CLAIM = script(`${NOW}
+local prefix, limit, hold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or now_ms()
+local claimed = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
+  local rec = redis.call('HMGET', prefix .. ':{' .. m .. '}', 'g', 'cv', 'cd')
+  if rec[1] and rec[2] then
+    redis.call('ZADD', KEYS[2], now + hold, m)
+    claimed[#claimed + 1] = {m, rec[1], rec[2], rec[3] or '0'}
+  else
+    redis.call('ZREM', KEYS[2], m)
+  end
+end
+if #claimed < limit then
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit - #claimed)
+  for i = 1, #due, 2 do
+    local m, deadline = due[i], due[i + 1]
+    local hk = prefix .. ':{' .. m .. '}'
+    redis.call('ZREM', KEYS[1], m)
+    local v = redis.call('HGET', hk, 'v')
+    if v then
+      local g = redis.call('HINCRBY', hk, 'g', 1)
+      redis.call('HSET', hk, 'cv', v, 'cd', deadline)
+      redis.call('ZADD', KEYS[2], now + hold, m)
+      claimed[#claimed + 1] = {m, tostring(g), v, deadline}
+    end
+  end
+end
+return claimed
+`);
+
+/** KEYS: claims. ARGV: hold ms, then members. Extends the claims still pending (a claim a write ended stays ended). */
+export const HOLD = script(`${NOW}
+local deadline = now_ms() + tonumber(ARGV[1])
+local held = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], 'XX', deadline, ARGV[i])
+    held = held + 1
+  end
+end
+return held
+`);
+
+/** KEYS: record, tombstone, deadlines, claims. ARGV: member, tombstone ttl. */
+export const DELETE = script(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if v then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], v .. ':', 'PX', ARGV[2])
+end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
+`);
+
+/** KEYS: lease. ARGV: token, ttl. Compare-and-pexpire. */
+export const RENEW = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`);
+/** KEYS: lease. ARGV: token. Compare-and-delete. */
+export const RELEASE = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/**
+ * KEYS: record, quarantine, claims. ARGV: raw data, version, generation, ttl, member.
+ * Keeps the raw value aside. If the record is still the one that failed and a claim on it is pending, the claim is
+ * dropped: the sweeper could not end it anyway and would claim it again forever (the next turn overwrites the record).
+ */
+export const QUARANTINE = script(`
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
+local rec = redis.call('HMGET', KEYS[1], 'v', 'g')
+if rec[1] == ARGV[2] and rec[2] == ARGV[3] then redis.call('ZREM', KEYS[3], ARGV[5]) end
+return 1
+`);
+
+/** Session keys may hold anything; inside a hash tag `{` and `}` would cut the tag short, so they are escaped. */
+export function encode(key: string): string {
+  return key.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'));
+}
+
+export function decode(member: string): string {
+  return member.replace(/%(25|7B|7D)/g, (_, hex: string) => (hex === '25' ? '%' : hex === '7B' ? '{' : '}'));
+}
+
