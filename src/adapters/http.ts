@@ -32,8 +32,8 @@ export interface HttpAdapterOptions {
   /** The largest request body accepted, in bytes; a larger one gets a 413. @default 102_400 (100 KiB, as body-parser) */
   maxBodyBytes?: number;
   /**
-   * Turns the parsed JSON body into the message to run, e.g. to take the address from the caller's authentication
-   * rather than trust the body. Throw an {@link HttpError} to answer with its status. `identity` is what `identify`
+   * Turns the parsed JSON body into the message to run, e.g. to check that the identified user may post to the
+   * conversation the body names. Throw an {@link HttpError} to answer with its status. `identity` is what `identify`
    * returned (its fields are set on the message's address after this). @default the body as it is
    */
   toMessage?: (body: unknown, req: HttpRequest, identity: HttpIdentity | undefined) => Awaitable<unknown>;
@@ -109,9 +109,13 @@ const STATUS_OF_CODE: Record<string, number> = {
  * is answered with the replies of that turn as soon as the turn is saved (without waiting for the batching delay).
  * Everything else the bot delivers goes to `onDeliver`. Bad input gets a 4xx with a JSON error, never a crash.
  *
- * Give the adapter's {@link HttpAdapter.deliver} to the manager, then mount {@link HttpAdapter.handler}.
+ * Give the adapter's {@link HttpAdapter.deliver} to the manager, then mount {@link HttpAdapter.handler}. Set `identify`
+ * unless something in front of the adapter authenticates the caller: without it, the body says who speaks.
  * @example
- * const http = new HttpAdapter({ onDeliver: (address, messages) => push(address.user.id, messages) });
+ * const http = new HttpAdapter({
+ *   identify: (req) => signedInUser(req),                    // { user: { id } }, or undefined for a 401
+ *   onDeliver: (address, messages) => push(address.user.id, messages),
+ * });
  * const bot = new SessionManager({ deliver: http.deliver });
  * createServer(http.handler(bot)).listen(3000);           // or app.post('/bot', http.handler(bot)) in Express
  */
