@@ -2,7 +2,8 @@
 // sweeper that polls. An in-memory stand-in with leases drives it under fake timers; test/redis/ runs the real thing.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, type CommitOptions, type CommitResult, type CommitWrite, type SessionStore, type StoredRecord } from '../../src';
-import { address, elapse, harness } from './helpers';
+import { address } from '../support/fixtures';
+import { elapse, harness } from '../support/manager';
 import { decodeState } from '../../src/codec';
 import type { SessionStateRecord } from '../../src/schema';
 
