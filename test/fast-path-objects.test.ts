@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { messageSchema, outgoingMessageSchema } from '../src/schema';
 import { plainMessage, plainOutgoing } from '../src/validate';
-import { address, makeBot } from './harness';
+import { makeBot } from './support/bot';
+import { address } from './support/fixtures';
 
 /** An address whose fields are accessors on a class (as a channel SDK's object may be): valid for addressSchema. */
 class BotRef {

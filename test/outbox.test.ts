@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeliveryError } from '../src';
 import { defaultRetry, Outbox, type DeliverFn, type DeliveryRetryOptions } from '../src/outbox';
 import type { Address, OutgoingMessage } from '../src/types';
-import { address, deferred } from './harness';
+import { deferred } from './support/bot';
+import { address } from './support/fixtures';
 
 const A = address('a');
 const B = address('b');

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CardContentType, HeroCard, Message, Prompts, type Session } from '../src';
-import { address, deferred, makeBot, slowStore } from './harness';
+import { deferred, makeBot, slowStore } from './support/bot';
+import { address } from './support/fixtures';
 
 type Profile = { name?: string };
 type U = { profile?: Profile; visits?: number };

@@ -1,11 +1,16 @@
 // A web chat with the Conversation Learner tutorial bot: palaver/http answers each message with its turn's replies,
 // and server-sent events push everything else (proactive messages, typing, session starts and ends) to the page.
-// Run it: npm run web-chat   then open http://127.0.0.1:3000   (PORT and SESSION_TIMEOUT_MS change the defaults)
+// Who is who comes from a signed session cookie set on the first visit (session-cookie.ts), never from the page: the
+// messages, the event stream and the session panel all take the user from it, so no browser can act as another.
+// Run it: npm run web-chat   then open http://127.0.0.1:3000
+// (PORT, SESSION_TIMEOUT_MS and WEB_CHAT_SECRET, the cookie signing key, change the defaults)
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage as HttpRequest, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { HttpAdapter, HttpError } from '../../src/adapters/http';
+import { SessionCookie } from './session-cookie';
 import { decodeState, type Address } from '../../src';
 import { createTutorialBot } from '../session-callbacks';
 
@@ -17,6 +22,10 @@ export interface WebChatOptions {
   host?: string;
   /** The inactivity timeout of a session, in ms. @default 300_000 */
   timeout?: number;
+  /** The cookie signing key (at least 32 bytes). @default WEB_CHAT_SECRET, else a random one (cookies die with the process) */
+  secret?: string | Buffer;
+  /** Marks the cookie `Secure`: set it when the chat is served over HTTPS. @default false */
+  secureCookie?: boolean;
 }
 
 /** A running web chat. */
@@ -26,12 +35,11 @@ export interface WebChat {
   close(): Promise<void>;
 }
 
-/** One web chat user: the page picks the id, the server makes the address. */
+/** One web chat user: the server picks the id (in the signed cookie) and makes the whole address. */
 function addressOf(user: string): Address {
   return { channelId: 'webchat', user: { id: user, name: 'You' }, conversation: { id: `webchat-${user}` } };
 }
 
-const USER_ID = /^[\w-]{1,64}$/;
 const page = readFileSync(join(__dirname, 'index.html'));
 
 /** Starts the web chat server; resolves once it listens. */
@@ -46,12 +54,16 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
     else backlog.set(user, [...(backlog.get(user) ?? []), frame].slice(-50));
   };
 
+  const cookie = new SessionCookie({
+    secret: options.secret ?? process.env.WEB_CHAT_SECRET ?? randomBytes(32),
+    secure: options.secureCookie ?? false,
+  });
   const http = new HttpAdapter({
     onDeliver: (address, messages) => push(address.user.id, 'batch', { messages }),
-    toMessage: (body) => {
-      const { user, text } = (body ?? {}) as { user?: unknown; text?: unknown };
-      if (typeof user !== 'string' || !USER_ID.test(user)) throw new HttpError(400, 'Expected `user`: 1 to 64 letters, digits, - or _.', 'INVALID_MESSAGE');
-      return { address: addressOf(user), text };
+    // The whole address comes from the cookie: the page sends `{ text }`, and a body naming another user gets a 403.
+    identify: (req) => {
+      const user = cookie.read(req);
+      return user === undefined ? undefined : addressOf(user);
     },
     // The page shows the active session (none once a turn ended it) and its entities: read them from the store,
     // where palaver keeps plain JSON.
@@ -78,13 +90,25 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
   const handleMessage = http.handler(bot);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const user = url.searchParams.get('user') ?? '';
     if (url.pathname === '/api/messages') return void handleMessage(req, res);
     if (url.pathname === '/' && req.method === 'GET') {
+      // The first visit makes a user: a fresh id, signed, in a cookie the page cannot read.
+      if (cookie.read(req) === undefined) cookie.issue(res);
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
       return void res.end(page);
     }
-    if (!USER_ID.test(user)) return void json(res, 400, { error: { code: 'INVALID_USER', message: 'Expected ?user=<id>.' } });
+    if (!url.pathname.startsWith('/api/')) return void notFound(req, res, url);
+    // Every other route acts for the user of the cookie, as the messages do.
+    http.authenticate(req).then(
+      (identity) => route(identity.user.id, url, req, res),
+      (error: unknown) => {
+        if (error instanceof HttpError) json(res, error.status, { error: { code: error.code, message: error.message } });
+        else json(res, 500, { error: { code: 'INTERNAL', message: 'The chat could not tell who you are.' } });
+      },
+    );
+  });
+
+  function route(user: string, url: URL, req: HttpRequest, res: ServerResponse): void {
     if (url.pathname === '/api/events' && req.method === 'GET') return openStream(user, req, res);
     if (url.pathname === '/api/session' && req.method === 'GET') {
       return void stored(addressOf(user)).then((state) => json(res, 200, state), (error: Error) => json(res, 500, { error: { code: 'STORE', message: error.message } }));
@@ -100,8 +124,8 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
         })
         .catch((error: Error) => json(res, 500, { error: { code: 'TIMEOUT_FAILED', message: error.message } }));
     }
-    json(res, 404, { error: { code: 'NOT_FOUND', message: `No ${req.method} ${url.pathname} here.` } });
-  });
+    notFound(req, res, url);
+  }
 
   function openStream(user: string, req: HttpRequest, res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
@@ -129,6 +153,10 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function notFound(req: HttpRequest, res: ServerResponse, url: URL): void {
+  json(res, 404, { error: { code: 'NOT_FOUND', message: `No ${req.method} ${url.pathname} here.` } });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -17,17 +17,43 @@ export interface HttpAdapterOptions {
    * @default drops the batch with a warning on the console
    */
   onDeliver?: DeliverFn;
+  /**
+   * Says who sends a request, from something the server trusts (a signed session cookie, a verified token), so that no
+   * client can speak as another user or receive their replies. It runs before the body is read; when it throws or
+   * returns nothing, the request gets a 401 (`UNAUTHENTICATED`) and no turn runs (throw an {@link HttpError} for
+   * another status or message). The fields it returns make the message's address: the body may leave them out or
+   * repeat them, and a body naming anything else (another user id, channel or conversation) gets a 403
+   * (`IDENTITY_MISMATCH`). Fields it leaves out (e.g. `conversation`) come from the body. Use
+   * {@link HttpAdapter.authenticate} on the push channel (server-sent events, a WebSocket) so it trusts the same.
+   * @default none: the address, user id included, comes from the body, so any client can act as any user. Only for a
+   * server that authenticates its callers in front of the adapter (see docs/operations/privacy.md).
+   */
+  identify?: (req: HttpRequest) => Awaitable<HttpIdentity | null | undefined>;
   /** The largest request body accepted, in bytes; a larger one gets a 413. @default 102_400 (100 KiB, as body-parser) */
   maxBodyBytes?: number;
   /**
-   * Turns the parsed JSON body into the message to run, e.g. to take the address from the caller's authentication
-   * rather than trust the body. Throw an {@link HttpError} to answer with its status. @default the body as it is
+   * Turns the parsed JSON body into the message to run, e.g. to check that the identified user may post to the
+   * conversation the body names. Throw an {@link HttpError} to answer with its status. `identity` is what `identify`
+   * returned (its fields are set on the message's address after this). @default the body as it is
    */
-  toMessage?: (body: unknown, req: HttpRequest) => Awaitable<unknown>;
+  toMessage?: (body: unknown, req: HttpRequest, identity: HttpIdentity | undefined) => Awaitable<unknown>;
   /** Builds the JSON body of a successful answer. @default `{ replies, session, error? }` (see {@link HttpTurnResponse}) */
   responseBody?: (response: HttpTurnResponse, message: IncomingMessage) => Awaitable<unknown>;
   /** Receives failures that are not the client's fault (they are answered with a 500). @default console.error */
   onError?: (error: unknown) => void;
+}
+
+/**
+ * Who sends a request, as `identify` established it: the user, and whatever of the address the server decides rather
+ * than the client (a web chat whose every user has one conversation sets it too; a group chat may leave it to the body).
+ */
+export interface HttpIdentity {
+  /** The user the request speaks as: its `id` is the one every turn and reply of this request belongs to. */
+  user: Address['user'];
+  /** The channel, when the server decides it. */
+  channelId?: string;
+  /** The conversation, when the server decides it (otherwise the body names it). */
+  conversation?: Address['conversation'];
 }
 
 /** The JSON body of a successful answer: the replies of the turn, in order, and the session as of its end. */
@@ -43,13 +69,13 @@ export interface HttpTurnResponse {
 /** The JSON body of every error answer. `code` is palaver's error code, or one of the adapter's own (below). */
 export interface HttpErrorBody {
   error: {
-    /** `INVALID_JSON`, `INVALID_MESSAGE`, `INVALID_ADDRESS`, `METHOD_NOT_ALLOWED`, `UNSUPPORTED_MEDIA_TYPE`, `BODY_TOO_LARGE`, `TURN_QUEUE_FULL`, `CLOSED`, `INTERNAL`... */
+    /** `UNAUTHENTICATED`, `IDENTITY_MISMATCH`, `INVALID_JSON`, `INVALID_MESSAGE`, `INVALID_ADDRESS`, `METHOD_NOT_ALLOWED`, `UNSUPPORTED_MEDIA_TYPE`, `BODY_TOO_LARGE`, `TURN_QUEUE_FULL`, `CLOSED`, `INTERNAL`... */
     code: string;
     message: string;
   };
 }
 
-/** Throw it from `toMessage` to answer with `status` (e.g. 401) and `message`. */
+/** Throw it from `identify` or `toMessage` to answer with `status` (e.g. 401) and `message`. */
 export class HttpError extends Error {
   constructor(
     /** The HTTP status to answer with. */
@@ -57,8 +83,9 @@ export class HttpError extends Error {
     message: string,
     /** The `error.code` of the answer. @default 'HTTP_<status>' */
     readonly code: string = `HTTP_${status}`,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'HttpError';
   }
 }
@@ -82,9 +109,13 @@ const STATUS_OF_CODE: Record<string, number> = {
  * is answered with the replies of that turn as soon as the turn is saved (without waiting for the batching delay).
  * Everything else the bot delivers goes to `onDeliver`. Bad input gets a 4xx with a JSON error, never a crash.
  *
- * Give the adapter's {@link HttpAdapter.deliver} to the manager, then mount {@link HttpAdapter.handler}.
+ * Give the adapter's {@link HttpAdapter.deliver} to the manager, then mount {@link HttpAdapter.handler}. Set `identify`
+ * unless something in front of the adapter authenticates the caller: without it, the body says who speaks.
  * @example
- * const http = new HttpAdapter({ onDeliver: (address, messages) => push(address.user.id, messages) });
+ * const http = new HttpAdapter({
+ *   identify: (req) => signedInUser(req),                    // { user: { id } }, or undefined for a 401
+ *   onDeliver: (address, messages) => push(address.user.id, messages),
+ * });
  * const bot = new SessionManager({ deliver: http.deliver });
  * createServer(http.handler(bot)).listen(3000);           // or app.post('/bot', http.handler(bot)) in Express
  */
@@ -115,6 +146,34 @@ export class HttpAdapter {
   };
 
   /**
+   * Runs the `identify` option on `req`: resolves to who sends it, or rejects with an {@link HttpError} (401
+   * `UNAUTHENTICATED` when `identify` threw or returned nothing; the `HttpError` it threw as it is). Give the push
+   * channel the same check, so a stream opened by one browser carries only its own user's messages:
+   * @example
+   * const who = await http.authenticate(req).catch(() => undefined);
+   * if (who === undefined) return void res.writeHead(401).end();
+   * openStream(who.user.id, res);
+   * @throws TypeError when the adapter has no `identify` option, or it returned something without a `user.id`.
+   */
+  async authenticate(req: HttpRequest): Promise<HttpIdentity> {
+    const identify = this.options.identify;
+    if (identify === undefined) throw new TypeError('authenticate() needs the `identify` option of the HttpAdapter: set it to say who sends a request.');
+    let identity: unknown;
+    try {
+      identity = await identify(req);
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      // Verifiers throw for a bad or expired credential: that is the client's problem, not the server's.
+      throw new HttpError(401, UNAUTHENTICATED, 'UNAUTHENTICATED', { cause: error });
+    }
+    if (identity === undefined || identity === null) throw new HttpError(401, UNAUTHENTICATED, 'UNAUTHENTICATED');
+    if (!isIdentity(identity)) {
+      throw new TypeError(`Expected identify() to return { user: { id } } with a non-empty string id (and optionally channelId and conversation), or nothing, got ${describe(identity)}.`);
+    }
+    return identity;
+  }
+
+  /**
    * A `node:http` request listener running turns on `manager`. Mount it as it is in `http.createServer`, in Express
    * (`app.post('/api/messages', handler)`; a body parsed by `express.json()` is used as it is), or in Fastify (in a
    * route: `reply.hijack(); return handler(Object.assign(request.raw, { body: request.body }), reply.raw)`).
@@ -142,6 +201,17 @@ export class HttpAdapter {
       req.resume();
       return;
     }
+    let identity: HttpIdentity | undefined;
+    if (this.options.identify !== undefined) {
+      try {
+        identity = await this.authenticate(req);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        sendJson(res, error.status, errorBody(error.code, error.message));
+        req.resume();
+        return;
+      }
+    }
     const body = await this.readBody(req);
     if (body.ok === 'aborted') return; // the client went away while sending: nobody to answer
     if (!body.ok) {
@@ -158,7 +228,7 @@ export class HttpAdapter {
     }
     let message: unknown;
     try {
-      message = this.options.toMessage ? await this.options.toMessage(parsed, req) : parsed;
+      message = this.options.toMessage ? await this.options.toMessage(parsed, req, identity) : parsed;
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       sendJson(res, error.status, errorBody(error.code, error.message));
@@ -167,6 +237,14 @@ export class HttpAdapter {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
       sendJson(res, 400, errorBody('INVALID_MESSAGE', `Expected a JSON object with an \`address\`, got ${Array.isArray(message) ? 'an array' : message === null ? 'null' : typeof message}.`));
       return;
+    }
+    if (identity !== undefined) {
+      const claimed = claim(message as Record<string, unknown>, identity);
+      if (claimed instanceof HttpError) {
+        sendJson(res, claimed.status, errorBody(claimed.code, claimed.message));
+        return;
+      }
+      message = claimed;
     }
     await this.runTurn(manager, message as IncomingMessage, res);
   }
@@ -281,6 +359,54 @@ export class HttpAdapter {
       req.on('error', () => resolve({ ok: 'aborted' }));
     });
   }
+}
+
+const UNAUTHENTICATED = 'This request does not say who sends it (no valid session or credential came with it): sign in, or reload the page to get a new session.';
+
+function isIdentity(value: unknown): value is HttpIdentity {
+  const identity = value as HttpIdentity;
+  return (
+    typeof identity === 'object' &&
+    identity !== null &&
+    typeof identity.user === 'object' &&
+    identity.user !== null &&
+    typeof identity.user.id === 'string' &&
+    identity.user.id.length > 0 &&
+    (identity.channelId === undefined || typeof identity.channelId === 'string') &&
+    (identity.conversation === undefined || typeof identity.conversation?.id === 'string')
+  );
+}
+
+/**
+ * The message with the identity's fields as its address. A body that names another user, channel or conversation is
+ * refused rather than rewritten: a forgery (or a client that mixes up its users) shows, and nothing runs.
+ */
+function claim(message: Record<string, unknown>, identity: HttpIdentity): Record<string, unknown> | HttpError {
+  const given = message.address;
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+    return new HttpError(400, `Expected \`address\` to be an object or absent (the server sets the user), got ${describe(given)}.`, 'INVALID_ADDRESS');
+  }
+  const body = (given ?? {}) as { channelId?: unknown; user?: { id?: unknown }; conversation?: { id?: unknown } };
+  const claims: [string, unknown, string | undefined][] = [
+    ['address.user.id', body.user?.id, identity.user.id],
+    ['address.channelId', body.channelId, identity.channelId],
+    ['address.conversation.id', body.conversation?.id, identity.conversation?.id],
+  ];
+  for (const [field, claimed, established] of claims) {
+    if (claimed === undefined || established === undefined || claimed === established) continue;
+    return new HttpError(403, `The body's ${field} is ${describe(claimed)}, but this request is identified as ${JSON.stringify(established)}: leave it out of the body (the server sets it).`, 'IDENTITY_MISMATCH');
+  }
+  const address: Record<string, unknown> = { ...body, user: identity.user };
+  if (identity.channelId !== undefined) address.channelId = identity.channelId;
+  if (identity.conversation !== undefined) address.conversation = identity.conversation;
+  return { ...message, address };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  return typeof value === 'object' ? 'an object' : `${String(value)} (${typeof value})`;
 }
 
 function isAddressLike(value: unknown): value is Address {

@@ -127,6 +127,39 @@ describe('HttpAdapter in Express 5', () => {
   });
 });
 
+describe('HttpAdapter in Express 5, behind an authentication middleware', () => {
+  /** An app whose middleware puts the caller on `req.auth` (as passport or express-jwt do), which `identify` reads. */
+  async function authenticatedApp() {
+    const { handler } = tutorialBot({ identify: (req) => (req as { auth?: Address }).auth });
+    const app = express();
+    app.use((req, _res, next) => {
+      const user = { 'token-ann': 'ann', 'token-bob': 'bob' }[String(req.headers.authorization)];
+      if (user !== undefined) Object.assign(req, { auth: address(user) });
+      next();
+    });
+    app.post('/api/messages', express.json(), handler);
+    return listenExpress(app);
+  }
+
+  it('speaks as the user the middleware put on the request, with a body that gives only the text', async () => {
+    const url = await authenticatedApp();
+    const response = await post(url, { text: 'hi' }, { authorization: 'token-ann' });
+    expect({ status: response.status, replies: texts((await response.json()) as HttpTurnResponse) }).toEqual({ status: 200, replies: ["Hi, I'm Botty. What's your name?"] });
+  });
+
+  it('refuses a parsed body that names another user with 403 IDENTITY_MISMATCH', async () => {
+    const url = await authenticatedApp();
+    const response = await post(url, { address: address('bob'), text: 'hi' }, { authorization: 'token-ann' });
+    expect({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ status: 403, code: 'IDENTITY_MISMATCH' });
+  });
+
+  it('answers 401 UNAUTHENTICATED when the middleware found no user', async () => {
+    const url = await authenticatedApp();
+    const response = await post(url, { address: address('bob'), text: 'hi' });
+    expect({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+  });
+});
+
 describe('HttpAdapter in Fastify 5', () => {
   /** The README's route: Fastify parses the JSON, the adapter answers on the raw response. */
   function fastifyApp(handler: ReturnType<HttpAdapter['handler']>, options: { bodyLimit?: number } = {}): FastifyInstance {

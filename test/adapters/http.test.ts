@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpAdapter, HttpError, type HttpAdapterOptions, type HttpTurnResponse } from '../../src/adapters/http';
 import { SessionManager, type Address, type OutgoingMessage } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
-import { deferred } from '../harness';
+import { deferred } from '../support/bot';
 
 type Handler = (req: HttpRequest, res: ServerResponse) => void;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Prompts } from '../../src';
-import { makeBot, slowStore } from '../harness';
+import { makeBot, slowStore } from '../support/bot';
 
 
 const OOPS = 'Oops. Something went wrong and we need to start over.';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Message, Prompts, ResumeReason, findChoice, type DialogResult, type Session } from '../../src';
-import { address, makeBot } from '../harness';
+import { makeBot } from '../support/bot';
+import { address } from '../support/fixtures';
 
 /** A bot whose root asks with `ask`, then records what the prompt returned. */
 function promptBot(ask: (session: Session) => void, options: Parameters<typeof makeBot>[0] = {}) {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Prompts, ResumeReason, type DialogResult, type Session } from '../../src';
 import { DialogRegistry } from '../../src/dialogs/registry';
 import { FunctionDialog } from '../../src/dialogs/waterfall';
-import { address, makeBot, slowStore, smallStore } from '../harness';
+import { makeBot, slowStore, smallStore } from '../support/bot';
+import { address } from '../support/fixtures';
 
 describe('beginDialog and endDialog', () => {
   it('returns the child result to the caller next step', async () => {

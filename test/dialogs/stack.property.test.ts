@@ -5,7 +5,7 @@ import type { Dialog, Session } from '../../src';
 import type { DialogInstance } from '../../src/dialogs/dialog';
 import { findFromTop, pop, push, replaceTop, top, truncate } from '../../src/dialogs/stack';
 import { sessionStateSchema } from '../../src/schema';
-import { makeBot } from '../harness';
+import { makeBot } from '../support/bot';
 
 const IDS = ['A', 'B', 'C'] as const;
 type Id = (typeof IDS)[number];

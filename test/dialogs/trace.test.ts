@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Prompts, SessionManager } from '../../src';
-import { address, makeBot, smallStore } from '../harness';
+import { makeBot, smallStore } from '../support/bot';
+import { address } from '../support/fixtures';
 
 function askName(bot: SessionManager) {
   bot.dialog('/', [(session) => session.beginDialog('/askName'), (session, results) => session.send('Hello %s!', results.response)]);

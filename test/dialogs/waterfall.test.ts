@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Prompts, ResumeReason, type DialogResult } from '../../src';
-import { makeBot } from '../harness';
+import { makeBot } from '../support/bot';
 
 describe('waterfalls', () => {
   it('runs one step per message, in order', async () => {

@@ -129,6 +129,36 @@ describe.skipIf(!available)('the web chat example in headless Chromium', () => {
     }).toEqual({ status: 'ended: timeout', session: '—', entities: { UserName: 'Lars', UserPhone: '555-555-5555' }, pushed: 1 });
   });
 
+  it('keeps who the browser is in a signed HttpOnly SameSite=Lax cookie, which the page cannot read', async () => {
+    const cookies = await context.cookies(chat.url);
+    expect({ page: await page.evaluate('document.cookie'), cookies: cookies.map(({ name, httpOnly, sameSite }) => ({ name, httpOnly, sameSite })) }).toEqual({
+      page: '',
+      cookies: [{ name: 'palaver_user', httpOnly: true, sameSite: 'Lax' }],
+    });
+  });
+
+  it("gives a second browser its own user, which sees none of the first's conversation or pushed messages", async () => {
+    const otherProfile = mkdtempSync(join(tmpdir(), 'palaver-chromium-'));
+    const other = await chromium.launchPersistentContext(otherProfile, { executablePath, headless: true, args: flags });
+    try {
+      const otherPage = other.pages()[0] ?? (await other.newPage());
+      await otherPage.goto(chat.url);
+      await otherPage.waitForSelector('body[data-ready="true"]');
+      // A message pushed to the first browser's user: shown there, and nowhere else.
+      const user = (await context.cookies(chat.url))[0]!.value.split('.')[0]!;
+      await chat.bot.send({ channelId: 'webchat', user: { id: user }, conversation: { id: `webchat-${user}` } }, 'Only for the first browser.');
+      await page.waitForSelector('text=Only for the first browser.');
+      expect({
+        session: await otherPage.textContent('#session-id'),
+        entities: await otherPage.$$eval('#entities tr[data-entity]', (rows) => rows.length),
+        messages: await otherPage.$$eval('.msg, .batch', (nodes) => nodes.length),
+      }).toEqual({ session: '—', entities: 0, messages: 0 });
+    } finally {
+      await other.close();
+      rmSync(otherProfile, { recursive: true, force: true });
+    }
+  });
+
   it('writes a screenshot of the conversation under test/artifacts', async () => {
     mkdirSync(resolve(screenshot, '..'), { recursive: true });
     rmSync(screenshot, { force: true });

@@ -1,6 +1,7 @@
 // Shared set-up for the example suites: options that record what the bot delivers.
 import type { Address, OutgoingMessage, PalaverError, SessionManager } from '../../src';
-import { address, smallStore } from '../harness';
+import { smallStore } from '../support/bot';
+import { address } from '../support/fixtures';
 import { decodeState } from '../../src/codec';
 
 export { address };

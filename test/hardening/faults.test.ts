@@ -1,7 +1,8 @@
 // Faults: a store that fails, a deliver that throws or hangs, hooks and listeners that throw, close() mid-flight.
 import { describe, expect, it, vi } from 'vitest';
 import { DeliveryError, MemoryStore, SessionManager, type Address, type EndReason, type OutgoingMessage, type PalaverError, type SessionManagerOptions } from '../../src';
-import { address, FaultyStore, makeBot, MINUTE, outcome, recordsOf, rejection, useFakeTime, watchProcess, type FaultRule } from './helpers';
+import { address, MINUTE } from '../support/fixtures';
+import { type FaultRule, FaultyStore, makeBot, outcome, recordsOf, rejection, useFakeTime, watchProcess } from '../support/hardening';
 import { decodeState } from '../../src/codec';
 
 useFakeTime(0);

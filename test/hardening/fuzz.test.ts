@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore, PalaverError, Prompts, SessionManager, type Address, type Session, type SessionManagerOptions, type SessionStore } from '../../src';
 import * as arb from './arbitraries';
-import { bystander, isTyped, makeBot, MINUTE, outcome, rejection, useFakeTime, watchProcess, type Outcome } from './helpers';
+import { MINUTE } from '../support/fixtures';
+import { bystander, isTyped, makeBot, outcome, type Outcome, rejection, useFakeTime, watchProcess } from '../support/hardening';
 
 useFakeTime(0);
 const watch = watchProcess();

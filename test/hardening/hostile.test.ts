@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, Message, Prompts, type Address, type JsonObject } from '../../src';
-import { address, makeBot, MINUTE, useFakeTime, watchProcess } from './helpers';
+import { address, MINUTE } from '../support/fixtures';
+import { makeBot, useFakeTime, watchProcess } from '../support/hardening';
 
 useFakeTime(0);
 const watch = watchProcess();

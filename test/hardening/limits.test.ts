@@ -1,8 +1,9 @@
 // Limits with typed errors: message size, state size, turns queued per session key.
 import { describe, expect, it, vi } from 'vitest';
 import { SessionManager, type IncomingMessage, type JsonObject, type SessionManagerOptions } from '../../src';
-import { address, makeBot, outcome, recordsOf, rejection, useFakeTime, watchProcess } from './helpers';
-import { thrown } from '../harness';
+import { thrown } from '../support/bot';
+import { address } from '../support/fixtures';
+import { makeBot, outcome, recordsOf, rejection, useFakeTime, watchProcess } from '../support/hardening';
 
 useFakeTime(0);
 const watch = watchProcess();

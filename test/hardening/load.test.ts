@@ -2,7 +2,7 @@
 // Prints turns per second and wall time. `LOAD_USERS=20000 npx vitest run test/hardening/load.test.ts` for a smaller run.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, SessionManager, type Address, type OutgoingMessage } from '../../src';
-import { MINUTE } from './helpers';
+import { MINUTE } from '../support/fixtures';
 
 const USERS = Number(process.env.LOAD_USERS ?? 100_000);
 const TURNS = 10;

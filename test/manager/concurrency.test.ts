@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, type CommitWrite } from '../../src';
-import { address, elapse, FlakyStore, harness, MINUTE } from './helpers';
+import { address, MINUTE } from '../support/fixtures';
+import { elapse, FlakyStore, harness } from '../support/manager';
 
 type Entities = { log?: string[] };
 

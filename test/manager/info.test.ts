@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionInfo } from '../../src';
-import { address, elapse, harness, MINUTE } from './helpers';
+import { address, MINUTE } from '../support/fixtures';
+import { elapse, harness } from '../support/manager';
 
 describe('session.info', () => {
   beforeEach(() => {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, Prompts, SessionManager } from '../../src';
 import { createTestClient } from '../../src/testing';
-import { deferred } from '../harness';
+import { deferred } from '../support/bot';
 
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EndReason, Session } from '../../src';
-import { address, elapse, harness, MINUTE } from './helpers';
+import { address, MINUTE } from '../support/fixtures';
+import { elapse, harness } from '../support/manager';
 
 type Entities = { UserName?: string; UserPhone?: string; UserLocation?: string; Coupon?: string; Counter?: number };
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineEntities, MemoryStore, SessionManager, type JsonObject, type PalaverError, type SessionManagerOptions } from '../../src';
 import { createTestClient } from '../../src/testing';
-import { MINUTE } from './helpers';
+import { MINUTE } from '../support/fixtures';
 import { decodeState } from '../../src/codec';
 
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);

@@ -1,7 +1,7 @@
 // Proactive expiry without a long-lived process: sweepExpired() from a cron or serverless timer, and managers that come and go.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, SessionManager, type Address, type SessionManagerOptions } from '../../src';
-import { MINUTE } from './helpers';
+import { MINUTE } from '../support/fixtures';
 
 const address: Address = { channelId: 'test', user: { id: 'lars' }, conversation: { id: 'c1' } };
 

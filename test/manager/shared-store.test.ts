@@ -11,7 +11,8 @@ import {
   type SessionStore,
   type StoredRecord,
 } from '../../src';
-import { address, elapse, harness } from './helpers';
+import { address } from '../support/fixtures';
+import { elapse, harness } from '../support/manager';
 import { decodeState } from '../../src/codec';
 import type { SessionStateRecord } from '../../src/schema';
 

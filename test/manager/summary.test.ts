@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, SessionManager, type SessionManagerOptions, type SessionSummary } from '../../src';
 import { createTestClient } from '../../src/testing';
-import { MINUTE } from './helpers';
+import { MINUTE } from '../support/fixtures';
 import { decodeState } from '../../src/codec';
 
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);

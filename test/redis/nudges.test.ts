@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SessionManager, type Address } from '../../src';
 import { RedisStore } from '../../src/redis';
+import { MINUTE } from '../support/fixtures';
 import { describeRedis, RedisServer } from './server';
 
-const MINUTE = 60_000;
 const address: Address = { channelId: 'test', user: { id: 'lars' }, conversation: { id: 'c1' } };
 let server: RedisServer;
 

@@ -16,8 +16,7 @@ import {
   type StoredRecord,
   type StoreListener,
 } from '../../src';
-
-export const MINUTE = 60_000;
+import { address } from './fixtures';
 
 /** Fakes the clock and timers but not setImmediate: `outcome()` uses the real one to spot a hang. */
 export function useFakeTime(now = 0): void {
@@ -71,10 +70,6 @@ export function isTyped(reason: unknown): boolean {
 /** The reason of a rejected outcome, or a description of what happened instead (so a failed expect says why). */
 export function rejection(result: Outcome<unknown>): unknown {
   return result.status === 'rejected' ? result.reason : `not rejected: ${result.status}`;
-}
-
-export function address(user = 'lars', conversation = 'c1', channelId = 'test'): Address {
-  return { channelId, user: { id: user }, conversation: { id: conversation } };
 }
 
 export interface Recorder {

@@ -13,12 +13,6 @@ import {
   type SessionStore,
 } from '../../src';
 
-export const MINUTE = 60_000;
-
-export function address(user = 'lars', conversation = 'c1', channelId = 'test'): Address {
-  return { channelId, user: { id: user }, conversation: { id: conversation } };
-}
-
 export interface Harness<E extends JsonObject> {
   bot: SessionManager<E>;
   /** Every `deliver` call, in order. */

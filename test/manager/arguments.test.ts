@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryStore, PalaverError, SessionManager, type Address, type SessionManagerOptions } from '../src';
-import { thrown } from './harness';
+import { MemoryStore, PalaverError, SessionManager, type Address, type SessionManagerOptions } from '../../src';
+import { thrown } from '../support/bot';
 
 const address: Address = { channelId: 'test', user: { id: 'lars' }, conversation: { id: 'c1' } };
 const deliver = () => undefined;

@@ -11,13 +11,10 @@ import {
   type SessionManagerOptions,
   type SessionStore,
   type TurnResult,
-} from '../src';
-import type { SessionStateRecord } from '../src/schema';
-import { decodeState } from '../src/codec';
-
-export function address(user = 'lars', conversation = 'c1', channelId = 'test'): Address {
-  return { channelId, user: { id: user }, conversation: { id: conversation } };
-}
+} from '../../src';
+import type { SessionStateRecord } from '../../src/schema';
+import { decodeState } from '../../src/codec';
+import { address } from './fixtures';
 
 export interface Bot<E extends JsonObject, U extends JsonObject, C extends JsonObject, P extends JsonObject> {
   bot: SessionManager<E, U, C, P>;
