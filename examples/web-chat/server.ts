@@ -49,9 +49,10 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
   const http = new HttpAdapter({
     onDeliver: (address, messages) => push(address.user.id, 'batch', { messages }),
     toMessage: (body) => {
-      const { user, text } = (body ?? {}) as { user?: unknown; text?: unknown };
+      const { user, text, value } = (body ?? {}) as { user?: unknown; text?: unknown; value?: unknown };
       if (typeof user !== 'string' || !USER_ID.test(user)) throw new HttpError(400, 'Expected `user`: 1 to 64 letters, digits, - or _.', 'INVALID_MESSAGE');
-      return { address: addressOf(user), text };
+      // `value` carries the press of a dialogAction button ({ dialogAction, data }).
+      return value === undefined ? { address: addressOf(user), text } : { address: addressOf(user), value };
     },
     // The page shows the active session (none once a turn ended it) and its entities: read them from the store,
     // where palaver keeps plain JSON.
