@@ -312,6 +312,28 @@ function behaviours(makeStore: MakeStore): void {
       await close();
     });
 
+    it('carries out a stack operation a middleware asked for instead of routing the message', async () => {
+      const { bot, client, close } = pizzaBot(makeStore);
+      bot.use(async (session, next) => {
+        if (session.message?.text === 'reset') session.endConversation('Starting over.');
+        else await next();
+      });
+      await talk(client, 'hi', '2');
+      const result = await client.say('reset');
+      expect(await client.replies()).toEqual(['Starting over.']);
+      expect(result.session.currentDialogState).toBeUndefined();
+      await close();
+    });
+
+    it('fails the turn when a middleware reports an error with session.error', async () => {
+      const { bot, client, close } = pizzaBot(makeStore);
+      const cause = new Error('rate limited');
+      bot.use((session) => void session.error(cause));
+      const result = await client.say('hi');
+      expect(result.error).toMatchObject({ code: 'DIALOG_FAILED', cause });
+      await close();
+    });
+
     it('rejects a second next() call with NEXT_CALLED_TWICE', async () => {
       const { bot, client, close } = setup(makeStore);
       bot.use(async (_session, next) => {
