@@ -174,7 +174,7 @@ export class ActionRoutes {
     let called = -1;
     let inner: Promise<void> | undefined;
     const step = (i: number): Promise<void> => {
-      if (i <= called) return Promise.reject(new PalaverError('NEXT_CALLED_TWICE', `Middleware number ${i} called next() more than once in one turn; call it once (await next()).`));
+      if (i <= called) return Promise.reject(new PalaverError('NEXT_CALLED_TWICE', `The middleware added number ${i} called next() more than once in one turn; call it once (await next()).`));
       called = i;
       if (i === list.length) return (inner = core());
       try {
