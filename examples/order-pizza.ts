@@ -1,6 +1,7 @@
 // BotBuilder v3 "Using Session in Callbacks", the long task: the order goes to a kitchen with the user's address
 // (plain JSON, safe to keep), and when the pizza is ready the bot sends a proactive message with manager.send(),
-// outside any turn, through the same ordered outbox as the replies.
+// outside any turn, through the same ordered outbox as the replies. "help" works anywhere (and the question comes back),
+// and "cancel" asks first, then drops the order.
 // Run it: npx ts-node examples/order-pizza.ts
 import { Message, Prompts, SessionManager, type Address, type DialogResult, type FoundChoice, type OutgoingMessage, type SessionManagerOptions } from '../src';
 
@@ -32,10 +33,19 @@ export class Kitchen {
 export function createPizzaBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>, kitchen: Kitchen = new Kitchen()) {
   const bot = new SessionManager(options);
 
-  bot.dialog('/', [
-    (session) => Prompts.choice(session, 'Which pizza would you like?', ['margherita', 'pepperoni', 'hawaiian']),
-    (session, results: DialogResult<FoundChoice>) => session.beginDialog('orderPizza', { order: { pizza: results.response!.entity } }),
-  ]);
+  bot.dialog(
+    '/',
+    [
+      (session) => Prompts.choice(session, 'Which pizza would you like?', ['margherita', 'pepperoni', 'hawaiian']),
+      (session, results: DialogResult<FoundChoice>) => session.beginDialog('orderPizza', { order: { pizza: results.response!.entity } }),
+    ],
+    // While the order is open: "cancel" asks first; "no" goes back to the question.
+    { actions: { cancelOrder: { matches: /^cancel$/i, cancel: 'Order canceled.', confirmPrompt: 'Cancel your order?' } } },
+  );
+  // From anywhere: "help" answers on top of whatever runs, then the question it interrupted is asked again.
+  bot.dialog('/help', (session) => session.endDialog('Pick a pizza from the list, or say "cancel" to stop.'), {
+    triggerAction: { matches: /^help$/i, interrupt: true },
+  });
   bot.dialog('orderPizza', (session, args: { order: Order }) => {
     session.send('Starting your %s pizza order...', args.order.pizza);
     // session.address is session.message.address: where the user wrote from.
@@ -63,7 +73,7 @@ async function main(): Promise<void> {
     }
   };
   const bot = createPizzaBot({ deliver: (_address, messages) => print(messages) }, new Kitchen(1500));
-  for (const text of ['hi', 'pepperoni']) {
+  for (const text of ['hi', 'help', 'cancel', 'no', 'pepperoni']) {
     console.log(`user> ${text}`);
     await bot.receive({ address, text });
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PalaverError } from './errors';
+import { describe, PalaverError } from './errors';
 import { formatText } from './format';
 import { cardActionSchema, formatIssues, outgoingMessageSchema, parseOrThrow } from './schema';
 import type { Attachment, JsonObject, OutgoingMessage } from './types';
@@ -47,7 +47,36 @@ export const CardAction = {
   imBack(text: string, title: string = text): CardAction {
     return action('imBack', text, title);
   },
+  /**
+   * A button that triggers the action named `name` (`bot.action`, a dialog's `actions`, or a dialog's trigger, named
+   * after its dialog), whatever its title and the user's language; the action's dialog gets `data` in its args. Every
+   * adapter maps it to its channel (a callback button on Telegram, a postBack on Bot Framework, a button in the web chat).
+   * @throws PalaverError `INVALID_ARGUMENT` when `name` is empty or `data` is not JSON.
+   * @example
+   * new HeroCard().buttons([CardAction.dialogAction('orderHelp', { topic: 'sizes' }, 'Help with sizes')]);
+   */
+  dialogAction(name: string, data?: unknown, title?: string): CardAction {
+    if (typeof name !== 'string' || name.trim().length === 0) {
+      throw new PalaverError('INVALID_ARGUMENT', `CardAction.dialogAction: expected the action's name as a non-empty string, got ${describe(name)}.`);
+    }
+    if (data !== undefined && !isJson(data)) {
+      throw new PalaverError('INVALID_ARGUMENT', `CardAction.dialogAction("${name}"): \`data\` must be plain JSON (objects, arrays, strings, numbers, booleans, null), got ${describe(data)}.`);
+    }
+    const button = action('dialogAction', name, title);
+    if (data !== undefined) button.data = data;
+    return button;
+  },
 };
+
+/** True for a value that survives JSON as it is: no functions, undefined, NaN, class instances or cycles. */
+function isJson(value: unknown, depth = 0): boolean {
+  if (depth > 64) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).every((item) => isJson(item, depth + 1));
+  return false;
+}
 
 /** An image on a card. */
 export interface CardImage {

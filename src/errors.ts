@@ -9,6 +9,8 @@
  * - `DIALOG_NOT_FOUND`: a dialog id was used that was never registered.
  * - `DIALOG_EXISTS`: a dialog id was registered twice.
  * - `DIALOG_ACTION_CONFLICT`: one step asked for two stack operations (e.g. `endDialog` then `beginDialog`).
+ * - `ACTION_EXISTS`: a global action (or a dialog's trigger, named after its dialog) was registered twice under one name.
+ * - `NEXT_CALLED_TWICE`: a middleware called `next()` more than once in one turn.
  * - `DIALOG_LOOP`: a turn ran more dialog operations than `maxDialogOperations` without waiting for the user.
  * - `NEW_SESSION_LOOP`: `newSession()` was called again while re-handling a message that already started one.
  * - `TURN_ENDED`: a state-changing session method was called after its turn had finished.
@@ -35,6 +37,8 @@ export type PalaverErrorCode =
   | 'DIALOG_NOT_FOUND'
   | 'DIALOG_EXISTS'
   | 'DIALOG_ACTION_CONFLICT'
+  | 'ACTION_EXISTS'
+  | 'NEXT_CALLED_TWICE'
   | 'DIALOG_LOOP'
   | 'NEW_SESSION_LOOP'
   | 'TURN_ENDED'

@@ -17,6 +17,7 @@ export { Prompts, PromptIds, findChoice } from './dialogs/prompts';
 export type { PromptOptions, NumberPromptOptions, ChoicePromptOptions, Choices, FoundChoice, ListStyle } from './dialogs/prompts';
 export { ResumeReason } from './dialogs/dialog';
 export type { Dialog, DialogResult, DialogHandler, WaterfallStep } from './dialogs/dialog';
+export type { ActionOptions, TriggerActionOptions, ActionMatcher, ActionArgs, Middleware, DialogActionValue } from './dialogs/actions';
 
 // Messages, addresses and session metadata
 export type {

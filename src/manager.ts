@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { MessageLike } from './cards';
 import { PromptDialog, PromptIds } from './dialogs/prompts';
+import type { ActionOptions, Middleware, TriggerActionOptions } from './dialogs/actions';
 import { DialogRegistry } from './dialogs/registry';
 import { FunctionDialog, WaterfallDialog } from './dialogs/waterfall';
 import type { Dialog, DialogHandler, WaterfallStep } from './dialogs/dialog';
@@ -101,12 +102,21 @@ export class SessionManager<
 
   /**
    * Registers a dialog: a waterfall (an array of steps), a single handler function, or a {@link Dialog} object.
-   * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `INVALID_ARGUMENT` for anything else.
+   * `triggerAction` begins it from anywhere in the conversation; `actions` are named actions in force while it is on
+   * the stack (see `docs/guides/actions.md`).
+   * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `ACTION_EXISTS` when a global action has the id's name;
+   * `INVALID_OPTIONS` for a bad action; `INVALID_ARGUMENT` for anything else.
    */
   dialog(
     id: string,
     dialog: WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>> | Dialog<Session<E, U, C, P>>,
-    options: { name?: string; timeout?: number; nudge?: NudgeOptions<Session<E, U, C, P>> | false } = {},
+    options: {
+      name?: string;
+      timeout?: number;
+      nudge?: NudgeOptions<Session<E, U, C, P>> | false;
+      triggerAction?: TriggerActionOptions<Session<E, U, C, P>>;
+      actions?: Record<string, ActionOptions<Session<E, U, C, P>>>;
+    } = {},
   ): this {
     if (typeof id !== 'string' || id.length === 0) {
       throw new PalaverError('INVALID_ARGUMENT', `Expected a dialog id as a non-empty string, got ${describe(id)}.`);
@@ -120,11 +130,40 @@ export class SessionManager<
       }
       parseOrThrow(dialogIdleSchema, { timeout: options.timeout, nudge: options.nudge }, 'INVALID_OPTIONS', `idle options of dialog "${id}"`);
     }
+    if (options.triggerAction !== undefined || options.actions !== undefined) this.#registry.routes.declare(id, options);
     this.#registry.add(id, built, options.name);
     if (idle) {
       const { timeout, proactive } = this.#settings;
       (this.#engine.idle ??= new IdleLadder(undefined, timeout, proactive)).setDialog(id, options);
     }
+    return this;
+  }
+
+  /**
+   * Adds middleware: it runs in every message turn (events too), in the order added, before the actions and the
+   * dialogs, onion-style. It may send, change data (saved with the turn), or skip the actions and dialogs by not
+   * calling `next()`. A throwing middleware fails the turn as a throwing step does.
+   * @throws PalaverError `INVALID_ARGUMENT` when `middleware` is not a function.
+   * @example
+   * bot.use(async (session, next) => {
+   *   if (session.message?.text === 'ping') return session.send('pong');
+   *   await next();
+   * });
+   */
+  use(middleware: Middleware<Session<E, U, C, P>>): this {
+    this.#registry.routes.use(middleware);
+    return this;
+  }
+
+  /**
+   * Registers a global named action: what `matches` triggers from anywhere in the conversation (after the scoped
+   * actions of the dialogs on the stack), and what a `CardAction.dialogAction(name)` button triggers.
+   * @throws PalaverError `ACTION_EXISTS` when the name is taken; `INVALID_OPTIONS` for bad options.
+   * @example
+   * bot.action('goodbye', { matches: /^(bye|goodbye)$/i, endConversation: 'Goodbye!' });
+   */
+  action(name: string, options: ActionOptions<Session<E, U, C, P>>): this {
+    this.#registry.routes.action(name, options);
     return this;
   }
 

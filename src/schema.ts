@@ -15,9 +15,11 @@ const jsonRecord = z.record(z.string(), z.unknown());
 
 /** A button on a card: open a link, post back a hidden value, or send a visible message. */
 export const cardActionSchema = z.object({
-  type: z.enum(['openUrl', 'postBack', 'imBack']),
+  type: z.enum(['openUrl', 'postBack', 'imBack', 'dialogAction']),
   title: z.string().optional(),
   value: z.string(),
+  /** A `dialogAction` button's data, handed to its action. */
+  data: z.unknown().optional(),
 });
 
 /** A file, image or card carried by a message. Cards use `contentType` values from `CardContentType`. */

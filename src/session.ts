@@ -320,6 +320,23 @@ export class Session<
     return this;
   }
 
+  /**
+   * Reports a failure, as a step that throws `err` would: once the step returns, the turn fails (nothing it changed is
+   * saved), the user gets `dialogErrorMessage`, the conversation ends, and the `error` event and the turn's result carry
+   * a `DIALOG_FAILED` error whose `cause` is `err`. It takes the place of a stack operation the step asked for before.
+   * @example
+   * try {
+   *   session.send('Found %d rooms.', (await lookup(city)).length);
+   * } catch (err) {
+   *   session.error(err as Error);
+   * }
+   */
+  error(err: Error): this {
+    this.assertOpen('error');
+    this.#turn.action = { kind: 'fail', error: err };
+    return this;
+  }
+
   /** Clears the current dialog (`discard()`) or the whole stack (`discard({ all: true })`); the session and its data stay. */
   discard(options: { all?: boolean } = {}): this {
     this.record({ kind: 'discard', all: options.all === true });

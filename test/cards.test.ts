@@ -27,6 +27,29 @@ describe('CardAction', () => {
   });
 });
 
+describe('CardAction.dialogAction', () => {
+  it('builds a button naming its action, with its data and title', () => {
+    expect(CardAction.dialogAction('orderHelp', { topic: 'sizes' }, 'Help with sizes')).toEqual({ type: 'dialogAction', title: 'Help with sizes', value: 'orderHelp', data: { topic: 'sizes' } });
+  });
+
+  it('leaves out data and title when not given', () => {
+    expect(CardAction.dialogAction('menu')).toEqual({ type: 'dialogAction', value: 'menu' });
+  });
+
+  it('keeps its data through the outgoing message schema', () => {
+    const button = CardAction.dialogAction('orderHelp', [1, 'two'], 'Help');
+    expect(outgoingMessageSchema.parse({ suggestedActions: [button] }).suggestedActions).toEqual([button]);
+  });
+
+  it('rejects an empty action name', () => {
+    expect(() => CardAction.dialogAction(' ')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('rejects data that is not plain JSON', () => {
+    expect(() => CardAction.dialogAction('x', { when: new Date() })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
 describe('HeroCard and ThumbnailCard', () => {
   it('builds a hero card in the Bot Framework shape', () => {
     const tap = CardAction.openUrl('https://en.wikipedia.org/wiki/Space_Needle');

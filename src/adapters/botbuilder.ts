@@ -3,8 +3,8 @@
 import type { Activity, Attachment as BotAttachment, BotAdapter, ConversationReference, TurnContext } from 'botbuilder';
 import type { SessionManager, TurnResult } from '../manager';
 import type { DeliverFn } from '../outbox';
-import type { Address, Attachment, IncomingMessage, OutgoingMessage } from '../types';
-import { compact, DeliveryTracker, laneOf } from './shared';
+import type { Address, Attachment, CardAction, IncomingMessage, OutgoingMessage } from '../types';
+import { compact, decodeDialogAction, DeliveryTracker, encodeDialogAction, laneOf, pressMessage } from './shared';
 
 /** The part of a {@link SessionManager} the adapter uses. */
 export type BotbuilderTurnRunner = Pick<SessionManager<any, any, any, any>, 'receive'>;
@@ -109,7 +109,7 @@ export class BotbuilderAdapter {
     if (address === undefined) return undefined;
     const channelData = activity.channelData as unknown;
     const timestamp = activity.timestamp === undefined ? undefined : new Date(activity.timestamp).getTime();
-    return compact({
+    const message = compact({
       address,
       type: activity.type === 'event' ? 'event' : undefined,
       text: activity.text,
@@ -121,6 +121,9 @@ export class BotbuilderAdapter {
       timestamp: Number.isFinite(timestamp) ? timestamp : undefined,
       sourceEvent: isPlainObject(channelData) ? channelData : undefined,
     } satisfies Partial<IncomingMessage>) as IncomingMessage;
+    // A dialogAction button went out as a postBack; its value comes back as the text.
+    const press = activity.type === 'message' ? decodeDialogAction(activity.text) : undefined;
+    return press === undefined ? message : pressMessage(message, press);
   }
 
   /** The Bot Framework activity of a palaver message; `sourceEvent` becomes `channelData`. */
@@ -132,10 +135,10 @@ export class BotbuilderAdapter {
       type: 'message',
       text: message.text,
       textFormat: message.textFormat,
-      attachments: message.attachments?.map((attachment) => compact({ ...attachment }) as BotAttachment),
+      attachments: message.attachments?.map((attachment) => compact({ ...attachment, content: withBotActions(attachment.content) }) as BotAttachment),
       attachmentLayout: message.attachmentLayout,
       suggestedActions: actions?.length
-        ? { to: [address.user.id], actions: actions.map((action) => ({ type: action.type, title: action.title ?? action.value, value: action.value })) }
+        ? { to: [address.user.id], actions: actions.map((action) => ({ ...botAction(action), title: action.title ?? action.value })) }
         : undefined,
       inputHint: message.inputHint,
       locale: message.locale,
@@ -158,4 +161,25 @@ export class BotbuilderAdapter {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A palaver card action as the Bot Framework knows it: a `dialogAction` becomes a postBack of its encoded value. */
+function botAction(action: CardAction): { type: string; title?: string; value: string } {
+  if (action.type !== 'dialogAction') return compact({ type: action.type, title: action.title, value: action.value });
+  return compact({ type: 'postBack', title: action.title ?? action.value, value: encodeDialogAction(action) });
+}
+
+/** A card's content with its `dialogAction` buttons and taps (the card's and its images') mapped by {@link botAction}. */
+function withBotActions(content: unknown): unknown {
+  if (!isPlainObject(content)) return content;
+  const card = content as { buttons?: unknown; tap?: unknown; images?: unknown };
+  const mapped: Record<string, unknown> = { ...content };
+  if (Array.isArray(card.buttons)) mapped.buttons = card.buttons.map((button) => (isCardAction(button) ? botAction(button) : button));
+  if (isCardAction(card.tap)) mapped.tap = botAction(card.tap);
+  if (Array.isArray(card.images)) mapped.images = card.images.map((image) => (isPlainObject(image) && isCardAction(image.tap) ? { ...image, tap: botAction(image.tap) } : image));
+  return mapped;
+}
+
+function isCardAction(value: unknown): value is CardAction {
+  return isPlainObject(value) && typeof value.type === 'string' && typeof value.value === 'string';
 }

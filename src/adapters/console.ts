@@ -3,6 +3,7 @@ import { clearLine, createInterface, cursorTo, type Interface } from 'node:readl
 import type { SessionManager, SessionManagerEvents } from '../manager';
 import type { DeliverFn } from '../outbox';
 import type { Address, Attachment, CardAction, OutgoingMessage } from '../types';
+import type { DialogActionValue } from '../dialogs/actions';
 import { DeliveryTracker, errorText, type CardContent } from './shared';
 
 /** The part of a {@link SessionManager} the console uses. */
@@ -34,7 +35,8 @@ export interface ConsoleAdapterOptions {
  * Talks to any palaver bot in the terminal, as one user. Give {@link ConsoleAdapter.deliver} to the manager, then
  * {@link ConsoleAdapter.start} it. Each line the user types is one turn; the typing indicator shows while the turn's
  * batch waits in the outbox (and when the bot calls `sendTyping()`), and batches print as they arrive, proactive
- * ones included. Commands: `/end` ends the session, `/timeout` ends it as if it had timed out, `/quit` leaves.
+ * ones included. Typing the title of a `CardAction.dialogAction` button of the latest batch that had any presses it.
+ * Commands: `/end` ends the session, `/timeout` ends it as if it had timed out, `/quit` leaves.
  * @example
  * const chat = new ConsoleAdapter({ botName: 'Botty' });
  * const bot = new SessionManager({ deliver: chat.deliver });
@@ -55,6 +57,8 @@ export class ConsoleAdapter {
   private closed = false;
   private busy = false;
   private typingShown = false;
+  /** The `dialogAction` buttons of the latest batch that had any, by lower-cased title: typing a title presses it. */
+  private buttons = new Map<string, DialogActionValue>();
 
   constructor(private readonly options: ConsoleAdapterOptions = {}) {
     this.input = options.input ?? process.stdin;
@@ -69,6 +73,8 @@ export class ConsoleAdapter {
   readonly deliver: DeliverFn = (_address, messages) => {
     const lines: string[] = [];
     let typing = false;
+    const buttons = dialogActionButtons(messages);
+    if (buttons.size > 0) this.buttons = buttons;
     for (const message of messages) {
       if (message.type === 'typing') typing = true;
       else if (message.type !== 'event') {
@@ -148,7 +154,8 @@ export class ConsoleAdapter {
         const ended = await manager.endSession(this.address, text === '/end' ? 'endSession' : 'timeout');
         if (!ended) this.print(['[no active session]']);
       } else {
-        const { replies } = await manager.receive({ address: this.address, text });
+        const press = this.buttons.get(text.toLowerCase());
+        const { replies } = await manager.receive(press === undefined ? { address: this.address, text } : { address: this.address, value: press });
         const pending = replies.filter((reply) => !this.tracker.has(reply));
         if (pending.some((reply) => reply.type !== 'typing' && reply.type !== 'event')) this.showTyping();
         await this.tracker.wait(pending);
@@ -241,4 +248,23 @@ function renderAttachment(attachment: Attachment): string[] {
 
 function renderActions(actions: readonly CardAction[]): string {
   return actions.map((action) => (action.type === 'openUrl' ? `[${action.title ?? action.value} → ${action.value}]` : `[${action.title ?? action.value}]`)).join(' ');
+}
+
+/** The `dialogAction` buttons (suggested actions, card buttons and taps) of `messages`, by lower-cased title. */
+function dialogActionButtons(messages: readonly OutgoingMessage[]): Map<string, DialogActionValue> {
+  const found = new Map<string, DialogActionValue>();
+  const add = (action: CardAction | undefined) => {
+    if (action?.type !== 'dialogAction') return;
+    const press: DialogActionValue = action.data === undefined ? { dialogAction: action.value } : { dialogAction: action.value, data: action.data };
+    found.set((action.title ?? action.value).trim().toLowerCase(), press);
+  };
+  for (const message of messages) {
+    for (const action of message.suggestedActions ?? []) add(action);
+    for (const attachment of message.attachments ?? []) {
+      const card = (typeof attachment.content === 'object' && attachment.content !== null ? attachment.content : {}) as CardContent & { tap?: CardAction };
+      for (const action of card.buttons ?? []) add(action);
+      add(card.tap);
+    }
+  }
+  return found;
 }

@@ -4,7 +4,7 @@ import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import type { SessionManager } from '../manager';
 import type { DeliverFn } from '../outbox';
 import type { Address, Attachment, CardAction, IncomingMessage, OutgoingMessage } from '../types';
-import { compact, type CardContent } from './shared';
+import { compact, decodeDialogAction, encodeDialogAction, pressMessage, type CardContent } from './shared';
 
 /** The part of a {@link SessionManager} the middleware uses. */
 export type GrammyTurnRunner = Pick<SessionManager<any, any, any, any>, 'receive'>;
@@ -117,7 +117,9 @@ export class GrammyAdapter {
       if (data === undefined || !(data.startsWith(PREFIX) || data.startsWith(LONG_PREFIX))) return undefined;
       const text = this.decode(data, query.message as { reply_markup?: InlineKeyboardMarkup } | undefined);
       if (text === undefined) return undefined;
-      return compact({ address, text, locale: query.from.language_code, sourceEvent: ctx.update as unknown as Record<string, unknown> });
+      const message = compact({ address, text, locale: query.from.language_code, sourceEvent: ctx.update as unknown as Record<string, unknown> });
+      const press = decodeDialogAction(text);
+      return press === undefined ? message : pressMessage(message, press);
     }
     const msg = ctx.message;
     const text = msg?.text ?? msg?.caption;
@@ -218,7 +220,7 @@ export class GrammyAdapter {
     return actions.map((action) => {
       const text = action.title ?? action.value;
       if (action.type === 'openUrl') return [{ text, url: action.value }];
-      return [{ text, callback_data: this.encode(action.value) }];
+      return [{ text, callback_data: this.encode(action.type === 'dialogAction' ? encodeDialogAction(action) : action.value) }];
     });
   }
 

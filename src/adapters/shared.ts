@@ -1,6 +1,7 @@
 // Helpers the adapters share. Type-only imports from the core: each adapter is its own bundle entry, and a runtime
 // import would give every entry its own copy of the core's classes.
-import type { Address, CardAction, OutgoingMessage } from '../types';
+import type { DialogActionValue } from '../dialogs/actions';
+import type { Address, CardAction, IncomingMessage, OutgoingMessage } from '../types';
 
 /** What the adapters read from a card attachment's `content` to draw it (hero, thumbnail or receipt). */
 export type CardContent = {
@@ -63,4 +64,31 @@ export function compact<T extends object>(value: T): T {
 /** The text of an error, for messages. */
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Marks a `dialogAction` button's value on channels that carry a button's value as text (Telegram, Bot Framework postBack). */
+const DIALOG_ACTION_PREFIX = 'action?';
+
+/** The text a channel carries for a `dialogAction` button: `action?["name",data]` (short enough for Telegram's 64 bytes in most cases). */
+export function encodeDialogAction(action: CardAction): string {
+  return DIALOG_ACTION_PREFIX + JSON.stringify(action.data === undefined ? [action.value] : [action.value, action.data]);
+}
+
+/** The press a button's text stands for (see {@link encodeDialogAction}), or `undefined` for any other text. */
+export function decodeDialogAction(text: string | undefined): DialogActionValue | undefined {
+  if (text === undefined || !text.startsWith(DIALOG_ACTION_PREFIX)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.slice(DIALOG_ACTION_PREFIX.length));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || parsed.length > 2) return undefined;
+  return parsed.length === 2 ? { dialogAction: parsed[0], data: parsed[1] as unknown } : { dialogAction: parsed[0] };
+}
+
+/** `message` as a press of the button `press`: its `value` names the action; the text is dropped (it was the encoding). */
+export function pressMessage<M extends Partial<IncomingMessage>>(message: M, press: DialogActionValue): M {
+  const { text: _text, ...rest } = message;
+  return { ...rest, value: press } as M;
 }

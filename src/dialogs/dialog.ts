@@ -36,7 +36,8 @@ export type DialogAction =
   | { readonly kind: 'cancel'; readonly index: number; readonly replaceWithId?: string | undefined; readonly replaceWithArgs?: unknown }
   | { readonly kind: 'endConversation' }
   | { readonly kind: 'discard'; readonly all: boolean }
-  | { readonly kind: 'next'; readonly result: DialogResult };
+  | { readonly kind: 'next'; readonly result: DialogResult }
+  | { readonly kind: 'fail'; readonly error: unknown };
 
 /** One dialog on the stack, as stored. */
 export interface DialogInstance {

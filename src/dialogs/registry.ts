@@ -1,5 +1,6 @@
 import { describe, PalaverError } from '../errors';
 import type { DialogState } from '../types';
+import { ActionRoutes } from './actions';
 import type { Dialog, DialogSession } from './dialog';
 
 interface Entry {
@@ -10,6 +11,8 @@ interface Entry {
 /** Dialogs by id. */
 export class DialogRegistry<S extends DialogSession = DialogSession> {
   private readonly dialogs = new Map<string, Entry>();
+  /** Triggers, actions and middleware: what sees a turn's message before the dialog on top. */
+  readonly routes: ActionRoutes = new ActionRoutes(this);
 
   add(id: string, dialog: Dialog<any>, name: string = id): void {
     if (this.dialogs.has(id)) {

@@ -1,4 +1,5 @@
 import { PalaverError } from '../errors';
+import { startAction, type FoundAction } from './actions';
 import { HOST, ResumeReason, type DialogAction, type DialogInstance, type DialogSession } from './dialog';
 import type { DialogRegistry } from './registry';
 import { clear, pop, push, replaceTop, top, truncate } from './stack';
@@ -19,7 +20,10 @@ export interface RunnerHooks {
 /** What `dispatch` and `drain` return when everything ran synchronously (shared: a settled promise is immutable; callers may skip awaiting it). */
 export const DONE: Promise<void> = Promise.resolve();
 
-/** Hands the turn's message to the dialog on top of the stack (on an empty stack: to the dialog already begun, else the root dialog), then runs what it asks for. */
+/**
+ * Hands the turn's message to the middleware, then to the action it triggers, else to the dialog on top of the stack
+ * (on an empty stack: to the dialog already begun, else the root dialog), then runs what they ask for.
+ */
 export function dispatch(
   session: DialogSession,
   registry: DialogRegistry,
@@ -27,6 +31,54 @@ export function dispatch(
   maxOperations: number,
   hooks: RunnerHooks,
 ): Promise<void> {
+  const routes = registry.routes;
+  if (!routes.active) return toTop(session, registry, rootId, maxOperations, hooks);
+  if (!routes.hasMiddleware) return routeThenTop(session, registry, rootId, maxOperations, hooks);
+  return throughMiddleware(session, registry, rootId, maxOperations, hooks);
+}
+
+/** `dispatch` with middleware: the onion, then whatever the middleware itself asked for (if it did not call `next()`, or after). */
+async function throughMiddleware(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+  try {
+    await registry.routes.run(session, () => routeThenTop(session, registry, rootId, maxOperations, hooks));
+  } catch (error) {
+    return settleThenThrow(session, error);
+  }
+  return drain(session, registry, maxOperations, hooks);
+}
+
+/** The action the message triggers, if any; else the dialog on top. Synchronous while the matchers are. */
+function routeThenTop(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+  const host = session[HOST];
+  // A stack operation asked for before routing (by onSessionStart or a middleware) is what the message does.
+  if (host.hasAction()) return top(host.stack) === undefined ? toTop(session, registry, rootId, maxOperations, hooks) : drain(session, registry, maxOperations, hooks);
+  let found: FoundAction | undefined | Promise<FoundAction | undefined>;
+  try {
+    found = registry.routes.find(session);
+  } catch (error) {
+    return settleThenThrow(session, error);
+  }
+  if (isThenable(found)) {
+    return found.then(
+      (action) => actOrTop(session, registry, rootId, maxOperations, hooks, action),
+      (error: unknown) => settleThenThrow(session, error),
+    );
+  }
+  return actOrTop(session, registry, rootId, maxOperations, hooks, found);
+}
+
+function actOrTop(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks, found: FoundAction | undefined): Promise<void> {
+  if (found === undefined) return toTop(session, registry, rootId, maxOperations, hooks);
+  try {
+    startAction(session, found);
+  } catch (error) {
+    return settleThenThrow(session, error);
+  }
+  return drain(session, registry, maxOperations, hooks);
+}
+
+/** Hands the turn's message to the dialog on top of the stack (on an empty stack: to the dialog already begun, else the root dialog), then runs what it asks for. */
+function toTop(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks): Promise<void> {
   const host = session[HOST];
   const topInstance = top(host.stack);
   if (topInstance === undefined) {
@@ -191,31 +243,18 @@ function perform(
       const current = top(stack);
       return current === undefined ? undefined : registry.get(current.id).resume(session, action.result);
     }
-    case 'cancel': {
-      trace?.(`session.cancelDialog(${action.index})`);
-      const removed = truncate(stack, action.index);
-      const interrupted = removed[0]?.interrupt === true;
-      if (action.replaceWithId !== undefined) {
-        const dialog = registry.get(action.replaceWithId);
-        trace?.(`session.beginDialog(${action.replaceWithId})`);
-        const pushed = push(stack, action.replaceWithId);
-        if (interrupted) pushed.interrupt = true;
-        hooks.topChanged(before);
-        return dialog.begin(session, action.replaceWithArgs);
-      }
-      hooks.topChanged(before);
-      const parent = top(stack);
-      if (parent === undefined) return undefined;
-      return interrupted
-        ? reprompt(session, registry, parent)
-        : registry.get(parent.id).resume(session, { resumed: ResumeReason.notCompleted, childId: removed[0]?.id });
-    }
+    case 'cancel':
+      return cancel(session, registry, hooks, stack, action, before);
     case 'discard': {
       trace?.(action.all ? 'session.discard({ all: true })' : 'session.discard()');
       if (action.all) clear(stack);
       else pop(stack);
       hooks.topChanged(before);
       return undefined;
+    }
+    case 'fail': {
+      trace?.('session.error()');
+      throw action.error;
     }
     case 'endConversation': {
       trace?.('session.endConversation()');
@@ -225,6 +264,35 @@ function perform(
       return undefined;
     }
   }
+}
+
+/** Cancels the dialog at `action.index` and those above it; its caller resumes (or the replacement begins). */
+function cancel(
+  session: DialogSession,
+  registry: DialogRegistry,
+  hooks: RunnerHooks,
+  stack: DialogInstance[],
+  action: Extract<DialogAction, { kind: 'cancel' }>,
+  before: DialogInstance | undefined,
+): unknown {
+  const trace = hooks.trace;
+  trace?.(`session.cancelDialog(${action.index})`);
+  const removed = truncate(stack, action.index);
+  const interrupted = removed[0]?.interrupt === true;
+  if (action.replaceWithId !== undefined) {
+    const dialog = registry.get(action.replaceWithId);
+    trace?.(`session.beginDialog(${action.replaceWithId})`);
+    const pushed = push(stack, action.replaceWithId);
+    if (interrupted) pushed.interrupt = true;
+    hooks.topChanged(before);
+    return dialog.begin(session, action.replaceWithArgs);
+  }
+  hooks.topChanged(before);
+  const parent = top(stack);
+  if (parent === undefined) return undefined;
+  return interrupted
+    ? reprompt(session, registry, parent)
+    : registry.get(parent.id).resume(session, { resumed: ResumeReason.notCompleted, childId: removed[0]?.id });
 }
 
 /** After an interruption ends: the interrupted dialog asks its question again if it can (prompts do), else waits as it was. */

@@ -1,7 +1,7 @@
 import { TestAdapter, TurnContext, type Activity, type ConversationReference, type ResourceResponse } from 'botbuilder';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BotbuilderAdapter, type BotbuilderAdapterOptions } from '../../src/adapters/botbuilder';
-import { Prompts, SessionManager, type Address, type IncomingMessage, type OutgoingMessage, type SessionManagerOptions } from '../../src';
+import { CardAction, HeroCard, Message, Prompts, SessionManager, type ActionArgs, type Address, type IncomingMessage, type OutgoingMessage, type SessionManagerOptions } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 
 /**
@@ -164,6 +164,25 @@ describe('BotbuilderAdapter: activities out', () => {
         },
       }),
     ]);
+  });
+
+  it('sends a dialogAction button as a postBack whose press triggers its action with its data', async () => {
+    const { adapter } = harness({
+      manager: (deliver) => {
+        const manager = new SessionManager({ deliver, autoBatchDelay: 0 });
+        manager.action('sizeHelp', { matches: /^sizes$/i, beginDialog: '/sizes' });
+        const button = CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes');
+        manager.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([button]).addAttachment(new HeroCard().buttons([button]))));
+        manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+        return manager;
+      },
+    });
+    await adapter.send('hi').startTest();
+    const sent = adapter.activeQueue.splice(0)[0] as Activity;
+    const suggested = sent.suggestedActions!.actions[0]!;
+    const onCard = (sent.attachments![0]!.content as { buttons: { type: string; value: string }[] }).buttons[0]!;
+    expect({ type: suggested.type, title: suggested.title, card: onCard }).toEqual({ type: 'postBack', title: 'Help with sizes', card: { type: 'postBack', title: 'Help with sizes', value: suggested.value } });
+    await adapter.send({ type: 'message', text: suggested.value as string }).assertReply('Help on sizes.').startTest();
   });
 
   it('sends typing as a typing activity', async () => {

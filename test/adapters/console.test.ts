@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConsoleAdapter, renderMessage, type ConsoleAdapterOptions, type ConsoleBot } from '../../src/adapters/console';
-import { Prompts, SessionManager } from '../../src';
+import { CardAction, Message, Prompts, SessionManager, type ActionArgs } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 
 const managers: { close(): Promise<void> }[] = [];
@@ -159,6 +159,20 @@ describe('ConsoleAdapter', () => {
     end();
     await done;
     expect(output()).toBe('you> hi\nBotty> Which size?\n  [Small] [Large]\n');
+  });
+
+  it('presses a dialogAction button when the user types its title, triggering its action with its data', async () => {
+    const { chat, type, end, output } = terminal();
+    const bot = new SessionManager({ deliver: chat.deliver, autoBatchDelay: 0 });
+    managers.push(bot);
+    bot.action('sizeHelp', { beginDialog: '/sizes' });
+    bot.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')])));
+    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+    const done = chat.start(bot);
+    type('hi', 'help with sizes');
+    end();
+    await done;
+    expect(output()).toBe('you> hi\nBotty> Menu\n  [Help with sizes]\nyou> help with sizes\nBotty> Help on sizes.\n');
   });
 
   it('in terminal mode, prompts and erases the typing indicator when the batch arrives', async () => {

@@ -2,7 +2,7 @@ import { Bot, type Context } from 'grammy';
 import type { Chat, Update, UserFromGetMe } from 'grammy/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrammyAdapter } from '../../src/adapters/grammy';
-import { Prompts, SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../../src';
+import { CardAction, HeroCard, Message, Prompts, SessionManager, type ActionArgs, type Address, type OutgoingMessage, type SessionManagerOptions } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 
 const botInfo: UserFromGetMe = {
@@ -187,7 +187,26 @@ describe('GrammyAdapter: messages in', () => {
   });
 });
 
+/** A manager whose root dialog shows a card with a dialogAction button; the action's dialog says the button's topic. */
+function buttonBot(deliver: SessionManagerOptions['deliver']) {
+  const manager = new SessionManager({ deliver, autoBatchDelay: 0 });
+  manager.action('sizeHelp', { matches: /^sizes$/i, beginDialog: '/sizes' });
+  manager.dialog('/', (session) => void session.send(new Message().addAttachment(new HeroCard().title('Menu').buttons([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')]))));
+  manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+  return manager;
+}
+
 describe('GrammyAdapter: buttons', () => {
+  it('sends a dialogAction button as a callback button whose press triggers its action with its data', async () => {
+    const { say, press, calls } = harness({ manager: buttonBot });
+    await say('hi');
+    const keyboard = calls[0]?.payload.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] };
+    const button = keyboard.inline_keyboard[0]![0]!;
+    await press(button.callback_data);
+    expect({ title: button.text, reply: calls.at(-1) }).toEqual({ title: 'Help with sizes', reply: { method: 'sendMessage', payload: { chat_id: 7, text: 'Help on sizes.' } } });
+  });
+
+
   it('shows a choice prompt as an inline keyboard', async () => {
     const { say, calls } = harness({
       manager: (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', [(session) => Prompts.choice(session, 'Which size?', ['Small', 'Large'])]),

@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type IncomingMessage as HttpReque
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpAdapter, HttpError, type HttpAdapterOptions, type HttpTurnResponse } from '../../src/adapters/http';
-import { SessionManager, type Address, type OutgoingMessage } from '../../src';
+import { CardAction, Message, SessionManager, type ActionArgs, type Address, type OutgoingMessage } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 import { deferred } from '../support/bot';
 
@@ -147,6 +147,24 @@ describe('HttpAdapter: turns over HTTP', () => {
     await http.deliver(address(), [{ type: 'typing' }, { type: 'message', text: 'meanwhile' }]);
     gate.resolve();
     expect({ replies: texts((await answer).replies), late }).toEqual({ replies: ['meanwhile', 'answer'], late: [[{ type: 'typing' }]] });
+  });
+
+  it('sends dialogAction buttons as they are, and runs a posted press as the action with its data', async () => {
+    const http = new HttpAdapter();
+    const bot = new SessionManager({ deliver: http.deliver });
+    managers.push(bot);
+    bot.action('sizeHelp', { beginDialog: '/sizes' });
+    bot.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')])));
+    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+    const url = await listen(http.handler(bot));
+    const menu = await say(url, 'hi');
+    const button = menu.replies[0]?.suggestedActions?.[0];
+    const response = await post(url, { address: address(), value: { dialogAction: button?.value, data: button?.data } });
+    const body = (await response.json()) as HttpTurnResponse;
+    expect({ button, replies: texts(body.replies) }).toEqual({
+      button: { type: 'dialogAction', title: 'Help with sizes', value: 'sizeHelp', data: { topic: 'sizes' } },
+      replies: ['Help on sizes.'],
+    });
   });
 
   it('answers 200 with the error and the dialog error message when a dialog throws', async () => {

@@ -39,4 +39,35 @@ describe('examples/order-pizza', () => {
       ['Starting your hawaiian pizza order...', 'Your hawaiian pizza is on its way!'],
     ]);
   });
+
+  it('answers "help" while the pizza question waits, then asks it again', async () => {
+    const rec = recorder();
+    const bot = createPizzaBot(rec.options, new Kitchen(2000));
+    for (const text of ['hi', 'help', 'pepperoni']) await bot.receive({ address: address(), text });
+    expect(rec.texts()).toEqual([
+      'Which pizza would you like?',
+      'Pick a pizza from the list, or say "cancel" to stop.',
+      'Which pizza would you like?',
+      'Starting your pepperoni pizza order...',
+    ]);
+  });
+
+  it('cancels the order once the user confirms, and starts no order', async () => {
+    const rec = recorder();
+    const kitchen = new Kitchen(2000);
+    const started = vi.spyOn(kitchen, 'startOrder');
+    const bot = createPizzaBot(rec.options, kitchen);
+    for (const text of ['hi', 'cancel', 'yes']) await bot.receive({ address: address(), text });
+    expect({ texts: rec.texts(), started: started.mock.calls.length }).toEqual({
+      texts: ['Which pizza would you like?', 'Cancel your order?', 'Order canceled.'],
+      started: 0,
+    });
+  });
+
+  it('goes back to the pizza question when the user does not confirm the cancel', async () => {
+    const rec = recorder();
+    const bot = createPizzaBot(rec.options, new Kitchen(2000));
+    for (const text of ['hi', 'cancel', 'no', 'hawaiian']) await bot.receive({ address: address(), text });
+    expect(rec.texts()).toEqual(['Which pizza would you like?', 'Cancel your order?', 'Which pizza would you like?', 'Starting your hawaiian pizza order...']);
+  });
 });
