@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { MessageLike } from './cards';
 import { describe, PalaverError, type DeliveryError } from './errors';
 import { HOST, type Dialog, type DialogHandler, type DialogInstance, type WaterfallStep } from './dialogs/dialog';
-import { PromptDialog, PromptIds } from './dialogs/prompts';
+import { registerPrompts } from './dialogs/prompts';
+import { TextCatalog, textsOptionSchema, type TextsOption } from './texts';
 import { DialogRegistry } from './dialogs/registry';
 import { dispatch, DONE, drain, type RunnerHooks } from './dialogs/runner';
 import { FunctionDialog, isThenable, WaterfallDialog } from './dialogs/waterfall';
@@ -69,8 +70,10 @@ export interface SessionManagerOptions<
   onSessionStart?: (session: Session<E, U, C, P>) => Awaitable<void>;
   /** Runs once per session, whatever ended it; may return the entity names to keep. */
   onSessionEnd?: (session: Session<E, U, C, P>, reason: EndReason) => Awaitable<void | readonly (keyof E & string)[]>;
-  /** Said to the user when a dialog throws (the conversation is then ended). `null`: say nothing. @default "Oops. Something went wrong and we need to start over." */
+  /** Said to the user when a dialog throws (the conversation is then ended). `null`: say nothing. @default the locale's `dialogError` text */
   dialogErrorMessage?: string | OutgoingMessage | null;
+  /** The texts palaver says by itself, replaced per locale: `{ fr: { notUnderstood: "Je n'ai pas compris." } }` (see `Texts`). */
+  texts?: TextsOption;
   /** Maps an address to its session key. @default one session per user per conversation per channel */
   sessionKey?: (address: Address) => string;
   /** Reported in `session.info.botId`. */
@@ -166,6 +169,7 @@ const optionsSchema = z
     onSessionStart: fn.optional(),
     onSessionEnd: fn.optional(),
     dialogErrorMessage: messageLike.nullable().optional(),
+    texts: textsOptionSchema.optional(),
     sessionKey: fn.optional(),
     botId: z.string().optional(),
     version: z.string().optional(),
@@ -201,7 +205,6 @@ const optionsSchema = z
   .strict();
 
 const END_REASONS: readonly EndReason[] = ['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown'];
-const DEFAULT_ERROR_MESSAGE = 'Oops. Something went wrong and we need to start over.';
 const SWEEP_BATCH = 1000;
 /** How many recent session ends are remembered so that no end hook runs twice. */
 const END_HOOK_MEMORY = 10_000;
@@ -270,6 +273,7 @@ export class SessionManager<
   private readonly maxMessageBytes: number;
   private readonly preserve: readonly string[];
   private readonly dialogErrorMessage: OutgoingMessage | undefined;
+  private readonly texts: TextCatalog;
   private readonly closeMessage: OutgoingMessage | undefined;
   private readonly traceLine: ((line: string) => void) | undefined;
   private readonly leases = new Map<string, HeldLease>();
@@ -303,7 +307,8 @@ export class SessionManager<
     this.maxStateBytes = options.maxStateBytes ?? 1_000_000;
     this.maxMessageBytes = options.maxMessageBytes ?? 65_536;
     this.preserve = options.preserve ?? [];
-    this.dialogErrorMessage = options.dialogErrorMessage === null ? undefined : toMessage(options.dialogErrorMessage ?? DEFAULT_ERROR_MESSAGE);
+    this.texts = new TextCatalog(options.texts);
+    this.dialogErrorMessage = options.dialogErrorMessage == null ? undefined : toMessage(options.dialogErrorMessage);
     this.closeMessage = options.closeMessage === undefined ? undefined : toMessage(options.closeMessage);
     this.traceLine = traceSink(options.trace);
     this.queue = new KeyQueue(options.maxQueuedTurns ?? 1000);
@@ -319,10 +324,7 @@ export class SessionManager<
     });
     this.scheduler = new Scheduler(() => void this.sweep());
     this.store.listen?.({ evicted: (key, record) => this.onEvicted(key, record) });
-    this.registry.add(PromptIds.text, new PromptDialog('text'), 'Prompts.text');
-    this.registry.add(PromptIds.number, new PromptDialog('number'), 'Prompts.number');
-    this.registry.add(PromptIds.confirm, new PromptDialog('confirm'), 'Prompts.confirm');
-    this.registry.add(PromptIds.choice, new PromptDialog('choice'), 'Prompts.choice');
+    registerPrompts(this.registry, this.texts);
     // A shared store may hold sessions that other (or earlier) processes left due: sweep from the start.
     if (options.nudge !== undefined) this.idle = new IdleLadder(options.nudge, this.timeout, this.proactive);
     this.retention = options.entities === undefined && options.migrations === undefined ? undefined : new Retention(options.entities as EntitySpecs, options.migrations);
@@ -625,7 +627,9 @@ export class SessionManager<
         const savedConversation = saved === undefined ? (this.decodeBag(loaded.conversation, key) as C) : (JSON.parse(saved.conversationData) as C);
         session = this.newSession(key, state, current, savedUser, savedConversation, rehandled, expect, events);
         session.replies.length = 0;
-        if (this.dialogErrorMessage) replies.push(this.dialogErrorMessage);
+        const errorMessage =
+          this.options.dialogErrorMessage === undefined ? { type: 'message' as const, text: this.texts.for(session.info.locale).dialogError } : this.dialogErrorMessage;
+        if (errorMessage) replies.push(errorMessage);
         flush = true;
         break;
       }

@@ -18,7 +18,7 @@ beforeAll(() => {
   const modules = join(project, 'node_modules');
   mkdirSync(join(modules, 'palaver'), { recursive: true });
   execFileSync('tar', ['-xzf', join(project, packed), '-C', join(modules, 'palaver'), '--strip-components=1']);
-  for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js', 'redis', '@redis']) {
+  for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js', 'chrono-node', 'redis', '@redis']) {
     symlinkSync(join(root, 'node_modules', dependency), join(modules, dependency), 'dir');
   }
 }, 60_000);
@@ -65,6 +65,21 @@ describe('the packed package', () => {
       bot.receive({ address: { channelId: 'c', user: { id: 'u' }, conversation: { id: 'k' } }, text: 'hi' })
         .then(() => bot.close()).then(() => console.log(JSON.stringify(replies)));`;
     expect(node(['-e', script]).trim()).toBe('["echo hi"]');
+  });
+
+  it('answers a time prompt from the built code, loading chrono-node only then, in CommonJS and ESM', () => {
+    const script = (load: string) => `
+      ${load}
+      const replies = [];
+      const bot = new SessionManager({ deliver: (a, m) => { replies.push(...m.map((x) => x.text)); }, autoBatchDelay: 0 });
+      bot.dialog('/', [(s) => Prompts.time(s, 'When?', { timezone: 'UTC' }), (s, r) => s.send(r.response.iso.slice(0, 10))]);
+      const address = { channelId: 'c', user: { id: 'u' }, conversation: { id: 'k' } };
+      const before = typeof require === 'function' && Object.keys(require.cache).some((f) => f.includes('chrono-node'));
+      bot.receive({ address, text: 'hi' }).then(() => bot.receive({ address, text: 'December 24, 2030' }))
+        .then(() => bot.close()).then(() => console.log(before, JSON.stringify(replies)));`;
+    const cjs = node(['-e', script("const { SessionManager, Prompts } = require('palaver');")]);
+    const esm = node(['--input-type=module', '-e', script("import { SessionManager, Prompts } from 'palaver';")]);
+    expect([cjs.trim(), esm.trim()]).toEqual(['false ["When?","2030-12-24"]', 'false ["When?","2030-12-24"]']);
   });
 
   it('type-checks for TypeScript consumers in both module systems', () => {
