@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient } from '../optional-redis';
 import { z } from 'zod';
 import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';
