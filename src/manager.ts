@@ -45,10 +45,10 @@ import type { Address, Awaitable, ClosePolicy, EndReason, IncomingMessage, JsonO
 
 /** Options of {@link SessionManager}. `E`, `U`, `C`, `P` type the entities, userData, conversationData and privateConversationData. */
 export interface SessionManagerOptions<
-  E extends JsonObject = JsonObject,
-  U extends JsonObject = JsonObject,
-  C extends JsonObject = JsonObject,
-  P extends JsonObject = JsonObject,
+  E extends object = JsonObject,
+  U extends object = JsonObject,
+  C extends object = JsonObject,
+  P extends object = JsonObject,
 > {
   /** Hands a batch of replies to the channel. Required. */
   deliver: DeliverFn;
@@ -250,10 +250,10 @@ type AnySession = Session<any, any, any, any>;
  * await bot.receive({ address, text: 'hi' });
  */
 export class SessionManager<
-  E extends JsonObject = JsonObject,
-  U extends JsonObject = JsonObject,
-  C extends JsonObject = JsonObject,
-  P extends JsonObject = JsonObject,
+  E extends object = JsonObject,
+  U extends object = JsonObject,
+  C extends object = JsonObject,
+  P extends object = JsonObject,
 > extends EventEmitter<SessionManagerEvents> {
   /** The store sessions live in. */
   readonly store: SessionStore;
@@ -1004,7 +1004,7 @@ export class SessionManager<
   }
 
   /** Writes the session record and any data bag that changed, compare-and-set on what was loaded. False on a lost race. */
-  private commit(key: string, state: SessionStateRecord, userData: JsonObject, conversationData: JsonObject, expect: Expectations): boolean | Promise<boolean> {
+  private commit(key: string, state: SessionStateRecord, userData: object, conversationData: object, expect: Expectations): boolean | Promise<boolean> {
     if (this.retention !== undefined) this.retention.stamp(state, Date.now());
     if (state.nudges !== undefined && state.nudges.at !== state.lastActiveAt) delete state.nudges; // the user came back
     const data = this.serialize(state, `Session "${key}"`, key);
@@ -1428,7 +1428,7 @@ function expectations(loaded: Loaded): Expectations {
 }
 
 /** A bag that JSON.stringify would write as `{}` for sure: missing, or a plain object with no keys of its own. */
-function isEmptyBag(bag: JsonObject | undefined): boolean {
+function isEmptyBag(bag: object | undefined): boolean {
   if (bag === undefined || bag === null) return true;
   if (Object.getPrototypeOf(bag) !== Object.prototype) return false;
   for (const _ in bag) return false;

@@ -9,7 +9,7 @@ import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo
 import { plainMessage, plainOutgoing } from './validate';
 
 /** What `newSession` carries into the fresh session. */
-export interface NewSessionOptions<E extends JsonObject = JsonObject> {
+export interface NewSessionOptions<E extends object = JsonObject> {
   /** Entities to carry: names (their current values are copied) or values. */
   carry?: readonly (keyof E & string)[] | Partial<E>;
   /** Handle this message in the new session instead of the current one. */
@@ -17,7 +17,7 @@ export interface NewSessionOptions<E extends JsonObject = JsonObject> {
 }
 
 /** A lifecycle request made during a turn; the manager carries it out when the dialogs are done. */
-export type LifecycleRequest<E extends JsonObject = JsonObject> =
+export type LifecycleRequest<E extends object = JsonObject> =
   | { kind: 'endSession' }
   | { kind: 'newSession'; options: NewSessionOptions<E> }
   | { kind: 'refresh' };
@@ -47,10 +47,10 @@ export interface TurnHost {
  * Stack operations take effect when the calling step returns; one step may ask for one of them.
  */
 export class Session<
-  E extends JsonObject = JsonObject,
-  U extends JsonObject = JsonObject,
-  C extends JsonObject = JsonObject,
-  P extends JsonObject = JsonObject,
+  E extends object = JsonObject,
+  U extends object = JsonObject,
+  C extends object = JsonObject,
+  P extends object = JsonObject,
 > implements DialogSession
 {
   /** Data about the user, kept across sessions and conversations. */
@@ -104,7 +104,7 @@ export class Session<
     return this.state.privateConversationData as P;
   }
   set privateConversationData(value: P) {
-    this.state.privateConversationData = value;
+    this.state.privateConversationData = value as JsonObject;
   }
 
   /** Data of the dialog on top of the stack; gone when that dialog ends. */
