@@ -357,11 +357,11 @@ export class Session<
   }
 
   private record(action: DialogAction): void {
-    this.assertOpen(action.kind);
+    this.assertOpen(METHOD_OF_ACTION[action.kind]);
     if (this.action !== undefined) {
       throw new PalaverError(
         'DIALOG_ACTION_CONFLICT',
-        `A step asked for two dialog operations (${this.action.kind} then ${action.kind}); end each step with one of ` +
+        `A step asked for two dialog operations (${METHOD_OF_ACTION[this.action.kind]}() then ${METHOD_OF_ACTION[action.kind]}()); end each step with one of ` +
           'beginDialog, endDialog, endDialogWithResult, replaceDialog, cancelDialog, endConversation, discard or next().',
       );
     }
@@ -386,6 +386,17 @@ export class Session<
     }
   }
 }
+
+// The session method that records each dialog operation, for error messages.
+const METHOD_OF_ACTION: Readonly<Record<DialogAction['kind'], string>> = {
+  begin: 'beginDialog',
+  replace: 'replaceDialog',
+  end: 'endDialogWithResult',
+  cancel: 'cancelDialog',
+  endConversation: 'endConversation',
+  discard: 'discard',
+  next: 'next',
+};
 
 /**
  * Turns what `send` takes into a reply: text (a template when `args` are given), a message object, or a builder.
