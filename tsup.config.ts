@@ -19,5 +19,7 @@ export default defineConfig({
   // Rollup turns the split ESM into CommonJS (without it tsup uses sucrase, which rewrites every `?.` and `??` into helper calls that allocate on the hot path).
   treeshake: true,
   target: 'node20',
+  // __filename in the ESM build (optional-redis.ts resolves the optional redis package from palaver's own location).
+  shims: true,
   outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.js' }),
 });

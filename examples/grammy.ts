@@ -22,6 +22,8 @@ async function main(): Promise<void> {
   const telegram = new GrammyAdapter(bot.api);
   const manager = createTutorialBot({ deliver: telegram.deliver, autoBatchDelay: 0 });
   bot.use(telegram.middleware(manager));
+  // Bot commands go past palaver's middleware (its `commands` option) to handlers like this one.
+  bot.command('start', (ctx) => ctx.reply('Hi! Say anything to begin.'));
   bot.catch((error) => console.error('bot error:', error.error));
 
   if (token) {

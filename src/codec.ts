@@ -12,7 +12,7 @@
 // - address: 0 when it is the one the session key was made from (the default key of an address that holds only its
 //   three ids), else [channelId, userId, conversationId] when it holds nothing else, else the address object;
 // - stack entry: [id, dialogData or 0] plus [step] when on a waterfall step, plus [step or null, 1] when an interrupt;
-//   a built-in prompt's id is its number (0 text, 1 number, 2 confirm, 3 choice);
+//   a built-in prompt's id is its number (0 text, 1 number, 2 confirm, 3 choice, 4 time, 5 attachment);
 // - previousDialog: [id, type], or [id, type, name] when the name is not the id; a built-in prompt's is its number;
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
 //   entitiesVersion), or 0.
@@ -30,7 +30,7 @@ const FORMAT = 3;
  * `previousDialogState`. The ids are PromptIds' (dialogs/prompts.ts; a test checks that they agree).
  */
 const BUILT_IN: readonly { readonly name: string; readonly id: string; readonly type: string }[] = Object.freeze(
-  (['text', 'number', 'confirm', 'choice'] as const).map((kind) => Object.freeze({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' })),
+  (['text', 'number', 'confirm', 'choice', 'time', 'attachment'] as const).map((kind) => Object.freeze({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' })),
 );
 const BUILT_IN_NUMBER = new Map<string, number>(BUILT_IN.map((dialog, i) => [dialog.id, i]));
 const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);

@@ -27,6 +27,7 @@
  * - `HOOK_FAILED`: `onSessionStart`, `onSessionEnd`, `continueIf` or an event listener threw.
  * - `DIALOG_FAILED`: a dialog or waterfall step threw; the conversation was ended and the user told.
  * - `CLOSED`: the manager was closed; it takes no more turns.
+ * - `MISSING_DEPENDENCY`: a feature needs an optional package that is not installed (the message names the command).
  */
 export type PalaverErrorCode =
   | 'INVALID_OPTIONS'
@@ -53,7 +54,8 @@ export type PalaverErrorCode =
   | 'DELIVERY_FAILED'
   | 'HOOK_FAILED'
   | 'DIALOG_FAILED'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'MISSING_DEPENDENCY';
 
 /** The one error class palaver throws; `code` is stable, `cause` keeps the underlying error. */
 export class PalaverError extends Error {

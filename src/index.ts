@@ -14,7 +14,20 @@ export type { SessionSummary, ManagerStats } from './stats';
 
 // Dialogs and prompts
 export { Prompts, PromptIds, findChoice } from './dialogs/prompts';
-export type { PromptOptions, NumberPromptOptions, ChoicePromptOptions, Choices, FoundChoice, ListStyle } from './dialogs/prompts';
+export type {
+  PromptOptions,
+  NumberPromptOptions,
+  ChoicePromptOptions,
+  TimePromptOptions,
+  AttachmentPromptOptions,
+  Choices,
+  ChoiceItem,
+  FoundChoice,
+  TimeResult,
+  ListStyle,
+} from './dialogs/prompts';
+export { DEFAULT_TEXTS } from './texts';
+export type { Texts, TextsOption } from './texts';
 export { ResumeReason } from './dialogs/dialog';
 export type { Dialog, DialogResult, DialogHandler, WaterfallStep } from './dialogs/dialog';
 export type { ActionOptions, TriggerActionOptions, ActionMatcher, ActionArgs, Middleware, DialogActionValue } from './dialogs/actions';

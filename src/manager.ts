@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { MessageLike } from './cards';
-import { PromptDialog, PromptIds } from './dialogs/prompts';
+import { registerPrompts } from './dialogs/prompts';
 import type { ActionOptions, Middleware, TriggerActionOptions } from './dialogs/actions';
 import { DialogRegistry } from './dialogs/registry';
 import { FunctionDialog, WaterfallDialog } from './dialogs/waterfall';
@@ -41,10 +41,10 @@ const END_REASONS: readonly EndReason[] = ['timeout', 'endSession', 'newSession'
  * await bot.receive({ address, text: 'hi' });
  */
 export class SessionManager<
-  E extends JsonObject = JsonObject,
-  U extends JsonObject = JsonObject,
-  C extends JsonObject = JsonObject,
-  P extends JsonObject = JsonObject,
+  E extends object = JsonObject,
+  U extends object = JsonObject,
+  C extends object = JsonObject,
+  P extends object = JsonObject,
 > extends EventEmitter<SessionManagerEvents> {
   /** The store sessions live in. */
   readonly store: SessionStore;
@@ -92,10 +92,7 @@ export class SessionManager<
     this.#engine = new Engine(settings, reporter, this.#registry, records, this.#gate, this.#outbox, this.#counters, retention, idle);
     this.#sweeper = new Sweeper(this.#engine);
     this.store.listen?.({ evicted: (key, record) => this.#onEvicted(key, record) });
-    this.#registry.add(PromptIds.text, new PromptDialog('text'), 'Prompts.text');
-    this.#registry.add(PromptIds.number, new PromptDialog('number'), 'Prompts.number');
-    this.#registry.add(PromptIds.confirm, new PromptDialog('confirm'), 'Prompts.confirm');
-    this.#registry.add(PromptIds.choice, new PromptDialog('choice'), 'Prompts.choice');
+    registerPrompts(this.#registry, settings.texts);
     // A shared store may hold sessions that other (or earlier) processes left due: sweep from the start.
     this.#sweeper.rearm();
   }

@@ -9,7 +9,7 @@ import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo
 import { plainMessage, plainOutgoing } from './validate';
 
 /** What `newSession` carries into the fresh session. */
-export interface NewSessionOptions<E extends JsonObject = JsonObject> {
+export interface NewSessionOptions<E extends object = JsonObject> {
   /** Entities to carry: names (their current values are copied) or values. */
   carry?: readonly (keyof E & string)[] | Partial<E>;
   /** Handle this message in the new session instead of the current one. */
@@ -17,7 +17,7 @@ export interface NewSessionOptions<E extends JsonObject = JsonObject> {
 }
 
 /** A lifecycle request made during a turn; the manager carries it out when the dialogs are done. */
-export type LifecycleRequest<E extends JsonObject = JsonObject> =
+export type LifecycleRequest<E extends object = JsonObject> =
   | { kind: 'endSession' }
   | { kind: 'newSession'; options: NewSessionOptions<E> }
   | { kind: 'refresh' };
@@ -76,10 +76,10 @@ export interface TurnContext {
  * Stack operations take effect when the calling step returns; one step may ask for one of them.
  */
 export class Session<
-  E extends JsonObject = JsonObject,
-  U extends JsonObject = JsonObject,
-  C extends JsonObject = JsonObject,
-  P extends JsonObject = JsonObject,
+  E extends object = JsonObject,
+  U extends object = JsonObject,
+  C extends object = JsonObject,
+  P extends object = JsonObject,
 > implements DialogSession
 {
   /** Data about the user, kept across sessions and conversations. */
@@ -123,7 +123,7 @@ export class Session<
     return this.#state.privateConversationData as P;
   }
   set privateConversationData(value: P) {
-    this.#state.privateConversationData = value;
+    this.#state.privateConversationData = value as JsonObject;
   }
 
   /** Data of the dialog on top of the stack; gone when that dialog ends. */
@@ -415,12 +415,13 @@ export class Session<
 }
 
 function recordAction(turn: TurnContext, action: DialogAction): void {
-  assertOpen(turn, action.kind);
+  assertOpen(turn, METHOD_OF_ACTION[action.kind]);
   if (turn.action !== undefined) {
     throw new PalaverError(
       'DIALOG_ACTION_CONFLICT',
-      `A step asked for two dialog operations (${turn.action.kind} then ${action.kind}); end each step with one of ` +
-        'beginDialog, endDialog, endDialogWithResult, replaceDialog, cancelDialog, endConversation, discard or next().',
+      `A step asked for two dialog operations (${METHOD_OF_ACTION[turn.action.kind]}() then ${METHOD_OF_ACTION[action.kind]}()); ` +
+        'end each step with one of beginDialog, endDialog, endDialogWithResult, replaceDialog, cancelDialog, ' +
+        'endConversation, discard or next().',
     );
   }
   turn.action = action;
@@ -435,6 +436,18 @@ function assertOpen(turn: TurnContext, operation: string): void {
     );
   }
 }
+
+// The session method that records each dialog operation, for error messages.
+const METHOD_OF_ACTION: Readonly<Record<DialogAction['kind'], string>> = {
+  begin: 'beginDialog',
+  replace: 'replaceDialog',
+  end: 'endDialogWithResult',
+  cancel: 'cancelDialog',
+  endConversation: 'endConversation',
+  discard: 'discard',
+  next: 'next',
+  fail: 'error',
+};
 
 /**
  * Turns what `send` takes into a reply: text (a template when `args` are given), a message object, or a builder.

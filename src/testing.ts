@@ -45,7 +45,8 @@ export interface TestClient {
   /**
    * Lets `duration` pass without a word from the user (`31m`, `'2h'`, `45_000`): nudges, closes and batching delays that
    * come due in that time run, and what they send is then delivered.
-   * @throws PalaverError `INVALID_ARGUMENT` for a duration it cannot read.
+   * @throws PalaverError `INVALID_ARGUMENT` for a duration it cannot read; `INVALID_OPTIONS` when `advance` did not move
+   * `Date.now()` forward by the duration (fake timers not installed, or installed without `Date`).
    */
   idle(duration: Duration): Promise<void>;
   /** Stops listening to the bot, and removes the fake clock the client installed (if it did). */
@@ -140,7 +141,19 @@ export function createTestClient(bot: SessionManager<any, any, any, any>, option
     batches: unread,
     idle: async (duration) => {
       const ms = parseDuration(duration);
+      const before = Date.now();
       await tick(ms);
+      // palaver's deadlines read Date.now(): an `advance` that leaves it behind (real timers, or fake timers without
+      // Date) would let the idle time pass without anything coming due, and the test would pass for the wrong reason.
+      const moved = Date.now() - before;
+      if (moved < ms) {
+        throw new PalaverError(
+          'INVALID_OPTIONS',
+          `idle(${JSON.stringify(duration)}) asked \`advance\` to move the clock ${ms} ms, but Date.now() moved ${moved} ms. ` +
+            'Call vi.useFakeTimers() (with Date faked, its default) before using the client, or leave out `advance` to let ' +
+            'the client install a fake clock of its own.',
+        );
+      }
       await bot.flush();
     },
     close: async () => {

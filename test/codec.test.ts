@@ -91,7 +91,14 @@ const keyPartId = fc.oneof(
 const keyedAddress = fc.record({ channelId: keyPartId, user: fc.record({ id: keyPartId }), conversation: fc.record({ id: keyPartId }) });
 
 /** The ids of the built-in prompts, which format 3 stores as numbers, and ids that look like those numbers. */
-const BUILT_IN_IDS = ['palaver:prompt:text', 'palaver:prompt:number', 'palaver:prompt:confirm', 'palaver:prompt:choice'] as const;
+const BUILT_IN_IDS = [
+  'palaver:prompt:text',
+  'palaver:prompt:number',
+  'palaver:prompt:confirm',
+  'palaver:prompt:choice',
+  'palaver:prompt:time',
+  'palaver:prompt:attachment',
+] as const;
 const dialogId = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom(...BUILT_IN_IDS, '0', '3', '7', 'palaver:prompt:date'));
 
 const stackEntry = fc.record(
@@ -101,7 +108,7 @@ const stackEntry = fc.record(
 
 const dialogName = fc.oneof(fc.constantFrom('/', 'greeting', '', 'prompt', 'Prompts.text', 'Prompts.choice', ...BUILT_IN_IDS), fc.string({ maxLength: 12 }));
 /** The previousDialogState of a built-in prompt, as the manager records it. */
-const builtInPrevious = fc.constantFrom(...(['text', 'number', 'confirm', 'choice'] as const)).map((kind) => ({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' }));
+const builtInPrevious = fc.constantFrom(...(['text', 'number', 'confirm', 'choice', 'time', 'attachment'] as const)).map((kind) => ({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' }));
 const previousDialogState = fc.oneof(
   fc.record({ id: dialogName, type: dialogName }).map(({ id, type }) => ({ name: id, id, type })),
   fc.record({ name: dialogName, id: dialogName, type: dialogName }),
@@ -432,12 +439,14 @@ describe('encodeState and decodeState', () => {
       [1, 0],
       [2, 0],
       [3, 0],
+      [4, 0],
+      [5, 0],
     ]);
   });
 
-  it('number the built-in prompts as PromptIds names them: text, number, confirm, choice', () => {
-    // The numbers are stored data: a prompt kind added to PromptIds must not renumber the others.
-    expect([PromptIds.text, PromptIds.number, PromptIds.confirm, PromptIds.choice]).toEqual(BUILT_IN_IDS);
+  it('number the built-in prompts in PromptIds order: text, number, confirm, choice, time, attachment', () => {
+    // The numbers are stored data: a prompt kind added to PromptIds must go at the end and not renumber the others.
+    expect(Object.values(PromptIds)).toEqual(BUILT_IN_IDS);
   });
 
   it('read a built-in prompt’s number on the stack back as its id', () => {
@@ -596,7 +605,7 @@ describe('decodeState of a malformed format-3 array', () => {
     ['a stack entry with a bad interrupt flag', 7, [['/', 0, 1, 2]], 'position 7 (stack)'],
     ['a stack entry of five parts', 7, [['/', 0, 1, 1, 1]], 'position 7 (stack)'],
     ['a stack entry numbered past the built-in prompts', 7, [[7, 0]], 'position 7 (stack)'],
-    ['a stack entry numbered 4, one past the last built-in prompt', 7, [[4, 0]], 'position 7 (stack)'],
+    ['a stack entry numbered 6, one past the last built-in prompt', 7, [[6, 0]], 'position 7 (stack)'],
     ['a stack entry with a negative number', 7, [[-1, 0]], 'position 7 (stack)'],
     ['a stack entry with a fractional number', 7, [[0.5, 0]], 'position 7 (stack)'],
     ['entities that are an array', 8, [], 'position 8 (entities)'],
@@ -607,7 +616,7 @@ describe('decodeState of a malformed format-3 array', () => {
     ['a previousDialog of four parts', 10, ['/', 'waterfall', '/', '/'], 'position 10 (previousDialog)'],
     ['a previousDialog with a number', 10, ['/', 5], 'position 10 (previousDialog)'],
     ['a previousDialog numbered past the built-in prompts', 10, 7, 'position 10 (previousDialog)'],
-    ['a previousDialog numbered 4, one past the last built-in prompt', 10, 4, 'position 10 (previousDialog)'],
+    ['a previousDialog numbered 6, one past the last built-in prompt', 10, 6, 'position 10 (previousDialog)'],
     ['a negative previousDialog number', 10, -1, 'position 10 (previousDialog)'],
     ['a fractional previousDialog number', 10, 1.5, 'position 10 (previousDialog)'],
     ['a negative userMessages', 11, -1, 'position 11 (userMessages)'],
@@ -655,7 +664,7 @@ describe('decodeState of a malformed format-3 array', () => {
     [7, 'stack', 'position 7 (stack) must be an array of dialog entries or 0, got "stack"'],
     [7, [['/']], 'position 7 (stack) must be entries [id, dialogData or 0, step?, 1?] (entry 0 is ["/"]), got [["/"]]'],
     [8, [], 'position 8 (entities) must be a JSON object or 0, got []'],
-    [10, 7, "position 10 (previousDialog) must be a built-in dialog's number (0 to 3), [id, type] or [id, type, name], got 7"],
+    [10, 7, "position 10 (previousDialog) must be a built-in dialog's number (0 to 5), [id, type] or [id, type, name], got 7"],
     [10, '/', 'position 10 (previousDialog) must be [id, type] or [id, type, name] (strings) or null, got "/"'],
     [11, -1, 'position 11 (userMessages) must be a non-negative integer, got -1'],
     [12, -1, 'position 12 (botMessages) must be a non-negative integer, got -1'],

@@ -409,6 +409,31 @@ describe('after the turn', () => {
     await say('hi');
     expect(() => kept!.endDialog('too late')).toThrow(expect.objectContaining({ code: 'TURN_ENDED' }));
   });
+
+  it.each([
+    ['beginDialog', (s: Session) => s.beginDialog('/')],
+    ['replaceDialog', (s: Session) => s.replaceDialog('/')],
+    ['endDialogWithResult', (s: Session) => s.endDialogWithResult({ response: 1 })],
+    ['discard', (s: Session) => s.discard()],
+  ])('names %s() in the TURN_ENDED message of a late call', async (method, call) => {
+    const { bot, say } = makeBot();
+    let kept: Session | undefined;
+    bot.dialog('/', (session) => {
+      kept = session;
+    });
+    await say('hi');
+    expect(() => call(kept!)).toThrow(expect.objectContaining({ code: 'TURN_ENDED', message: expect.stringMatching(new RegExp(`^session\\.${method}\\(\\) was called after`)) }));
+  });
+
+  it('names both methods in the DIALOG_ACTION_CONFLICT message', async () => {
+    const { bot, say } = makeBot();
+    bot.dialog('other', (session) => void session.send('x'));
+    bot.dialog('/', (session) => {
+      session.beginDialog('other');
+      session.endDialogWithResult();
+    });
+    expect((await say('hi')).error).toMatchObject({ code: 'DIALOG_ACTION_CONFLICT', message: expect.stringContaining('(beginDialog() then endDialogWithResult())') });
+  });
 });
 
 describe('batching through the outbox', () => {

@@ -121,6 +121,31 @@ describe('createTestClient', () => {
     const { bot } = echoBot();
     expect(() => createTestClient(bot, { advance: 5 as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
   });
+
+  it('rejects idle() with INVALID_OPTIONS, saying to install fake timers, when `advance` does not move the clock', async () => {
+    // As an `advance` that ticks some other clock than the one palaver reads.
+    const { bot } = echoBot();
+    const otherClock = vi.fn(async (_ms: number) => undefined);
+    const client = createTestClient(bot, { advance: otherClock });
+    await expect(client.idle('3m')).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/^idle\("3m"\) asked `advance` to move the clock 180000 ms, but Date\.now\(\) moved \d+ ms\. Call vi\.useFakeTimers\(\)/) });
+    await bot.close();
+  });
+
+  it('rejects idle() with INVALID_OPTIONS when fake timers leave Date alone', async () => {
+    vi.useRealTimers();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const { bot } = echoBot();
+    const client = createTestClient(bot, { advance });
+    await expect(client.idle('31m')).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await bot.close();
+  });
+
+  it('lets idle(0) pass whatever `advance` does', async () => {
+    const { bot } = echoBot();
+    const client = createTestClient(bot, { advance: () => undefined });
+    await expect(client.idle(0)).resolves.toBeUndefined();
+    await bot.close();
+  });
 });
 
 describe('parseDuration', () => {

@@ -15,6 +15,12 @@ export interface GrammyAdapterOptions {
   channelId?: string;
   /** How many button values too long for Telegram's 64-byte `callback_data` are remembered. @default 10_000 */
   maxLongValues?: number;
+  /**
+   * What becomes of bot commands (a message that starts with `/start`, `/help`, ...): `'next'` hands them to the next
+   * middleware, so that `bot.command()` handlers registered after palaver's see them; `'palaver'` runs a palaver turn
+   * for them, as for any text. @default 'next'
+   */
+  commands?: 'next' | 'palaver';
 }
 
 /** One Bot API call that delivers (part of) a palaver message. */
@@ -58,6 +64,7 @@ const MAX_CAPTION = 1024;
 export class GrammyAdapter {
   private readonly channelId: string;
   private readonly maxLongValues: number;
+  private readonly commands: 'next' | 'palaver';
   private readonly longValues = new Map<string, string>();
   private readonly longIds = new Map<string, string>();
   private nextLongId = 0;
@@ -71,11 +78,13 @@ export class GrammyAdapter {
   ) {
     this.channelId = options.channelId ?? 'telegram';
     this.maxLongValues = options.maxLongValues ?? 10_000;
+    this.commands = options.commands ?? 'next';
   }
 
   /**
    * grammY middleware that runs a palaver turn for every text message, caption, and press on a palaver button; other
-   * updates go on to the next middleware. It answers the button's callback query, and resolves once the turn is saved.
+   * updates, and bot commands unless the `commands` option is `'palaver'`, go on to the next middleware. It answers the
+   * button's callback query, and resolves once the turn is saved.
    */
   middleware<C extends Context>(manager: GrammyTurnRunner): MiddlewareFn<C> {
     return async (ctx, next) => {
@@ -107,7 +116,7 @@ export class GrammyAdapter {
     return address;
   }
 
-  /** The palaver message of an update, or `undefined` for updates palaver does not handle. */
+  /** The palaver message of an update, or `undefined` for updates palaver does not handle (bot commands, by default). */
   toMessage(ctx: Context): IncomingMessage | undefined {
     const address = this.toAddress(ctx);
     if (address === undefined) return undefined;
@@ -124,6 +133,9 @@ export class GrammyAdapter {
     const msg = ctx.message;
     const text = msg?.text ?? msg?.caption;
     if (msg === undefined || text === undefined) return undefined;
+    // Telegram marks a command as a bot_command entity at the start of the text.
+    const entities = msg.text !== undefined ? msg.entities : msg.caption_entities;
+    if (this.commands === 'next' && entities?.some((e) => e.type === 'bot_command' && e.offset === 0)) return undefined;
     return compact({
       address,
       text,

@@ -72,6 +72,8 @@ export interface DialogHostInternals {
 /** The part of a session that built-in dialogs use. `Session` implements it. */
 export interface DialogSession {
   readonly message: IncomingMessage | undefined;
+  /** Prompts read the locale, to understand and answer in the user's language. */
+  readonly info: { readonly locale: string | undefined };
   dialogData: JsonObject;
   send(message: MessageLike, ...args: unknown[]): this;
   beginDialog(id: string, args?: unknown): this;

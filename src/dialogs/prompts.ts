@@ -1,48 +1,84 @@
 import { isMessageSource, type MessageLike } from '../cards';
 import { PalaverError, describe } from '../errors';
-import type { CardAction, OutgoingMessage } from '../types';
+import { DEFAULT_TEXTS, TextCatalog, type Texts } from '../texts';
+import type { Attachment, CardAction, OutgoingMessage } from '../types';
 import { HOST, ResumeReason, type Dialog, type DialogResult, type DialogSession } from './dialog';
+import {
+  DEFAULT_MIN_SCORE,
+  ambiguousText,
+  checkTimezone,
+  joinOr,
+  loadChrono,
+  numberRetryText,
+  recognizeAttachments,
+  recognizeChoice,
+  recognizeConfirm,
+  recognizeNumber,
+  recognizeTime,
+  type ChoiceItem,
+  type FoundChoice,
+  type TimeSettings,
+} from './recognize';
+import type { DialogRegistry } from './registry';
+
+export type { ChoiceItem, FoundChoice, TimeResult } from './recognize';
 
 /** How a choice prompt shows its choices. */
 export type ListStyle = 'button' | 'inline' | 'list' | 'none';
 
 /** Options every prompt takes. */
 export interface PromptOptions {
-  /** Said when the answer was not understood. @default "I didn't understand." followed by the prompt */
+  /** Said when the answer was not understood. @default the locale's `notUnderstood` text (or the reason) followed by the prompt */
   retryPrompt?: MessageLike;
   /** Failed answers allowed before the prompt gives up with `ResumeReason.notCompleted`. @default unlimited */
   maxRetries?: number;
 }
 
-/** Options of a number prompt. */
+/** Options of a number prompt. With any bound, a retry says what is wanted ("Please give a whole number from 1 to 10."). */
 export interface NumberPromptOptions extends PromptOptions {
-  minValue?: number;
-  maxValue?: number;
+  /** The smallest number accepted. */
+  min?: number;
+  /** The largest number accepted. */
+  max?: number;
+  /** Accept whole numbers only. @default false */
   integerOnly?: boolean;
+  /** @deprecated use `min` */
+  minValue?: number;
+  /** @deprecated use `max` */
+  maxValue?: number;
 }
 
 /** Options of a choice prompt. */
 export interface ChoicePromptOptions extends PromptOptions {
   /** @default 'button' */
   listStyle?: ListStyle;
+  /** How well an answer's words must match a choice, from 0 to 1 (an exact match, a number or a position is 1). @default 0.3 */
+  minScore?: number;
 }
 
-/** The choices of a choice prompt: a list, the keys of an object, or `'a|b|c'`. */
-export type Choices = readonly string[] | Readonly<Record<string, unknown>> | string;
+/** Options of a time prompt. */
+export interface TimePromptOptions extends PromptOptions, TimeSettings {}
 
-/** What a choice prompt returns as `results.response`. */
-export interface FoundChoice {
-  entity: string;
-  index: number;
-  score: number;
+/** Options of an attachment prompt. */
+export interface AttachmentPromptOptions extends PromptOptions {
+  /** The content types accepted (`'image/*'` for any image). @default any */
+  contentTypes?: readonly string[];
 }
 
-/** Ids under which the manager registers the prompt dialogs. */
+/** The choices of a choice prompt: a list (of values, or `{ value, synonyms }`), the keys of an object, or `'a|b|c'`. */
+export type Choices = readonly (string | ChoiceItem)[] | Readonly<Record<string, unknown>> | string;
+
+/**
+ * Ids under which the manager registers the prompt dialogs. Stored sessions name a built-in prompt by its position
+ * here (codec.ts): add new kinds at the end, never reorder.
+ */
 export const PromptIds = {
   text: 'palaver:prompt:text',
   number: 'palaver:prompt:number',
   confirm: 'palaver:prompt:confirm',
   choice: 'palaver:prompt:choice',
+  time: 'palaver:prompt:time',
+  attachment: 'palaver:prompt:attachment',
 } as const;
 
 type PromptKind = keyof typeof PromptIds;
@@ -54,11 +90,20 @@ interface PromptData {
   retryPrompt?: string | OutgoingMessage;
   maxRetries?: number;
   retries?: number;
+  // Sessions stored before `min`/`max` may still hold minValue/maxValue.
   minValue?: number;
   maxValue?: number;
+  min?: number;
+  max?: number;
   integerOnly?: boolean;
   choices?: string[];
+  // Per choice (same order), its synonyms; only when some choice has them.
+  synonyms?: string[][];
   listStyle?: ListStyle;
+  minScore?: number;
+  timezone?: string;
+  forwardDate?: boolean;
+  contentTypes?: string[];
 }
 
 /** Built-in prompts: each begins a prompt dialog that asks, checks the answer, retries, and returns `{ response }`. */
@@ -67,29 +112,79 @@ export const Prompts = {
   text(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
     begin(session, 'text', prompt, options);
   },
-  /** Asks for a number; `results.response` is a number (`'1,5'` reads as 1.5). */
+  /**
+   * Asks for a number; `results.response` is a number (`'1,5'` reads as 1.5).
+   * @throws PalaverError `INVALID_ARGUMENT` when a bound is not a finite number, or `min` is above `max`.
+   */
   number(session: DialogSession, prompt: MessageLike, options: NumberPromptOptions = {}): void {
-    begin(session, 'number', prompt, options);
+    const { minValue, maxValue, ...rest } = options;
+    const min = options.min ?? minValue;
+    const max = options.max ?? maxValue;
+    for (const [name, value] of [['min', min], ['max', max]] as const) {
+      if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value))) {
+        throw new PalaverError('INVALID_ARGUMENT', `Prompts.number expects \`${name}\` to be a finite number, got ${describe(value)}.`);
+      }
+    }
+    if (min !== undefined && max !== undefined && min > max) {
+      throw new PalaverError('INVALID_ARGUMENT', `Prompts.number expects \`min\` (${min}) to be at most \`max\` (${max}).`);
+    }
+    begin(session, 'number', prompt, { ...rest, min, max });
   },
-  /** Asks a yes/no question (yes, y, sure, ok... / no, n, nope...); `results.response` is a boolean. */
+  /** Asks a yes/no question (the locale's yes and no words: yes, sure, ok... / no, nope...); `results.response` is a boolean. */
   confirm(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
     begin(session, 'confirm', prompt, options);
   },
   /**
-   * Asks to pick one of `choices` (by its text, part of it, or its number); `results.response` is `{ entity, index, score }`.
-   * @throws PalaverError `INVALID_ARGUMENT` when the choices are not strings, an object, or `'a|b|c'`.
+   * Asks to pick one of `choices`: by its words or a synonym's (case and accents ignored), its number ("2") or its
+   * position ("the second", "the last"). When the answer fits several choices equally well, it asks which one it meant.
+   * `results.response` is `{ entity, index, score }`.
+   * @throws PalaverError `INVALID_ARGUMENT` when the choices are not strings or `{ value, synonyms }`, an object, or
+   * `'a|b|c'`, or when `minScore` is not between 0 and 1.
    */
   choice(session: DialogSession, prompt: MessageLike, choices: Choices, options: ChoicePromptOptions = {}): void {
-    const list = toChoiceList(choices);
-    begin(session, 'choice', prompt, { ...options, choices: list });
+    const items = toChoiceItems(choices);
+    const { minScore } = options;
+    if (minScore !== undefined && !(typeof minScore === 'number' && minScore >= 0 && minScore <= 1)) {
+      throw new PalaverError('INVALID_ARGUMENT', `Prompts.choice expects \`minScore\` to be a number from 0 to 1, got ${describe(minScore)}.`);
+    }
+    const synonyms = items.some((item) => item.synonyms !== undefined && item.synonyms.length > 0)
+      ? items.map((item) => [...(item.synonyms ?? [])])
+      : undefined;
+    begin(session, 'choice', prompt, { ...options, choices: items.map((item) => item.value), synonyms });
+  },
+  /**
+   * Asks for a date or a time in everyday words ("tomorrow at 5pm", "next friday", "in 2 hours"), read in the message's
+   * locale and the `timezone` option's zone; `results.response` is a {@link TimeResult} (`{ iso, text, end? }`).
+   * @throws PalaverError `INVALID_ARGUMENT` when `timezone` is not an IANA time zone.
+   */
+  time(session: DialogSession, prompt: MessageLike, options: TimePromptOptions = {}): void {
+    checkTimezone(options.timezone);
+    begin(session, 'time', prompt, options);
+  },
+  /**
+   * Asks for a file, an image or any attachment; `results.response` is the list of attachments the answer carried
+   * (those of `contentTypes`, when given).
+   * @throws PalaverError `INVALID_ARGUMENT` when `contentTypes` is not a list of content types.
+   */
+  attachment(session: DialogSession, prompt: MessageLike, options: AttachmentPromptOptions = {}): void {
+    const { contentTypes } = options;
+    if (contentTypes !== undefined && !(Array.isArray(contentTypes) && contentTypes.every((t) => typeof t === 'string' && t.includes('/')))) {
+      throw new PalaverError('INVALID_ARGUMENT', `Prompts.attachment expects \`contentTypes\` as a list such as ['image/*', 'application/pdf'], got ${describe(contentTypes)}.`);
+    }
+    begin(session, 'attachment', prompt, { ...options, contentTypes: contentTypes === undefined ? undefined : [...contentTypes] });
   },
 };
+
+/** Registers every built-in prompt dialog under its `PromptIds` id, saying its texts from `texts`. */
+export function registerPrompts(registry: DialogRegistry, texts: TextCatalog): void {
+  for (const kind of Object.keys(PromptIds) as PromptKind[]) registry.add(PromptIds[kind], new PromptDialog(kind, texts), `Prompts.${kind}`);
+}
 
 function begin(
   session: DialogSession,
   kind: PromptKind,
   source: MessageLike,
-  options: PromptOptions & Omit<Partial<PromptData>, 'retryPrompt'>,
+  options: PromptOptions & Omit<Partial<PromptData>, 'retryPrompt'> & { contentTypes?: readonly string[] | undefined },
 ): void {
   // The prompt lives in dialogData until it is answered: keep it as plain JSON.
   const prompt = plain(source);
@@ -108,7 +203,10 @@ function begin(
 export class PromptDialog implements Dialog {
   readonly type = 'prompt';
 
-  constructor(private readonly kind: PromptKind) {}
+  constructor(
+    private readonly kind: PromptKind,
+    private readonly texts: TextCatalog = new TextCatalog(),
+  ) {}
 
   begin(session: DialogSession, args: unknown): void {
     const data = args as PromptData;
@@ -116,9 +214,18 @@ export class PromptDialog implements Dialog {
     this.ask(session, data.prompt, data);
   }
 
-  reply(session: DialogSession): void {
+  reply(session: DialogSession): Promise<void> | void {
     const data = session.dialogData as unknown as PromptData;
-    const found = recognize(this.kind, data, session.message?.text);
+    const texts = this.texts.for(session.info.locale);
+    if (this.kind === 'time') {
+      const answer = (session.message?.text ?? '').trim();
+      return loadChrono().then((chrono) => this.conclude(session, data, texts, ok(recognizeTime(chrono, answer, session.info.locale, data))));
+    }
+    this.conclude(session, data, texts, recognize(this.kind, data, session, texts));
+  }
+
+  /** Returns the answer, or asks again (saying why) until `maxRetries` runs out. */
+  private conclude(session: DialogSession, data: PromptData, texts: Texts, found: Recognized): void {
     if (found.ok) {
       session.endDialogWithResult({ resumed: ResumeReason.completed, response: found.value });
       return;
@@ -128,7 +235,13 @@ export class PromptDialog implements Dialog {
       session.endDialogWithResult({ resumed: ResumeReason.notCompleted });
       return;
     }
-    this.ask(session, data.retryPrompt ?? withPrefix("I didn't understand. ", data.prompt), data);
+    if (found.tie !== undefined) {
+      // Asked with only the choices that fit, whatever the retryPrompt: the user did pick, just not one of them.
+      const tied = found.tie.map((i) => data.choices![i]!);
+      this.ask(session, { text: ambiguousText(tied, texts) }, { ...data, choices: tied, listStyle: data.listStyle === 'button' || data.listStyle === undefined ? 'button' : 'none' }, texts);
+      return;
+    }
+    this.ask(session, data.retryPrompt ?? withPrefix(`${retryReason(this.kind, data, texts)} `, data.prompt), data, texts);
   }
 
   resume(session: DialogSession, _result: DialogResult): void {
@@ -137,89 +250,107 @@ export class PromptDialog implements Dialog {
 
   reprompt(session: DialogSession): void {
     const data = session.dialogData as unknown as PromptData;
-    this.ask(session, data.prompt, data);
+    this.ask(session, data.prompt, data, this.texts.for(session.info.locale));
   }
 
-  private ask(session: DialogSession, prompt: string | OutgoingMessage, data: PromptData): void {
+  private ask(session: DialogSession, prompt: string | OutgoingMessage, data: PromptData, texts: Texts = this.texts.for(session.info.locale)): void {
     const message: OutgoingMessage = typeof prompt === 'string' ? { text: prompt } : { ...prompt };
     message.inputHint = 'expectingInput';
-    if (this.kind === 'confirm') message.suggestedActions = [imBack('Yes'), imBack('No')];
+    if (this.kind === 'confirm') message.suggestedActions = [imBack(texts.yes), imBack(texts.no)];
     if (this.kind === 'choice' && data.choices) {
       const style = data.listStyle ?? 'button';
+      const numbered = data.choices.map((c, i) => `${i + 1}. ${c}`);
       if (style === 'button') message.suggestedActions = data.choices.map(imBack);
-      else if (style === 'inline') message.text = `${message.text ?? ''} (${data.choices.map((c, i) => `${i + 1}. ${c}`).join(', ')})`.trim();
-      else if (style === 'list') message.text = `${message.text ?? ''}\n${data.choices.map((c, i) => `${i + 1}. ${c}`).join('\n')}`.trim();
+      else if (style === 'inline') message.text = `${message.text ?? ''} (${joinOr(numbered, texts.or)})`.trim();
+      else if (style === 'list') message.text = `${message.text ?? ''}\n${numbered.join('\n')}`.trim();
     }
     session.send(message);
     session[HOST].requestFlush();
   }
 }
 
-type Recognized = { ok: true; value: unknown } | { ok: false };
+type Recognized = { ok: true; value: unknown; tie?: undefined } | { ok: false; tie?: readonly number[] };
 
-function recognize(kind: PromptKind, data: PromptData, text: string | undefined): Recognized {
-  const input = (text ?? '').trim();
+function ok(value: unknown): Recognized {
+  return value === undefined ? { ok: false } : { ok: true, value };
+}
+
+/** Reads the answer for every kind but `time`, which needs chrono-node loaded first. */
+function recognize(kind: Exclude<PromptKind, 'time'>, data: PromptData, session: DialogSession, texts: Texts): Recognized {
+  const input = (session.message?.text ?? '').trim();
   switch (kind) {
     case 'text':
-      return input.length > 0 ? { ok: true, value: input } : { ok: false };
-    case 'number': {
-      const match = /-?\d+(?:[.,]\d+)?/.exec(input);
-      if (!match) return { ok: false };
-      const value = Number(match[0].replace(',', '.'));
-      if (!Number.isFinite(value)) return { ok: false };
-      if (data.integerOnly && !Number.isInteger(value)) return { ok: false };
-      if (data.minValue !== undefined && value < data.minValue) return { ok: false };
-      if (data.maxValue !== undefined && value > data.maxValue) return { ok: false };
-      return { ok: true, value };
-    }
-    case 'confirm': {
-      const word = input.toLowerCase().replace(/[.!?]+$/, '');
-      if (YES.has(word)) return { ok: true, value: true };
-      if (NO.has(word)) return { ok: true, value: false };
-      return { ok: false };
-    }
+      return ok(input.length > 0 ? input : undefined);
+    case 'number':
+      return ok(recognizeNumber(input, numberBounds(data)));
+    case 'confirm':
+      return ok(recognizeConfirm(input, texts));
     case 'choice': {
-      const choice = findChoice(data.choices ?? [], input);
-      return choice ? { ok: true, value: choice } : { ok: false };
+      const found = recognizeChoice(choiceItems(data), input, texts, data.minScore);
+      if (found.kind === 'tie') return { ok: false, tie: found.indices };
+      return ok(found.kind === 'found' ? found.choice : undefined);
     }
+    case 'attachment':
+      return ok(recognizeAttachments(session.message?.attachments as Attachment[] | undefined, data.contentTypes));
   }
 }
 
-const YES = new Set(['yes', 'y', 'yep', 'yeah', 'yup', 'sure', 'ok', 'okay', 'true', 'correct', 'right', 'affirmative']);
-const NO = new Set(['no', 'n', 'nope', 'nah', 'false', 'wrong', 'negative', 'cancel']);
-
-/** Finds the best match of `input` among `choices`: its number, an exact match, then the best partial match. */
-export function findChoice(choices: readonly string[], input: string): FoundChoice | undefined {
-  const text = input.trim().toLowerCase();
-  if (text.length === 0) return undefined;
-  if (/^\d+$/.test(text)) {
-    const index = Number(text) - 1;
-    const entity = choices[index];
-    if (entity !== undefined) return { entity, index, score: 1 };
-  }
-  let best: FoundChoice | undefined;
-  for (let index = 0; index < choices.length; index++) {
-    const entity = choices[index]!;
-    const choice = entity.toLowerCase();
-    let score = 0;
-    if (choice === text) score = 1;
-    else if (choice.includes(text)) score = text.length / choice.length;
-    else if (text.includes(choice)) score = (choice.length / text.length) * 0.9;
-    if (score > 0 && (best === undefined || score > best.score)) best = { entity, index, score };
-  }
-  return best !== undefined && best.score >= 0.4 ? best : undefined;
+function numberBounds(data: PromptData): { min?: number | undefined; max?: number | undefined; integerOnly?: boolean | undefined } {
+  return { min: data.min ?? data.minValue, max: data.max ?? data.maxValue, integerOnly: data.integerOnly };
 }
 
-function toChoiceList(choices: Choices): string[] {
-  if (typeof choices === 'string') return choices.split('|').map((c) => c.trim()).filter(Boolean);
+/** What a retry says before the question: why, where the prompt can say it, else that it did not understand. */
+function retryReason(kind: PromptKind, data: PromptData, texts: Texts): string {
+  if (kind === 'number') {
+    const bounds = numberBounds(data);
+    if (bounds.min !== undefined || bounds.max !== undefined || bounds.integerOnly === true) return numberRetryText(bounds, texts);
+  }
+  if (kind === 'time') return texts.timeInvalid;
+  if (kind === 'attachment') return texts.attachmentMissing;
+  return texts.notUnderstood;
+}
+
+function choiceItems(data: PromptData): ChoiceItem[] {
+  return (data.choices ?? []).map((value, i) => {
+    const synonyms = data.synonyms?.[i];
+    return synonyms === undefined || synonyms.length === 0 ? { value } : { value, synonyms };
+  });
+}
+
+/**
+ * Finds the choice `input` names, as a choice prompt does (in English, or with `texts` for ordinal words); `undefined`
+ * when none does or several fit equally well.
+ */
+export function findChoice(
+  choices: readonly (string | ChoiceItem)[],
+  input: string,
+  options: { minScore?: number; texts?: Pick<Texts, 'ordinals' | 'lastWords'> } = {},
+): FoundChoice | undefined {
+  const items = choices.map((c) => (typeof c === 'string' ? { value: c } : c));
+  const found = recognizeChoice(items, input, options.texts ?? DEFAULT_TEXTS, options.minScore ?? DEFAULT_MIN_SCORE);
+  return found.kind === 'found' ? found.choice : undefined;
+}
+
+function toChoiceItems(choices: Choices): ChoiceItem[] {
+  if (typeof choices === 'string') return choices.split('|').map((c) => c.trim()).filter(Boolean).map((value) => ({ value }));
   if (Array.isArray(choices)) {
-    if (!choices.every((c) => typeof c === 'string')) {
-      throw new PalaverError('INVALID_ARGUMENT', 'Prompts.choice expects choices as strings, an object, or "a|b|c".');
-    }
-    return [...(choices as string[])];
+    return choices.map((c: unknown, i) => {
+      if (typeof c === 'string') return { value: c };
+      if (isChoiceItem(c)) return c.synonyms === undefined ? { value: c.value } : { value: c.value, synonyms: [...c.synonyms] };
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Prompts.choice expects each choice as a string or { value: string, synonyms?: string[] }, got ${describe(c)} at index ${i}.`,
+      );
+    });
   }
-  if (typeof choices === 'object' && choices !== null) return Object.keys(choices);
+  if (typeof choices === 'object' && choices !== null) return Object.keys(choices).map((value) => ({ value }));
   throw new PalaverError('INVALID_ARGUMENT', `Prompts.choice expects choices as a list, an object or "a|b|c", got ${describe(choices)}.`);
+}
+
+function isChoiceItem(value: unknown): value is ChoiceItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const { value: v, synonyms } = value as Record<string, unknown>;
+  return typeof v === 'string' && (synonyms === undefined || (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string')));
 }
 
 function plain(message: MessageLike): string | OutgoingMessage {

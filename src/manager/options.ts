@@ -9,14 +9,15 @@ import { outgoingMessageSchema, parseOrThrow } from '../schema';
 import type { Session } from '../session';
 import { MemoryStore } from '../stores/memory';
 import type { SessionStore } from '../stores/store';
+import { TextCatalog, textsOptionSchema, type TextsOption } from '../texts';
 import type { Address, Awaitable, ClosePolicy, EndReason, IncomingMessage, JsonObject, OutgoingMessage } from '../types';
 
 /** Options of {@link SessionManager}. `E`, `U`, `C`, `P` type the entities, userData, conversationData and privateConversationData. */
 export interface SessionManagerOptions<
-  E extends JsonObject = JsonObject,
-  U extends JsonObject = JsonObject,
-  C extends JsonObject = JsonObject,
-  P extends JsonObject = JsonObject,
+  E extends object = JsonObject,
+  U extends object = JsonObject,
+  C extends object = JsonObject,
+  P extends object = JsonObject,
 > {
   /** Hands a batch of replies to the channel. Required. */
   deliver: DeliverFn;
@@ -38,8 +39,10 @@ export interface SessionManagerOptions<
   onSessionStart?: (session: Session<E, U, C, P>) => Awaitable<void>;
   /** Runs once per session, whatever ended it; may return the entity names to keep. */
   onSessionEnd?: (session: Session<E, U, C, P>, reason: EndReason) => Awaitable<void | readonly (keyof E & string)[]>;
-  /** Said to the user when a dialog throws (the conversation is then ended). `null`: say nothing. @default "Oops. Something went wrong and we need to start over." */
+  /** Said to the user when a dialog throws (the conversation is then ended). `null`: say nothing. @default the locale's `dialogError` text */
   dialogErrorMessage?: string | OutgoingMessage | null;
+  /** The texts palaver says by itself, replaced per locale: `{ fr: { notUnderstood: "Je n'ai pas compris." } }` (see `Texts`). */
+  texts?: TextsOption;
   /** Maps an address to its session key. @default one session per user per conversation per channel */
   sessionKey?: (address: Address) => string;
   /** Reported in `session.info.botId`. */
@@ -126,6 +129,7 @@ const optionsSchema = z
     onSessionStart: fn.optional(),
     onSessionEnd: fn.optional(),
     dialogErrorMessage: messageLike.nullable().optional(),
+    texts: textsOptionSchema.optional(),
     sessionKey: fn.optional(),
     botId: z.string().optional(),
     version: z.string().optional(),
@@ -161,8 +165,6 @@ const optionsSchema = z
   })
   .strict();
 
-const DEFAULT_ERROR_MESSAGE = 'Oops. Something went wrong and we need to start over.';
-
 type AnyOptions = SessionManagerOptions<any, any, any, any>;
 type AnySession = Session<any, any, any, any>;
 
@@ -178,7 +180,9 @@ export interface Settings {
   readonly preserve: readonly string[];
   readonly onSessionStart: ((session: AnySession) => Awaitable<void>) | undefined;
   readonly onSessionEnd: ((session: AnySession, reason: EndReason) => Awaitable<unknown>) | undefined;
-  readonly dialogErrorMessage: OutgoingMessage | undefined;
+  /** `null`: say nothing; `undefined`: the locale's `dialogError` text. */
+  readonly dialogErrorMessage: OutgoingMessage | null | undefined;
+  readonly texts: TextCatalog;
   readonly sessionKey: ((address: Address) => string) | undefined;
   readonly botId: string | undefined;
   readonly version: string | undefined;
@@ -222,7 +226,8 @@ export function resolveSettings(options: AnyOptions): Settings {
     onSessionStart: options.onSessionStart,
     onSessionEnd: options.onSessionEnd,
     dialogErrorMessage:
-      options.dialogErrorMessage === null ? undefined : toMessage(options.dialogErrorMessage ?? DEFAULT_ERROR_MESSAGE),
+      options.dialogErrorMessage == null ? options.dialogErrorMessage : toMessage(options.dialogErrorMessage),
+    texts: new TextCatalog(options.texts),
     sessionKey: options.sessionKey,
     botId: options.botId,
     version: options.version,

@@ -364,7 +364,7 @@ function ref(record: StoredRecord | undefined): ExpectedRecord {
 }
 
 /** A bag that JSON.stringify would write as `{}` for sure: missing, or a plain object with no keys of its own. */
-function isEmptyBag(bag: JsonObject | undefined): boolean {
+function isEmptyBag(bag: object | undefined): boolean {
   if (bag === undefined || bag === null) return true;
   if (Object.getPrototypeOf(bag) !== Object.prototype) return false;
   for (const _ in bag) return false;

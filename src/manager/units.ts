@@ -168,8 +168,10 @@ function rollBack(
       : { userData: JSON.parse(saved.userData) as JsonObject, conversationData: JSON.parse(saved.conversationData) as JsonObject };
   const turn = engine.session(unit.key, unit, state, message, bags, rehandled);
   turn.close();
-  const sorry = engine.settings.dialogErrorMessage;
-  if (sorry) unit.replies.push(sorry);
+  const configured = engine.settings.dialogErrorMessage;
+  const sorry =
+    configured === undefined ? { type: 'message' as const, text: engine.settings.texts.for(turn.session.info.locale).dialogError } : configured;
+  if (sorry !== null) unit.replies.push(sorry);
   unit.flush = true;
   return { turn, state };
 }

@@ -1,4 +1,4 @@
-import { createClient } from 'redis';
+import { createClient } from '../optional-redis';
 import { z } from 'zod';
 import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';

@@ -1,7 +1,7 @@
 import { Bot, type Context } from 'grammy';
 import type { Chat, Update, UserFromGetMe } from 'grammy/types';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GrammyAdapter } from '../../src/adapters/grammy';
+import { GrammyAdapter, type GrammyAdapterOptions } from '../../src/adapters/grammy';
 import { CardAction, HeroCard, Message, Prompts, SessionManager, type ActionArgs, type Address, type OutgoingMessage, type SessionManagerOptions } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 
@@ -36,7 +36,7 @@ afterEach(async () => {
  * A real grammY bot with a fake identity and every Bot API call stubbed by a transformer; `calls` records them.
  * `failOnce(test)` makes the first call that passes `test` fail as Telegram would.
  */
-function harness(options: { manager?: (deliver: SessionManagerOptions['deliver']) => SessionManager<any, any, any, any> } = {}) {
+function harness(options: { manager?: (deliver: SessionManagerOptions['deliver']) => SessionManager<any, any, any, any>; adapter?: GrammyAdapterOptions } = {}) {
   const bot = new Bot('123:fake-token', { botInfo });
   const calls: Call[] = [];
   let failing: ((call: Call) => boolean) | undefined;
@@ -51,7 +51,7 @@ function harness(options: { manager?: (deliver: SessionManagerOptions['deliver']
     const result = method.startsWith('send') && method !== 'sendChatAction' ? { message_id: messageId++, date: 0, chat: privateChat } : true;
     return { ok: true, result } as never;
   });
-  const telegram = new GrammyAdapter(bot.api);
+  const telegram = new GrammyAdapter(bot.api, options.adapter);
   let inFlight = 0;
   const deliver: SessionManagerOptions['deliver'] = async (address, messages) => {
     inFlight++;
@@ -184,6 +184,36 @@ describe('GrammyAdapter: messages in', () => {
     await feed({ message: { message_id: 1, date: 0, chat: privateChat, from: lars, sticker: { file_id: 'f' } } as unknown as Update['message'] });
     await feed({ callback_query: { id: 'q', from: lars, chat_instance: 'ci', data: 'not-palaver' } as Update['callback_query'] });
     expect({ passed: passed.length, calls }).toEqual({ passed: 2, calls: [] });
+  });
+
+  const command = (text: string, length = text.split(' ')[0]!.length) =>
+    ({ message_id: 1, date: 0, chat: privateChat, from: lars, text, entities: [{ type: 'bot_command', offset: 0, length }] }) as Update['message'];
+
+  it('hands bot commands to the next middleware by default, so bot.command() handlers after it see them', async () => {
+    const { feed, passed, calls } = harness({ manager: sending('palaver') });
+    await feed({ message: command('/start') });
+    await feed({ message: command('/help@botty_bot') });
+    expect({ passed: passed.map((ctx) => ctx.message?.text), calls }).toEqual({ passed: ['/start', '/help@botty_bot'], calls: [] });
+  });
+
+  it('hands a photo whose caption is a command to the next middleware by default', async () => {
+    const { feed, passed } = harness({ manager: sending('palaver') });
+    const photo = { message_id: 1, date: 0, chat: privateChat, from: lars, photo: [], caption: '/scan', caption_entities: [{ type: 'bot_command', offset: 0, length: 5 }] };
+    await feed({ message: photo as unknown as Update['message'] });
+    expect(passed.map((ctx) => ctx.message?.caption)).toEqual(['/scan']);
+  });
+
+  it('runs a palaver turn for a text that only mentions a command later on', async () => {
+    const { feed, passed, calls } = harness({ manager: sending('palaver') });
+    const text = 'what does /start do?';
+    await feed({ message: { message_id: 1, date: 0, chat: privateChat, from: lars, text, entities: [{ type: 'bot_command', offset: 10, length: 6 }] } as Update['message'] });
+    expect({ passed: passed.length, sent: calls.map((c) => c.payload.text) }).toEqual({ passed: 0, sent: ['palaver'] });
+  });
+
+  it('runs a palaver turn for bot commands with commands: palaver', async () => {
+    const { feed, passed, calls } = harness({ manager: sending('palaver'), adapter: { commands: 'palaver' } });
+    await feed({ message: command('/start') });
+    expect({ passed: passed.length, sent: calls.map((c) => c.payload.text) }).toEqual({ passed: 0, sent: ['palaver'] });
   });
 });
 

@@ -24,6 +24,7 @@ function bareSession(text: string, stack: DialogInstance[]) {
   };
   const session: DialogSession = {
     message: { address: { channelId: 't', user: { id: 'u' }, conversation: { id: 'c' } }, text },
+    info: { locale: undefined },
     get dialogData() {
       return stack[stack.length - 1]?.data ?? {};
     },
