@@ -28,6 +28,7 @@ import {
   type SessionStateRecord,
 } from './schema';
 import { Session, toOutgoing, type NewSessionOptions, type TurnHost } from './session';
+import type { TemplateArgs } from './template';
 import { MemoryStore } from './stores/memory';
 import {
   CONVERSATION_PREFIX,
@@ -389,7 +390,7 @@ export class SessionManager<
    * Sends a proactive message to `address` outside any turn (the orderPizza pattern), through the same ordered outbox.
    * Resolves once delivered; rejects with a `DeliveryError` when delivery kept failing.
    */
-  send(address: Address, message: MessageLike, ...args: unknown[]): Promise<void> {
+  send<T extends MessageLike>(address: Address, message: T, ...args: TemplateArgs<T>): Promise<void> {
     let outgoing: OutgoingMessage;
     let parsedAddress: Address;
     try {

@@ -1,6 +1,7 @@
 import { checkCards, isMessageSource, type MessageLike } from './cards';
 import { describe, PalaverError } from './errors';
 import { formatText } from './format';
+import type { TemplateArgs } from './template';
 import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
@@ -164,7 +165,7 @@ export class Session<
    * session.send('Hello %s!', results.response);
    * session.send('Hello there %(name)s', session.userData);
    */
-  send(message: MessageLike, ...args: unknown[]): this {
+  send<T extends MessageLike>(message: T, ...args: TemplateArgs<T>): this {
     const outgoing = toOutgoing(message, args);
     if (this.closed) {
       this.host.sendAfterTurn(this.address, [outgoing]).catch(() => undefined); // a failure is reported as an `error` event
@@ -244,7 +245,7 @@ export class Session<
   }
 
   /** Ends the current dialog, optionally with a reply (a template when arguments follow); the caller resumes with `ResumeReason.completed`. */
-  endDialog(message?: MessageLike, ...args: unknown[]): this {
+  endDialog<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): this {
     this.assertOpen('endDialog');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'end', result: { resumed: ResumeReason.completed } });
@@ -289,7 +290,7 @@ export class Session<
    * Ends the conversation: clears the dialog stack and `privateConversationData`, and sends `message` (and every other
    * reply of the turn) without the batching delay. The session and its entities go on; the next message begins the root dialog.
    */
-  endConversation(message?: MessageLike, ...args: unknown[]): this {
+  endConversation<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): this {
     this.assertOpen('endConversation');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'endConversation' });

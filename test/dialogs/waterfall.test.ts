@@ -163,7 +163,7 @@ describe('function dialogs', () => {
     const { bot, say, texts } = makeBot();
     bot.dialog('/', (session) => {
       if (session.message?.text === 'stop') session.endDialog('stopped');
-      else session.send('echo %s', session.message?.text);
+      else session.send('echo %s', session.message?.text ?? '');
     });
     await say('a');
     await say('b');
