@@ -2,7 +2,7 @@
 // (plain JSON, safe to keep), and when the pizza is ready the bot sends a proactive message with manager.send(),
 // outside any turn, through the same ordered outbox as the replies.
 // Run it: npx ts-node examples/order-pizza.ts
-import { Message, Prompts, SessionManager, type Address, type DialogResult, type FoundChoice, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import { Message, Prompts, ResumeReason, SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
 
 /** An order. */
 export interface Order {
@@ -34,7 +34,12 @@ export function createPizzaBot(options: Partial<SessionManagerOptions> & Pick<Se
 
   bot.dialog('/', [
     (session) => Prompts.choice(session, 'Which pizza would you like?', ['margherita', 'pepperoni', 'hawaiian']),
-    (session, results: DialogResult<FoundChoice>) => session.beginDialog('orderPizza', { order: { pizza: results.response!.entity } }),
+    (session, results) => {
+      // The step above returned its prompt: results.response is a FoundChoice<'margherita' | 'pepperoni' | 'hawaiian'>.
+      if (results.resumed !== ResumeReason.completed) return session.endDialog('No pizza then.');
+      const order: Order = { pizza: results.response.entity };
+      session.beginDialog('orderPizza', { order });
+    },
   ]);
   bot.dialog('orderPizza', (session, args: { order: Order }) => {
     session.send('Starting your %s pizza order...', args.order.pizza);

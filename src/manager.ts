@@ -2,7 +2,8 @@ import { EventEmitter } from 'eventemitter3';
 import { z } from 'zod';
 import type { MessageLike } from './cards';
 import { describe, PalaverError, type DeliveryError } from './errors';
-import { HOST, type Dialog, type DialogHandler, type DialogInstance, type WaterfallStep } from './dialogs/dialog';
+import { HOST, type Dialog, type DialogHandler, type DialogInstance, type DialogResult, type WaterfallStep } from './dialogs/dialog';
+import type { Waterfall } from './dialogs/typed';
 import { PromptDialog, PromptIds } from './dialogs/prompts';
 import { DialogRegistry } from './dialogs/registry';
 import { dispatch, DONE, drain, type RunnerHooks } from './dialogs/runner';
@@ -334,9 +335,20 @@ export class SessionManager<
    * Registers a dialog: a waterfall (an array of steps), a single handler function, or a {@link Dialog} object.
    * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `INVALID_ARGUMENT` for anything else.
    */
+  // A waterfall as an array literal: each step's `results` is typed by what the step before it returned (typed.ts).
+  dialog<A, O1, I2 = DialogResult, O2 = unknown, I3 = DialogResult, O3 = unknown, I4 = DialogResult, O4 = unknown, I5 = DialogResult, O5 = unknown, I6 = DialogResult, O6 = unknown, I7 = DialogResult, O7 = unknown, I8 = DialogResult, O8 = unknown, I9 = DialogResult, O9 = unknown, I10 = DialogResult, O10 = unknown, I11 = DialogResult, O11 = unknown, I12 = DialogResult, O12 = unknown>(
+    id: string,
+    steps: Waterfall<Session<E, U, C, P>, A, O1, I2, O2, I3, O3, I4, O4, I5, O5, I6, O6, I7, O7, I8, O8, I9, O9, I10, O10, I11, O11, I12, O12>,
+    options?: { name?: string; timeout?: number; nudge?: NudgeOptions<Session<E, U, C, P>> | false },
+  ): this;
+  dialog<A = unknown>(
+    id: string,
+    dialog: readonly WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>, A> | Dialog<Session<E, U, C, P>>,
+    options?: { name?: string; timeout?: number; nudge?: NudgeOptions<Session<E, U, C, P>> | false },
+  ): this;
   dialog(
     id: string,
-    dialog: WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>> | Dialog<Session<E, U, C, P>>,
+    dialog: readonly unknown[] | DialogHandler<Session<E, U, C, P>, any> | Dialog<Session<E, U, C, P>>,
     options: { name?: string; timeout?: number; nudge?: NudgeOptions<Session<E, U, C, P>> | false } = {},
   ): this {
     if (typeof id !== 'string' || id.length === 0) {
@@ -347,11 +359,11 @@ export class SessionManager<
       if (dialog.length === 0 || !dialog.every((step) => typeof step === 'function')) {
         throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": a waterfall is a non-empty array of step functions.`);
       }
-      built = new WaterfallDialog(dialog);
+      built = new WaterfallDialog(dialog as WaterfallStep<Session<E, U, C, P>>[]);
     } else if (typeof dialog === 'function') {
       built = new FunctionDialog(dialog);
     } else if (typeof dialog === 'object' && dialog !== null && typeof (dialog as Dialog).begin === 'function') {
-      built = dialog;
+      built = dialog as Dialog<Session<E, U, C, P>>;
     } else {
       throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": expected an array of steps, a function or a Dialog, got ${describe(dialog)}.`);
     }

@@ -1,15 +1,24 @@
 import { isMessageSource, type MessageLike } from '../cards';
 import { PalaverError, describe } from '../errors';
+import { formatText } from '../format';
+import type { Templated } from '../template';
 import type { CardAction, OutgoingMessage } from '../types';
 import { HOST, ResumeReason, type Dialog, type DialogResult, type DialogSession } from './dialog';
+import type { Prompted } from './typed';
 
 /** How a choice prompt shows its choices. */
 export type ListStyle = 'button' | 'inline' | 'list' | 'none';
 
+/**
+ * What a prompt says: text, a message, a builder, or a template with its arguments in one tuple,
+ * `['What can I do, %s?', name]`, checked by the compiler like `send`'s (see {@link TemplateArgs}).
+ */
+export type PromptText<T extends string = string> = MessageLike | Templated<T>;
+
 /** Options every prompt takes. */
 export interface PromptOptions {
-  /** Said when the answer was not understood. @default "I didn't understand." followed by the prompt */
-  retryPrompt?: MessageLike;
+  /** Said when the answer was not understood (a template tuple is filled in when the prompt begins). @default "I didn't understand." followed by the prompt */
+  retryPrompt?: MessageLike | Templated;
   /** Failed answers allowed before the prompt gives up with `ResumeReason.notCompleted`. @default unlimited */
   maxRetries?: number;
 }
@@ -30,12 +39,29 @@ export interface ChoicePromptOptions extends PromptOptions {
 /** The choices of a choice prompt: a list, the keys of an object, or `'a|b|c'`. */
 export type Choices = readonly string[] | Readonly<Record<string, unknown>> | string;
 
-/** What a choice prompt returns as `results.response`. */
-export interface FoundChoice {
-  entity: string;
+/**
+ * What a choice prompt returns as `results.response`. `entity` is typed by the choices when they are literals:
+ * `Prompts.choice(session, 'Size?', ['Small', 'Large'])` gives `FoundChoice<'Small' | 'Large'>`.
+ */
+export interface FoundChoice<C extends string = string> {
+  entity: C;
   index: number;
   score: number;
 }
+
+/** The choice names that `Choices` stand for: the list's items, the object's keys, or the parts of `'a|b|c'`. */
+export type ChoiceOf<T> = T extends readonly (infer C extends string)[]
+  ? C
+  : T extends string
+    ? string extends T
+      ? string
+      : SplitChoices<T>
+    : T extends Readonly<Record<string, unknown>>
+      ? keyof T & string
+      : string;
+
+type SplitChoices<T extends string> = T extends `${infer Head}|${infer Tail}` ? Trim<Head> | SplitChoices<Tail> : Trim<T>;
+type Trim<T extends string> = T extends ` ${infer R}` ? Trim<R> : T extends `${infer R} ` ? Trim<R> : T;
 
 /** Ids under which the manager registers the prompt dialogs. */
 export const PromptIds = {
@@ -61,47 +87,77 @@ interface PromptData {
   listStyle?: ListStyle;
 }
 
-/** Built-in prompts: each begins a prompt dialog that asks, checks the answer, retries, and returns `{ response }`. */
+/**
+ * Built-in prompts: each begins a prompt dialog that asks, checks the answer, retries, and returns `{ response }`.
+ * Return the prompt from a waterfall step and the next step's `results` is typed with the answer ({@link PromptResult}).
+ * The prompt may be a template with its arguments in one tuple: `Prompts.text(session, ['Hi %s, your email?', name])`.
+ * @throws PalaverError `INVALID_ARGUMENT` when the prompt or the options have the wrong shape (e.g. a template's
+ * argument passed where the options go); `INVALID_TEMPLATE` when a template and its arguments do not fit.
+ */
 export const Prompts = {
   /** Asks for any non-empty text; `results.response` is the text, trimmed. */
-  text(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
-    begin(session, 'text', prompt, options);
+  text<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: PromptOptions = {}): Prompted<string> {
+    return begin(session, 'text', prompt, options);
   },
   /** Asks for a number; `results.response` is a number (`'1,5'` reads as 1.5). */
-  number(session: DialogSession, prompt: MessageLike, options: NumberPromptOptions = {}): void {
-    begin(session, 'number', prompt, options);
+  number<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: NumberPromptOptions = {}): Prompted<number> {
+    return begin(session, 'number', prompt, options);
   },
   /** Asks a yes/no question (yes, y, sure, ok... / no, n, nope...); `results.response` is a boolean. */
-  confirm(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
-    begin(session, 'confirm', prompt, options);
+  confirm<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: PromptOptions = {}): Prompted<boolean> {
+    return begin(session, 'confirm', prompt, options);
   },
   /**
-   * Asks to pick one of `choices` (by its text, part of it, or its number); `results.response` is `{ entity, index, score }`.
+   * Asks to pick one of `choices` (by its text, part of it, or its number); `results.response` is `{ entity, index, score }`,
+   * its `entity` typed by literal choices.
    * @throws PalaverError `INVALID_ARGUMENT` when the choices are not strings, an object, or `'a|b|c'`.
    */
-  choice(session: DialogSession, prompt: MessageLike, choices: Choices, options: ChoicePromptOptions = {}): void {
+  choice<const Ch extends Choices, T extends string = string>(
+    session: DialogSession,
+    prompt: PromptText<T>,
+    choices: Ch,
+    options: ChoicePromptOptions = {},
+  ): Prompted<FoundChoice<ChoiceOf<Ch>>> {
     const list = toChoiceList(choices);
-    begin(session, 'choice', prompt, { ...options, choices: list });
+    checkOptions('choice', options);
+    return begin(session, 'choice', prompt, { ...options, choices: list });
   },
+};
+
+// What a prompt returns: the answer's type lives only in Prompted's type; the value names the dialog begun.
+const PROMPTED: Record<PromptKind, Prompted<never>> = {
+  text: Object.freeze({ dialogId: PromptIds.text }),
+  number: Object.freeze({ dialogId: PromptIds.number }),
+  confirm: Object.freeze({ dialogId: PromptIds.confirm }),
+  choice: Object.freeze({ dialogId: PromptIds.choice }),
 };
 
 function begin(
   session: DialogSession,
   kind: PromptKind,
-  source: MessageLike,
+  source: PromptText,
   options: PromptOptions & Omit<Partial<PromptData>, 'retryPrompt'>,
-): void {
+): Prompted<never> {
+  checkOptions(kind, options);
   // The prompt lives in dialogData until it is answered: keep it as plain JSON.
-  const prompt = plain(source);
-  const retryPrompt = options.retryPrompt === undefined ? undefined : plain(options.retryPrompt);
-  if (typeof prompt !== 'string' && (typeof prompt !== 'object' || prompt === null)) {
-    throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects the prompt as a string or a message, got ${describe(prompt)}.`);
-  }
+  const prompt = plain(kind, source);
+  const retryPrompt = options.retryPrompt === undefined ? undefined : plain(kind, options.retryPrompt);
   if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)) {
     throw new PalaverError('INVALID_ARGUMENT', `Expected \`maxRetries\` to be a non-negative integer, got ${describe(options.maxRetries)}.`);
   }
   const data: PromptData = { ...stripUndefined({ ...options, retryPrompt }), prompt };
   session.beginDialog(PromptIds[kind], data);
+  return PROMPTED[kind];
+}
+
+// v3 habits put a template's argument where the options go (`Prompts.text(session, 'Hi %s', name)`): say what to do.
+function checkOptions(kind: PromptKind, options: unknown): void {
+  if (typeof options === 'object' && options !== null && !Array.isArray(options)) return;
+  throw new PalaverError(
+    'INVALID_ARGUMENT',
+    `Prompts.${kind} takes its options as an object, got ${describe(options)}. To fill a template, pass it with its ` +
+      `arguments as one tuple: Prompts.${kind}(session, ['Hello %s, what next?', name]${kind === 'choice' ? ', choices' : ''}).`,
+  );
 }
 
 /** The prompt dialog: one class for every kind, since they differ only in how they read the answer. */
@@ -222,8 +278,19 @@ function toChoiceList(choices: Choices): string[] {
   throw new PalaverError('INVALID_ARGUMENT', `Prompts.choice expects choices as a list, an object or "a|b|c", got ${describe(choices)}.`);
 }
 
-function plain(message: MessageLike): string | OutgoingMessage {
-  return isMessageSource(message) ? message.toMessage() : message;
+function plain(kind: PromptKind, message: PromptText): string | OutgoingMessage {
+  if (Array.isArray(message)) {
+    const [template, ...args] = message as readonly unknown[];
+    if (typeof template !== 'string') {
+      throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects a template tuple to start with the template text, got ${describe(template)}.`);
+    }
+    return formatText(template, args);
+  }
+  const prompt = isMessageSource(message) ? message.toMessage() : (message as string | OutgoingMessage);
+  if (typeof prompt !== 'string' && (typeof prompt !== 'object' || prompt === null)) {
+    throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects the prompt as a string, a message or a [template, ...args] tuple, got ${describe(prompt)}.`);
+  }
+  return prompt;
 }
 
 function imBack(title: string): CardAction {

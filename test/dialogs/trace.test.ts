@@ -3,7 +3,7 @@ import { Prompts, SessionManager } from '../../src';
 import { address, makeBot, smallStore } from '../harness';
 
 function askName(bot: SessionManager) {
-  bot.dialog('/', [(session) => session.beginDialog('/askName'), (session, results) => session.send('Hello %s!', results.response)]);
+  bot.dialog('/', [(session) => session.beginDialog('/askName'), (session, results) => session.send('Hello %s!', String(results.response))]);
   bot.dialog('/askName', [(session) => Prompts.text(session, 'Hi! What is your name?'), (session, results) => session.endDialogWithResult(results)]);
 }
 
