@@ -1374,6 +1374,7 @@ class Host implements TurnHost, RunnerHooks {
   readonly version: string | undefined;
   readonly defaultLocale: string | undefined;
   readonly trace: ((line: string) => void) | undefined;
+  readonly checkEntity: ((name: string, value: unknown) => void) | undefined;
 
   constructor(
     private readonly manager: HostAccess,
@@ -1387,6 +1388,7 @@ class Host implements TurnHost, RunnerHooks {
     this.version = manager.options.version;
     this.defaultLocale = manager.options.locale;
     this.trace = manager.traceLine === undefined ? undefined : (line: string) => manager.trace(this.session, line);
+    this.checkEntity = manager.retention?.checkEntity;
   }
 
   get defaultTimeout(): number {
@@ -1414,6 +1416,7 @@ class Host implements TurnHost, RunnerHooks {
 /** The private members of SessionManager that Host uses. */
 interface HostAccess {
   registry: DialogRegistry;
+  retention: Retention | undefined;
   options: SessionManagerOptions<any, any, any, any>;
   traceLine: ((line: string) => void) | undefined;
   outbox: Outbox;

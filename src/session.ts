@@ -1,5 +1,6 @@
 import { checkCards, isMessageSource, type MessageLike } from './cards';
 import { describe, PalaverError } from './errors';
+import { EntityGuard, type EntityCheck } from './entity-check';
 import { formatText } from './format';
 import type { TemplateArgs } from './template';
 import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
@@ -41,6 +42,8 @@ export interface TurnHost {
   checkpoint(session: Session<any, any, any, any>, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }>;
   /** Sends now through the ordered outbox, without saving (typing, or replies after the turn ended); resolves when delivered. */
   sendAfterTurn(address: Address, messages: OutgoingMessage[]): Promise<void>;
+  /** Checks an entity value when it is set (declared entity schemas); absent when none are declared. */
+  readonly checkEntity?: EntityCheck | undefined;
 }
 
 /**
@@ -72,6 +75,7 @@ export class Session<
 
   /** @internal */
   readonly [HOST]: DialogHostInternals;
+  #entityGuard: EntityGuard | undefined;
 
   /** @internal */
   constructor(
@@ -92,11 +96,18 @@ export class Session<
     return this.message?.address ?? this.state.address;
   }
 
-  /** Named values collected in this session; cleared when it ends except those kept. Each may be unset, hence `Partial`. */
+  /**
+   * Named values collected in this session; cleared when it ends except those kept. Each may be unset, hence `Partial`.
+   * With entity schemas declared (the `entities` option), setting a value that fails its schema throws `INVALID_ARGUMENT`.
+   */
   get entities(): Partial<E> {
-    return this.state.entities as Partial<E>;
+    const check = this.host.checkEntity;
+    if (check === undefined) return this.state.entities as Partial<E>;
+    return (this.#entityGuard ??= new EntityGuard(check)).wrap(this.state.entities) as Partial<E>;
   }
   set entities(value: Partial<E>) {
+    const check = this.host.checkEntity;
+    if (check !== undefined) (this.#entityGuard ??= new EntityGuard(check)).checkAll(value);
     this.state.entities = value;
   }
 
@@ -345,6 +356,7 @@ export class Session<
   /** Sets an entity that outlives session ends until `ttl` ms from now (Kore's custom-TTL variables). */
   setEntity<K extends keyof E & string>(name: K, value: E[K], options: { ttl?: number } = {}): this {
     this.assertOpen('setEntity');
+    this.host.checkEntity?.(name, value);
     setOwn(this.state.entities, name, value);
     if (options.ttl !== undefined) {
       if (!(typeof options.ttl === 'number' && options.ttl > 0 && Number.isFinite(options.ttl))) {
