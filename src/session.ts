@@ -2,6 +2,7 @@ import { checkCards, isMessageSource, type MessageLike } from './cards';
 import { describe, PalaverError } from './errors';
 import { EntityGuard, type EntityCheck } from './entity-check';
 import { formatText } from './format';
+import type { Ended } from './dialogs/typed';
 import type { TemplateArgs } from './template';
 import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
@@ -249,18 +250,18 @@ export class Session<
   }
 
   /** Replaces the current dialog with `id`; the stack does not grow, and the caller resumes when the new one ends. */
-  replaceDialog(id: string, args?: unknown): this {
+  replaceDialog(id: string, args?: unknown): Ended<this> {
     this.host.registry.check(id);
     this.record({ kind: 'replace', id, args });
-    return this;
+    return this as Ended<this>;
   }
 
   /** Ends the current dialog, optionally with a reply (a template when arguments follow); the caller resumes with `ResumeReason.completed`. */
-  endDialog<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): this {
+  endDialog<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): Ended<this> {
     this.assertOpen('endDialog');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'end', result: { resumed: ResumeReason.completed } });
-    return this;
+    return this as Ended<this>;
   }
 
   /**
@@ -268,9 +269,9 @@ export class Session<
    * @example
    * session.endDialogWithResult({ response: { name: 'joe smith', age: 37 } });
    */
-  endDialogWithResult(result?: Partial<DialogResult>): this {
+  endDialogWithResult(result?: Partial<DialogResult>): Ended<this> {
     this.record({ kind: 'end', result: { ...result, resumed: result?.resumed ?? ResumeReason.completed } });
-    return this;
+    return this as Ended<this>;
   }
 
   /**
@@ -301,12 +302,12 @@ export class Session<
    * Ends the conversation: clears the dialog stack and `privateConversationData`, and sends `message` (and every other
    * reply of the turn) without the batching delay. The session and its entities go on; the next message begins the root dialog.
    */
-  endConversation<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): this {
+  endConversation<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): Ended<this> {
     this.assertOpen('endConversation');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'endConversation' });
     this.flush = true;
-    return this;
+    return this as Ended<this>;
   }
 
   /** Clears the current dialog (`discard()`) or the whole stack (`discard({ all: true })`); the session and its data stay. */

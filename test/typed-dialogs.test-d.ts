@@ -78,6 +78,20 @@ describe('typed waterfalls', () => {
     ]);
   });
 
+  it('keeps the prompt’s type when the step’s other paths end or replace the dialog', () => {
+    bot.dialog('/', [
+      (session) => Prompts.number(session, 'How many?'),
+      (session, results) => {
+        if (results.resumed !== ResumeReason.completed) return session.endConversation('Never mind.');
+        if (results.response > 10) return session.replaceDialog('/');
+        if (results.response === 0) return session.endDialog();
+        if (results.response < 0) return session.endDialogWithResult({ response: 0 });
+        return Prompts.confirm(session, ['%d, right?', results.response]);
+      },
+      (_session, results) => expectTypeOf(results).toEqualTypeOf<PromptResult<boolean>>(),
+    ]);
+  });
+
   it('gives DialogResult<unknown> after a step that returns a prompt on some paths only', () => {
     bot.dialog('/', [
       (session, _args, next) => (session.entities.UserName ? next() : Prompts.text(session, 'Name?')),

@@ -3,6 +3,14 @@ import type { JsonObject } from '../types';
 import type { DialogResult, ResumeReason } from './dialog';
 
 declare const RESULT: unique symbol;
+declare const ENDED: unique symbol;
+
+/**
+ * What the session methods that end or replace the current dialog return (`endDialog`, `endDialogWithResult`,
+ * `endConversation`, `replaceDialog`): the session, marked so that a step may `return session.endDialog()` on one
+ * path and a prompt on the others and still type the next step (no next step runs after those calls).
+ */
+export type Ended<S> = S & { readonly [ENDED]: true };
 
 /**
  * What a prompt returns: return it from a waterfall step and the next step's `results` is typed with the prompt's
@@ -41,11 +49,13 @@ export type StepNext = (result?: Partial<DialogResult> & JsonObject) => void;
 export type TypedStep<S, In, Out> = (session: S, results: In, next: StepNext) => Out;
 
 /**
- * What a step gets after a step that returned `Out`: the prompt's result when `Out` is a prompt on every path,
+ * What a step gets after a step that returned `Out`: the prompt's result when `Out` is a prompt on every path that
+ * does not end the dialog ({@link Ended}),
  * otherwise `Given`: `DialogResult<unknown>` unless the step says what it expects by annotating its parameter (what a
  * child dialog returns cannot be known here; the annotation is the step's own claim).
  */
-export type StepInput<Out, Given> = [Awaited<Out>] extends [Prompted<infer R>] ? ([Awaited<Out>] extends [never] ? Given : PromptResult<R>) : Given;
+export type StepInput<Out, Given> = Asked<Exclude<Awaited<Out>, { readonly [ENDED]: true }>, Given>;
+type Asked<Out, Given> = [Out] extends [never] ? Given : [Out] extends [Prompted<infer R>] ? PromptResult<R> : Given;
 
 /**
  * A waterfall written as an array literal, typed step by step (up to 12 steps; a longer one, or an array built
