@@ -17,7 +17,7 @@ export { Prompts, PromptIds, findChoice } from './dialogs/prompts';
 export type { PromptOptions, NumberPromptOptions, ChoicePromptOptions, Choices, ChoiceOf, FoundChoice, ListStyle, PromptText } from './dialogs/prompts';
 export { ResumeReason } from './dialogs/dialog';
 export type { Dialog, DialogResult, DialogHandler, WaterfallStep } from './dialogs/dialog';
-export type { Ended, Prompted, PromptResult, TypedStep, StepInput, StepNext } from './dialogs/typed';
+export type { Ended, Prompted, PromptResult, TypedStep, StepInput, StepNext, Waterfall } from './dialogs/typed';
 export type { TemplateArgs, Templated, Printable } from './template';
 
 // Messages, addresses and session metadata

@@ -60,7 +60,7 @@ type Asked<Out, Given> = [Out] extends [never] ? Given : [Out] extends [Prompted
 /**
  * A waterfall written as an array literal, typed step by step (up to 12 steps; a longer one, or an array built
  * elsewhere, is a `WaterfallStep[]` whose results are `unknown`).
- * @internal the parameters are inferred by `manager.dialog()`; name the steps' types with {@link PromptResult}.
+ * Its parameters are inferred by `manager.dialog()`; to name a step's input, use {@link PromptResult} or `DialogResult`.
  */
 export type Waterfall<S, A, O1, I2, O2, I3, O3, I4, O4, I5, O5, I6, O6, I7, O7, I8, O8, I9, O9, I10, O10, I11, O11, I12, O12> = readonly [
   TypedStep<S, A, O1>,
