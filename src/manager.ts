@@ -333,9 +333,10 @@ export class SessionManager<
 
   /**
    * Registers a dialog: a waterfall (an array of steps), a single handler function, or a {@link Dialog} object.
+   * A waterfall written as an array literal is typed step by step: a step that returns a prompt gives the next step
+   * a `PromptResult` of the prompt's answer; otherwise the next step gets `DialogResult<unknown>`.
    * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `INVALID_ARGUMENT` for anything else.
    */
-  // A waterfall as an array literal: each step's `results` is typed by what the step before it returned (typed.ts).
   dialog<A, O1, I2 = DialogResult, O2 = unknown, I3 = DialogResult, O3 = unknown, I4 = DialogResult, O4 = unknown, I5 = DialogResult, O5 = unknown, I6 = DialogResult, O6 = unknown, I7 = DialogResult, O7 = unknown, I8 = DialogResult, O8 = unknown, I9 = DialogResult, O9 = unknown, I10 = DialogResult, O10 = unknown, I11 = DialogResult, O11 = unknown, I12 = DialogResult, O12 = unknown>(
     id: string,
     steps: Waterfall<Session<E, U, C, P>, A, O1, I2, O2, I3, O3, I4, O4, I5, O5, I6, O6, I7, O7, I8, O8, I9, O9, I10, O10, I11, O11, I12, O12>,
