@@ -337,6 +337,10 @@ export class Session<
     if (typeof options !== 'object' || options === null) {
       throw new PalaverError('INVALID_ARGUMENT', `Expected newSession() options as an object, got ${describe(options)}.`);
     }
+    const check = this.host.checkEntity;
+    if (check !== undefined && typeof options.carry === 'object' && options.carry !== null && !Array.isArray(options.carry)) {
+      (this.#entityGuard ??= new EntityGuard(check)).checkAll(options.carry as JsonObject);
+    }
     let checked = options;
     if (options.message !== undefined) {
       // Checked now, as receive() checks a message: the dialog that asked gets the error, not the next turn.

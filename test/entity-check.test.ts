@@ -83,6 +83,14 @@ describe('entities checked when set', () => {
     expect([thrown, (await stored())?.entities]).toEqual([[], { Quantity: 4, Note: 'anything' }]);
   });
 
+  it('checks the values newSession carries', async () => {
+    const { say, thrown } = checkedBot((session) => {
+      session.newSession({ carry: { Quantity: 0 } });
+    });
+    await say('hi');
+    expect(thrown).toMatchObject([{ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Entity "Quantity" cannot be set to 0') }]);
+  });
+
   it('checks what onSessionStart sets', async () => {
     const thrown: unknown[] = [];
     const { bot, say } = makeBot<Entities>({
