@@ -1,6 +1,6 @@
 // BotBuilder v3 "Starting and Ending dialogs": two waterfalls ask the user's name, then greet them.
 // Run it: npx ts-node examples/ask-name.ts  (a scripted conversation with the v3-style trace, then it exits)
-import { Prompts, SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import { Prompts, SessionManager, type Address, type DialogResult, type OutgoingMessage, type SessionManagerOptions } from '../src';
 
 /** Builds the askName bot; `options` lets a test or a script pick the delivery, the trace and the batching delay. */
 export function createAskNameBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
@@ -8,10 +8,12 @@ export function createAskNameBot(options: Partial<SessionManagerOptions> & Pick<
 
   bot.dialog('/', [
     (session) => session.beginDialog('/askName'),
-    (session, results) => session.send('Hello %s!', results.response),
+    // What a child dialog returns is not known to the compiler: the annotation is this step's own claim.
+    (session, results: DialogResult<string>) => session.send('Hello %s!', results.response ?? 'there'),
   ]);
   bot.dialog('/askName', [
     (session) => Prompts.text(session, 'Hi! What is your name?'),
+    // Returning the prompt types `results` here: a PromptResult<string>.
     (session, results) => session.endDialogWithResult(results),
   ]);
   return bot;

@@ -17,7 +17,7 @@ export function createEnsureProfileBot(
     (session) => session.beginDialog('/ensureProfile', session.userData.profile),
     (session, results: DialogResult<Profile>) => {
       session.userData.profile = results.response;
-      session.send('Hello %s!', session.userData.profile?.name);
+      session.send('Hello %s!', session.userData.profile?.name ?? 'there');
     },
   ]);
   bot.dialog('/ensureProfile', [

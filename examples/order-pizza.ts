@@ -3,7 +3,7 @@
 // outside any turn, through the same ordered outbox as the replies. "help" works anywhere (and the question comes back),
 // and "cancel" asks first, then drops the order.
 // Run it: npx ts-node examples/order-pizza.ts
-import { Message, Prompts, SessionManager, type Address, type DialogResult, type FoundChoice, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import { Message, Prompts, ResumeReason, SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
 
 /** An order. */
 export interface Order {
@@ -37,7 +37,12 @@ export function createPizzaBot(options: Partial<SessionManagerOptions> & Pick<Se
     '/',
     [
       (session) => Prompts.choice(session, 'Which pizza would you like?', ['margherita', 'pepperoni', 'hawaiian']),
-      (session, results: DialogResult<FoundChoice>) => session.beginDialog('orderPizza', { order: { pizza: results.response!.entity } }),
+      (session, results) => {
+        // The step above returned its prompt: results.response is a FoundChoice<'margherita' | 'pepperoni' | 'hawaiian'>.
+        if (results.resumed !== ResumeReason.completed) return session.endDialog('No pizza then.');
+        const order: Order = { pizza: results.response.entity };
+        session.beginDialog('orderPizza', { order });
+      },
     ],
     // While the order is open: "cancel" asks first; "no" goes back to the question.
     { actions: { cancelOrder: { matches: /^cancel$/i, cancel: 'Order canceled.', confirmPrompt: 'Cancel your order?' } } },

@@ -9,7 +9,7 @@ export function createPhonePromptBot(options: Partial<SessionManagerOptions> & P
 
   bot.dialog('/', [
     (session) => session.beginDialog('/phonePrompt'),
-    (session, results: DialogResult<string>) => session.send('Got it... Setting number to %s', results.response),
+    (session, results: DialogResult<string>) => session.send('Got it... Setting number to %s', results.response ?? '(none)'),
   ]);
   bot.dialog('/phonePrompt', [
     (session, args: { reprompt?: boolean } | undefined) => {

@@ -1,20 +1,23 @@
 // A proactive reminder that interrupts a conversation and then lets the user carry on where they were, plus the
 // analytics every session end carries (a summary) and manager.stats().
 // Run it: npx ts-node examples/reminder.ts
-import { Prompts, SessionManager, type Address, type SessionManagerOptions, type SessionSummary } from '../src';
+import { Prompts, ResumeReason, SessionManager, type Address, type SessionManagerOptions, type SessionSummary } from '../src';
 
 export function createReminderBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
   const bot = new SessionManager(options);
 
   // The user books a table: two questions in a waterfall.
+  // Each step returns its prompt, so the next step's `results` carries the answer's type.
   bot.dialog('/', [
     (session) => Prompts.text(session, 'For how many people?'),
     (session, results) => {
-      session.dialogData.people = results.response;
-      Prompts.choice(session, 'Which evening?', ['Friday', 'Saturday']);
+      session.dialogData.people = results.response ?? '';
+      return Prompts.choice(session, 'Which evening?', ['Friday', 'Saturday']);
     },
     (session, results) => {
-      session.send('Booked for %s on %s.', session.dialogData.people, results.response.entity);
+      if (results.resumed !== ResumeReason.completed) return session.endDialog('No booking then.');
+      // results.response.entity is 'Friday' | 'Saturday'.
+      session.send('Booked for %s on %s.', String(session.dialogData.people), results.response.entity);
       session.endSession();
     },
   ]);

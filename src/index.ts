@@ -22,15 +22,19 @@ export type {
   AttachmentPromptOptions,
   Choices,
   ChoiceItem,
+  ChoiceOf,
   FoundChoice,
   TimeResult,
   ListStyle,
+  PromptText,
 } from './dialogs/prompts';
 export { DEFAULT_TEXTS } from './texts';
 export type { Texts, TextsOption } from './texts';
 export { ResumeReason } from './dialogs/dialog';
 export type { Dialog, DialogResult, DialogHandler, WaterfallStep } from './dialogs/dialog';
 export type { ActionOptions, TriggerActionOptions, ActionMatcher, ActionArgs, Middleware, DialogActionValue } from './dialogs/actions';
+export type { Ended, Prompted, PromptResult, TypedStep, StepInput, StepNext, Waterfall } from './dialogs/typed';
+export type { TemplateArgs, Templated, Printable } from './template';
 
 // Messages, addresses and session metadata
 export type {

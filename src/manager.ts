@@ -4,7 +4,9 @@ import { registerPrompts } from './dialogs/prompts';
 import type { ActionOptions, Middleware, TriggerActionOptions } from './dialogs/actions';
 import { DialogRegistry } from './dialogs/registry';
 import { FunctionDialog, WaterfallDialog } from './dialogs/waterfall';
-import type { Dialog, DialogHandler, WaterfallStep } from './dialogs/dialog';
+import type { Dialog, DialogHandler, DialogResult, WaterfallStep } from './dialogs/dialog';
+import type { Waterfall } from './dialogs/typed';
+import type { TemplateArgs } from './template';
 import { describe, PalaverError } from './errors';
 import { defaultSessionKey } from './keys';
 import { Reporter, type SessionManagerEvents } from './manager/events';
@@ -27,6 +29,20 @@ import { checkMessageSize, plainMessage } from './validate';
 export type { SessionManagerOptions } from './manager/options';
 export type { SessionManagerEvents } from './manager/events';
 export type { TurnResult } from './manager/units';
+
+/** Options of {@link SessionManager.dialog}. */
+export interface DialogOptions<S> {
+  /** Shown in traces and `currentDialogState.name`. @default the id */
+  name?: string;
+  /** The inactivity timeout while this dialog is the innermost on the stack that declares one, in ms. */
+  timeout?: number;
+  /** Nudges while this dialog waits (`false`: none, whatever the manager's option says). */
+  nudge?: NudgeOptions<S> | false;
+  /** Begins this dialog from anywhere in the conversation when `matches` matches. */
+  triggerAction?: TriggerActionOptions<S>;
+  /** Named actions in force while this dialog is on the stack. */
+  actions?: Record<string, ActionOptions<S>>;
+}
 
 const END_REASONS: readonly EndReason[] = ['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown'];
 
@@ -99,21 +115,27 @@ export class SessionManager<
 
   /**
    * Registers a dialog: a waterfall (an array of steps), a single handler function, or a {@link Dialog} object.
+   * A waterfall written as an array literal is typed step by step: a step that returns a prompt gives the next step
+   * a `PromptResult` of the prompt's answer; otherwise the next step gets `DialogResult<unknown>`.
    * `triggerAction` begins it from anywhere in the conversation; `actions` are named actions in force while it is on
    * the stack (see `docs/guides/actions.md`).
    * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `ACTION_EXISTS` when a global action has the id's name;
    * `INVALID_OPTIONS` for a bad action; `INVALID_ARGUMENT` for anything else.
    */
+  dialog<A, O1, I2 = DialogResult, O2 = unknown, I3 = DialogResult, O3 = unknown, I4 = DialogResult, O4 = unknown, I5 = DialogResult, O5 = unknown, I6 = DialogResult, O6 = unknown, I7 = DialogResult, O7 = unknown, I8 = DialogResult, O8 = unknown, I9 = DialogResult, O9 = unknown, I10 = DialogResult, O10 = unknown, I11 = DialogResult, O11 = unknown, I12 = DialogResult, O12 = unknown>(
+    id: string,
+    steps: Waterfall<Session<E, U, C, P>, A, O1, I2, O2, I3, O3, I4, O4, I5, O5, I6, O6, I7, O7, I8, O8, I9, O9, I10, O10, I11, O11, I12, O12>,
+    options?: DialogOptions<Session<E, U, C, P>>,
+  ): this;
+  dialog<A = unknown>(
+    id: string,
+    dialog: readonly WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>, A> | Dialog<Session<E, U, C, P>>,
+    options?: DialogOptions<Session<E, U, C, P>>,
+  ): this;
   dialog(
     id: string,
-    dialog: WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>> | Dialog<Session<E, U, C, P>>,
-    options: {
-      name?: string;
-      timeout?: number;
-      nudge?: NudgeOptions<Session<E, U, C, P>> | false;
-      triggerAction?: TriggerActionOptions<Session<E, U, C, P>>;
-      actions?: Record<string, ActionOptions<Session<E, U, C, P>>>;
-    } = {},
+    dialog: readonly unknown[] | DialogHandler<Session<E, U, C, P>, any> | Dialog<Session<E, U, C, P>>,
+    options: DialogOptions<Session<E, U, C, P>> = {},
   ): this {
     if (typeof id !== 'string' || id.length === 0) {
       throw new PalaverError('INVALID_ARGUMENT', `Expected a dialog id as a non-empty string, got ${describe(id)}.`);
@@ -193,7 +215,7 @@ export class SessionManager<
    * Sends a proactive message to `address` outside any turn, through the same ordered outbox.
    * Resolves once delivered; rejects with a `DeliveryError` when delivery kept failing.
    */
-  async send(address: Address, message: MessageLike, ...args: unknown[]): Promise<void> {
+  async send<T extends MessageLike>(address: Address, message: T, ...args: TemplateArgs<T>): Promise<void> {
     const parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to send()');
     const outgoing: OutgoingMessage = toOutgoing(message, args);
     return this.#outbox.send(this.#engine.laneOf(this.keyOf(parsed), parsed), parsed, [outgoing]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { errorText } from './errors';
+import type { EntityCheck } from './entity-check';
+import { describe, errorText, PalaverError } from './errors';
 import { formatIssues, type SessionStateRecord } from './schema';
 import type { EndReason, JsonObject } from './types';
 
@@ -93,9 +94,17 @@ export class Retention {
   private readonly ttls: [string, number][];
   private readonly keepAlways: string[];
   private readonly keepUser: string[];
+  /**
+   * Checks a value about to be set on a declared entity (`undefined`, which unsets it, always passes); `undefined`
+   * when no entity is declared, so that sessions skip the check altogether.
+   * @throws PalaverError `INVALID_ARGUMENT` naming the entity and what its schema expected.
+   */
+  readonly checkEntity: EntityCheck | undefined;
 
   constructor(specs: EntitySpecs = {}, migrations: EntityMigrations = {}) {
     this.specs = Object.entries(specs);
+    const schemas = new Map(this.specs.map(([name, spec]) => [name, spec.schema]));
+    this.checkEntity = schemas.size === 0 ? undefined : (name, value) => checkEntity(schemas.get(name), name, value);
     this.steps = Object.entries(migrations)
       .map(([version, migrate]): [number, (entities: JsonObject) => JsonObject] => [Number(version), migrate])
       .sort((a, b) => a[0] - b[0]);
@@ -158,4 +167,17 @@ export class Retention {
     }
     return problems;
   }
+}
+
+function checkEntity(schema: z.ZodType | undefined, name: string, value: unknown): void {
+  if (schema === undefined || value === undefined) return;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return;
+  const problems = formatIssues(parsed.error).replace(/`\(root\)` /g, '');
+  throw new PalaverError(
+    'INVALID_ARGUMENT',
+    `Entity "${name}" cannot be set to ${describe(value)}: its schema says ${problems}. ` +
+      'Set a value of the declared type, or delete the entity to unset it.',
+    { cause: parsed.error },
+  );
 }

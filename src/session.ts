@@ -1,6 +1,9 @@
 import { checkCards, isMessageSource, type MessageLike } from './cards';
 import { describe, PalaverError } from './errors';
+import { EntityGuard, type EntityCheck } from './entity-check';
 import { formatText } from './format';
+import type { Ended } from './dialogs/typed';
+import type { TemplateArgs } from './template';
 import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
@@ -32,6 +35,8 @@ export interface SessionServices {
   timeoutOf(state: SessionStateRecord): number;
   /** The trace sink; `undefined` when tracing is off. */
   readonly traceLine: ((line: string) => void) | undefined;
+  /** Checks an entity value when it is set (declared entity schemas); absent when none are declared. */
+  readonly checkEntity?: EntityCheck | undefined;
 }
 
 /**
@@ -94,6 +99,7 @@ export class Session<
 
   /** What the dialog runtime (the runner, prompts, your own `Dialog` objects) may do to this session. */
   readonly [HOST]: DialogHostInternals;
+  #entityGuard: EntityGuard | undefined;
 
   /** @internal Sessions are made by the manager, one per unit of work. */
   constructor(state: SessionStateRecord, message: IncomingMessage | undefined, userData: U, conversationData: C, turn: TurnContext) {
@@ -110,11 +116,18 @@ export class Session<
     return this.message?.address ?? this.#state.address;
   }
 
-  /** Named values collected in this session; cleared when it ends except those kept. Each may be unset, hence `Partial`. */
+  /**
+   * Named values collected in this session; cleared when it ends except those kept. Each may be unset, hence `Partial`.
+   * With entity schemas declared (the `entities` option), setting a value that fails its schema throws `INVALID_ARGUMENT`.
+   */
   get entities(): Partial<E> {
-    return this.#state.entities as Partial<E>;
+    const check = this.#turn.services.checkEntity;
+    if (check === undefined) return this.#state.entities as Partial<E>;
+    return (this.#entityGuard ??= new EntityGuard(check)).wrap(this.#state.entities) as Partial<E>;
   }
   set entities(value: Partial<E>) {
+    const check = this.#turn.services.checkEntity;
+    if (check !== undefined) (this.#entityGuard ??= new EntityGuard(check)).checkAll(value);
     this.#state.entities = value;
   }
 
@@ -184,7 +197,7 @@ export class Session<
    * session.send('Hello %s!', results.response);
    * session.send('Hello there %(name)s', session.userData);
    */
-  send(message: MessageLike, ...args: unknown[]): this {
+  send<T extends MessageLike>(message: T, ...args: TemplateArgs<T>): this {
     const outgoing = toOutgoing(message, args);
     const turn = this.#turn;
     if (turn.closed) {
@@ -260,18 +273,18 @@ export class Session<
   }
 
   /** Replaces the current dialog with `id`; the stack does not grow, and the caller resumes when the new one ends. */
-  replaceDialog(id: string, args?: unknown): this {
+  replaceDialog(id: string, args?: unknown): Ended<this> {
     this.#turn.services.registry.check(id);
     this.record({ kind: 'replace', id, args });
-    return this;
+    return this as Ended<this>;
   }
 
   /** Ends the current dialog, optionally with a reply (a template when arguments follow); the caller resumes with `ResumeReason.completed`. */
-  endDialog(message?: MessageLike, ...args: unknown[]): this {
+  endDialog<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): Ended<this> {
     this.assertOpen('endDialog');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'end', result: { resumed: ResumeReason.completed } });
-    return this;
+    return this as Ended<this>;
   }
 
   /**
@@ -279,9 +292,9 @@ export class Session<
    * @example
    * session.endDialogWithResult({ response: { name: 'joe smith', age: 37 } });
    */
-  endDialogWithResult(result?: Partial<DialogResult>): this {
+  endDialogWithResult(result?: Partial<DialogResult>): Ended<this> {
     this.record({ kind: 'end', result: { ...result, resumed: result?.resumed ?? ResumeReason.completed } });
-    return this;
+    return this as Ended<this>;
   }
 
   /**
@@ -312,12 +325,12 @@ export class Session<
    * Ends the conversation: clears the dialog stack and `privateConversationData`, and sends `message` (and every other
    * reply of the turn) without the batching delay. The session and its entities go on; the next message begins the root dialog.
    */
-  endConversation(message?: MessageLike, ...args: unknown[]): this {
+  endConversation<T extends MessageLike>(message?: T, ...args: TemplateArgs<T>): Ended<this> {
     this.assertOpen('endConversation');
     if (message !== undefined) this.send(message, ...args);
     this.record({ kind: 'endConversation' });
     this.#turn.flush = true;
-    return this;
+    return this as Ended<this>;
   }
 
   /**
@@ -364,6 +377,10 @@ export class Session<
     if (typeof options !== 'object' || options === null) {
       throw new PalaverError('INVALID_ARGUMENT', `Expected newSession() options as an object, got ${describe(options)}.`);
     }
+    const check = this.#turn.services.checkEntity;
+    if (check !== undefined && typeof options.carry === 'object' && options.carry !== null && !Array.isArray(options.carry)) {
+      (this.#entityGuard ??= new EntityGuard(check)).checkAll(options.carry as JsonObject);
+    }
     let checked = options;
     if (options.message !== undefined) {
       // Checked now, as receive() checks a message: the dialog that asked gets the error, not the next turn.
@@ -384,6 +401,7 @@ export class Session<
   /** Sets an entity that outlives session ends until `ttl` ms from now (Kore's custom-TTL variables). */
   setEntity<K extends keyof E & string>(name: K, value: E[K], options: { ttl?: number } = {}): this {
     this.assertOpen('setEntity');
+    this.#turn.services.checkEntity?.(name, value);
     setOwn(this.#state.entities, name, value);
     if (options.ttl !== undefined) {
       if (!(typeof options.ttl === 'number' && options.ttl > 0 && Number.isFinite(options.ttl))) {

@@ -56,7 +56,7 @@ describe('createTestClient', () => {
 
   it('groups messages by deliver call: turns inside the batching delay go out together', async () => {
     const bot = new SessionManager({ deliver: () => undefined, store: new MemoryStore({ maxSessions: 10 }) });
-    bot.dialog('/', (session) => session.send('echo: %s', session.message?.text));
+    bot.dialog('/', (session) => session.send('echo: %s', session.message?.text ?? ''));
     const client = createTestClient(bot, { advance });
     await client.say('a');
     await client.say('b');

@@ -95,12 +95,19 @@ export interface Dialog<S extends DialogSession = DialogSession> {
   reprompt?(session: S): Awaitable<unknown>;
 }
 
-/** A waterfall step: gets the begin args (first step) or the previous step's result, and `next` to skip ahead. */
+/**
+ * A waterfall step: gets the begin args (first step) or the previous step's result, and `next` to skip ahead.
+ * Steps written in the array literal passed to `manager.dialog()` are typed one by one (a prompt's answer reaches the
+ * next step); a step typed as `WaterfallStep` gets `unknown` and narrows it.
+ */
 export type WaterfallStep<S = DialogSession> = (
   session: S,
-  result: any,
+  result: unknown,
   next: (result?: Partial<DialogResult> & JsonObject) => void,
 ) => Awaitable<unknown>;
 
-/** A dialog as a single function: called with the args when begun, then for every message and every child's result. */
-export type DialogHandler<S = DialogSession> = (session: S, argsOrResult?: any) => Awaitable<unknown>;
+/**
+ * A dialog as a single function: called with the args when begun, then for every message and every child's result.
+ * Its second parameter is `unknown` unless the handler annotates it.
+ */
+export type DialogHandler<S = DialogSession, A = unknown> = (session: S, argsOrResult: A) => Awaitable<unknown>;

@@ -1,5 +1,7 @@
 import { isMessageSource, type MessageLike } from '../cards';
 import { PalaverError, describe } from '../errors';
+import { formatText } from '../format';
+import type { Templated } from '../template';
 import { DEFAULT_TEXTS, TextCatalog, type Texts } from '../texts';
 import type { Attachment, CardAction, OutgoingMessage } from '../types';
 import { HOST, ResumeReason, type Dialog, type DialogResult, type DialogSession } from './dialog';
@@ -16,20 +18,27 @@ import {
   recognizeNumber,
   recognizeTime,
   type ChoiceItem,
-  type FoundChoice,
+  type TimeResult,
   type TimeSettings,
 } from './recognize';
 import type { DialogRegistry } from './registry';
+import type { Prompted } from './typed';
 
-export type { ChoiceItem, FoundChoice, TimeResult } from './recognize';
+export type { ChoiceItem, TimeResult } from './recognize';
 
 /** How a choice prompt shows its choices. */
 export type ListStyle = 'button' | 'inline' | 'list' | 'none';
 
+/**
+ * What a prompt says: text, a message, a builder, or a template with its arguments in one tuple,
+ * `['What can I do, %s?', name]`, checked by the compiler like `send`'s (see {@link TemplateArgs}).
+ */
+export type PromptText<T extends string = string> = MessageLike | Templated<T>;
+
 /** Options every prompt takes. */
 export interface PromptOptions {
-  /** Said when the answer was not understood. @default the locale's `notUnderstood` text (or the reason) followed by the prompt */
-  retryPrompt?: MessageLike;
+  /** Said when the answer was not understood (a template tuple is filled in when the prompt begins). @default the locale's `notUnderstood` text (or the reason) followed by the prompt */
+  retryPrompt?: MessageLike | Templated;
   /** Failed answers allowed before the prompt gives up with `ResumeReason.notCompleted`. @default unlimited */
   maxRetries?: number;
 }
@@ -69,6 +78,34 @@ export interface AttachmentPromptOptions extends PromptOptions {
 export type Choices = readonly (string | ChoiceItem)[] | Readonly<Record<string, unknown>> | string;
 
 /**
+ * What a choice prompt returns as `results.response`. `entity` is typed by the choices when they are literals:
+ * `Prompts.choice(session, 'Size?', ['Small', 'Large'])` gives `FoundChoice<'Small' | 'Large'>`.
+ */
+export interface FoundChoice<C extends string = string> {
+  entity: C;
+  index: number;
+  score: number;
+}
+
+/** The choice names that `Choices` stand for: the list's items (or their values), the object's keys, or the parts of `'a|b|c'`. */
+export type ChoiceOf<T> = T extends readonly (infer C)[]
+  ? C extends string
+    ? C
+    : C extends { readonly value: infer V extends string }
+      ? V
+      : string
+  : T extends string
+    ? string extends T
+      ? string
+      : SplitChoices<T>
+    : T extends Readonly<Record<string, unknown>>
+      ? keyof T & string
+      : string;
+
+type SplitChoices<T extends string> = T extends `${infer Head}|${infer Tail}` ? Trim<Head> | SplitChoices<Tail> : Trim<T>;
+type Trim<T extends string> = T extends ` ${infer R}` ? Trim<R> : T extends `${infer R} ` ? Trim<R> : T;
+
+/**
  * Ids under which the manager registers the prompt dialogs. Stored sessions name a built-in prompt by its position
  * here (codec.ts): add new kinds at the end, never reorder.
  */
@@ -106,17 +143,23 @@ interface PromptData {
   contentTypes?: string[];
 }
 
-/** Built-in prompts: each begins a prompt dialog that asks, checks the answer, retries, and returns `{ response }`. */
+/**
+ * Built-in prompts: each begins a prompt dialog that asks, checks the answer, retries, and returns `{ response }`.
+ * Return the prompt from a waterfall step and the next step's `results` is typed with the answer ({@link PromptResult}).
+ * The prompt may be a template with its arguments in one tuple: `Prompts.text(session, ['Hi %s, your email?', name])`.
+ * @throws PalaverError `INVALID_ARGUMENT` when the prompt or the options have the wrong shape (e.g. a template's
+ * argument passed where the options go); `INVALID_TEMPLATE` when a template and its arguments do not fit.
+ */
 export const Prompts = {
   /** Asks for any non-empty text; `results.response` is the text, trimmed. */
-  text(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
-    begin(session, 'text', prompt, options);
+  text<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: PromptOptions = {}): Prompted<string> {
+    return begin(session, 'text', prompt, options);
   },
   /**
    * Asks for a number; `results.response` is a number (`'1,5'` reads as 1.5).
    * @throws PalaverError `INVALID_ARGUMENT` when a bound is not a finite number, or `min` is above `max`.
    */
-  number(session: DialogSession, prompt: MessageLike, options: NumberPromptOptions = {}): void {
+  number<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: NumberPromptOptions = {}): Prompted<number> {
     const { minValue, maxValue, ...rest } = options;
     const min = options.min ?? minValue;
     const max = options.max ?? maxValue;
@@ -128,11 +171,12 @@ export const Prompts = {
     if (min !== undefined && max !== undefined && min > max) {
       throw new PalaverError('INVALID_ARGUMENT', `Prompts.number expects \`min\` (${min}) to be at most \`max\` (${max}).`);
     }
-    begin(session, 'number', prompt, { ...rest, min, max });
+    checkOptions('number', options);
+    return begin(session, 'number', prompt, { ...rest, min, max });
   },
   /** Asks a yes/no question (the locale's yes and no words: yes, sure, ok... / no, nope...); `results.response` is a boolean. */
-  confirm(session: DialogSession, prompt: MessageLike, options: PromptOptions = {}): void {
-    begin(session, 'confirm', prompt, options);
+  confirm<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: PromptOptions = {}): Prompted<boolean> {
+    return begin(session, 'confirm', prompt, options);
   },
   /**
    * Asks to pick one of `choices`: by its words or a synonym's (case and accents ignored), its number ("2") or its
@@ -141,8 +185,14 @@ export const Prompts = {
    * @throws PalaverError `INVALID_ARGUMENT` when the choices are not strings or `{ value, synonyms }`, an object, or
    * `'a|b|c'`, or when `minScore` is not between 0 and 1.
    */
-  choice(session: DialogSession, prompt: MessageLike, choices: Choices, options: ChoicePromptOptions = {}): void {
+  choice<const Ch extends Choices, T extends string = string>(
+    session: DialogSession,
+    prompt: PromptText<T>,
+    choices: Ch,
+    options: ChoicePromptOptions = {},
+  ): Prompted<FoundChoice<ChoiceOf<Ch>>> {
     const items = toChoiceItems(choices);
+    checkOptions('choice', options);
     const { minScore } = options;
     if (minScore !== undefined && !(typeof minScore === 'number' && minScore >= 0 && minScore <= 1)) {
       throw new PalaverError('INVALID_ARGUMENT', `Prompts.choice expects \`minScore\` to be a number from 0 to 1, got ${describe(minScore)}.`);
@@ -150,29 +200,45 @@ export const Prompts = {
     const synonyms = items.some((item) => item.synonyms !== undefined && item.synonyms.length > 0)
       ? items.map((item) => [...(item.synonyms ?? [])])
       : undefined;
-    begin(session, 'choice', prompt, { ...options, choices: items.map((item) => item.value), synonyms });
+    return begin(session, 'choice', prompt, { ...options, choices: items.map((item) => item.value), synonyms });
   },
   /**
    * Asks for a date or a time in everyday words ("tomorrow at 5pm", "next friday", "in 2 hours"), read in the message's
    * locale and the `timezone` option's zone; `results.response` is a {@link TimeResult} (`{ iso, text, end? }`).
    * @throws PalaverError `INVALID_ARGUMENT` when `timezone` is not an IANA time zone.
    */
-  time(session: DialogSession, prompt: MessageLike, options: TimePromptOptions = {}): void {
+  time<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: TimePromptOptions = {}): Prompted<TimeResult> {
+    checkOptions('time', options);
     checkTimezone(options.timezone);
-    begin(session, 'time', prompt, options);
+    return begin(session, 'time', prompt, options);
   },
   /**
    * Asks for a file, an image or any attachment; `results.response` is the list of attachments the answer carried
    * (those of `contentTypes`, when given).
    * @throws PalaverError `INVALID_ARGUMENT` when `contentTypes` is not a list of content types.
    */
-  attachment(session: DialogSession, prompt: MessageLike, options: AttachmentPromptOptions = {}): void {
+  attachment<T extends string = string>(
+    session: DialogSession,
+    prompt: PromptText<T>,
+    options: AttachmentPromptOptions = {},
+  ): Prompted<Attachment[]> {
+    checkOptions('attachment', options);
     const { contentTypes } = options;
     if (contentTypes !== undefined && !(Array.isArray(contentTypes) && contentTypes.every((t) => typeof t === 'string' && t.includes('/')))) {
       throw new PalaverError('INVALID_ARGUMENT', `Prompts.attachment expects \`contentTypes\` as a list such as ['image/*', 'application/pdf'], got ${describe(contentTypes)}.`);
     }
-    begin(session, 'attachment', prompt, { ...options, contentTypes: contentTypes === undefined ? undefined : [...contentTypes] });
+    return begin(session, 'attachment', prompt, { ...options, contentTypes: contentTypes === undefined ? undefined : [...contentTypes] });
   },
+};
+
+// What a prompt returns: the answer's type lives only in Prompted's type; the value names the dialog begun.
+const PROMPTED: Record<PromptKind, Prompted<never>> = {
+  text: Object.freeze({ dialogId: PromptIds.text }),
+  number: Object.freeze({ dialogId: PromptIds.number }),
+  confirm: Object.freeze({ dialogId: PromptIds.confirm }),
+  choice: Object.freeze({ dialogId: PromptIds.choice }),
+  time: Object.freeze({ dialogId: PromptIds.time }),
+  attachment: Object.freeze({ dialogId: PromptIds.attachment }),
 };
 
 /** Registers every built-in prompt dialog under its `PromptIds` id, saying its texts from `texts`. */
@@ -183,20 +249,29 @@ export function registerPrompts(registry: DialogRegistry, texts: TextCatalog): v
 function begin(
   session: DialogSession,
   kind: PromptKind,
-  source: MessageLike,
+  source: PromptText,
   options: PromptOptions & Omit<Partial<PromptData>, 'retryPrompt'> & { contentTypes?: readonly string[] | undefined },
-): void {
+): Prompted<never> {
+  checkOptions(kind, options);
   // The prompt lives in dialogData until it is answered: keep it as plain JSON.
-  const prompt = plain(source);
-  const retryPrompt = options.retryPrompt === undefined ? undefined : plain(options.retryPrompt);
-  if (typeof prompt !== 'string' && (typeof prompt !== 'object' || prompt === null)) {
-    throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects the prompt as a string or a message, got ${describe(prompt)}.`);
-  }
+  const prompt = plain(kind, source);
+  const retryPrompt = options.retryPrompt === undefined ? undefined : plain(kind, options.retryPrompt);
   if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)) {
     throw new PalaverError('INVALID_ARGUMENT', `Expected \`maxRetries\` to be a non-negative integer, got ${describe(options.maxRetries)}.`);
   }
   const data: PromptData = { ...stripUndefined({ ...options, retryPrompt }), prompt };
   session.beginDialog(PromptIds[kind], data);
+  return PROMPTED[kind];
+}
+
+// v3 habits put a template's argument where the options go (`Prompts.text(session, 'Hi %s', name)`): say what to do.
+function checkOptions(kind: PromptKind, options: unknown): void {
+  if (typeof options === 'object' && options !== null && !Array.isArray(options)) return;
+  throw new PalaverError(
+    'INVALID_ARGUMENT',
+    `Prompts.${kind} takes its options as an object, got ${describe(options)}. To fill a template, pass it with its ` +
+      `arguments as one tuple: Prompts.${kind}(session, ['Hello %s, what next?', name]${kind === 'choice' ? ', choices' : ''}).`,
+  );
 }
 
 /** The prompt dialog: one class for every kind, since they differ only in how they read the answer. */
@@ -353,8 +428,19 @@ function isChoiceItem(value: unknown): value is ChoiceItem {
   return typeof v === 'string' && (synonyms === undefined || (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string')));
 }
 
-function plain(message: MessageLike): string | OutgoingMessage {
-  return isMessageSource(message) ? message.toMessage() : message;
+function plain(kind: PromptKind, message: PromptText): string | OutgoingMessage {
+  if (Array.isArray(message)) {
+    const [template, ...args] = message as readonly unknown[];
+    if (typeof template !== 'string') {
+      throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects a template tuple to start with the template text, got ${describe(template)}.`);
+    }
+    return formatText(template, args);
+  }
+  const prompt = isMessageSource(message) ? message.toMessage() : (message as string | OutgoingMessage);
+  if (typeof prompt !== 'string' && (typeof prompt !== 'object' || prompt === null)) {
+    throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects the prompt as a string, a message or a [template, ...args] tuple, got ${describe(prompt)}.`);
+  }
+  return prompt;
 }
 
 function imBack(title: string): CardAction {

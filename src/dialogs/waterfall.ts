@@ -58,7 +58,7 @@ export class FunctionDialog<S extends DialogSession = DialogSession> implements 
   }
 
   reply(session: S): unknown {
-    return this.handler(session);
+    return this.handler(session, undefined);
   }
 
   resume(session: S, result: DialogResult): unknown {

@@ -146,6 +146,7 @@ export class Engine {
       defaultLocale: settings.locale,
       timeoutOf: (state) => this.timeoutOf(state),
       traceLine: settings.trace,
+      checkEntity: retention?.checkEntity,
     };
   }
 

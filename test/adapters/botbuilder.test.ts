@@ -173,7 +173,7 @@ describe('BotbuilderAdapter: activities out', () => {
         manager.action('sizeHelp', { matches: /^sizes$/i, beginDialog: '/sizes' });
         const button = CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes');
         manager.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([button]).addAttachment(new HeroCard().buttons([button]))));
-        manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+        manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
         return manager;
       },
     });

@@ -167,7 +167,7 @@ describe('ConsoleAdapter', () => {
     managers.push(bot);
     bot.action('sizeHelp', { beginDialog: '/sizes' });
     bot.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')])));
-    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
     const done = chat.start(bot);
     type('hi', 'help with sizes');
     end();

@@ -222,7 +222,7 @@ function buttonBot(deliver: SessionManagerOptions['deliver']) {
   const manager = new SessionManager({ deliver, autoBatchDelay: 0 });
   manager.action('sizeHelp', { matches: /^sizes$/i, beginDialog: '/sizes' });
   manager.dialog('/', (session) => void session.send(new Message().addAttachment(new HeroCard().title('Menu').buttons([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')]))));
-  manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+  manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
   return manager;
 }
 

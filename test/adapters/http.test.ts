@@ -155,7 +155,7 @@ describe('HttpAdapter: turns over HTTP', () => {
     managers.push(bot);
     bot.action('sizeHelp', { beginDialog: '/sizes' });
     bot.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')])));
-    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic));
+    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
     const url = await listen(http.handler(bot));
     const menu = await say(url, 'hi');
     const button = menu.replies[0]?.suggestedActions?.[0];

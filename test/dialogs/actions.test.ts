@@ -1,7 +1,7 @@
 // Interruptions and middleware: triggers, scoped and global actions, confirm prompts, dialogAction presses,
 // bot.use and session.error, on both stores (MemoryStore, and RedisStore against a real redis-server).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore, Prompts, SessionManager, type ActionArgs, type SessionStore } from '../../src';
+import { MemoryStore, Prompts, ResumeReason, SessionManager, type ActionArgs, type SessionStore } from '../../src';
 import { RedisStore } from '../../src/redis';
 import { createTestClient, type TestClient } from '../../src/testing';
 import { describeRedis, RedisServer } from '../redis/server';
@@ -37,7 +37,7 @@ function pizzaBot(makeStore: MakeStore, options: { trace?: (line: string) => voi
         session.dialogData.count = results.response;
         Prompts.text(session, 'Which topping?');
       },
-      (session, results) => session.endDialog('%d pizzas with %s.', session.dialogData.count, results.response),
+      (session, results) => session.endDialog('%d pizzas with %s.', session.dialogData.count as number, results.response as string),
     ],
     {
       actions: {
@@ -60,7 +60,7 @@ function behaviours(makeStore: MakeStore): void {
     it('re-asks a waiting number prompt after a help interruption ends, its retry count untouched', async () => {
       const { bot, client, close } = setup(makeStore);
       bot.dialog('/help', (session) => session.endDialog('Just type a number.'), { triggerAction: { matches: /^help$/i, interrupt: true } });
-      bot.dialog('/', [(session) => Prompts.number(session, 'How many?', { maxRetries: 1 }), (session, r) => session.endDialog(r.response === undefined ? 'Gave up.' : 'Got %d.', r.response)]);
+      bot.dialog('/', [(session) => Prompts.number(session, 'How many?', { maxRetries: 1 }), (session, r) => (r.resumed === ResumeReason.completed ? session.endDialog('Got %d.', r.response) : session.endDialog('Gave up.'))]);
       expect(await talk(client, 'hi', 'lots')).toEqual(['How many?', "I didn't understand. How many?"]);
       expect(await talk(client, 'help')).toEqual(['Just type a number.', 'How many?']);
       // Had the help counted as a second wrong answer, maxRetries 1 would have given up at it.
@@ -168,7 +168,7 @@ function behaviours(makeStore: MakeStore): void {
         },
         beginDialog: '/calm',
       });
-      bot.dialog('/calm', (session, args: ActionArgs) => session.endDialog('No need to shout "%s".', args.matched[0]));
+      bot.dialog('/calm', (session, args: ActionArgs) => session.endDialog('No need to shout "%s".', args.matched[0] ?? ''));
       await talk(client, 'hi');
       expect(await talk(client, 'HEY')).toEqual(['No need to shout "HEY".', 'How many pizzas?']);
       // It ran on each message: the first (nothing on the stack yet) and the shout (a number prompt waiting).
@@ -261,7 +261,7 @@ function behaviours(makeStore: MakeStore): void {
       bot.use(async (session, next) => {
         if (session.message?.text === 'ping') {
           session.userData.pings = ((session.userData.pings as number | undefined) ?? 0) + 1;
-          session.send('pong %d', session.userData.pings);
+          session.send('pong %d', session.userData.pings as number);
           return;
         }
         await next();

@@ -11,9 +11,10 @@ function fragileBot(options: Parameters<typeof makeBot>[0] = {}) {
   h.bot.dialog('/', [
     (session) => Prompts.text(session, 'Say something'),
     (session, results) => {
-      session.privateConversationData.draft = results.response;
-      session.send('about to look at "%s"', results.response);
-      if (results.response === 'fail') throw new Error('step exploded');
+      const text = results.response ?? '';
+      session.privateConversationData.draft = text;
+      session.send('about to look at "%s"', text);
+      if (text === 'fail') throw new Error('step exploded');
       session.send('fine');
     },
   ]);

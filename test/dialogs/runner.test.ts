@@ -131,7 +131,7 @@ describe('replaceDialog', () => {
 
   it('resumes the original caller when the replacement ends', async () => {
     const { bot, say, texts, stored } = makeBot();
-    bot.dialog('/', [(session) => session.beginDialog('/first'), (session, result: DialogResult) => session.send('root got %s', result.response)]);
+    bot.dialog('/', [(session) => session.beginDialog('/first'), (session, result: DialogResult) => session.send('root got %s', String(result.response))]);
     bot.dialog('/first', [(session) => Prompts.text(session, 'first?'), (session) => session.replaceDialog('/second', { from: 'first' })]);
     bot.dialog('/second', [
       (session, args: { from: string }) => {

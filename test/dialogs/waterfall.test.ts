@@ -58,7 +58,7 @@ describe('waterfalls', () => {
     const { bot, say } = makeBot();
     let returned: DialogResult | undefined;
     bot.dialog('/', [(session) => session.beginDialog('/child'), (_session, results) => void (returned = results)]);
-    bot.dialog('/child', [(session) => Prompts.number(session, 'How many?'), (session, results) => session.send('got %d', results.response)]);
+    bot.dialog('/child', [(session) => Prompts.number(session, 'How many?'), (session, results) => session.send('got %d', results.response ?? NaN)]);
     await say('hi');
     await say('3');
     expect(returned).toEqual({ resumed: ResumeReason.completed, response: 3, childId: '/child' });
@@ -163,7 +163,7 @@ describe('function dialogs', () => {
     const { bot, say, texts } = makeBot();
     bot.dialog('/', (session) => {
       if (session.message?.text === 'stop') session.endDialog('stopped');
-      else session.send('echo %s', session.message?.text);
+      else session.send('echo %s', session.message?.text ?? '');
     });
     await say('a');
     await say('b');

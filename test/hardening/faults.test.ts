@@ -24,7 +24,7 @@ function faultyBot(options: Partial<SessionManagerOptions<Entities>> = {}, async
   made.bot.dialog('/', (session) => {
     session.entities.n = (session.entities.n ?? 0) + 1;
     session.userData.n = ((session.userData.n as number | undefined) ?? 0) + 1;
-    session.send('%s#%s', session.address.user.id, session.message?.text);
+    session.send('%s#%s', session.address.user.id, session.message?.text ?? '');
   });
   return { ...made, store };
 }
@@ -182,7 +182,7 @@ describe('a deliver that throws or hangs', () => {
       store: new MemoryStore({ maxSessions: 100 }),
     });
     bot.on('error', (error) => errors.push(error));
-    bot.dialog('/', (session) => void session.send('%s', session.message?.text));
+    bot.dialog('/', (session) => void session.send('%s', session.message?.text ?? ''));
     return { bot, calls, errors };
   }
 
@@ -394,9 +394,9 @@ describe('close() while turns are in flight', () => {
     const gate = deferred();
     const made = makeBot({ autoBatchDelay: 250 });
     made.bot.dialog('/', async (session) => {
-      session.send('before %s', session.message?.text);
+      session.send('before %s', session.message?.text ?? '');
       if (session.message?.text === 'slow') await gate.promise;
-      session.send('after %s', session.message?.text);
+      session.send('after %s', session.message?.text ?? '');
     });
     const slow = made.bot.receive({ address: address('a'), text: 'slow' });
     const queued = made.bot.receive({ address: address('a'), text: 'queued' });

@@ -150,7 +150,7 @@ function perform(bot: SessionManager<any>, c: Command): Promise<unknown> {
     case 'receive':
       return bot.receive(c.message as never);
     case 'send':
-      return bot.send(c.address as Address, c.message as never, ...c.args);
+      return bot.send(c.address as Address, c.message as string, ...c.args);
     case 'startSession':
       return bot.startSession(c.address as Address, c.options as never);
     case 'endSession':
@@ -186,7 +186,7 @@ describe('arbitrary input at the public entry points', () => {
     let runs = 0;
     const made = fuzzBot();
     made.bot.dialog('/send', (session) => {
-      sent = attempt(() => session.send(payload.message as never, ...payload.args));
+      sent = attempt(() => session.send(payload.message as string, ...payload.args));
       session.endDialog();
     });
     const to: Address = { channelId: 'fuzz', user: { id: 'sender' }, conversation: { id: 'c' } };
@@ -212,7 +212,7 @@ describe('arbitrary input at the public entry points', () => {
     let payload: { message: unknown; args: unknown[] } = { message: '', args: [] };
     let runs = 0;
     const made = fuzzBot({ dialogErrorMessage: null });
-    made.bot.dialog('/raw', (session) => void session.send(payload.message as never, ...payload.args));
+    made.bot.dialog('/raw', (session) => void session.send(payload.message as string, ...payload.args));
     await fc.assert(
       fc.asyncProperty(arb.outgoing, arb.args, async (message, args) => {
         payload = { message, args };
@@ -263,7 +263,7 @@ describe('arbitrary input at the public entry points', () => {
         if (built.status !== 'fulfilled') return;
         const bot = built.value;
         bot.on('error', () => undefined);
-        bot.dialog('/', (session) => void session.send('hi %s', session.message?.text));
+        bot.dialog('/', (session) => void session.send('hi %s', session.message?.text ?? ''));
         const turn = await outcome(bot.receive({ address: { channelId: 'o', user: { id: 'u' }, conversation: { id: 'c' } }, text: 'x' }));
         expect(untyped(turn)).toBeUndefined();
         await vi.advanceTimersByTimeAsync(11 * MINUTE);

@@ -97,7 +97,7 @@ describe('session keys cannot collide', () => {
       bump(session.entities);
       bump(session.userData);
       bump(session.conversationData);
-      session.send('%s/%s/%s: %d %d %d', session.address.channelId, session.address.conversation.id, session.address.user.id, session.entities.n, session.userData.n, session.conversationData.n);
+      session.send('%s/%s/%s: %d %d %d', session.address.channelId, session.address.conversation.id, session.address.user.id, session.entities.n!, session.userData.n as number, session.conversationData.n as number);
     });
     await made.bot.receive({ address: first, text: 'x' });
     await made.bot.receive({ address: first, text: 'x' });
@@ -124,7 +124,7 @@ describe('session keys cannot collide', () => {
     const made = makeBot({ sessionKey: (to) => `u:${to.channelId}:${to.user.id}` });
     made.bot.dialog('/', (session) => {
       session.userData.visits = ((session.userData.visits as number | undefined) ?? 0) + 1;
-      session.send('visit %d', session.userData.visits);
+      session.send('visit %d', session.userData.visits as number);
     });
     await made.bot.receive({ address: address(), text: 'x' });
     const { replies } = await made.bot.receive({ address: address(), text: 'x' });

@@ -27,7 +27,7 @@ describe('turns of one session key', () => {
       const log = session.entities.log ?? [];
       await Promise.resolve(); // give other turns every chance to interleave
       session.entities.log = [...log, session.message!.text!];
-      session.send('got %s', session.message!.text);
+      session.send('got %s', session.message!.text!);
     });
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => bot.receive({ address: address(), text: String(i) })));
     expect(results.map((r) => r.session.turnCount)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -88,7 +88,7 @@ describe('the store under a turn', () => {
     h.bot.dialog('/', (session) => {
       runs();
       session.userData.count = Number(session.userData.count ?? 0) + 1;
-      session.send('count %d', session.userData.count);
+      session.send('count %d', session.userData.count as number);
     });
     return { ...h, runs };
   }

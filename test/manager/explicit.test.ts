@@ -191,7 +191,7 @@ describe('explicit session control inside a turn', () => {
         session.newSession({ carry: { UserName: 'Lars' } });
         return;
       }
-      session.send('Hello %s', session.entities.UserName);
+      session.send('Hello %s', session.entities.UserName ?? '?');
     });
     await bot.receive({ address: address(), text: 'go' });
     expect(texts()).toEqual(['Starting over...', 'Hello Lars']);
@@ -363,7 +363,7 @@ describe('explicit session control from outside a turn', () => {
   it('runs onSessionStart for a bot-initiated session and begins the given dialog', async () => {
     const { bot: b, texts } = bot({ onSessionStart: (session) => void (session.entities.UserName = 'friend') });
     b.dialog('/greet', (session, args: { offer: string }) => {
-      session.send('Hello %s, %s', session.entities.UserName, args.offer);
+      session.send('Hello %s, %s', session.entities.UserName ?? '?', args.offer);
     });
     const info = await b.startSession(address(), { dialogId: '/greet', args: { offer: 'want a pizza?' } });
     expect(info.currentDialogState?.id).toBe('/greet');

@@ -15,7 +15,7 @@ describe('onSessionStart', () => {
 
   it('runs before the first turn of a session, which sees the entities it set', async () => {
     const { bot } = harness<Entities>({ onSessionStart: (session) => void (session.entities.BotName = 'Botty') });
-    bot.dialog('/', (session) => void session.send("Hi, I'm %s.", session.entities.BotName));
+    bot.dialog('/', (session) => void session.send("Hi, I'm %s.", session.entities.BotName ?? '?'));
     const { replies } = await bot.receive({ address: address(), text: 'hi' });
     expect(replies.map((m) => m.text)).toEqual(["Hi, I'm Botty."]);
     await bot.close();
@@ -23,8 +23,8 @@ describe('onSessionStart', () => {
 
   it('can start the session in a dialog of its own instead of the root dialog', async () => {
     const { bot } = harness({ onSessionStart: (session) => void session.beginDialog('/welcome') });
-    bot.dialog('/', (session) => void session.send('root: %s', session.message?.text));
-    bot.dialog('/welcome', [(session) => session.endDialog('Welcome! You said %s.', session.message?.text)]);
+    bot.dialog('/', (session) => void session.send('root: %s', session.message?.text ?? ''));
+    bot.dialog('/welcome', [(session) => session.endDialog('Welcome! You said %s.', session.message?.text ?? '')]);
     const first = await bot.receive({ address: address(), text: 'hi' });
     const second = await bot.receive({ address: address(), text: 'again' });
     expect([first.replies.map((m) => m.text), second.replies.map((m) => m.text)]).toEqual([['Welcome! You said hi.'], ['root: again']]);
@@ -66,7 +66,7 @@ describe('onSessionStart', () => {
         session.entities.BotName = 'Async Botty';
       },
     });
-    bot.dialog('/', (session) => void session.send('%s', session.entities.BotName));
+    bot.dialog('/', (session) => void session.send('%s', session.entities.BotName ?? '?'));
     const { replies } = await bot.receive({ address: address(), text: 'hi' });
     expect(replies[0]?.text).toBe('Async Botty');
     await bot.close();

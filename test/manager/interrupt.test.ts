@@ -9,7 +9,7 @@ const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 /** Asks for a name with a text prompt; '/reminder' asks a yes/no question and ends; '/alert' says something and ends. */
 function reminderBot() {
   const bot = new SessionManager({ deliver: () => undefined, autoBatchDelay: 0, store: new MemoryStore({ maxSessions: 10 }) });
-  bot.dialog('/', [(session) => Prompts.text(session, "What's your name?"), (session, results) => session.endDialog('Hello %s!', results.response)]);
+  bot.dialog('/', [(session) => Prompts.text(session, "What's your name?"), (session, results) => session.endDialog('Hello %s!', results.response ?? '')]);
   bot.dialog('/reminder', [
     (session, args: { text: string }) => Prompts.confirm(session, `${args.text} Done?`),
     (session, results) => session.endDialog(results.response ? 'Great.' : 'I will ask again later.'),

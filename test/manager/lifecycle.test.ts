@@ -141,7 +141,7 @@ describe('sessions and inactivity', () => {
   it('delivers what onSessionEnd sends before the closeMessage', async () => {
     const { bot, texts } = echoBot({
       closeMessage: 'bye',
-      onSessionEnd: (session) => void session.send('Thanks, %s!', session.entities.UserName),
+      onSessionEnd: (session) => void session.send('Thanks, %s!', session.entities.UserName ?? '?'),
     });
     await bot.receive({ address: address(), text: 'set UserName Lars' });
     await elapse(30 * MINUTE);

@@ -250,7 +250,7 @@ describe('per-dialog idle options', () => {
       if (session.message?.text === 'pay') session.beginDialog('/pay');
       else session.send('Hello!');
     });
-    bot.dialog('/pay', [(session) => Prompts.text(session, 'Your card number?'), (session, results) => session.endDialog('Paid with %s.', results.response)], {
+    bot.dialog('/pay', [(session) => Prompts.text(session, 'Your card number?'), (session, results) => session.endDialog('Paid with %s.', results.response ?? '')], {
       timeout: 60 * MINUTE,
       nudge: { after: 20 * MINUTE, message: 'Take your time: I still have your order.' },
     });
