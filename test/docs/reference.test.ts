@@ -12,7 +12,7 @@ let program: ts.Program;
 beforeAll(() => {
   const entries = [...new Set(tables.map((table) => join(root, table.entry)))];
   program = ts.createProgram(entries, { strict: true, skipLibCheck: true, noEmit: true, types: ['node'], esModuleInterop: true });
-});
+}, 120_000);
 
 /** The members a table should list: an interface's properties, or a string union's members. */
 function declared(table: MarkedTable): string[] {
