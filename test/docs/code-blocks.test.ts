@@ -6,19 +6,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentationFiles, root, typeScriptBlocks, type CodeBlock } from './markdown';
+import { documentationFiles, publicEntryPoints, root, typeScriptBlocks, type CodeBlock } from './markdown';
 
-/** Where each public import path's source is: the tsup entries behind package.json's `exports`. */
-const entryPoints: Record<string, string> = {
-  palaver: 'src/index.ts',
-  'palaver/redis': 'src/redis.ts',
-  'palaver/console': 'src/adapters/console.ts',
-  'palaver/http': 'src/adapters/http.ts',
-  'palaver/grammy': 'src/adapters/grammy.ts',
-  'palaver/botbuilder': 'src/adapters/botbuilder.ts',
-  'palaver/testing': 'src/testing.ts',
-};
-
+const entryPoints = publicEntryPoints;
 const files = documentationFiles();
 const blocks = files.flatMap(typeScriptBlocks);
 const checked = blocks.filter((block) => block.skipReason === undefined);

@@ -4,6 +4,17 @@ import { join, relative, resolve } from 'node:path';
 
 export const root = resolve(__dirname, '../..');
 
+/** Where each public import path's source is: the tsup entries behind package.json's `exports`. */
+export const publicEntryPoints: Record<string, string> = {
+  palaver: 'src/index.ts',
+  'palaver/redis': 'src/redis.ts',
+  'palaver/console': 'src/adapters/console.ts',
+  'palaver/http': 'src/adapters/http.ts',
+  'palaver/grammy': 'src/adapters/grammy.ts',
+  'palaver/botbuilder': 'src/adapters/botbuilder.ts',
+  'palaver/testing': 'src/testing.ts',
+};
+
 /** README.md, CONTRIBUTING.md and every page under docs/ (the generated docs/api/ aside), as paths from the root. */
 export function documentationFiles(): string[] {
   const files = ['README.md', 'CONTRIBUTING.md'].filter((file) => existsSync(join(root, file)));

@@ -1,10 +1,11 @@
 // One source for options and error codes: the tables in the docs list exactly what the code declares. The members are
 // read with the TypeScript compiler from the public entry files, so the test follows a type wherever it is moved to, as
 // long as the entry file still exports it.
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { documentationFiles, markedTables, root, type MarkedTable } from './markdown';
+import { documentationFiles, markedTables, publicEntryPoints, root, type MarkedTable } from './markdown';
 
 const tables = documentationFiles().flatMap(markedTables);
 let program: ts.Program;
@@ -52,4 +53,19 @@ describe('the options and error-code tables', () => {
       expect(new Set(table.names).size).toBe(table.names.length);
     },
   );
+});
+
+describe('the generated API reference', () => {
+  it('has one module per public import path, named after it and made from its source', () => {
+    const { entryPoints } = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { entryPoints: string[] };
+    const modules = Object.fromEntries(
+      entryPoints.map((entry) => {
+        const text = readFileSync(join(root, entry), 'utf8');
+        const name = /@module\s+(\S+)/.exec(text)?.[1] ?? `(no @module in ${entry})`;
+        const from = /export \* from '([^']+)'/.exec(text)?.[1] ?? `(no export * in ${entry})`;
+        return [name, relative(root, join(root, dirname(entry), from)) + '.ts'];
+      }),
+    );
+    expect(modules).toEqual(publicEntryPoints);
+  });
 });
