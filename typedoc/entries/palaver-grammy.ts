@@ -1,0 +1,5 @@
+/**
+ * GrammyAdapter: palaver's sessions and dialogs inside a Telegram bot built with grammY.
+ * @module palaver/grammy
+ */
+export * from '../../src/adapters/grammy';
