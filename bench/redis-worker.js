@@ -258,6 +258,8 @@ function counterProcess() {
         if (message.setup) for (let i = 0; i < message.users; i++) await driver.turn(i, '+');
         process.send({ t: 'ready' });
       } else if (message.t === 'go') {
+        // Both processes fire at the same wall-clock moment, not when each happens to read the message.
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, message.at - Date.now())));
         recording = true;
         const pending = [];
         for (let i = 0; i < message.users; i++) for (let k = 0; k < message.increments; k++) pending.push(driver.turn(i, '+'));

@@ -111,7 +111,8 @@ async function lostRun(admin, url, peer, processes, withState) {
   for (const p of procs.slice(1)) p.send({ t: 'start', peer, url, users, setup: false });
   await Promise.all(procs.slice(1).map((p) => p.next('ready')));
   const each = increments / processes;
-  for (const p of procs) p.send({ t: 'go', users, increments: each });
+  const at = Date.now() + 250;
+  for (const p of procs) p.send({ t: 'go', users, increments: each, at });
   const done = await Promise.all(procs.map((p) => p.next('done')));
   procs[0].send({ t: 'probe', users });
   const { counts } = await procs[0].next('counts');
@@ -327,7 +328,7 @@ function report(raw) {
       '',
       `Each user’s counter is per-user state (palaver \`userData\`, grammY’s session of the private chat, botbuilder \`UserState\`); every message adds one and the ` +
         'reply is the new value. All the messages are sent at once (one `Promise.allSettled`); with two processes, each sends half of every user’s messages, ' +
-        'both started together, each with its own client. *Users with state*: each user first sent one message alone. Afterwards one more message ("?") per user reads ' +
+        'both starting at the same wall-clock moment (set 250 ms ahead), each with its own client. *Users with state*: each user first sent one message alone. Afterwards one more message ("?") per user reads ' +
         'the counter. *Lost*: turns that completed without an error minus the increments stored. *Duplicate replies*: replies that repeat a value the same user already got ' +
         '(two turns that read the same state). A refused turn is not lost: its caller got the error.',
     );
