@@ -39,7 +39,7 @@ async function waitForPort(port, timeoutMs) {
 
 /**
  * Starts `redis-server` (from PATH, or REDIS_SERVER) on a free loopback port, without RDB or AOF. Resolves to
- * `{ url, port, version, stop() }`; the server is killed when this process exits, whatever the reason.
+ * `{ url, port, version, stop() }`; the server is killed when this process exits, on a signal too.
  */
 async function startRedis() {
   const binary = process.env.REDIS_SERVER || 'redis-server';
@@ -56,6 +56,13 @@ async function startRedis() {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
   process.once('exit', kill);
+  // Ctrl-C or a kill: Node does not run 'exit' listeners on a signal it has no handler for, so stop the server here.
+  const onSignal = (signal) => {
+    kill();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await Promise.race([waitForPort(port, 10_000), exited.then((code) => Promise.reject(new Error(`redis-server exited (${code}): ${stderr.trim()}`)))]);
   } catch (error) {
@@ -74,6 +81,8 @@ async function startRedis() {
     version,
     async stop() {
       process.removeListener('exit', kill);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       kill();
       await exited;
       fs.rmSync(dir, { recursive: true, force: true });
