@@ -4,7 +4,7 @@
 //
 //   node profile.js                       sequential and concurrent, U=1,000 × T=40
 //   node profile.js --mode=seq --users=1000 --turns=40 --top=30
-//   node profile.js --redis                palaver on RedisStore (a redis-server of its own), one at a time and in waves of 100
+//   node profile.js --redis [--wave=100]   palaver on RedisStore (a redis-server of its own), one at a time and in waves
 // Output: a table on stdout and in .out/profile-<mode>.md; the .cpuprofile stays in .out/profiles/.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -107,7 +107,7 @@ const server = redis ? await require('./lib/redis-server').startRedis() : undefi
 for (const mode of modes) {
   const before = new Set(fs.readdirSync(profDir));
   // On Redis: redis-worker.js, one at a time (seq) or in waves of 100 (conc), against the bench's own redis-server.
-  const job = redis ? { kind: 'throughput', peer, users, turns, wave: mode === 'seq' ? 0 : 100, url: server.url, warmSeconds: 1 } : { kind: 'throughput', peer, users, turns, mode, wave: 1000 };
+  const job = redis ? { kind: 'throughput', peer, users, turns, wave: mode === 'seq' ? 0 : Number(arg('wave', '100')), url: server.url, warmSeconds: 1 } : { kind: 'throughput', peer, users, turns, mode, wave: 1000 };
   console.log(`profiling ${peer}${redis ? ' on Redis' : ''} ${mode} U=${users} T=${turns} ...`);
   const child = spawnSync(process.execPath, ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100', path.join(__dirname, redis ? 'redis-worker.js' : 'worker.js'), JSON.stringify(job)], {
     cwd: __dirname,
@@ -126,7 +126,7 @@ for (const mode of modes) {
   fs.renameSync(path.join(profDir, file), named);
   const { busy, byFunction, byPackage } = analyse(named);
   const out = [];
-  const how = redis ? (mode === 'seq' ? 'on Redis, one at a time' : 'on Redis, waves of 100') : mode === 'seq' ? 'sequential' : 'concurrent';
+  const how = redis ? (mode === 'seq' ? 'on Redis, one at a time' : `on Redis, waves of ${arg('wave', '100')}`) : mode === 'seq' ? 'sequential' : 'concurrent';
   out.push(`## ${peer}, ${how}, U=${users} × T=${turns}: ${Math.round(result.turnsPerSec).toLocaleString('en-US')} turns/s under the profiler`, '');
   out.push(`Self time, % of busy time (${(busy / 1e6).toFixed(2)} s busy, idle excluded; the whole process incl. warm-up). Profile: \`${path.relative(__dirname, named)}\``, '');
   out.push('| package | self |', '|---|---|');

@@ -333,7 +333,36 @@ function report(raw) {
         '(two turns that read the same state). A refused turn is not lost: its caller got the error.',
     );
   }
+  L.push(...targets(raw));
   return L.join('\n');
+}
+
+/** Issue 17's Redis targets for palaver, each with the figure measured and whether it holds. */
+function targets(raw) {
+  const rows = [];
+  const pc = raw.counts.find((c) => c.peer === 'palaver');
+  if (pc) {
+    rows.push(['at most 2 round trips per turn', fmt(pc.all.roundTrips, 2), pc.all.roundTrips <= 2]);
+    rows.push(['at most 2 client calls per turn', fmt(pc.all.calls, 2), pc.all.calls <= 2]);
+    rows.push(['at most 8 commands executed by Redis per turn (scripts’ inner calls included)', fmt(pc.all.executed, 2), pc.all.executed <= 8]);
+  }
+  const p = raw.peers.indexOf('palaver');
+  const g = raw.peers.indexOf('grammy');
+  for (const c of raw.throughput) {
+    if (p < 0 || g < 0) break;
+    const x = median(c.runs[p].map((r) => r.turnsPerSec)) / median(c.runs[g].map((r) => r.turnsPerSec));
+    const floor = c.wave === 0 ? 1 : 0.75;
+    rows.push([`turns/s ≥ ${floor}× grammY + storage-redis, ${waveName(c.wave)}`, `${fmt(x, 2)}×`, x >= floor]);
+  }
+  for (const c of raw.lost) {
+    const runs = c.runs[p] ?? [];
+    if (!runs.length) continue;
+    const lost = Math.max(...runs.map((r) => r.lost));
+    const dup = Math.max(...runs.map((r) => r.duplicates));
+    rows.push([`0 lost updates and 0 duplicate replies in every run, ${c.withState ? 'users with state' : 'new users'}, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, `${lost} / ${dup}`, lost === 0 && dup === 0]);
+  }
+  if (!rows.length) return [];
+  return ['', '### Issue 17’s Redis targets', '', '| target | palaver | holds |', '|---|---|---|', ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${ok ? 'yes' : '**no**'} |`)];
 }
 
 /** Puts `section` into RESULTS.md in place of the earlier Redis section (between its markers), or at the end. */
