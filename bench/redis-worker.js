@@ -31,16 +31,14 @@ function open(peer, options) {
 async function serverStats(admin) {
   const text = await admin.info('commandstats');
   const byName = Object.create(null);
-  let usec = 0;
   for (const line of text.split('\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
     if (!m || m[1] === 'info') continue; // the bench's own INFO calls
     byName[m[1]] = Number(m[2]);
-    usec += Number(m[3]);
   }
   const cpu = await admin.info('cpu');
   const seconds = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
-  return { byName, usec, cpuSeconds: seconds('used_cpu_sys') + seconds('used_cpu_user') };
+  return { byName, cpuSeconds: seconds('used_cpu_sys') + seconds('used_cpu_user') };
 }
 
 function statsDelta(before, after) {
@@ -53,7 +51,7 @@ function statsDelta(before, after) {
       total += d;
     }
   }
-  return { total, byName, usec: after.usec - before.usec, cpuSeconds: after.cpuSeconds - before.cpuSeconds };
+  return { total, byName, cpuSeconds: after.cpuSeconds - before.cpuSeconds };
 }
 
 /** A reply recorder for the conversation: the latest reply of each user, and how many came in. */
@@ -158,7 +156,6 @@ async function throughput(job) {
     meanLatencyMs: mean(lat),
     p99LatencyMs: percentile(lat, 99, true),
     executedPerTurn: server.total / total,
-    redisUsecPerTurn: server.usec / total,
     redisCpuUsecPerTurn: (server.cpuSeconds * 1e6) / total,
   };
 }
@@ -229,7 +226,6 @@ function diff(a, b, n) {
     sentByName: perName(a.proxy.byName, b.proxy.byName),
     executed: per(server.total),
     executedByName: Object.fromEntries(Object.entries(server.byName).map(([k, v]) => [k, per(v)])),
-    redisUsec: per(server.usec),
   };
 }
 
