@@ -20,8 +20,11 @@ function countCalls(client, counts = { calls: 0, byName: Object.create(null) }) 
           }
           // A builder's chained calls (multi().set().get()) go on through the wrapper...
           if (result === object) return proxy;
-          // ...and multi() / pipeline() are wrapped, so that the exec() that sends the batch is counted.
-          if (result !== null && typeof result === 'object' && typeof result.exec === 'function') return wrap(result, `${property}.`);
+          if (result === null || typeof result !== 'object') return result;
+          // ...multi() / pipeline() are wrapped, so that the exec() that sends the batch is counted...
+          if (typeof result.exec === 'function') return wrap(result, `${property}.`);
+          // ...and so is a client the client hands out (duplicate(), withCommandOptions(), ...): its calls count too.
+          if (typeof result.sendCommand === 'function') return wrap(result, prefix);
           return result;
         };
       },

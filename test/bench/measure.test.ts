@@ -154,6 +154,14 @@ describe('countCalls', () => {
     expect(counts).toMatchObject({ calls: 1, byName: { 'multi.exec': 1 } });
   });
 
+  it('counts the calls of a client the client hands out', async () => {
+    const base = fake();
+    const withDuplicate = { ...base, sendCommand: async () => 'OK', duplicate: () => ({ ...base, sendCommand: async () => 'OK' }) };
+    const { client, counts } = countCalls(withDuplicate);
+    await client.duplicate().get('a');
+    expect(counts).toMatchObject({ calls: 1, byName: { get: 1 } });
+  });
+
   it('passes results through unchanged', async () => {
     const { client } = countCalls(fake());
     expect(await client.get('x')).toBe('x');
