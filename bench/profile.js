@@ -4,6 +4,7 @@
 //
 //   node profile.js                       sequential and concurrent, U=1,000 × T=40
 //   node profile.js --mode=seq --users=1000 --turns=40 --top=30
+//   node profile.js --redis [--wave=100]   palaver on RedisStore (a redis-server of its own), one at a time and in waves
 // Output: a table on stdout and in .out/profile-<mode>.md; the .cpuprofile stays in .out/profiles/.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -19,6 +20,7 @@ const users = Number(arg('users', '1000'));
 const turns = Number(arg('turns', '40'));
 const top = Number(arg('top', '25'));
 const peer = arg('peer', 'palaver');
+const redis = process.argv.includes('--redis');
 
 const outDir = path.join(__dirname, '.out');
 const profDir = path.join(outDir, 'profiles');
@@ -46,7 +48,8 @@ function packageOf(url, functionName) {
   if (url.startsWith('node:')) return 'node internals';
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1];
-  if (url.replace(/^file:\/\//, '') === PALAVER_FILE) return 'palaver';
+  const file = url.replace(/^file:\/\//, '');
+  if (file === PALAVER_FILE || path.dirname(file) === path.dirname(PALAVER_FILE)) return 'palaver';
   if (url.includes('/bench/')) return 'bench harness';
   return url;
 }
@@ -99,11 +102,14 @@ function pct(x, of) {
   return `${((100 * x) / of).toFixed(1)}%`;
 }
 
+async function main() {
+const server = redis ? await require('./lib/redis-server').startRedis() : undefined;
 for (const mode of modes) {
   const before = new Set(fs.readdirSync(profDir));
-  const job = { kind: 'throughput', peer, users, turns, mode, wave: 1000 };
-  console.log(`profiling ${peer} ${mode} U=${users} T=${turns} ...`);
-  const child = spawnSync(process.execPath, ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100', path.join(__dirname, 'worker.js'), JSON.stringify(job)], {
+  // On Redis: redis-worker.js, one at a time (seq) or in waves of 100 (conc), against the bench's own redis-server.
+  const job = redis ? { kind: 'throughput', peer, users, turns, wave: mode === 'seq' ? 0 : Number(arg('wave', '100')), url: server.url, warmSeconds: 1 } : { kind: 'throughput', peer, users, turns, mode, wave: 1000 };
+  console.log(`profiling ${peer}${redis ? ' on Redis' : ''} ${mode} U=${users} T=${turns} ...`);
+  const child = spawnSync(process.execPath, ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100', path.join(__dirname, redis ? 'redis-worker.js' : 'worker.js'), JSON.stringify(job)], {
     cwd: __dirname,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -115,17 +121,26 @@ for (const mode of modes) {
   }
   const result = JSON.parse(line.slice(7));
   const file = fs.readdirSync(profDir).find((f) => !before.has(f) && f.endsWith('.cpuprofile'));
-  const named = path.join(profDir, `${peer}-${mode}.cpuprofile`);
+  const tag = `${peer}${redis ? '-redis' : ''}-${mode}`;
+  const named = path.join(profDir, `${tag}.cpuprofile`);
   fs.renameSync(path.join(profDir, file), named);
   const { busy, byFunction, byPackage } = analyse(named);
   const out = [];
-  out.push(`## ${peer}, ${mode === 'seq' ? 'sequential' : 'concurrent'}, U=${users} × T=${turns}: ${Math.round(result.turnsPerSec).toLocaleString('en-US')} turns/s under the profiler`, '');
+  const how = redis ? (mode === 'seq' ? 'on Redis, one at a time' : `on Redis, waves of ${arg('wave', '100')}`) : mode === 'seq' ? 'sequential' : 'concurrent';
+  out.push(`## ${peer}, ${how}, U=${users} × T=${turns}: ${Math.round(result.turnsPerSec).toLocaleString('en-US')} turns/s under the profiler`, '');
   out.push(`Self time, % of busy time (${(busy / 1e6).toFixed(2)} s busy, idle excluded; the whole process incl. warm-up). Profile: \`${path.relative(__dirname, named)}\``, '');
   out.push('| package | self |', '|---|---|');
   for (const [pkg, time] of byPackage) if (pkg !== '(idle)' && time / busy >= 0.005) out.push(`| ${pkg} | ${pct(time, busy)} |`);
   out.push('', '| function | where | package | self |', '|---|---|---|---|');
   for (const f of byFunction.filter((f) => f.pkg !== '(idle)').slice(0, top)) out.push(`| ${f.name} | ${f.where} | ${f.pkg} | ${pct(f.time, busy)} |`);
   const text = out.join('\n') + '\n';
-  fs.writeFileSync(path.join(outDir, `profile-${peer}-${mode}.md`), text);
+  fs.writeFileSync(path.join(outDir, `profile-${tag}.md`), text);
   console.log(text);
 }
+await server?.stop();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

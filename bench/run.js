@@ -357,6 +357,9 @@ if (!quick && partial && !reportOnly) {
   fs.writeFileSync(path.join(outDir, 'RESULTS.partial.md'), text);
   console.log(`\n${text}\n(partial run: written to .out/RESULTS.partial.md, RESULTS.md left as it was)`);
 } else {
-  fs.writeFileSync(target, text);
+  // The Redis section (written by redis.js between its markers) stays: this run measures only the in-memory figures.
+  const previous = !quick && fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
+  const redisBlock = /<!-- redis:start -->[\s\S]*<!-- redis:end -->/.exec(previous)?.[0];
+  fs.writeFileSync(target, redisBlock ? `${text}\n${redisBlock}\n` : text);
   console.log(`\n${text}\nwritten to ${path.relative(process.cwd(), target)}; ${measured} measurements in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -101,4 +101,4 @@ async function create(options) {
   };
 }
 
-module.exports = { name: 'botbuilder-v4', create };
+module.exports = { name: 'botbuilder-v4', create, MemoryAdapter };
