@@ -4,7 +4,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'bench/**', 'docs/api/**', 'reports/**', '.stryker-tmp/**', '**/*.mjs', '**/*.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'bench/**',
+      'docs/api/**',
+      'reports/**',
+      '.stryker-tmp/**',
+      '**/*.mjs',
+      '**/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -29,7 +40,10 @@ export default tseslint.config(
     files: ['test/**/*.ts', 'examples/**/*.ts'],
     rules: {
       // Type tests declare values only to take their types.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       // Tests assign harness handles once, from inside the callbacks that create them.
       'prefer-const': 'off',

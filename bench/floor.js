@@ -17,7 +17,9 @@ const { performance } = require('node:perf_hooks');
 const { textOf, expectedReply } = require('./lib/conversation');
 
 if (typeof global.gc !== 'function') {
-  const child = spawnSync(process.execPath, ['--expose-gc', __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, ['--expose-gc', __filename, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 }
 
@@ -74,7 +76,8 @@ async function timeDriver(d, ms) {
     turns += USERS;
   } while (performance.now() - start < ms);
   const us = ((performance.now() - start) * 1000) / turns;
-  for (let i = 0; i < USERS; i++) if (d.driver.replies.last[i] !== expectedReply(i, d.t - 1)) fail(`${d.name}: user ${i} got a wrong reply`);
+  for (let i = 0; i < USERS; i++)
+    if (d.driver.replies.last[i] !== expectedReply(i, d.t - 1)) fail(`${d.name}: user ${i} got a wrong reply`);
   return us;
 }
 
@@ -118,7 +121,8 @@ async function grammyHeap() {
   }
   settle();
   const bytes = (heapUsed() - before) / HEAP_USERS;
-  for (let i = 0; i < HEAP_USERS; i += 997) if (driver.replies.last[i] !== expectedReply(i, 1)) fail(`grammY heap: user ${i} got a wrong reply`);
+  for (let i = 0; i < HEAP_USERS; i += 997)
+    if (driver.replies.last[i] !== expectedReply(i, 1)) fail(`grammY heap: user ${i} got a wrong reply`);
   return bytes;
 }
 
@@ -140,7 +144,8 @@ function textFloorHeap(texts) {
   }
   settle();
   const bytes = (heapUsed() - before) / HEAP_USERS;
-  if (records.size !== 2 * HEAP_USERS || replies[HEAP_USERS - 1] !== expectedReply(HEAP_USERS - 1, 1)) fail('the text floor lost records');
+  if (records.size !== 2 * HEAP_USERS || replies[HEAP_USERS - 1] !== expectedReply(HEAP_USERS - 1, 1))
+    fail('the text floor lost records');
   return bytes;
 }
 
@@ -149,7 +154,8 @@ async function main() {
   const id = JSON.parse(captured.idle)[1];
   const promptStack = JSON.parse(captured.prompt)[7];
   const texts = { ...captured, id, promptStack, names: Array.from({ length: 1000 }, (_, i) => `Name${i}`) };
-  if (JSON.parse(captured.prompt)[7] === 0 || JSON.parse(captured.idle)[7] !== 0) fail('the state layout is not the one this script expects (the stack at index 7)');
+  if (JSON.parse(captured.prompt)[7] === 0 || JSON.parse(captured.idle)[7] !== 0)
+    fail('the state layout is not the one this script expects (the stack at index 7)');
 
   const peers = [
     { name: 'harness', driver: nullDriver(), t: 0 },

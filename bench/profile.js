@@ -26,7 +26,9 @@ const outDir = path.join(__dirname, '.out');
 const profDir = path.join(outDir, 'profiles');
 fs.mkdirSync(profDir, { recursive: true });
 
-const PALAVER_FILE = process.env.PALAVER_DIST ? path.resolve(process.env.PALAVER_DIST) : path.resolve(__dirname, '..', 'dist', 'index.js');
+const PALAVER_FILE = process.env.PALAVER_DIST
+  ? path.resolve(process.env.PALAVER_DIST)
+  : path.resolve(__dirname, '..', 'dist', 'index.js');
 const maps = new Map();
 function sourceMapFor(url) {
   if (maps.has(url)) return maps.get(url);
@@ -95,7 +97,12 @@ function analyse(file) {
   }
   const idle = byPackage.get('(idle)') ?? 0;
   const busy = total - idle;
-  return { total, busy, byFunction: [...byFunction.values()].sort((a, b) => b.time - a.time), byPackage: [...byPackage].sort((a, b) => b[1] - a[1]) };
+  return {
+    total,
+    busy,
+    byFunction: [...byFunction.values()].sort((a, b) => b.time - a.time),
+    byPackage: [...byPackage].sort((a, b) => b[1] - a[1]),
+  };
 }
 
 function pct(x, of) {
@@ -103,41 +110,76 @@ function pct(x, of) {
 }
 
 async function main() {
-const server = redis ? await require('./lib/redis-server').startRedis() : undefined;
-for (const mode of modes) {
-  const before = new Set(fs.readdirSync(profDir));
-  // On Redis: redis-worker.js, one at a time (seq) or in waves of 100 (conc), against the bench's own redis-server.
-  const job = redis ? { kind: 'throughput', peer, users, turns, wave: mode === 'seq' ? 0 : Number(arg('wave', '100')), url: server.url, warmSeconds: 1 } : { kind: 'throughput', peer, users, turns, mode, wave: 1000 };
-  console.log(`profiling ${peer}${redis ? ' on Redis' : ''} ${mode} U=${users} T=${turns} ...`);
-  const child = spawnSync(process.execPath, ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=100', path.join(__dirname, redis ? 'redis-worker.js' : 'worker.js'), JSON.stringify(job)], {
-    cwd: __dirname,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (child.status !== 0 || !line) {
-    console.error(child.stdout);
-    process.exit(1);
+  const server = redis ? await require('./lib/redis-server').startRedis() : undefined;
+  for (const mode of modes) {
+    const before = new Set(fs.readdirSync(profDir));
+    // On Redis: redis-worker.js, one at a time (seq) or in waves of 100 (conc), against the bench's own redis-server.
+    const job = redis
+      ? {
+          kind: 'throughput',
+          peer,
+          users,
+          turns,
+          wave: mode === 'seq' ? 0 : Number(arg('wave', '100')),
+          url: server.url,
+          warmSeconds: 1,
+        }
+      : { kind: 'throughput', peer, users, turns, mode, wave: 1000 };
+    console.log(`profiling ${peer}${redis ? ' on Redis' : ''} ${mode} U=${users} T=${turns} ...`);
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--cpu-prof',
+        `--cpu-prof-dir=${profDir}`,
+        '--cpu-prof-interval=100',
+        path.join(__dirname, redis ? 'redis-worker.js' : 'worker.js'),
+        JSON.stringify(job),
+      ],
+      {
+        cwd: __dirname,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    if (child.status !== 0 || !line) {
+      console.error(child.stdout);
+      process.exit(1);
+    }
+    const result = JSON.parse(line.slice(7));
+    const file = fs.readdirSync(profDir).find((f) => !before.has(f) && f.endsWith('.cpuprofile'));
+    const tag = `${peer}${redis ? '-redis' : ''}-${mode}`;
+    const named = path.join(profDir, `${tag}.cpuprofile`);
+    fs.renameSync(path.join(profDir, file), named);
+    const { busy, byFunction, byPackage } = analyse(named);
+    const out = [];
+    const how = redis
+      ? mode === 'seq'
+        ? 'on Redis, one at a time'
+        : `on Redis, waves of ${arg('wave', '100')}`
+      : mode === 'seq'
+        ? 'sequential'
+        : 'concurrent';
+    out.push(
+      `## ${peer}, ${how}, U=${users} × T=${turns}: ${Math.round(result.turnsPerSec).toLocaleString('en-US')} turns/s under the profiler`,
+      '',
+    );
+    out.push(
+      `Self time, % of busy time (${(busy / 1e6).toFixed(2)} s busy, idle excluded; the whole process incl. warm-up). Profile: \`${path.relative(__dirname, named)}\``,
+      '',
+    );
+    out.push('| package | self |', '|---|---|');
+    for (const [pkg, time] of byPackage)
+      if (pkg !== '(idle)' && time / busy >= 0.005) out.push(`| ${pkg} | ${pct(time, busy)} |`);
+    out.push('', '| function | where | package | self |', '|---|---|---|---|');
+    for (const f of byFunction.filter((f) => f.pkg !== '(idle)').slice(0, top))
+      out.push(`| ${f.name} | ${f.where} | ${f.pkg} | ${pct(f.time, busy)} |`);
+    const text = out.join('\n') + '\n';
+    fs.writeFileSync(path.join(outDir, `profile-${tag}.md`), text);
+    console.log(text);
   }
-  const result = JSON.parse(line.slice(7));
-  const file = fs.readdirSync(profDir).find((f) => !before.has(f) && f.endsWith('.cpuprofile'));
-  const tag = `${peer}${redis ? '-redis' : ''}-${mode}`;
-  const named = path.join(profDir, `${tag}.cpuprofile`);
-  fs.renameSync(path.join(profDir, file), named);
-  const { busy, byFunction, byPackage } = analyse(named);
-  const out = [];
-  const how = redis ? (mode === 'seq' ? 'on Redis, one at a time' : `on Redis, waves of ${arg('wave', '100')}`) : mode === 'seq' ? 'sequential' : 'concurrent';
-  out.push(`## ${peer}, ${how}, U=${users} × T=${turns}: ${Math.round(result.turnsPerSec).toLocaleString('en-US')} turns/s under the profiler`, '');
-  out.push(`Self time, % of busy time (${(busy / 1e6).toFixed(2)} s busy, idle excluded; the whole process incl. warm-up). Profile: \`${path.relative(__dirname, named)}\``, '');
-  out.push('| package | self |', '|---|---|');
-  for (const [pkg, time] of byPackage) if (pkg !== '(idle)' && time / busy >= 0.005) out.push(`| ${pkg} | ${pct(time, busy)} |`);
-  out.push('', '| function | where | package | self |', '|---|---|---|---|');
-  for (const f of byFunction.filter((f) => f.pkg !== '(idle)').slice(0, top)) out.push(`| ${f.name} | ${f.where} | ${f.pkg} | ${pct(f.time, busy)} |`);
-  const text = out.join('\n') + '\n';
-  fs.writeFileSync(path.join(outDir, `profile-${tag}.md`), text);
-  console.log(text);
-}
-await server?.stop();
+  await server?.stop();
 }
 
 main().catch((error) => {

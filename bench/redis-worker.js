@@ -86,9 +86,11 @@ async function round(driver, from, to, t, wave, lat, at) {
     const pending = [];
     for (let i = w; i < end; i++) {
       const slot = at + (i - w);
-      pending.push(driver.turn(i, textOf(i, t)).then(() => {
-        if (lat) lat[slot] = performance.now() - start;
-      }));
+      pending.push(
+        driver.turn(i, textOf(i, t)).then(() => {
+          if (lat) lat[slot] = performance.now() - start;
+        }),
+      );
     }
     await Promise.all(pending);
     at += end - w;
@@ -98,7 +100,8 @@ async function round(driver, from, to, t, wave, lat, at) {
 
 function check(replies, from, to, t) {
   for (let i = from; i < to; i++) {
-    if (replies.last.get(i) !== expectedReply(i, t)) return `user ${i}, turn ${t}: got ${JSON.stringify(replies.last.get(i))}, expected ${JSON.stringify(expectedReply(i, t))}`;
+    if (replies.last.get(i) !== expectedReply(i, t))
+      return `user ${i}, turn ${t}: got ${JSON.stringify(replies.last.get(i))}, expected ${JSON.stringify(expectedReply(i, t))}`;
   }
   return '';
 }
@@ -138,7 +141,8 @@ async function throughput(job) {
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const server = statsDelta(server0, await serverStats(admin));
-  if (replies.count - repliesBefore !== total) fail(`${peer}: ${replies.count - repliesBefore} replies for ${total} turns`);
+  if (replies.count - repliesBefore !== total)
+    fail(`${peer}: ${replies.count - repliesBefore} replies for ${total} turns`);
   for (let i = 0; i < users; i += 10) {
     const name = await driver.storedName(i);
     if (name !== nameOf(i)) fail(`${peer}: user ${i}'s stored name is ${JSON.stringify(name)}, expected ${nameOf(i)}`);
@@ -173,12 +177,22 @@ async function counts(job) {
   await admin.flushAll();
   const replies = recorder();
   const calls = { calls: 0, byName: Object.create(null) };
-  const driver = await open(peer, { url: proxy.url, bot: 'conversation', onReply: replies.onReply, wrap: (client) => countCalls(client, calls).client });
+  const driver = await open(peer, {
+    url: proxy.url,
+    bot: 'conversation',
+    onReply: replies.onReply,
+    wrap: (client) => countCalls(client, calls).client,
+  });
   // A few untimed turns of other users first: scripts loaded (no NOSCRIPT retry counted), connections settled.
   for (let t = 0; t < 2; t++) await round(driver, users, users + 10, t, 0);
 
   const perTurnKind = [];
-  const snap = async () => ({ calls: calls.calls, callsByName: { ...calls.byName }, proxy: proxy.snapshot(), server: await serverStats(admin) });
+  const snap = async () => ({
+    calls: calls.calls,
+    callsByName: { ...calls.byName },
+    proxy: proxy.snapshot(),
+    server: await serverStats(admin),
+  });
   const all0 = await snap();
   for (let t = 0; t < turns; t++) {
     const s0 = await snap();
@@ -216,7 +230,12 @@ async function counts(job) {
 
 function diff(a, b, n) {
   const per = (x) => x / n;
-  const perName = (before, after) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, per(v - (before[k] ?? 0))]).filter(([, v]) => v > 0));
+  const perName = (before, after) =>
+    Object.fromEntries(
+      Object.entries(after)
+        .map(([k, v]) => [k, per(v - (before[k] ?? 0))])
+        .filter(([, v]) => v > 0),
+    );
   const server = statsDelta(a.server, b.server);
   return {
     calls: per(b.calls - a.calls),
@@ -258,7 +277,8 @@ function counterProcess() {
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, message.at - Date.now())));
         recording = true;
         const pending = [];
-        for (let i = 0; i < message.users; i++) for (let k = 0; k < message.increments; k++) pending.push(driver.turn(i, '+'));
+        for (let i = 0; i < message.users; i++)
+          for (let k = 0; k < message.increments; k++) pending.push(driver.turn(i, '+'));
         const settled = await Promise.allSettled(pending);
         recording = false;
         const rejected = settled.filter((s) => s.status === 'rejected');

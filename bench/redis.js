@@ -29,16 +29,40 @@ const LABEL = {
   'botbuilder-v4': 'botbuilder v4 + botbuilder-storage-redis',
 };
 const CONFIG = quick
-  ? { reps: 1, users: 200, turns: 4, warmSeconds: 0.2, waves: [0, 100], countUsers: 20, countTurns: 4, lostUsers: 50, increments: 10 }
-  : { reps: Number(option('reps') || 3), users: 1_000, turns: 20, warmSeconds: 1, waves: [0, 100, 1_000], countUsers: 100, countTurns: 20, lostUsers: 200, increments: 10 };
+  ? {
+      reps: 1,
+      users: 200,
+      turns: 4,
+      warmSeconds: 0.2,
+      waves: [0, 100],
+      countUsers: 20,
+      countTurns: 4,
+      lostUsers: 50,
+      increments: 10,
+    }
+  : {
+      reps: Number(option('reps') || 3),
+      users: 1_000,
+      turns: 20,
+      warmSeconds: 1,
+      waves: [0, 100, 1_000],
+      countUsers: 100,
+      countTurns: 20,
+      lostUsers: 200,
+      increments: 10,
+    };
 
 const here = __dirname;
 const outDir = path.join(here, '.out');
 fs.mkdirSync(outDir, { recursive: true });
 const rawFile = path.join(outDir, quick ? 'redis-results.quick.json' : 'redis-results.json');
-const dist = process.env.PALAVER_DIST ? path.resolve(process.env.PALAVER_DIST) : path.join(here, '..', 'dist', 'index.js');
+const dist = process.env.PALAVER_DIST
+  ? path.resolve(process.env.PALAVER_DIST)
+  : path.join(here, '..', 'dist', 'index.js');
 if (!reportOnly && !fs.existsSync(dist)) {
-  console.error(`No palaver build at ${dist}: run \`npm run build\` at the top of the repository first (or set PALAVER_DIST).`);
+  console.error(
+    `No palaver build at ${dist}: run \`npm run build\` at the top of the repository first (or set PALAVER_DIST).`,
+  );
   process.exit(1);
 }
 
@@ -49,7 +73,10 @@ const log = (line) => console.log(`  [${String(Math.round((Date.now() - started)
 /** Runs redis-worker.js on `job` in a fresh process; resolves to its RESULT, exits loudly on a failure. */
 function runWorker(job) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(here, 'redis-worker.js'), JSON.stringify(job)], { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(here, 'redis-worker.js'), JSON.stringify(job)], {
+      cwd: here,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -57,10 +84,15 @@ function runWorker(job) {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      const line = stdout.split('\n').reverse().find((l) => l.startsWith('RESULT '));
+      const line = stdout
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('RESULT '));
       const result = line ? JSON.parse(line.slice('RESULT '.length)) : undefined;
       if (code !== 0 || !result?.ok) {
-        console.error(`\nFAILED: ${JSON.stringify({ ...job, url: undefined })} (exit ${code}${signal ? `, ${signal}` : ''})`);
+        console.error(
+          `\nFAILED: ${JSON.stringify({ ...job, url: undefined })} (exit ${code}${signal ? `, ${signal}` : ''})`,
+        );
         console.error(stderr.trim().split('\n').slice(-30).join('\n'));
         if (result?.error) console.error(result.error);
         process.exit(1);
@@ -74,7 +106,10 @@ function runWorker(job) {
 
 /** A forked counter-bot process (redis-worker.js --counter) and a way to wait for its next message of a type. */
 function counterProcess() {
-  const child = fork(path.join(here, 'redis-worker.js'), ['--counter'], { cwd: here, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(here, 'redis-worker.js'), ['--counter'], {
+    cwd: here,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const inbox = [];
   const waiting = [];
   child.on('message', (message) => {
@@ -90,7 +125,10 @@ function counterProcess() {
     const k = inbox.findIndex((m) => m.t === t);
     if (k >= 0) return Promise.resolve(inbox.splice(k, 1)[0]);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`a counter process sent no "${t}" within 5 minutes`)), 5 * 60_000);
+      const timer = setTimeout(
+        () => reject(new Error(`a counter process sent no "${t}" within 5 minutes`)),
+        5 * 60_000,
+      );
       waiting.push({ t, resolve: (m) => (clearTimeout(timer), resolve(m)) });
     });
   };
@@ -117,7 +155,9 @@ async function lostRun(admin, url, peer, processes, withState) {
   procs[0].send({ t: 'probe', users });
   const { counts } = await procs[0].next('counts');
   for (const p of procs) p.send({ t: 'close' });
-  await Promise.all(procs.map((p) => new Promise((resolve) => (p.child.exitCode !== null ? resolve() : p.child.once('exit', resolve)))));
+  await Promise.all(
+    procs.map((p) => new Promise((resolve) => (p.child.exitCode !== null ? resolve() : p.child.once('exit', resolve)))),
+  );
 
   const baseline = withState ? 1 : 0;
   const succeeded = done.reduce((n, d) => n + d.ok, 0);
@@ -154,11 +194,22 @@ async function measure() {
   await admin.connect();
   try {
     if (wanted('counts')) {
-      console.log('\n# per-turn client calls, round trips and executed commands (one at a time, through the counting proxy)');
+      console.log(
+        '\n# per-turn client calls, round trips and executed commands (one at a time, through the counting proxy)',
+      );
       for (const peer of PEERS) {
-        const r = await runWorker({ kind: 'counts', peer, url: redis.url, users: CONFIG.countUsers, turns: CONFIG.countTurns, trace: peer === 'palaver' });
+        const r = await runWorker({
+          kind: 'counts',
+          peer,
+          url: redis.url,
+          users: CONFIG.countUsers,
+          turns: CONFIG.countTurns,
+          trace: peer === 'palaver',
+        });
         raw.counts.push({ peer, ...r });
-        log(`${peer.padEnd(14)} ${r.all.calls.toFixed(2)} calls, ${r.all.roundTrips.toFixed(2)} round trips, ${r.all.executed.toFixed(2)} executed per turn`);
+        log(
+          `${peer.padEnd(14)} ${r.all.calls.toFixed(2)} calls, ${r.all.roundTrips.toFixed(2)} round trips, ${r.all.executed.toFixed(2)} executed per turn`,
+        );
       }
     }
     if (wanted('throughput')) {
@@ -169,9 +220,19 @@ async function measure() {
         for (const c of raw.throughput) {
           for (let k = 0; k < PEERS.length; k++) {
             const j = (k + rep) % PEERS.length;
-            const r = await runWorker({ kind: 'throughput', peer: PEERS[j], url: redis.url, users: CONFIG.users, turns: CONFIG.turns, wave: c.wave, warmSeconds: CONFIG.warmSeconds });
+            const r = await runWorker({
+              kind: 'throughput',
+              peer: PEERS[j],
+              url: redis.url,
+              users: CONFIG.users,
+              turns: CONFIG.turns,
+              wave: c.wave,
+              warmSeconds: CONFIG.warmSeconds,
+            });
             c.runs[j].push(r);
-            log(`${PEERS[j].padEnd(14)} ${waveName(c.wave).padEnd(24)} ${Math.round(r.turnsPerSec).toLocaleString('en-US').padStart(7)} turns/s, mean ${r.meanLatencyMs.toFixed(2)} ms`);
+            log(
+              `${PEERS[j].padEnd(14)} ${waveName(c.wave).padEnd(24)} ${Math.round(r.turnsPerSec).toLocaleString('en-US').padStart(7)} turns/s, mean ${r.meanLatencyMs.toFixed(2)} ms`,
+            );
           }
         }
       }
@@ -179,14 +240,17 @@ async function measure() {
     if (wanted('lost')) {
       console.log(`\n# lost updates: ${CONFIG.lostUsers} users × ${CONFIG.increments} increments at once`);
       const cases = [];
-      for (const withState of [false, true]) for (const processes of [1, 2]) cases.push({ withState, processes, runs: PEERS.map(() => []) });
+      for (const withState of [false, true])
+        for (const processes of [1, 2]) cases.push({ withState, processes, runs: PEERS.map(() => []) });
       for (let rep = 0; rep < CONFIG.reps; rep++) {
         for (const c of cases) {
           for (let k = 0; k < PEERS.length; k++) {
             const j = (k + rep) % PEERS.length;
             const r = await lostRun(admin, redis.url, PEERS[j], c.processes, c.withState);
             c.runs[j].push(r);
-            log(`${PEERS[j].padEnd(14)} ${c.processes} process${c.processes > 1 ? 'es' : ''}, ${c.withState ? 'with state' : 'new users '}: lost ${r.lost}, duplicates ${r.duplicates}, rejected ${r.rejected}`);
+            log(
+              `${PEERS[j].padEnd(14)} ${c.processes} process${c.processes > 1 ? 'es' : ''}, ${c.withState ? 'with state' : 'new users '}: lost ${r.lost}, duplicates ${r.duplicates}, rejected ${r.rejected}`,
+            );
           }
         }
       }
@@ -226,18 +290,23 @@ function environment(redisVersion) {
   };
   const palaverRedis = (() => {
     try {
-      return JSON.parse(fs.readFileSync(require.resolve('redis/package.json', { paths: [path.dirname(dist)] }), 'utf8')).version;
+      return JSON.parse(fs.readFileSync(require.resolve('redis/package.json', { paths: [path.dirname(dist)] }), 'utf8'))
+        .version;
     } catch {
       return '?';
     }
   })();
   let commit = '?';
   try {
-    commit = execFileSync('git', ['-C', path.join(here, '..'), 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
+    commit = execFileSync('git', ['-C', path.join(here, '..'), 'describe', '--always', '--dirty'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
     // not a git checkout
   }
-  const from = process.env.PALAVER_DIST ? `\`${process.env.PALAVER_DIST}\`${process.env.PALAVER_LABEL ? ` (${process.env.PALAVER_LABEL})` : ''}` : `\`../dist\` (the repository at ${commit})`;
+  const from = process.env.PALAVER_DIST
+    ? `\`${process.env.PALAVER_DIST}\`${process.env.PALAVER_LABEL ? ` (${process.env.PALAVER_LABEL})` : ''}`
+    : `\`../dist\` (the repository at ${commit})`;
   return (
     `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}; redis-server ${redisVersion} on loopback, started by the bench (no persistence); ` +
     `palaver from ${from} on node-redis ${palaverRedis}; grammY ${version('grammy')} + @grammyjs/storage-redis ${version('@grammyjs/storage-redis')} on ioredis ${version('ioredis')}, @grammyjs/runner ${version('@grammyjs/runner')}; ` +
@@ -261,22 +330,56 @@ function report(raw) {
       'under a peer, `×` is its median divided by palaver’s.',
     '',
   );
-  const row = (name, series, digits) => `| ${name} | ${series.map((v, k) => (k === 0 ? cell(v, digits) : `${cell(v, digits)} ${ratio(v, series[0])}`)).join(' | ')} |`;
+  const row = (name, series, digits) =>
+    `| ${name} | ${series.map((v, k) => (k === 0 ? cell(v, digits) : `${cell(v, digits)} ${ratio(v, series[0])}`)).join(' | ')} |`;
   const tp = raw.throughput;
   if (tp.length) {
     const get = (c, f) => c.runs.map((runs) => runs.map(f));
     L.push('### Turns per second (higher is better)', '', head, rule);
-    for (const c of tp) L.push(row(waveName(c.wave), get(c, (r) => r.turnsPerSec)));
+    for (const c of tp)
+      L.push(
+        row(
+          waveName(c.wave),
+          get(c, (r) => r.turnsPerSec),
+        ),
+      );
     L.push('', '### Turns per CPU-second of the bot process (higher is better)', '', head, rule);
-    for (const c of tp) L.push(row(waveName(c.wave), get(c, (r) => r.turnsPerCpuSec)));
+    for (const c of tp)
+      L.push(
+        row(
+          waveName(c.wave),
+          get(c, (r) => r.turnsPerCpuSec),
+        ),
+      );
     L.push('', '### Latency per turn, ms (lower is better)', '', head, rule);
     for (const c of tp) {
-      L.push(row(`${waveName(c.wave)}: mean`, get(c, (r) => r.meanLatencyMs), 3));
-      L.push(row(`${waveName(c.wave)}: p99`, get(c, (r) => r.p99LatencyMs), 3));
+      L.push(
+        row(
+          `${waveName(c.wave)}: mean`,
+          get(c, (r) => r.meanLatencyMs),
+          3,
+        ),
+      );
+      L.push(
+        row(
+          `${waveName(c.wave)}: p99`,
+          get(c, (r) => r.p99LatencyMs),
+          3,
+        ),
+      );
     }
-    L.push('', 'In waves a turn’s latency runs from the start of its wave to its own end, so it includes the wait behind the rest of the wave.');
+    L.push(
+      '',
+      'In waves a turn’s latency runs from the start of its wave to its own end, so it includes the wait behind the rest of the wave.',
+    );
     L.push('', '### redis-server CPU time per turn, µs (lower is better)', '', head, rule);
-    for (const c of tp) L.push(row(waveName(c.wave), get(c, (r) => r.redisCpuUsecPerTurn)));
+    for (const c of tp)
+      L.push(
+        row(
+          waveName(c.wave),
+          get(c, (r) => r.redisCpuUsecPerTurn),
+        ),
+      );
     L.push(
       '',
       'The change of `used_cpu_sys` + `used_cpu_user` (`INFO cpu`) over the timed turns, divided by the turns: what Redis spends on ' +
@@ -286,15 +389,31 @@ function report(raw) {
   }
   if (raw.counts.length) {
     const by = (f) => peers.map((p) => f(raw.counts.find((c) => c.peer === p)));
-    const line = (name, f, digits = 2) => `| ${name} | ${by(f).map((v) => (v === undefined ? '–' : fmt(v, digits))).join(' | ')} |`;
+    const line = (name, f, digits = 2) =>
+      `| ${name} | ${by(f)
+        .map((v) => (v === undefined ? '–' : fmt(v, digits)))
+        .join(' | ')} |`;
     L.push('', `### Per turn: client calls, round trips, commands (lower is better)`, '', head, rule);
     L.push(line('client calls, mean of the conversation', (c) => c?.all.calls));
     L.push(line('round trips, mean', (c) => c?.all.roundTrips));
     L.push(line('commands sent by the client, mean', (c) => c?.all.sent));
     L.push(line('commands Redis executes (scripts’ inner calls included), mean', (c) => c?.all.executed));
-    L.push(`| … a new user’s first turn ("hi"): calls / round trips / executed | ${by((c) => (c ? `${fmt(c.first.calls, 0)} / ${fmt(c.first.roundTrips, 0)} / ${fmt(c.first.executed, 0)}` : '–')).join(' | ')} |`);
-    L.push(`| … the answer (the name; writes per-user data): calls / round trips / executed | ${by((c) => (c ? `${fmt(c.answer.calls, 0)} / ${fmt(c.answer.roundTrips, 0)} / ${fmt(c.answer.executed, 0)}` : '–')).join(' | ')} |`);
-    L.push(`| executed, by command (mean per turn) | ${by((c) => (c ? Object.entries(c.all.executedByName).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k.toUpperCase()} ${fmt(v, 2)}`).join(', ') : '–')).join(' | ')} |`);
+    L.push(
+      `| … a new user’s first turn ("hi"): calls / round trips / executed | ${by((c) => (c ? `${fmt(c.first.calls, 0)} / ${fmt(c.first.roundTrips, 0)} / ${fmt(c.first.executed, 0)}` : '–')).join(' | ')} |`,
+    );
+    L.push(
+      `| … the answer (the name; writes per-user data): calls / round trips / executed | ${by((c) => (c ? `${fmt(c.answer.calls, 0)} / ${fmt(c.answer.roundTrips, 0)} / ${fmt(c.answer.executed, 0)}` : '–')).join(' | ')} |`,
+    );
+    L.push(
+      `| executed, by command (mean per turn) | ${by((c) =>
+        c
+          ? Object.entries(c.all.executedByName)
+              .sort((a, b) => b[1] - a[1])
+              .map(([k, v]) => `${k.toUpperCase()} ${fmt(v, 2)}`)
+              .join(', ')
+          : '–',
+      ).join(' | ')} |`,
+    );
     L.push(
       '',
       `Counted one turn at a time, ${raw.config.countUsers} users × ${raw.config.countTurns} turns, after a few untimed turns of other users (so scripts are loaded). ` +
@@ -322,12 +441,49 @@ function report(raw) {
   if (raw.lost.length) {
     const { lostUsers, increments } = raw.config;
     const total = (lostUsers * increments).toLocaleString('en-US');
-    L.push('', `### Lost updates: ${lostUsers} users × ${increments} increments at once to a counter bot (lower is better)`, '', head, rule);
-    const name = (c) => `${c.withState ? 'users with state' : 'new users'}, ${c.processes} process${c.processes > 1 ? 'es' : ''}`;
-    for (const c of raw.lost) L.push(`| ${name(c)}: increments lost of ${total} | ${c.runs.map((runs) => cell(runs.map((r) => r.lost), 0)).join(' | ')} |`);
-    for (const c of raw.lost) L.push(`| ${name(c)}: duplicate replies | ${c.runs.map((runs) => cell(runs.map((r) => r.duplicates), 0)).join(' | ')} |`);
+    L.push(
+      '',
+      `### Lost updates: ${lostUsers} users × ${increments} increments at once to a counter bot (lower is better)`,
+      '',
+      head,
+      rule,
+    );
+    const name = (c) =>
+      `${c.withState ? 'users with state' : 'new users'}, ${c.processes} process${c.processes > 1 ? 'es' : ''}`;
+    for (const c of raw.lost)
+      L.push(
+        `| ${name(c)}: increments lost of ${total} | ${c.runs
+          .map((runs) =>
+            cell(
+              runs.map((r) => r.lost),
+              0,
+            ),
+          )
+          .join(' | ')} |`,
+      );
+    for (const c of raw.lost)
+      L.push(
+        `| ${name(c)}: duplicate replies | ${c.runs
+          .map((runs) =>
+            cell(
+              runs.map((r) => r.duplicates),
+              0,
+            ),
+          )
+          .join(' | ')} |`,
+      );
     for (const c of raw.lost) {
-      L.push(`| ${name(c)}: turns refused with an error | ${c.runs.map((runs) => `${cell(runs.map((r) => r.rejected), 0)}${runs.some((r) => r.rejectedCodes.length) ? ` (${[...new Set(runs.flatMap((r) => r.rejectedCodes))].join(', ')})` : ''}`).join(' | ')} |`);
+      L.push(
+        `| ${name(c)}: turns refused with an error | ${c.runs
+          .map(
+            (runs) =>
+              `${cell(
+                runs.map((r) => r.rejected),
+                0,
+              )}${runs.some((r) => r.rejectedCodes.length) ? ` (${[...new Set(runs.flatMap((r) => r.rejectedCodes))].join(', ')})` : ''}`,
+          )
+          .join(' | ')} |`,
+      );
     }
     L.push(
       '',
@@ -349,7 +505,11 @@ function targets(raw) {
   if (pc) {
     rows.push(['at most 2 round trips per turn', fmt(pc.all.roundTrips, 2), pc.all.roundTrips <= 2]);
     rows.push(['at most 2 client calls per turn', fmt(pc.all.calls, 2), pc.all.calls <= 2]);
-    rows.push(['at most 8 commands executed by Redis per turn (scripts’ inner calls included)', fmt(pc.all.executed, 2), pc.all.executed <= 8]);
+    rows.push([
+      'at most 8 commands executed by Redis per turn (scripts’ inner calls included)',
+      fmt(pc.all.executed, 2),
+      pc.all.executed <= 8,
+    ]);
   }
   const p = raw.peers.indexOf('palaver');
   const g = raw.peers.indexOf('grammy');
@@ -359,17 +519,32 @@ function targets(raw) {
     // Beside it the same ratio per CPU-second of the bot process, which the machine's other work moves much less.
     const cpu = median(c.runs[p].map((r) => r.turnsPerCpuSec)) / median(c.runs[g].map((r) => r.turnsPerCpuSec));
     const floor = c.wave === 0 ? 1 : 0.75;
-    rows.push([`turns/s ≥ ${floor}× grammY + storage-redis, ${waveName(c.wave)}`, `${fmt(x, 2)}× (per CPU-second: ${fmt(cpu, 2)}×)`, x >= floor]);
+    rows.push([
+      `turns/s ≥ ${floor}× grammY + storage-redis, ${waveName(c.wave)}`,
+      `${fmt(x, 2)}× (per CPU-second: ${fmt(cpu, 2)}×)`,
+      x >= floor,
+    ]);
   }
   for (const c of raw.lost) {
     const runs = c.runs[p] ?? [];
     if (!runs.length) continue;
     const lost = Math.max(...runs.map((r) => r.lost));
     const dup = Math.max(...runs.map((r) => r.duplicates));
-    rows.push([`0 lost updates and 0 duplicate replies in every run, ${c.withState ? 'users with state' : 'new users'}, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, `${lost} / ${dup}`, lost === 0 && dup === 0]);
+    rows.push([
+      `0 lost updates and 0 duplicate replies in every run, ${c.withState ? 'users with state' : 'new users'}, ${c.processes} process${c.processes > 1 ? 'es' : ''}`,
+      `${lost} / ${dup}`,
+      lost === 0 && dup === 0,
+    ]);
   }
   if (!rows.length) return [];
-  return ['', '### Issue 17’s Redis targets', '', '| target | palaver | holds |', '|---|---|---|', ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${ok ? 'yes' : '**no**'} |`)];
+  return [
+    '',
+    '### Issue 17’s Redis targets',
+    '',
+    '| target | palaver | holds |',
+    '|---|---|---|',
+    ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${ok ? 'yes' : '**no**'} |`),
+  ];
 }
 
 /** Puts `section` into RESULTS.md in place of the earlier Redis section (between its markers), or at the end. */
@@ -381,7 +556,8 @@ function writeResults(section) {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const a = text.indexOf(start);
   const b = text.indexOf(end);
-  const next = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  const next =
+    a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : `${text.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, next);
   return file;
 }
@@ -402,7 +578,9 @@ function writeResults(section) {
     fs.writeFileSync(target, section + '\n');
     console.log(`written to ${path.relative(process.cwd(), target)} (RESULTS.md left as it was)`);
   } else {
-    console.log(`written to ${path.relative(process.cwd(), writeResults(section))} in ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(
+      `written to ${path.relative(process.cwd(), writeResults(section))} in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
   }
 })().catch((error) => {
   console.error(error);

@@ -21,7 +21,14 @@ const reportOnly = argv.includes('--report');
 
 const ALL_PEERS = ['palaver', 'botbuilder-v3', 'botbuilder-v4', 'grammy-session', 'grammy-conversations'];
 // --peers=palaver,botbuilder-v4,...: a subset (palaver first); --users=1000: only the throughput cases of that U.
-const PEERS = option('peers') ? ['palaver', ...option('peers').split(',').filter((p) => p !== 'palaver' && ALL_PEERS.includes(p))] : ALL_PEERS;
+const PEERS = option('peers')
+  ? [
+      'palaver',
+      ...option('peers')
+        .split(',')
+        .filter((p) => p !== 'palaver' && ALL_PEERS.includes(p)),
+    ]
+  : ALL_PEERS;
 const LABEL = {
   palaver: 'palaver',
   'palaver-batch': 'palaver, autoBatchDelay 250',
@@ -62,9 +69,13 @@ const WAVE = 1_000;
 const MODES = ['seq', 'conc'];
 
 const here = __dirname;
-const dist = process.env.PALAVER_DIST ? path.resolve(process.env.PALAVER_DIST) : path.join(here, '..', 'dist', 'index.js');
+const dist = process.env.PALAVER_DIST
+  ? path.resolve(process.env.PALAVER_DIST)
+  : path.join(here, '..', 'dist', 'index.js');
 if (!reportOnly && !fs.existsSync(dist)) {
-  console.error(`No palaver build at ${dist}: run \`npm run build\` at the top of the repository first (or set PALAVER_DIST).`);
+  console.error(
+    `No palaver build at ${dist}: run \`npm run build\` at the top of the repository first (or set PALAVER_DIST).`,
+  );
   process.exit(1);
 }
 const outDir = path.join(here, '.out');
@@ -79,8 +90,16 @@ const loadAtStart = os.loadavg()[0];
 function runJob(job) {
   const args = ['--expose-gc', '--max-old-space-size=8192', path.join(here, 'worker.js'), JSON.stringify(job)];
   const t0 = Date.now();
-  const child = spawnSync(process.execPath, args, { cwd: here, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 30 * 60_000 });
-  const line = (child.stdout ?? '').split('\n').reverse().find((l) => l.startsWith('RESULT '));
+  const child = spawnSync(process.execPath, args, {
+    cwd: here,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 30 * 60_000,
+  });
+  const line = (child.stdout ?? '')
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('RESULT '));
   const result = line ? JSON.parse(line.slice('RESULT '.length)) : undefined;
   if (child.status !== 0 || !result?.ok) {
     // Fail loudly: a wrong answer or a crash means no figure of this run can be trusted.
@@ -91,13 +110,16 @@ function runJob(job) {
   }
   measured++;
   const elapsed = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`  [${elapsed.padStart(5)} s] ${describeJob(job).padEnd(62)} ${summarize(job, result)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `  [${elapsed.padStart(5)} s] ${describeJob(job).padEnd(62)} ${summarize(job, result)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   return result;
 }
 
 function describeJob(job) {
   const who = job.autoBatchDelay ? 'palaver-batch' : job.peer;
-  if (job.kind === 'throughput') return `${who} ${job.mode} U=${job.users}${job.sample ? ` (timed: ${job.sample} users)` : ''} T=${job.turns}`;
+  if (job.kind === 'throughput')
+    return `${who} ${job.mode} U=${job.users}${job.sample ? ` (timed: ${job.sample} users)` : ''} T=${job.turns}`;
   if (job.kind === 'heap') return `${who} heap U=${job.users}`;
   return `${who} live sessions N=${job.users}`;
 }
@@ -136,19 +158,61 @@ const measure = (what) => !reportOnly && wanted(what);
 if (measure('throughput')) {
   console.log('\n# turns per second, latency');
   const cases = [];
-  for (const { users, turns, sample } of CONFIG.throughput.filter((c) => !option('users') || c.users === Number(option('users')))) {
-    for (const mode of MODES) cases.push(PEERS.map((peer) => ({ kind: 'throughput', peer, users, turns, sample, mode, wave: WAVE, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns, warmSeconds: CONFIG.warmSeconds, rewarmSeconds: CONFIG.rewarmSeconds })));
+  for (const { users, turns, sample } of CONFIG.throughput.filter(
+    (c) => !option('users') || c.users === Number(option('users')),
+  )) {
+    for (const mode of MODES)
+      cases.push(
+        PEERS.map((peer) => ({
+          kind: 'throughput',
+          peer,
+          users,
+          turns,
+          sample,
+          mode,
+          wave: WAVE,
+          warmUsers: CONFIG.warmUsers,
+          warmTurns: CONFIG.warmTurns,
+          warmSeconds: CONFIG.warmSeconds,
+          rewarmSeconds: CONFIG.rewarmSeconds,
+        })),
+      );
   }
   const results = alternate(cases, CONFIG.reps);
-  cases.forEach((jobs, c) => raw.throughput.push({ users: jobs[0].users, turns: jobs[0].turns, sample: jobs[0].sample, mode: jobs[0].mode, peers: PEERS, runs: results[c] }));
+  cases.forEach((jobs, c) =>
+    raw.throughput.push({
+      users: jobs[0].users,
+      turns: jobs[0].turns,
+      sample: jobs[0].sample,
+      mode: jobs[0].mode,
+      peers: PEERS,
+      runs: results[c],
+    }),
+  );
 }
 
 if (measure('batching')) {
   console.log('\n# palaver: the cost of auto-batching');
   const { users, turns } = CONFIG.batching;
-  const cases = MODES.map((mode) => [0, 250].map((delay) => ({ kind: 'throughput', peer: 'palaver', users, turns, mode, wave: WAVE, autoBatchDelay: delay, warmUsers: CONFIG.warmUsers, warmTurns: CONFIG.warmTurns, warmSeconds: CONFIG.warmSeconds, rewarmSeconds: CONFIG.rewarmSeconds })));
+  const cases = MODES.map((mode) =>
+    [0, 250].map((delay) => ({
+      kind: 'throughput',
+      peer: 'palaver',
+      users,
+      turns,
+      mode,
+      wave: WAVE,
+      autoBatchDelay: delay,
+      warmUsers: CONFIG.warmUsers,
+      warmTurns: CONFIG.warmTurns,
+      warmSeconds: CONFIG.warmSeconds,
+      rewarmSeconds: CONFIG.rewarmSeconds,
+    })),
+  );
   const results = alternate(cases, CONFIG.reps);
-  cases.forEach((jobs, c) => raw.batching.push({ users, turns, mode: jobs[0].mode, delays: [0, 250], runs: results[c] }));
+  cases.forEach((jobs, c) =>
+    raw.batching.push({ users, turns, mode: jobs[0].mode, delays: [0, 250], runs: results[c] }),
+  );
 }
 
 if (measure('heap')) {
@@ -201,7 +265,9 @@ function environment() {
   };
   let commit = '?';
   try {
-    commit = execFileSync('git', ['-C', path.join(here, '..'), 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
+    commit = execFileSync('git', ['-C', path.join(here, '..'), 'describe', '--always', '--dirty'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
     // not a git checkout
   }
@@ -222,7 +288,8 @@ function environment() {
 
 function caseName(c) {
   const u = c.users.toLocaleString('en-US');
-  if (c.sample && c.sample < c.users) return `U=${u} live, timed ${c.sample.toLocaleString('en-US')} users × T=${c.turns}, ${modeName(c.mode)}`;
+  if (c.sample && c.sample < c.users)
+    return `U=${u} live, timed ${c.sample.toLocaleString('en-US')} users × T=${c.turns}, ${modeName(c.mode)}`;
   return `U=${u} × T=${c.turns}, ${modeName(c.mode)}`;
 }
 
@@ -248,7 +315,9 @@ function report() {
     lines.push('## Turns per second (higher is better)', '', head, rule);
     for (const c of raw.throughput) {
       const tps = c.runs.map((runs) => runs.map((r) => r.turnsPerSec));
-      lines.push(`| ${caseName(c)} | ${tps.map((v, i) => (i === 0 ? cell(v) : `${cell(v)} ${ratio(v, tps[0])}`)).join(' | ')} |`);
+      lines.push(
+        `| ${caseName(c)} | ${tps.map((v, i) => (i === 0 ? cell(v) : `${cell(v)} ${ratio(v, tps[0])}`)).join(' | ')} |`,
+      );
       const pv = median(tps[0]);
       const where = `U=${c.users.toLocaleString('en-US')} ${c.mode === 'seq' ? 'sequential' : 'concurrent'}`;
       if (PEERS.includes('botbuilder-v4')) {
@@ -260,17 +329,29 @@ function report() {
         bar.push([`turns/s ≥ 3× grammY session, ${where}`, `${fmt(pv / gs, 2)}×`, pv / gs >= 3]);
       }
     }
-    lines.push('', '## Turns per CPU-second (higher is better; CPU time of the whole process, GC threads included)', '', head, rule);
+    lines.push(
+      '',
+      '## Turns per CPU-second (higher is better; CPU time of the whole process, GC threads included)',
+      '',
+      head,
+      rule,
+    );
     for (const c of raw.throughput) {
       const cps = c.runs.map((runs) => runs.map((r) => r.turnsPerCpuSec));
-      lines.push(`| ${caseName(c)} | ${cps.map((v, i) => (i === 0 ? cell(v) : `${cell(v)} ${ratio(v, cps[0])}`)).join(' | ')} |`);
+      lines.push(
+        `| ${caseName(c)} | ${cps.map((v, i) => (i === 0 ? cell(v) : `${cell(v)} ${ratio(v, cps[0])}`)).join(' | ')} |`,
+      );
     }
     lines.push('', '## Latency per turn, ms: mean / p99 (lower is better)', '', head, rule);
     for (const c of raw.throughput) {
       const means = c.runs.map((runs) => runs.map((r) => r.meanLatencyMs));
       const p99s = c.runs.map((runs) => runs.map((r) => r.p99LatencyMs));
-      lines.push(`| ${caseName(c)}: mean | ${means.map((v, i) => (i === 0 ? cell(v, 3) : `${cell(v, 3)} ${ratio(v, means[0])}`)).join(' | ')} |`);
-      lines.push(`| ${caseName(c)}: p99 | ${p99s.map((v, i) => (i === 0 ? cell(v, 3) : `${cell(v, 3)} ${ratio(v, p99s[0])}`)).join(' | ')} |`);
+      lines.push(
+        `| ${caseName(c)}: mean | ${means.map((v, i) => (i === 0 ? cell(v, 3) : `${cell(v, 3)} ${ratio(v, means[0])}`)).join(' | ')} |`,
+      );
+      lines.push(
+        `| ${caseName(c)}: p99 | ${p99s.map((v, i) => (i === 0 ? cell(v, 3) : `${cell(v, 3)} ${ratio(v, p99s[0])}`)).join(' | ')} |`,
+      );
     }
     lines.push(
       '',
@@ -285,13 +366,24 @@ function report() {
     for (const c of raw.heap) {
       const idle = c.runs.map((runs) => runs.map((r) => r.idleBytesPerSession));
       const waiting = c.runs.map((runs) => runs.map((r) => r.waitingBytesPerSession));
-      lines.push(`| U=${c.users.toLocaleString('en-US')}, idle (after a full exchange; name stored) | ${idle.map((v, i) => (i === 0 ? cell(v, 0) : `${cell(v, 0)} ${ratio(v, idle[0])}`)).join(' | ')} |`);
-      lines.push(`| U=${c.users.toLocaleString('en-US')}, waiting at the prompt (after "hi") | ${waiting.map((v, i) => (i === 0 ? cell(v, 0) : `${cell(v, 0)} ${ratio(v, waiting[0])}`)).join(' | ')} |`);
+      lines.push(
+        `| U=${c.users.toLocaleString('en-US')}, idle (after a full exchange; name stored) | ${idle.map((v, i) => (i === 0 ? cell(v, 0) : `${cell(v, 0)} ${ratio(v, idle[0])}`)).join(' | ')} |`,
+      );
+      lines.push(
+        `| U=${c.users.toLocaleString('en-US')}, waiting at the prompt (after "hi") | ${waiting.map((v, i) => (i === 0 ? cell(v, 0) : `${cell(v, 0)} ${ratio(v, waiting[0])}`)).join(' | ')} |`,
+      );
       const lightest = Math.min(...idle.slice(1).map(median));
       const lightestPeer = PEERS[1 + idle.slice(1).map(median).indexOf(lightest)];
-      bar.push([`idle session heap ≤ lightest peer (${LABEL[lightestPeer]}, ${fmt(lightest, 0)} B)`, `${fmt(median(idle[0]), 0)} B`, median(idle[0]) <= lightest]);
+      bar.push([
+        `idle session heap ≤ lightest peer (${LABEL[lightestPeer]}, ${fmt(lightest, 0)} B)`,
+        `${fmt(median(idle[0]), 0)} B`,
+        median(idle[0]) <= lightest,
+      ]);
     }
-    lines.push('', `(heap after creating U sessions − heap before) / U; the baseline already holds the bot, its store (with any capacity it preallocates) and ${CONFIG.warmUsers} warm-up users.`);
+    lines.push(
+      '',
+      `(heap after creating U sessions − heap before) / U; the baseline already holds the bot, its store (with any capacity it preallocates) and ${CONFIG.warmUsers} warm-up users.`,
+    );
   }
 
   if (raw.million.length || raw.batching.length) lines.push('', '## palaver alone');
@@ -324,15 +416,25 @@ function report() {
     bar.push([`… with one timer`, `${timers}`, timers === 1]);
   }
   if (raw.batching.length) {
-    lines.push('', `### The cost of auto-batching (U=${raw.batching[0].users.toLocaleString('en-US')} × T=${raw.batching[0].turns})`, '');
+    lines.push(
+      '',
+      `### The cost of auto-batching (U=${raw.batching[0].users.toLocaleString('en-US')} × T=${raw.batching[0].turns})`,
+      '',
+    );
     lines.push('| | autoBatchDelay 0 | autoBatchDelay 250 (default) | ratio 250 ÷ 0 |', '|---|---|---|---|');
     for (const c of raw.batching) {
       const [zero, batched] = c.runs.map((runs) => runs.map((r) => r.turnsPerSec));
-      lines.push(`| turns/s, ${modeName(c.mode)} | ${cell(zero)} | ${cell(batched)} | ${fmt(median(batched) / median(zero), 2)}× |`);
+      lines.push(
+        `| turns/s, ${modeName(c.mode)} | ${cell(zero)} | ${cell(batched)} | ${fmt(median(batched) / median(zero), 2)}× |`,
+      );
       const [zc, bc] = c.runs.map((runs) => runs.map((r) => r.turnsPerCpuSec));
-      lines.push(`| turns per CPU-second, ${modeName(c.mode)} | ${cell(zc)} | ${cell(bc)} | ${fmt(median(bc) / median(zc), 2)}× |`);
+      lines.push(
+        `| turns per CPU-second, ${modeName(c.mode)} | ${cell(zc)} | ${cell(bc)} | ${fmt(median(bc) / median(zc), 2)}× |`,
+      );
       const [zm, bm] = c.runs.map((runs) => runs.map((r) => r.meanLatencyMs));
-      lines.push(`| mean latency ms, ${modeName(c.mode)} | ${cell(zm, 3)} | ${cell(bm, 3)} | ${fmt(median(bm) / median(zm), 2)}× |`);
+      lines.push(
+        `| mean latency ms, ${modeName(c.mode)} | ${cell(zm, 3)} | ${cell(bm, 3)} | ${fmt(median(bm) / median(zm), 2)}× |`,
+      );
     }
     lines.push(
       '',
@@ -351,7 +453,11 @@ function report() {
 if (!reportOnly) raw.environment = environment();
 const text = report();
 const partial = only.length > 0 || option('peers') !== '' || option('users') !== '' || option('reps') !== '';
-if (!reportOnly) fs.writeFileSync(path.join(outDir, quick ? 'results.quick.json' : partial ? 'results.partial.json' : 'results.json'), JSON.stringify(raw, null, 2));
+if (!reportOnly)
+  fs.writeFileSync(
+    path.join(outDir, quick ? 'results.quick.json' : partial ? 'results.partial.json' : 'results.json'),
+    JSON.stringify(raw, null, 2),
+  );
 const target = quick ? path.join(outDir, 'RESULTS.quick.md') : path.join(here, 'RESULTS.md');
 if (!quick && partial && !reportOnly) {
   fs.writeFileSync(path.join(outDir, 'RESULTS.partial.md'), text);
@@ -361,5 +467,7 @@ if (!quick && partial && !reportOnly) {
   const previous = !quick && fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
   const redisBlock = /<!-- redis:start -->[\s\S]*<!-- redis:end -->/.exec(previous)?.[0];
   fs.writeFileSync(target, redisBlock ? `${text}\n${redisBlock}\n` : text);
-  console.log(`\n${text}\nwritten to ${path.relative(process.cwd(), target)}; ${measured} measurements in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `\n${text}\nwritten to ${path.relative(process.cwd(), target)}; ${measured} measurements in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 }

@@ -77,7 +77,11 @@ async function main(): Promise<void> {
       const users = Math.min(WAVE, Math.ceil((totalTurns - done) / turns));
       for (let i = 0; i < users; i++) {
         const u = nextUser++;
-        const address: Address = { channelId: 'soak', user: { id: `user${u}` }, conversation: { id: `room${u % 1000}` } };
+        const address: Address = {
+          channelId: 'soak',
+          user: { id: `user${u}` },
+          conversation: { id: `room${u % 1000}` },
+        };
         for (let t = 0; t < turns; t++) wave.push(bot.receive({ address, text }));
       }
       await Promise.all(wave);
@@ -106,7 +110,9 @@ async function main(): Promise<void> {
   const live = store.size;
   const withSessions = await heapAfterGc();
   const perSession = (withSessions - empty) / live;
-  console.log(`[soak] ${live.toLocaleString('en')} live sessions: heap ${mb(withSessions)}, ${Math.round(perSession).toLocaleString('en')} bytes per live session`);
+  console.log(
+    `[soak] ${live.toLocaleString('en')} live sessions: heap ${mb(withSessions)}, ${Math.round(perSession).toLocaleString('en')} bytes per live session`,
+  );
   await bot.sweepExpired(Date.now() + 2 * 60 * 60_000);
   await drain();
   // The baseline: lru-cache keeps its index at the largest size it has had, so take it once that size is reached.
@@ -124,7 +130,9 @@ async function main(): Promise<void> {
     turns += await rotate(Math.min(100_000, TURNS - turns));
     const now = performance.now();
     if (now - lastReport > 5_000) {
-      console.log(`[soak] ${turns.toLocaleString('en')} turns, ${store.size.toLocaleString('en')} live sessions, heap ${mb(process.memoryUsage().heapUsed)}`);
+      console.log(
+        `[soak] ${turns.toLocaleString('en')} turns, ${store.size.toLocaleString('en')} live sessions, heap ${mb(process.memoryUsage().heapUsed)}`,
+      );
       lastReport = now;
     }
   }
@@ -134,12 +142,17 @@ async function main(): Promise<void> {
   const users = nextUser - usersBefore;
   const drift = (after - baseline) / baseline;
 
-  console.log(`[soak] ${turns.toLocaleString('en')} turns for ${users.toLocaleString('en')} users in ${seconds.toFixed(1)} s: ${Math.round(turns / seconds).toLocaleString('en')} turns/s`);
+  console.log(
+    `[soak] ${turns.toLocaleString('en')} turns for ${users.toLocaleString('en')} users in ${seconds.toFixed(1)} s: ${Math.round(turns / seconds).toLocaleString('en')} turns/s`,
+  );
   console.log(`[soak] live sessions: at most ${peakLive.toLocaleString('en')} at once; after expiry: ${store.size}`);
-  console.log(`[soak] heap after GC: baseline ${mb(baseline)}, after ${mb(after)} (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(2)} %)`);
+  console.log(
+    `[soak] heap after GC: baseline ${mb(baseline)}, after ${mb(after)} (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(2)} %)`,
+  );
 
   const problems: string[] = [];
-  if (Math.abs(drift) > TOLERANCE) problems.push(`heap drifted ${(drift * 100).toFixed(2)} % (tolerance ${(TOLERANCE * 100).toFixed(0)} %)`);
+  if (Math.abs(drift) > TOLERANCE)
+    problems.push(`heap drifted ${(drift * 100).toFixed(2)} % (tolerance ${(TOLERANCE * 100).toFixed(0)} %)`);
   if (wrong > 0) problems.push(`${wrong} replies went to the wrong user`);
   if (errors > 0) problems.push(`${errors} error events`);
   if (ended - endedBefore !== users) problems.push(`${ended - endedBefore} sessions ended, expected ${users}`);

@@ -78,7 +78,8 @@ async function mismatches(driver, from, to, t, checkStore) {
 
 function firstMismatch(driver, from, to, t) {
   for (let i = from; i < to; i++) {
-    if (driver.replies.last[i] !== expectedReply(i, t)) return `user ${i}: got ${JSON.stringify(driver.replies.last[i])}, expected ${JSON.stringify(expectedReply(i, t))}`;
+    if (driver.replies.last[i] !== expectedReply(i, t))
+      return `user ${i}: got ${JSON.stringify(driver.replies.last[i])}, expected ${JSON.stringify(expectedReply(i, t))}`;
   }
   return '';
 }
@@ -119,7 +120,10 @@ async function throughput(job) {
   if (sample < users) {
     await concurrentRound(driver, 0, users, 0, wave);
     const wrongSetup = await mismatches(driver, 0, users, 0, false);
-    if (wrongSetup > 0) fail(`${peer} U=${users}: ${wrongSetup} mismatches while setting up the population (${firstMismatch(driver, 0, users, 0)})`);
+    if (wrongSetup > 0)
+      fail(
+        `${peer} U=${users}: ${wrongSetup} mismatches while setting up the population (${firstMismatch(driver, 0, users, 0)})`,
+      );
   }
   // The warm-up's and the set-up's garbage collected, then warm again (so the clock starts on a heap holding one
   // second of each peer's own garbage, as in a running bot): a forced full collection frees the hidden classes that
@@ -143,7 +147,10 @@ async function throughput(job) {
   const started = performance.now();
   for (let r = 0; r < turns; r++) {
     const t = first + r;
-    at = mode === 'seq' ? await sequentialRound(driver, 0, sample, t, lat, at, picked) : await concurrentRound(driver, 0, sample, t, wave, lat, at, picked);
+    at =
+      mode === 'seq'
+        ? await sequentialRound(driver, 0, sample, t, lat, at, picked)
+        : await concurrentRound(driver, 0, sample, t, wave, lat, at, picked);
     // Each turn owes its reply by the time it resolves (unless a batching delay holds it back on purpose).
     if (driver.immediateReplies) {
       for (let k = 0; k < sample; k++) {
@@ -173,15 +180,18 @@ async function throughput(job) {
     for (const i of picked) {
       if (driver.replies.last[i] !== expectedReply(i, last) || (await driver.storedName(i)) !== nameOf(i)) {
         finalWrong++;
-        if (!firstWrong) firstWrong = `final: ${firstMismatch(driver, i, i + 1, last) || `user ${i}: stored name differs`}`;
+        if (!firstWrong)
+          firstWrong = `final: ${firstMismatch(driver, i, i + 1, last) || `user ${i}: stored name differs`}`;
       }
     }
     // Users outside the sample still hold the reply of their one setup turn.
     const pickedSet = new Set(picked);
-    for (let i = 0; i < users; i++) if (!pickedSet.has(i) && driver.replies.last[i] !== expectedReply(i, 0)) finalWrong++;
+    for (let i = 0; i < users; i++)
+      if (!pickedSet.has(i) && driver.replies.last[i] !== expectedReply(i, 0)) finalWrong++;
   } else {
     finalWrong = await mismatches(driver, 0, users, last, true);
-    if (!firstWrong && finalWrong) firstWrong = `final: ${firstMismatch(driver, 0, users, last) || 'stored name differs'}`;
+    if (!firstWrong && finalWrong)
+      firstWrong = `final: ${firstMismatch(driver, 0, users, last) || 'stored name differs'}`;
   }
   wrong += finalWrong;
   const replies = driver.replies.count - repliesBefore;

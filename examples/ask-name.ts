@@ -1,6 +1,13 @@
 // BotBuilder v3 "Starting and Ending dialogs": two waterfalls ask the user's name, then greet them.
 // Run it: npx ts-node examples/ask-name.ts  (a scripted conversation with the v3-style trace, then it exits)
-import { Prompts, SessionManager, type Address, type DialogResult, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Prompts,
+  SessionManager,
+  type Address,
+  type DialogResult,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 /** Builds the askName bot; `options` lets a test or a script pick the delivery, the trace and the batching delay. */
 export function createAskNameBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
@@ -25,7 +32,10 @@ async function main(): Promise<void> {
     for (const message of messages) console.log(`  bot> ${message.text}`);
   };
   // The trace shows where the bot is: a dot per dialog under the one on top, as in the v3 console output.
-  const bot = createAskNameBot({ deliver: (_address, messages) => print(messages), trace: (line) => console.log(`        ${line}`) });
+  const bot = createAskNameBot({
+    deliver: (_address, messages) => print(messages),
+    trace: (line) => console.log(`        ${line}`),
+  });
   for (const text of ['hi', 'Lars']) {
     console.log(`user> ${text}`);
     await bot.receive({ address, text });

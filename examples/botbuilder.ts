@@ -13,20 +13,25 @@ import { createTutorialBot } from './session-callbacks';
 /** TestAdapter with the proactive path a CloudAdapter has (TestAdapter itself rejects continueConversation). */
 class OfflineAdapter extends TestAdapter {
   override async continueConversationAsync(_appId: unknown, reference: unknown, logic: unknown): Promise<void> {
-    const activity = TurnContext.applyConversationReference({ type: 'event', name: 'ContinueConversation' }, reference as Partial<ConversationReference>, true);
+    const activity = TurnContext.applyConversationReference(
+      { type: 'event', name: 'ContinueConversation' },
+      reference as Partial<ConversationReference>,
+      true,
+    );
     await this.runMiddleware(new TurnContext(this, activity), logic as (context: TurnContext) => Promise<void>);
   }
 }
 
 function print(activities: Partial<Activity>[]): void {
-  for (const activity of activities.splice(0)) console.log(`  bot> ${activity.type === 'message' ? activity.text : `(${activity.type})`}`);
+  for (const activity of activities.splice(0))
+    console.log(`  bot> ${activity.type === 'message' ? activity.text : `(${activity.type})`}`);
 }
 
 async function main(): Promise<void> {
   let saved: Address | undefined;
   const adapter = new OfflineAdapter(async (context) => {
     const result = await bf.run(context, manager);
-    saved ??= result === undefined ? undefined : (context.activity && bf.toAddress(context.activity));
+    saved ??= result === undefined ? undefined : context.activity && bf.toAddress(context.activity);
   });
   const bf = new BotbuilderAdapter({ adapter });
   const manager = createTutorialBot({ deliver: bf.deliver, autoBatchDelay: 0 });

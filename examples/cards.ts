@@ -28,29 +28,43 @@ export function createCardsBot(options: Partial<SessionManagerOptions> & Pick<Se
           new ThumbnailCard()
             .title('Space Needle')
             .subtitle('Seattle, Washington')
-            .images([CardImage.create('https://upload.wikimedia.org/wikipedia/commons/7/7c/Seattlenighttimequeenanne.jpg', { alt: 'The Space Needle at night' })])
-            .buttons([CardAction.openUrl('https://en.wikipedia.org/wiki/Space_Needle', 'Wikipedia'), CardAction.imBack('Tell me more about the Space Needle', 'More')]),
+            .images([
+              CardImage.create('https://upload.wikimedia.org/wikipedia/commons/7/7c/Seattlenighttimequeenanne.jpg', {
+                alt: 'The Space Needle at night',
+              }),
+            ])
+            .buttons([
+              CardAction.openUrl('https://en.wikipedia.org/wiki/Space_Needle', 'Wikipedia'),
+              CardAction.imBack('Tell me more about the Space Needle', 'More'),
+            ]),
           new ThumbnailCard()
             .title('EMP Museum')
             .subtitle('Seattle, Washington')
             .images(['https://upload.wikimedia.org/wikipedia/commons/a/a0/Night_Exterior_EMP.jpg'])
-            .buttons([CardAction.openUrl('https://en.wikipedia.org/wiki/Museum_of_Pop_Culture', 'Wikipedia'), CardAction.postBack('ticket:emp', 'Buy a ticket')]),
+            .buttons([
+              CardAction.openUrl('https://en.wikipedia.org/wiki/Museum_of_Pop_Culture', 'Wikipedia'),
+              CardAction.postBack('ticket:emp', 'Buy a ticket'),
+            ]),
         ]);
       session.send(msg);
     },
   ]);
   bot.dialog('/cards', [
     (session) => {
-      const msg = new Message()
-        .textFormat(TextFormat.xml)
-        .attachments([
-          new HeroCard()
-            .title('Hero Card')
-            .subtitle('Space Needle')
-            .text('The <b>Space Needle</b> is an observation tower in Seattle, Washington, a landmark of the Pacific Northwest, and an icon of Seattle.')
-            .images([CardImage.create('https://upload.wikimedia.org/wikipedia/commons/thumb/7/7c/Seattlenighttimequeenanne.jpg/320px-Seattlenighttimequeenanne.jpg')])
-            .tap(CardAction.openUrl('https://en.wikipedia.org/wiki/Space_Needle')),
-        ]);
+      const msg = new Message().textFormat(TextFormat.xml).attachments([
+        new HeroCard()
+          .title('Hero Card')
+          .subtitle('Space Needle')
+          .text(
+            'The <b>Space Needle</b> is an observation tower in Seattle, Washington, a landmark of the Pacific Northwest, and an icon of Seattle.',
+          )
+          .images([
+            CardImage.create(
+              'https://upload.wikimedia.org/wikipedia/commons/thumb/7/7c/Seattlenighttimequeenanne.jpg/320px-Seattlenighttimequeenanne.jpg',
+            ),
+          ])
+          .tap(CardAction.openUrl('https://en.wikipedia.org/wiki/Space_Needle')),
+      ]);
       session.endDialog(msg);
     },
   ]);
@@ -62,7 +76,8 @@ async function main(): Promise<void> {
   const print = (messages: OutgoingMessage[]) => {
     for (const message of messages) {
       if (message.text) console.log(`  bot> ${message.text}`);
-      for (const attachment of message.attachments ?? []) console.log(`  bot> [${attachment.contentType}] ${JSON.stringify(attachment.content)}`);
+      for (const attachment of message.attachments ?? [])
+        console.log(`  bot> [${attachment.contentType}] ${JSON.stringify(attachment.content)}`);
     }
   };
   const bot = createCardsBot({ deliver: (_address, messages) => print(messages) });

@@ -12,7 +12,9 @@ export async function main(options: ConsoleAdapterOptions = {}): Promise<void> {
   const timeout = Number(process.env.SESSION_TIMEOUT_MS ?? 120_000);
   const bot = createTutorialBot({ deliver: chat.deliver, timeout });
   if ((options.output ?? process.stdout) === process.stdout && process.stdout.isTTY) {
-    console.log(`Chatting with Botty (sessions time out after ${timeout / 1000} s idle). Say hi; /timeout, /end, /quit.`);
+    console.log(
+      `Chatting with Botty (sessions time out after ${timeout / 1000} s idle). Say hi; /timeout, /end, /quit.`,
+    );
   }
   await chat.start(bot);
   await bot.close();

@@ -2,7 +2,14 @@
 // of the user's profile (waterfall steps skip with next()), and session.userData remembers it for next time.
 // The seed's slips are fixed: the profile comes back as `results.response` and is read from `dialogData`, not `args`.
 // Run it: npx ts-node examples/ensure-profile.ts
-import { Prompts, SessionManager, type Address, type DialogResult, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Prompts,
+  SessionManager,
+  type Address,
+  type DialogResult,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 export type Profile = { name?: string; email?: string };
 export type ProfileUserData = { profile?: Profile };

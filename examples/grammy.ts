@@ -14,7 +14,10 @@ async function main(): Promise<void> {
     bot.api.config.use(async (_previous, method, payload) => {
       const { chat_id: _chat, ...rest } = payload as Record<string, unknown>;
       console.log(`  → ${method} ${JSON.stringify(rest)}`);
-      const result = method === 'sendChatAction' ? true : { message_id: 1, date: 0, chat: { id: 7, type: 'private', first_name: 'Lars' } };
+      const result =
+        method === 'sendChatAction'
+          ? true
+          : { message_id: 1, date: 0, chat: { id: 7, type: 'private', first_name: 'Lars' } };
       return { ok: true, result } as never;
     });
   }
@@ -36,7 +39,16 @@ async function main(): Promise<void> {
   let id = 1;
   for (const text of ['hi', 'Lars', '555-555-5555', 'Seattle']) {
     console.log(`user> ${text}`);
-    const update = { update_id: id, message: { message_id: id, date: Math.floor(Date.now() / 1000), chat: { id: 7, type: 'private', first_name: 'Lars' }, from: { id: 7, is_bot: false, first_name: 'Lars' }, text } };
+    const update = {
+      update_id: id,
+      message: {
+        message_id: id,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: 7, type: 'private', first_name: 'Lars' },
+        from: { id: 7, is_bot: false, first_name: 'Lars' },
+        text,
+      },
+    };
     id++;
     await bot.handleUpdate(update as Update);
   }

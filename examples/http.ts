@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/messages`;
   if (process.env.PORT) {
     console.log(`POST messages to ${url}, e.g.:`);
-    console.log(`  curl -s ${url} -H 'content-type: application/json' -d '{"address":{"channelId":"curl","user":{"id":"me"},"conversation":{"id":"c1"}},"text":"hi"}'`);
+    console.log(
+      `  curl -s ${url} -H 'content-type: application/json' -d '{"address":{"channelId":"curl","user":{"id":"me"},"conversation":{"id":"c1"}},"text":"hi"}'`,
+    );
     return;
   }
 

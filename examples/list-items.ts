@@ -15,7 +15,10 @@ export const lookupItemsAsync = (): Promise<LookupResult> =>
   new Promise((resolve) => setTimeout(() => resolve({ message: 'You have 3 items: socks, a hat and a scarf.' }), 1000));
 
 /** Builds the listItems bot. */
-export function createListItemsBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>, lookup: () => Promise<LookupResult> = lookupItemsAsync) {
+export function createListItemsBot(
+  options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>,
+  lookup: () => Promise<LookupResult> = lookupItemsAsync,
+) {
   const bot = new SessionManager(options);
 
   bot.dialog('/', [(session) => session.beginDialog('listItems')]);
@@ -31,7 +34,8 @@ export function createListItemsBot(options: Partial<SessionManagerOptions> & Pic
 async function main(): Promise<void> {
   const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'list-items' } };
   const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) console.log(message.type === 'typing' ? '  bot is typing...' : `  bot> ${message.text}`);
+    for (const message of messages)
+      console.log(message.type === 'typing' ? '  bot is typing...' : `  bot> ${message.text}`);
   };
   const bot = createListItemsBot({ deliver: (_address, messages) => print(messages) });
   console.log('user> what do I have?');

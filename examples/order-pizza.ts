@@ -3,7 +3,15 @@
 // outside any turn, through the same ordered outbox as the replies. "help" works anywhere (and the question comes back),
 // and "cancel" asks first, then drops the order.
 // Run it: npx ts-node examples/order-pizza.ts
-import { Message, Prompts, ResumeReason, SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Message,
+  Prompts,
+  ResumeReason,
+  SessionManager,
+  type Address,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 /** An order. */
 export interface Order {
@@ -30,7 +38,10 @@ export class Kitchen {
 }
 
 /** Builds the orderPizza bot over `kitchen`. */
-export function createPizzaBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>, kitchen: Kitchen = new Kitchen()) {
+export function createPizzaBot(
+  options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>,
+  kitchen: Kitchen = new Kitchen(),
+) {
   const bot = new SessionManager(options);
 
   bot.dialog(
@@ -45,7 +56,11 @@ export function createPizzaBot(options: Partial<SessionManagerOptions> & Pick<Se
       },
     ],
     // While the order is open: "cancel" asks first; "no" goes back to the question.
-    { actions: { cancelOrder: { matches: /^cancel$/i, cancel: 'Order canceled.', confirmPrompt: 'Cancel your order?' } } },
+    {
+      actions: {
+        cancelOrder: { matches: /^cancel$/i, cancel: 'Order canceled.', confirmPrompt: 'Cancel your order?' },
+      },
+    },
   );
   // From anywhere: "help" answers on top of whatever runs, then the question it interrupted is asked again.
   bot.dialog('/help', (session) => session.endDialog('Pick a pizza from the list, or say "cancel" to stop.'), {

@@ -1,7 +1,14 @@
 // BotBuilder v3 "Replacing Dialogs": a custom phone number prompt built from Prompts.text and replaceDialog,
 // which loops (without growing the stack) until the number has 10 or 11 digits.
 // Run it: npx ts-node examples/phone-prompt.ts
-import { Prompts, SessionManager, type Address, type DialogResult, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Prompts,
+  SessionManager,
+  type Address,
+  type DialogResult,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 /** Builds the phonePrompt bot. */
 export function createPhonePromptBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
@@ -9,12 +16,16 @@ export function createPhonePromptBot(options: Partial<SessionManagerOptions> & P
 
   bot.dialog('/', [
     (session) => session.beginDialog('/phonePrompt'),
-    (session, results: DialogResult<string>) => session.send('Got it... Setting number to %s', results.response ?? '(none)'),
+    (session, results: DialogResult<string>) =>
+      session.send('Got it... Setting number to %s', results.response ?? '(none)'),
   ]);
   bot.dialog('/phonePrompt', [
     (session, args: { reprompt?: boolean } | undefined) => {
       if (args?.reprompt) {
-        Prompts.text(session, "Enter the number using a format of either: '(555) 123-4567' or '555-123-4567' or '5551234567'");
+        Prompts.text(
+          session,
+          "Enter the number using a format of either: '(555) 123-4567' or '555-123-4567' or '5551234567'",
+        );
       } else {
         Prompts.text(session, "What's your phone number?");
       }

@@ -1,6 +1,13 @@
 // BotBuilder v3 "Attachments": send a picture with the Message builder's attachments().
 // Run it: npx ts-node examples/pictures.ts
-import { Message, SessionManager, imageAttachment, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Message,
+  SessionManager,
+  imageAttachment,
+  type Address,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 export const BENDER = 'http://www.theoldrobots.com/images62/Bender-18.JPG';
 
@@ -30,14 +37,18 @@ async function main(): Promise<void> {
   const print = (messages: OutgoingMessage[]) => {
     for (const message of messages) {
       if (message.text) console.log(`  bot> ${message.text}`);
-      for (const attachment of message.attachments ?? []) console.log(`  bot> [${attachment.contentType}] ${attachment.contentUrl}`);
+      for (const attachment of message.attachments ?? [])
+        console.log(`  bot> [${attachment.contentType}] ${attachment.contentUrl}`);
     }
   };
   const bot = createPicturesBot({ deliver: (_address, messages) => print(messages) });
   console.log('user> show me a picture');
   await bot.receive({ address, text: 'show me a picture' });
   // The same picture through the helper: the content type comes from the extension.
-  await bot.send(address, new Message().text('The same, through imageAttachment():').addAttachment(imageAttachment(BENDER)));
+  await bot.send(
+    address,
+    new Message().text('The same, through imageAttachment():').addAttachment(imageAttachment(BENDER)),
+  );
   await bot.close();
 }
 

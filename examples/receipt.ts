@@ -1,7 +1,15 @@
 // BotBuilder v3 "Cards", the receipt: a ReceiptCard in the neutral shape, then the same idea in Facebook's own
 // attachment schema through sourceEvent(), the escape hatch for what the neutral shape cannot say.
 // Run it: npx ts-node examples/receipt.ts
-import { CardImage, Message, ReceiptCard, SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  CardImage,
+  Message,
+  ReceiptCard,
+  SessionManager,
+  type Address,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 /** Facebook's native receipt template, as in the seed: `deliver` sends it as it is on the facebook channel. */
 export const facebookReceipt = {
@@ -67,8 +75,18 @@ export function createReceiptBot(options: Partial<SessionManagerOptions> & Pick<
         new ReceiptCard()
           .title("Recipient's Name")
           .items([
-            { price: '$22.00', title: 'EMP Museum', image: CardImage.create('https://upload.wikimedia.org/wikipedia/commons/a/a0/Night_Exterior_EMP.jpg') },
-            { price: '$22.00', title: 'Space Needle', image: CardImage.create('https://upload.wikimedia.org/wikipedia/commons/7/7c/Seattlenighttimequeenanne.jpg') },
+            {
+              price: '$22.00',
+              title: 'EMP Museum',
+              image: CardImage.create('https://upload.wikimedia.org/wikipedia/commons/a/a0/Night_Exterior_EMP.jpg'),
+            },
+            {
+              price: '$22.00',
+              title: 'Space Needle',
+              image: CardImage.create(
+                'https://upload.wikimedia.org/wikipedia/commons/7/7c/Seattlenighttimequeenanne.jpg',
+              ),
+            },
           ])
           .facts([
             { key: 'Order Number', value: '1234567898' },
@@ -92,7 +110,8 @@ async function main(): Promise<void> {
   const print = (messages: OutgoingMessage[]) => {
     for (const message of messages) {
       if (message.text) console.log(`  bot> ${message.text}`);
-      for (const attachment of message.attachments ?? []) console.log(`  bot> [${attachment.contentType}] ${JSON.stringify(attachment.content)}`);
+      for (const attachment of message.attachments ?? [])
+        console.log(`  bot> [${attachment.contentType}] ${JSON.stringify(attachment.content)}`);
       // A facebook deliver() would post this payload as it is.
       const native = message.sourceEvent?.[address.channelId];
       if (native) console.log(`  bot> [facebook native] ${JSON.stringify(native).slice(0, 100)}...`);

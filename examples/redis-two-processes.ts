@@ -39,7 +39,11 @@ async function bot(name: string, url: string, prefix: string): Promise<void> {
       session.entities.UserName = name;
       session.send('Nice to meet you, %s.', name);
     } else if (/what is my name/i.test(text)) {
-      session.send('You are %s (turn %d of this session).', session.entities.UserName ?? 'a mystery', session.info.turnCount);
+      session.send(
+        'You are %s (turn %d of this session).',
+        session.entities.UserName ?? 'a mystery',
+        session.info.turnCount,
+      );
     } else {
       session.send('Hello! Tell me your name.');
     }
@@ -54,7 +58,9 @@ async function bot(name: string, url: string, prefix: string): Promise<void> {
     }
     say(`user: ${message.text}`);
     const address = { channelId: 'example', user: { id: message.user }, conversation: { id: 'dm' } };
-    manager.receive({ address, text: message.text }).catch((error: { code?: string }) => say(`turn failed: ${error.code}`));
+    manager
+      .receive({ address, text: message.text })
+      .catch((error: { code?: string }) => say(`turn failed: ${error.code}`));
   });
   process.send?.({ t: 'ready' } satisfies FromBot);
 }
@@ -84,7 +90,11 @@ function pong(port: number): Promise<boolean> {
 /** Starts a redis-server for this run only (no persistence). */
 async function throwawayRedis(): Promise<{ url: string; server: ChildProcess }> {
   const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   server.on('error', (error) => {
     console.error(`Could not start redis-server (${error.message}). Install it, or set REDIS_URL.`);
     process.exit(1);

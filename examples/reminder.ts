@@ -1,7 +1,14 @@
 // A proactive reminder that interrupts a conversation and then lets the user carry on where they were, plus the
 // analytics every session end carries (a summary) and manager.stats().
 // Run it: npx ts-node examples/reminder.ts
-import { Prompts, ResumeReason, SessionManager, type Address, type SessionManagerOptions, type SessionSummary } from '../src';
+import {
+  Prompts,
+  ResumeReason,
+  SessionManager,
+  type Address,
+  type SessionManagerOptions,
+  type SessionSummary,
+} from '../src';
 
 export function createReminderBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
   const bot = new SessionManager(options);
@@ -40,7 +47,10 @@ export function describeSummary(summary: SessionSummary): string {
 
 async function main(): Promise<void> {
   const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'booking' } };
-  const bot = createReminderBot({ deliver: (_to, messages) => messages.forEach((m) => console.log(`  bot> ${m.text}`)), autoBatchDelay: 0 });
+  const bot = createReminderBot({
+    deliver: (_to, messages) => messages.forEach((m) => console.log(`  bot> ${m.text}`)),
+    autoBatchDelay: 0,
+  });
   bot.on('sessionEnd', ({ summary }) => console.log(`  [analytics] ${describeSummary(summary)}`));
   const say = async (text: string) => {
     console.log(`user> ${text}`);

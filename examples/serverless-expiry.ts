@@ -2,7 +2,14 @@
 // its own over a shared store (Redis in production: `new RedisStore(...)` from palaver/redis; a MemoryStore here).
 // The cron handler calls sweepExpired(): it ends what is due exactly once, runs onSessionEnd, and says the closeMessage.
 // Run it: npx ts-node examples/serverless-expiry.ts
-import { MemoryStore, SessionManager, type Address, type IncomingMessage, type OutgoingMessage, type SessionStore } from '../src';
+import {
+  MemoryStore,
+  SessionManager,
+  type Address,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type SessionStore,
+} from '../src';
 
 /** What every invocation builds: the same bot, over the shared store, that leaves sessions in the store when it closes. */
 export function createBot(store: SessionStore, deliver: (address: Address, messages: OutgoingMessage[]) => void) {
@@ -19,7 +26,11 @@ export function createBot(store: SessionStore, deliver: (address: Address, messa
 }
 
 /** The webhook handler: one turn, its replies delivered before it returns, then the manager goes away. */
-export async function handleWebhook(store: SessionStore, deliver: (address: Address, messages: OutgoingMessage[]) => void, message: IncomingMessage): Promise<void> {
+export async function handleWebhook(
+  store: SessionStore,
+  deliver: (address: Address, messages: OutgoingMessage[]) => void,
+  message: IncomingMessage,
+): Promise<void> {
   const bot = createBot(store, deliver);
   try {
     await bot.receive(message);
@@ -30,7 +41,11 @@ export async function handleWebhook(store: SessionStore, deliver: (address: Addr
 }
 
 /** The cron handler (e.g. every minute): ends the sessions that are due. Resolves to how many it ended. */
-export async function handleCron(store: SessionStore, deliver: (address: Address, messages: OutgoingMessage[]) => void, now?: number): Promise<number> {
+export async function handleCron(
+  store: SessionStore,
+  deliver: (address: Address, messages: OutgoingMessage[]) => void,
+  now?: number,
+): Promise<number> {
   const bot = createBot(store, deliver);
   try {
     return await bot.sweepExpired(now);
@@ -41,7 +56,8 @@ export async function handleCron(store: SessionStore, deliver: (address: Address
 
 async function main(): Promise<void> {
   const store = new MemoryStore({ maxSessions: 100 });
-  const deliver = (address: Address, messages: OutgoingMessage[]) => messages.forEach((m) => console.log(`  bot> (to ${address.user.id}) ${m.text}`));
+  const deliver = (address: Address, messages: OutgoingMessage[]) =>
+    messages.forEach((m) => console.log(`  bot> (to ${address.user.id}) ${m.text}`));
   const address: Address = { channelId: 'webhook', user: { id: 'lars' }, conversation: { id: 'c1' } };
   console.log('webhook: user> hi');
   await handleWebhook(store, deliver, { address, text: 'hi' });

@@ -13,7 +13,9 @@ export type TutorialEntities = {
 type Asked = 'UserName' | 'UserPhone' | 'UserLocation';
 
 /** Builds the tutorial bot; `options` lets a test or a script pick the timeout and the delivery. */
-export function createTutorialBot(options: Partial<SessionManagerOptions<TutorialEntities>> & Pick<SessionManagerOptions, 'deliver'>) {
+export function createTutorialBot(
+  options: Partial<SessionManagerOptions<TutorialEntities>> & Pick<SessionManagerOptions, 'deliver'>,
+) {
   const bot = new SessionManager<TutorialEntities, {}, {}, { asked?: Asked }>({
     onSessionStart: (session) => {
       session.entities.BotName = 'Botty';
@@ -35,7 +37,8 @@ export function createTutorialBot(options: Partial<SessionManagerOptions<Tutoria
     };
     if (!entities.UserName) return ask('UserName', "Hi, I'm %s. What's your name?", entities.BotName);
     if (!entities.UserPhone) return ask('UserPhone', 'Hi %s. What is your phone number?', entities.UserName);
-    if (!entities.UserLocation) return ask('UserLocation', 'Can you tell %s your location, %s?', entities.BotName, entities.UserName);
+    if (!entities.UserLocation)
+      return ask('UserLocation', 'Can you tell %s your location, %s?', entities.BotName, entities.UserName);
     // "So, $UserName, you are in $UserLocation" does not wait for a response: the END_SESSION action follows.
     session.send('So, %s, you are in %s', entities.UserName, entities.UserLocation);
     session.send('Done');
@@ -53,7 +56,9 @@ async function main(): Promise<void> {
   const timeout = 1500;
   const bot = createTutorialBot({ deliver: (_address, messages) => print(messages), timeout, autoBatchDelay: 0 });
   bot.on('sessionStart', ({ session }) => console.log(`  [sessionStart ${session.id}] entities: BotName`));
-  bot.on('sessionEnd', ({ session, reason, kept }) => console.log(`  [sessionEnd ${session.id}] reason: ${reason}; kept: ${kept.join(', ') || 'nothing'}`));
+  bot.on('sessionEnd', ({ session, reason, kept }) =>
+    console.log(`  [sessionEnd ${session.id}] reason: ${reason}; kept: ${kept.join(', ') || 'nothing'}`),
+  );
 
   const say = async (text: string) => {
     console.log(`user> ${text}`);

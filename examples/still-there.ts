@@ -11,9 +11,17 @@ export interface IdleTimes {
   paymentTimeout: number;
 }
 
-export const MINUTES: IdleTimes = { nudgeAfter: 2 * 60_000, timeout: 10 * 60_000, paymentNudgeAfter: 10 * 60_000, paymentTimeout: 30 * 60_000 };
+export const MINUTES: IdleTimes = {
+  nudgeAfter: 2 * 60_000,
+  timeout: 10 * 60_000,
+  paymentNudgeAfter: 10 * 60_000,
+  paymentTimeout: 30 * 60_000,
+};
 
-export function createStillThereBot(times: IdleTimes, options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
+export function createStillThereBot(
+  times: IdleTimes,
+  options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>,
+) {
   const bot = new SessionManager({
     timeout: times.timeout,
     nudge: { after: times.nudgeAfter, message: 'Are you still there?' },
@@ -37,7 +45,13 @@ export function createStillThereBot(times: IdleTimes, options: Partial<SessionMa
     ],
     {
       timeout: times.paymentTimeout,
-      nudge: { after: times.paymentNudgeAfter, every: times.paymentNudgeAfter, max: 2, message: (_session, count) => (count === 1 ? 'Take your time: I am holding your order.' : 'Still holding your order...') },
+      nudge: {
+        after: times.paymentNudgeAfter,
+        every: times.paymentNudgeAfter,
+        max: 2,
+        message: (_session, count) =>
+          count === 1 ? 'Take your time: I am holding your order.' : 'Still holding your order...',
+      },
     },
   );
   return bot;
@@ -49,7 +63,10 @@ async function main(): Promise<void> {
   const at = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const bot = createStillThereBot(
     { nudgeAfter: 200, timeout: 1000, paymentNudgeAfter: 400, paymentTimeout: 1500 },
-    { deliver: (_to, messages) => messages.forEach((m) => m.text && console.log(`  [${at()}] bot> ${m.text}`)), autoBatchDelay: 0 },
+    {
+      deliver: (_to, messages) => messages.forEach((m) => m.text && console.log(`  [${at()}] bot> ${m.text}`)),
+      autoBatchDelay: 0,
+    },
   );
   const say = async (text: string) => {
     console.log(`  [${at()}] user> ${text}`);

@@ -2,7 +2,15 @@
 // replaces itself with the next location; the root dialog congratulates the player once /location ends.
 // The seed's world stops at room1 though its commands lead to room2 and room3: they are written here, with a way out.
 // Run it: npx ts-node examples/text-adventure-data.ts
-import { Prompts, SessionManager, type Address, type DialogResult, type FoundChoice, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Prompts,
+  SessionManager,
+  type Address,
+  type DialogResult,
+  type FoundChoice,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 /** A location: what the player sees, and where each command leads (`out` leaves the world). */
 export interface Location {
@@ -17,7 +25,8 @@ export const world: Record<string, Location> = {
     commands: { north: 'room1', look: 'room0' },
   },
   room1: {
-    description: "There's a small house here surrounded by a white fence with a gate. There's a path to the south and west.",
+    description:
+      "There's a small house here surrounded by a white fence with a gate. There's a path to the south and west.",
     commands: { 'open gate': 'room2', south: 'room0', west: 'room3', look: 'room1' },
   },
   room2: {
@@ -31,7 +40,10 @@ export const world: Record<string, Location> = {
 };
 
 /** Builds the data-driven text adventure over `map` (the world above by default). */
-export function createDataAdventureBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>, map: Record<string, Location> = world) {
+export function createDataAdventureBot(
+  options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>,
+  map: Record<string, Location> = world,
+) {
   const bot = new SessionManager(options);
 
   bot.dialog('/', [

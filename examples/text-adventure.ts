@@ -2,10 +2,20 @@
 // moves the player from one to the next, like a state machine (the stack never grows).
 // The seed names /room2 and /room3 without writing them (and reads `results.repsonse`): both are fixed here.
 // Run it: npx ts-node examples/text-adventure.ts
-import { Prompts, SessionManager, type Address, type DialogResult, type FoundChoice, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Prompts,
+  SessionManager,
+  type Address,
+  type DialogResult,
+  type FoundChoice,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 /** Builds the hand-written text adventure. */
-export function createTextAdventureBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
+export function createTextAdventureBot(
+  options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>,
+) {
   const bot = new SessionManager(options);
 
   bot.dialog('/', [
@@ -26,7 +36,9 @@ export function createTextAdventureBot(options: Partial<SessionManagerOptions> &
   ]);
   bot.dialog('/room1', [
     (session) => {
-      session.send("There's a small house here surrounded by a white fence with a gate. There's a path to the south and west.");
+      session.send(
+        "There's a small house here surrounded by a white fence with a gate. There's a path to the south and west.",
+      );
       Prompts.choice(session, 'command?', ['open gate', 'south', 'west', 'look']);
     },
     (session, results: DialogResult<FoundChoice>) => {

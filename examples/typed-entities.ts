@@ -3,7 +3,14 @@
 // first and last through a migration instead of forgetting every user.
 // Run it: npx ts-node examples/typed-entities.ts
 import { z } from 'zod';
-import { defineEntities, MemoryStore, SessionManager, type Address, type EntitiesOf, type SessionManagerOptions } from '../src';
+import {
+  defineEntities,
+  MemoryStore,
+  SessionManager,
+  type Address,
+  type EntitiesOf,
+  type SessionManagerOptions,
+} from '../src';
 
 /** Version 1: the name is one string. */
 export const entitiesV1 = defineEntities({
@@ -27,7 +34,8 @@ export const migrationsV2 = {
   },
 };
 
-type Options = Pick<SessionManagerOptions, 'deliver' | 'store'> & Partial<Pick<SessionManagerOptions, 'autoBatchDelay' | 'shutdown' | 'timeout'>>;
+type Options = Pick<SessionManagerOptions, 'deliver' | 'store'> &
+  Partial<Pick<SessionManagerOptions, 'autoBatchDelay' | 'shutdown' | 'timeout'>>;
 
 /** Version 1 of the bot: `my name is ...`, `add ...`, `agree`, `reset`, anything else: what it knows. */
 export function createBotV1(options: Options) {
@@ -41,17 +49,33 @@ export function createBotV1(options: Options) {
     else if (text === 'coupon') e.Coupon = 'SAVE10';
     else if (text === 'reset') return void session.refresh();
     else if (text === 'bye') return void session.endSession();
-    session.send('v1 knows: name=%s cart=%s consent=%s coupon=%s', e.UserName ?? '?', (e.Cart ?? []).join('+') || '-', e.Consent ?? false, e.Coupon ?? '-');
+    session.send(
+      'v1 knows: name=%s cart=%s consent=%s coupon=%s',
+      e.UserName ?? '?',
+      (e.Cart ?? []).join('+') || '-',
+      e.Consent ?? false,
+      e.Coupon ?? '-',
+    );
   });
   return bot;
 }
 
 /** Version 2: greets by first name. */
 export function createBotV2(options: Options) {
-  const bot = new SessionManager<EntitiesOf<typeof entitiesV2>>({ ...options, entities: entitiesV2, migrations: migrationsV2 });
+  const bot = new SessionManager<EntitiesOf<typeof entitiesV2>>({
+    ...options,
+    entities: entitiesV2,
+    migrations: migrationsV2,
+  });
   bot.dialog('/', (session) => {
     const e = session.entities;
-    session.send('v2 knows: first=%s last=%s cart=%s consent=%s', e.UserName?.first ?? '?', e.UserName?.last ?? '-', (e.Cart ?? []).join('+') || '-', e.Consent ?? false);
+    session.send(
+      'v2 knows: first=%s last=%s cart=%s consent=%s',
+      e.UserName?.first ?? '?',
+      e.UserName?.last ?? '-',
+      (e.Cart ?? []).join('+') || '-',
+      e.Consent ?? false,
+    );
   });
   return bot;
 }
@@ -59,7 +83,8 @@ export function createBotV2(options: Options) {
 async function main(): Promise<void> {
   const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'shop' } };
   const store = new MemoryStore({ maxSessions: 100 }); // stands for a store that outlives a deploy (Redis)
-  const deliver: SessionManagerOptions['deliver'] = (_to, messages) => messages.forEach((m) => console.log(`  bot> ${m.text}`));
+  const deliver: SessionManagerOptions['deliver'] = (_to, messages) =>
+    messages.forEach((m) => console.log(`  bot> ${m.text}`));
   const v1 = createBotV1({ deliver, store, autoBatchDelay: 0, shutdown: 'persist' });
   for (const text of ['my name is Lars Nilsson', 'add pizza', 'agree', 'coupon', 'bye', 'hello']) {
     console.log(`user> ${text}`);

@@ -3,7 +3,16 @@
 // zod-typed entity without a cast; templates are checked by the compiler; a bad entity value throws where it is set.
 // Run it: npx ts-node examples/typed-order.ts
 import { z } from 'zod';
-import { defineEntities, Prompts, ResumeReason, SessionManager, type Address, type EntitiesOf, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  defineEntities,
+  Prompts,
+  ResumeReason,
+  SessionManager,
+  type Address,
+  type EntitiesOf,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 export const orderEntities = defineEntities({
   UserName: { schema: z.string().min(1), scope: 'user' },
@@ -12,14 +21,16 @@ export const orderEntities = defineEntities({
 });
 export type OrderEntities = EntitiesOf<typeof orderEntities>;
 
-type Options = Pick<SessionManagerOptions, 'deliver'> & Partial<Pick<SessionManagerOptions, 'store' | 'autoBatchDelay'>>;
+type Options = Pick<SessionManagerOptions, 'deliver'> &
+  Partial<Pick<SessionManagerOptions, 'store' | 'autoBatchDelay'>>;
 
 /** Builds the order bot: name (once per user), size, quantity, confirmation. */
 export function createTypedOrderBot(options: Options) {
   const bot = new SessionManager<OrderEntities>({ ...options, entities: orderEntities });
 
   bot.dialog('/', [
-    (session, _args, next) => (session.entities.UserName === undefined ? Prompts.text(session, 'Hi! What is your name?') : next()),
+    (session, _args, next) =>
+      session.entities.UserName === undefined ? Prompts.text(session, 'Hi! What is your name?') : next(),
     (session, results) => {
       // The step above returns a prompt on one path only, so `results` is a DialogResult<unknown>: narrow it.
       if (typeof results.response === 'string') session.entities.UserName = results.response;
@@ -29,7 +40,10 @@ export function createTypedOrderBot(options: Options) {
     (session, results) => {
       if (results.resumed !== ResumeReason.completed) return session.endConversation('No pizza then.');
       session.entities.Size = results.response.entity; // 'Small' | 'Medium' | 'Large', as the entity's schema
-      return Prompts.number(session, 'How many?', { integerOnly: true, retryPrompt: 'A whole number from 1 to 10, please.' });
+      return Prompts.number(session, 'How many?', {
+        integerOnly: true,
+        retryPrompt: 'A whole number from 1 to 10, please.',
+      });
     },
     (session, results) => {
       if (results.resumed !== ResumeReason.completed) return session.endConversation('No pizza then.');
@@ -42,7 +56,8 @@ export function createTypedOrderBot(options: Options) {
       return Prompts.confirm(session, ['%d %s pizza%s, is that right?', Quantity, Size, Quantity === 1 ? '' : 's']);
     },
     (session, results) => {
-      if (results.resumed === ResumeReason.completed && results.response) session.endConversation('Ordered. Thank you, %s!', session.entities.UserName ?? 'friend');
+      if (results.resumed === ResumeReason.completed && results.response)
+        session.endConversation('Ordered. Thank you, %s!', session.entities.UserName ?? 'friend');
       else session.endConversation('Cancelled.');
     },
   ]);

@@ -2,7 +2,14 @@
 // v3 reported a failed lookup with session.error(err); here the step just throws (the await does it): the manager
 // emits `error`, tells the user `dialogErrorMessage` and ends the conversation, so the bot stays consistent.
 // Run it: npx ts-node examples/typing.ts
-import { Prompts, SessionManager, type Address, type DialogResult, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import {
+  Prompts,
+  SessionManager,
+  type Address,
+  type DialogResult,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../src';
 
 /** Looks items up somewhere slow (here: a catalogue behind a 1.5 s delay). */
 export type LookupItems = (query: string) => Promise<string[]>;
@@ -11,10 +18,15 @@ const catalogue = ['red socks', 'blue socks', 'green socks', 'red hat', 'blue sc
 
 /** The slow service of the sample: answers after 1.5 seconds. */
 export const lookupItemsAsync: LookupItems = (query) =>
-  new Promise((resolve) => setTimeout(() => resolve(catalogue.filter((item) => item.includes(query.toLowerCase()))), 1500));
+  new Promise((resolve) =>
+    setTimeout(() => resolve(catalogue.filter((item) => item.includes(query.toLowerCase()))), 1500),
+  );
 
 /** Builds the countItems bot; `lookupItems` replaces the slow service (a test makes it fail). */
-export function createTypingBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>, lookupItems: LookupItems = lookupItemsAsync) {
+export function createTypingBot(
+  options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>,
+  lookupItems: LookupItems = lookupItemsAsync,
+) {
   const bot = new SessionManager(options);
 
   bot.dialog('/', [
@@ -32,7 +44,8 @@ export function createTypingBot(options: Partial<SessionManagerOptions> & Pick<S
 async function main(): Promise<void> {
   const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'typing' } };
   const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) console.log(message.type === 'typing' ? '  bot is typing...' : `  bot> ${message.text}`);
+    for (const message of messages)
+      console.log(message.type === 'typing' ? '  bot is typing...' : `  bot> ${message.text}`);
   };
   const bot = createTypingBot({ deliver: (_address, messages) => print(messages), autoBatchDelay: 0 });
   for (const text of ['hi', 'socks']) {

@@ -25,7 +25,10 @@ export const CardContentType = {
  */
 export type TextFormat = 'plain' | 'markdown' | 'xml';
 /** The values of {@link TextFormat}, for `new Message().textFormat(TextFormat.xml)`. */
-export const TextFormat = { plain: 'plain', markdown: 'markdown', xml: 'xml' } as const satisfies Record<TextFormat, TextFormat>;
+export const TextFormat = { plain: 'plain', markdown: 'markdown', xml: 'xml' } as const satisfies Record<
+  TextFormat,
+  TextFormat
+>;
 
 /** How a message shows several attachments: one under the other, or side by side. */
 export type AttachmentLayout = 'list' | 'carousel';
@@ -57,10 +60,16 @@ export const CardAction = {
    */
   dialogAction(name: string, data?: unknown, title?: string): CardAction {
     if (typeof name !== 'string' || name.trim().length === 0) {
-      throw new PalaverError('INVALID_ARGUMENT', `CardAction.dialogAction: expected the action's name as a non-empty string, got ${describe(name)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `CardAction.dialogAction: expected the action's name as a non-empty string, got ${describe(name)}.`,
+      );
     }
     if (data !== undefined && !isJson(data)) {
-      throw new PalaverError('INVALID_ARGUMENT', `CardAction.dialogAction("${name}"): \`data\` must be plain JSON (objects, arrays, strings, numbers, booleans, null), got ${describe(data)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `CardAction.dialogAction("${name}"): \`data\` must be plain JSON (objects, arrays, strings, numbers, booleans, null), got ${describe(data)}.`,
+      );
     }
     const button = action('dialogAction', name, title);
     if (data !== undefined) button.data = data;
@@ -74,7 +83,8 @@ function isJson(value: unknown, depth = 0): boolean {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).every((item) => isJson(item, depth + 1));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.values(value).every((item) => isJson(item, depth + 1));
   return false;
 }
 
@@ -152,7 +162,11 @@ export interface MessageSource {
 export type MessageLike = string | OutgoingMessage | MessageSource;
 
 const text = z.string().optional();
-const cardImageSchema = z.object({ url: z.string().min(1, 'must be a non-empty URL'), alt: text, tap: cardActionSchema.optional() });
+const cardImageSchema = z.object({
+  url: z.string().min(1, 'must be a non-empty URL'),
+  alt: text,
+  tap: cardActionSchema.optional(),
+});
 
 /** Checks the content of hero and thumbnail cards. */
 export const heroCardSchema = z.object({
@@ -256,7 +270,10 @@ export class ThumbnailCard extends HeroCard {
 }
 
 /** A receipt line as the builder takes it: the image may be a URL and the quantity a number. */
-export type ReceiptItemInput = Omit<ReceiptItem, 'image' | 'quantity'> & { image?: CardImage | string; quantity?: string | number };
+export type ReceiptItemInput = Omit<ReceiptItem, 'image' | 'quantity'> & {
+  image?: CardImage | string;
+  quantity?: string | number;
+};
 
 /**
  * Builds a receipt card.
@@ -276,7 +293,11 @@ export class ReceiptCard implements AttachmentSource {
   /** The lines of the receipt. */
   items(list: readonly ReceiptItemInput[]): this {
     this.content.items = list.map((item) =>
-      clean({ ...item, image: item.image === undefined ? undefined : toImage(item.image), quantity: item.quantity === undefined ? undefined : String(item.quantity) }),
+      clean({
+        ...item,
+        image: item.image === undefined ? undefined : toImage(item.image),
+        quantity: item.quantity === undefined ? undefined : String(item.quantity),
+      }),
     );
     return this;
   }
@@ -340,14 +361,23 @@ const IMAGE_TYPES: Record<string, string> = {
  * An image attachment. The content type comes from the URL's extension (`.jpg` → `image/jpeg`) unless given.
  * @throws PalaverError `INVALID_ARGUMENT` when the URL is empty or its type cannot be told and none is given.
  */
-export function imageAttachment(url: string, options: { contentType?: string; name?: string; thumbnailUrl?: string } = {}): Attachment {
+export function imageAttachment(
+  url: string,
+  options: { contentType?: string; name?: string; thumbnailUrl?: string } = {},
+): Attachment {
   if (typeof url !== 'string' || url.length === 0) {
-    throw new PalaverError('INVALID_ARGUMENT', `imageAttachment expects the image's URL as a non-empty string, got ${JSON.stringify(url)}.`);
+    throw new PalaverError(
+      'INVALID_ARGUMENT',
+      `imageAttachment expects the image's URL as a non-empty string, got ${JSON.stringify(url)}.`,
+    );
   }
   const extension = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(url)?.[1]?.toLowerCase();
   const contentType = options.contentType ?? (extension === undefined ? undefined : IMAGE_TYPES[extension]);
   if (contentType === undefined) {
-    throw new PalaverError('INVALID_ARGUMENT', `imageAttachment cannot tell the image type of ${JSON.stringify(url)}; pass { contentType: 'image/png' } or the like.`);
+    throw new PalaverError(
+      'INVALID_ARGUMENT',
+      `imageAttachment cannot tell the image type of ${JSON.stringify(url)}; pass { contentType: 'image/png' } or the like.`,
+    );
   }
   return clean({ contentType, contentUrl: url, name: options.name, thumbnailUrl: options.thumbnailUrl });
 }
@@ -436,13 +466,19 @@ export function checkCards(message: OutgoingMessage): void {
   for (let i = 0; i < attachments.length; i++) {
     const attachment = attachments[i]!;
     // An own-property lookup: a content type such as `constructor` must not find Object.prototype's.
-    const schema = Object.hasOwn(contentSchemas, attachment.contentType) ? contentSchemas[attachment.contentType] : undefined;
+    const schema = Object.hasOwn(contentSchemas, attachment.contentType)
+      ? contentSchemas[attachment.contentType]
+      : undefined;
     if (schema === undefined) continue;
     const result = schema.safeParse(attachment.content);
     if (!result.success) {
-      throw new PalaverError('INVALID_MESSAGE', `Invalid ${attachment.contentType} card in \`attachments.${i}.content\`: ${formatIssues(result.error)}`, {
-        cause: result.error,
-      });
+      throw new PalaverError(
+        'INVALID_MESSAGE',
+        `Invalid ${attachment.contentType} card in \`attachments.${i}.content\`: ${formatIssues(result.error)}`,
+        {
+          cause: result.error,
+        },
+      );
     }
   }
 }
@@ -454,7 +490,8 @@ function toCardAttachment(contentType: string, content: object): Attachment {
 }
 
 function toAttachment(attachment: Attachment | AttachmentSource): Attachment {
-  if (typeof (attachment as AttachmentSource).toAttachment === 'function') return (attachment as AttachmentSource).toAttachment();
+  if (typeof (attachment as AttachmentSource).toAttachment === 'function')
+    return (attachment as AttachmentSource).toAttachment();
   return attachment as Attachment;
 }
 

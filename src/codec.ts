@@ -30,7 +30,9 @@ const FORMAT = 3;
  * `previousDialogState`. The ids are PromptIds' (dialogs/prompts.ts; a test checks that they agree).
  */
 const BUILT_IN: readonly { readonly name: string; readonly id: string; readonly type: string }[] = Object.freeze(
-  (['text', 'number', 'confirm', 'choice', 'time', 'attachment'] as const).map((kind) => Object.freeze({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' })),
+  (['text', 'number', 'confirm', 'choice', 'time', 'attachment'] as const).map((kind) =>
+    Object.freeze({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' }),
+  ),
 );
 const BUILT_IN_NUMBER = new Map<string, number>(BUILT_IN.map((dialog, i) => [dialog.id, i]));
 const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);
@@ -87,7 +89,11 @@ export function encodeState(state: SessionStateRecord, key?: string): string {
       const entry = stack[i]!;
       const data = isEmpty(entry.data) ? 0 : entry.data;
       const id = BUILT_IN_NUMBER.get(entry.id) ?? entry.id;
-      stored[i] = entry.interrupt ? [id, data, entry.step ?? null, 1] : entry.step === undefined ? [id, data] : [id, data, entry.step];
+      stored[i] = entry.interrupt
+        ? [id, data, entry.step ?? null, 1]
+        : entry.step === undefined
+          ? [id, data]
+          : [id, data, entry.step];
     }
   }
   const previous = state.previousDialogState;
@@ -153,16 +159,37 @@ export function decodeState(text: string, key?: string): SessionStateRecord {
   }
   if (!Array.isArray(raw)) {
     const parsed = sessionStateSchema.safeParse(raw);
-    if (!parsed.success) throw new StateFormatError(`does not match the session schema (${formatIssues(parsed.error)})`);
+    if (!parsed.success)
+      throw new StateFormatError(`does not match the session schema (${formatIssues(parsed.error)})`);
     return parsed.data;
   }
   const format = raw[0];
-  if (format !== FORMAT && format !== 2) throw new StateFormatError(`is stored in an unknown format (${JSON.stringify(format)}); this palaver reads formats 1, 2 and 3`);
+  if (format !== FORMAT && format !== 2)
+    throw new StateFormatError(
+      `is stored in an unknown format (${JSON.stringify(format)}); this palaver reads formats 1, 2 and 3`,
+    );
   if (raw.length > 14) throw new StateFormatError(`has ${raw.length} positions; format ${format} has at most 14`);
   const bad = (position: number, what: string, expected: string): never => {
-    throw new StateFormatError(`position ${position} (${what}) must be ${expected}, got ${JSON.stringify(raw[position]) ?? 'nothing'}`);
+    throw new StateFormatError(
+      `position ${position} (${what}) must be ${expected}, got ${JSON.stringify(raw[position]) ?? 'nothing'}`,
+    );
   };
-  const [, id, startedAt, lastActiveAt, turnCount, flags, address, stack = 0, entities = 0, pcd = 0, previous = null, fromUser = 0, fromBot = 0, rest = 0] = raw as unknown[];
+  const [
+    ,
+    id,
+    startedAt,
+    lastActiveAt,
+    turnCount,
+    flags,
+    address,
+    stack = 0,
+    entities = 0,
+    pcd = 0,
+    previous = null,
+    fromUser = 0,
+    fromBot = 0,
+    rest = 0,
+  ] = raw as unknown[];
   if (id !== null && (typeof id !== 'string' || id.length === 0)) bad(1, 'id', 'a non-empty string or null');
   if (startedAt !== null && !Number.isFinite(startedAt)) bad(2, 'startedAt', 'a number or null');
   if (!Number.isFinite(lastActiveAt)) bad(3, 'lastActiveAt', 'a number');
@@ -182,19 +209,7 @@ export function decodeState(text: string, key?: string): SessionStateRecord {
   };
   if (id !== null) state.id = id as string;
   if (startedAt !== null) state.startedAt = startedAt as number;
-  if (previous !== null) {
-    if (format === FORMAT && typeof previous === 'number') {
-      const builtIn = BUILT_IN[previous];
-      if (builtIn === undefined) bad(10, 'previousDialog', `a built-in dialog's number (0 to ${BUILT_IN.length - 1}), [id, type] or [id, type, name]`);
-      state.previousDialogState = { ...builtIn! };
-    } else {
-      if (!Array.isArray(previous) || (previous.length !== 2 && previous.length !== 3) || !previous.every((part) => typeof part === 'string')) {
-        bad(10, 'previousDialog', '[id, type] or [id, type, name] (strings) or null');
-      }
-      const [dialogId, type, name = dialogId] = previous as string[];
-      state.previousDialogState = { name: name!, id: dialogId!, type: type! };
-    }
-  }
+  if (previous !== null) state.previousDialogState = readPrevious(previous, format === FORMAT, bad);
   if (!isCount(fromUser)) bad(11, 'userMessages', 'a non-negative integer');
   if (!isCount(fromBot)) bad(12, 'botMessages', 'a non-negative integer');
   if (fromUser !== 0 || fromBot !== 0) state.msgs = [fromUser as number, fromBot as number];
@@ -202,9 +217,39 @@ export function decodeState(text: string, key?: string): SessionStateRecord {
   return state;
 }
 
+/** Position 10: the dialog that was on top before the current one (a built-in prompt's number in format 3). */
+function readPrevious(
+  previous: unknown,
+  numbered: boolean,
+  bad: Bad,
+): NonNullable<SessionStateRecord['previousDialogState']> {
+  if (numbered && typeof previous === 'number') {
+    const builtIn = BUILT_IN[previous];
+    if (builtIn === undefined) {
+      bad(
+        10,
+        'previousDialog',
+        `a built-in dialog's number (0 to ${BUILT_IN.length - 1}), [id, type] or [id, type, name]`,
+      );
+    }
+    return { ...builtIn! };
+  }
+  if (
+    !Array.isArray(previous) ||
+    (previous.length !== 2 && previous.length !== 3) ||
+    !previous.every((part) => typeof part === 'string')
+  ) {
+    bad(10, 'previousDialog', '[id, type] or [id, type, name] (strings) or null');
+  }
+  const [dialogId, type, name = dialogId] = previous as string[];
+  return { name: name!, id: dialogId!, type: type! };
+}
+
 function relativeTime(startedAt: number, delta: number, bad: Bad): number {
   const at = startedAt + delta;
-  return Number.isFinite(at) ? at : bad(3, 'lastActiveAt', `a time after startedAt that is a finite number (startedAt ${startedAt} + ${delta})`);
+  return Number.isFinite(at)
+    ? at
+    : bad(3, 'lastActiveAt', `a time after startedAt that is a finite number (startedAt ${startedAt} + ${delta})`);
 }
 
 function isCount(value: unknown): value is number {
@@ -234,7 +279,12 @@ function readAddress(value: unknown, bad: Bad): Address {
 }
 
 function addressFromKey(key: string | undefined, bad: Bad): Address {
-  if (key === undefined) return bad(6, 'address', 'read with the session key it was stored under (0 means "the address the key was made from"): pass the key to decodeState');
+  if (key === undefined)
+    return bad(
+      6,
+      'address',
+      'read with the session key it was stored under (0 means "the address the key was made from"): pass the key to decodeState',
+    );
   return addressOfKey(key) ?? bad(6, 'address', `an address, since the key "${key}" is not the default key of one`);
 }
 
@@ -243,11 +293,18 @@ function readStack(value: unknown, numbered: boolean, bad: Bad): DialogInstance[
   const stack: DialogInstance[] = new Array(value.length);
   for (let i = 0; i < value.length; i++) {
     const entry: unknown = value[i];
-    const wrong = () => bad(7, 'stack', `entries [id, dialogData or 0, step?, 1?] (entry ${i} is ${JSON.stringify(entry)})`);
+    const wrong = () =>
+      bad(7, 'stack', `entries [id, dialogData or 0, step?, 1?] (entry ${i} is ${JSON.stringify(entry)})`);
     if (!Array.isArray(entry) || entry.length < 2 || entry.length > 4) return wrong();
     const [stored, data, step = null, interrupt] = entry as unknown[];
     const dialogId = numbered && typeof stored === 'number' ? BUILT_IN[stored]?.id : stored;
-    if (typeof dialogId !== 'string' || dialogId.length === 0 || (data !== 0 && !isRecord(data)) || (step !== null && !isCount(step))) return wrong();
+    if (
+      typeof dialogId !== 'string' ||
+      dialogId.length === 0 ||
+      (data !== 0 && !isRecord(data)) ||
+      (step !== null && !isCount(step))
+    )
+      return wrong();
     if (entry.length === 4 && interrupt !== 1) return wrong();
     const instance: DialogInstance = { id: dialogId, data: data === 0 ? {} : (data as Record<string, unknown>) };
     if (step !== null) instance.step = step as number;
@@ -263,7 +320,8 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
     if (latest && name === 'lastActiveAt') {
       if (!Number.isFinite(rest.lastActiveAt)) bad(13, 'rest.lastActiveAt', 'a number');
       state.lastActiveAt = rest.lastActiveAt as number;
-    } else if (!(RARE as readonly string[]).includes(name)) bad(13, 'rest', `an object of ${RARE.join(', ')} (it holds "${name}")`);
+    } else if (!(RARE as readonly string[]).includes(name))
+      bad(13, 'rest', `an object of ${RARE.join(', ')} (it holds "${name}")`);
   }
   const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion } = rest;
   if (locale !== undefined) {
@@ -271,11 +329,13 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
     state.locale = locale as string;
   }
   if (timeout !== undefined) {
-    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) bad(13, 'rest.timeout', 'a positive number');
+    if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout))
+      bad(13, 'rest.timeout', 'a positive number');
     state.timeout = timeout as number;
   }
   if (entityExpiry !== undefined) {
-    if (!isRecord(entityExpiry) || !Object.values(entityExpiry).every((at) => Number.isFinite(at))) bad(13, 'rest.entityExpiry', 'an object of entity names to times');
+    if (!isRecord(entityExpiry) || !Object.values(entityExpiry).every((at) => Number.isFinite(at)))
+      bad(13, 'rest.entityExpiry', 'an object of entity names to times');
     state.entityExpiry = entityExpiry as Record<string, number>;
   }
   if (ended !== undefined) {
@@ -283,7 +343,8 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
     state.ended = ended as SessionStateRecord['ended'];
   }
   if (nudges !== undefined) {
-    if (!isRecord(nudges) || !Number.isFinite(nudges.at) || !isCount(nudges.count)) bad(13, 'rest.nudges', '{ at: number, count: non-negative integer }');
+    if (!isRecord(nudges) || !Number.isFinite(nudges.at) || !isCount(nudges.count))
+      bad(13, 'rest.nudges', '{ at: number, count: non-negative integer }');
     state.nudges = nudges as { at: number; count: number };
   }
   if (entitiesVersion !== undefined) {

@@ -12,7 +12,9 @@ const KEY_ACCESS = /^\.([a-z_][a-z_\d]*)/i;
 const INDEX_ACCESS = /^\[(\d+)\]/;
 
 /** A placeholder that reads an argument: `{ index }` for positional ones (0-based), `{ keys }` for named ones. */
-type Slot = { readonly text: string; readonly index: number; readonly keys?: undefined } | { readonly text: string; readonly keys: readonly string[] };
+type Slot =
+  | { readonly text: string; readonly index: number; readonly keys?: undefined }
+  | { readonly text: string; readonly keys: readonly string[] };
 
 /**
  * A template read once: its placeholders and, when they are all a bare `%s` (the common `'Hello %s!'`, or none at all),
@@ -64,15 +66,24 @@ function checkArguments(template: string, args: readonly unknown[], slots: reado
       let value: unknown = args[0];
       for (const key of slot.keys) value = (value as Record<string, unknown> | undefined)?.[key];
       if (value === undefined) {
-        throw invalid(template, args, `the named placeholder ${slot.text} has no value: the object passed has no \`${slot.keys.join('.')}\``);
+        throw invalid(
+          template,
+          args,
+          `the named placeholder ${slot.text} has no value: the object passed has no \`${slot.keys.join('.')}\``,
+        );
       }
       continue;
     }
     const index = slot.index >= 0 ? slot.index : cursor++;
     if (index >= args.length) {
-      throw invalid(template, args, `the placeholder ${slot.text} needs argument ${index + 1}, but only ${args.length} ${args.length === 1 ? 'was' : 'were'} given`);
+      throw invalid(
+        template,
+        args,
+        `the placeholder ${slot.text} needs argument ${index + 1}, but only ${args.length} ${args.length === 1 ? 'was' : 'were'} given`,
+      );
     }
-    if (args[index] === undefined) throw invalid(template, args, `argument ${index + 1} (for ${slot.text}) is undefined`);
+    if (args[index] === undefined)
+      throw invalid(template, args, `argument ${index + 1} (for ${slot.text}) is undefined`);
   }
 }
 
@@ -127,7 +138,9 @@ function invalid(template: string, args: readonly unknown[], problem: string, ca
   return new PalaverError(
     'INVALID_TEMPLATE',
     `The template ${shown} does not fit its ${args.length} argument${args.length === 1 ? '' : 's'}: ${problem}.` +
-      (cause === undefined ? '' : ` Named placeholders need a type after them ('%(name)s'), and '%%' writes a percent sign.`),
+      (cause === undefined
+        ? ''
+        : ` Named placeholders need a type after them ('%(name)s'), and '%%' writes a percent sign.`),
     cause === undefined ? undefined : { cause },
   );
 }

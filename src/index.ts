@@ -32,7 +32,14 @@ export { DEFAULT_TEXTS } from './texts';
 export type { Texts, TextsOption } from './texts';
 export { ResumeReason } from './dialogs/dialog';
 export type { Dialog, DialogResult, DialogHandler, WaterfallStep } from './dialogs/dialog';
-export type { ActionOptions, TriggerActionOptions, ActionMatcher, ActionArgs, Middleware, DialogActionValue } from './dialogs/actions';
+export type {
+  ActionOptions,
+  TriggerActionOptions,
+  ActionMatcher,
+  ActionArgs,
+  Middleware,
+  DialogActionValue,
+} from './dialogs/actions';
 export type { Ended, Prompted, PromptResult, TypedStep, StepInput, StepNext, Waterfall } from './dialogs/typed';
 export type { TemplateArgs, Templated, Printable } from './template';
 
@@ -52,7 +59,17 @@ export type {
 export type { DeliverFn, DeliveryRetryOptions } from './outbox';
 
 // Rich messages: cards, images, suggested actions, channel-native payloads
-export { Message, HeroCard, ThumbnailCard, ReceiptCard, CardAction, CardImage, CardContentType, TextFormat, imageAttachment } from './cards';
+export {
+  Message,
+  HeroCard,
+  ThumbnailCard,
+  ReceiptCard,
+  CardAction,
+  CardImage,
+  CardContentType,
+  TextFormat,
+  imageAttachment,
+} from './cards';
 export type {
   MessageLike,
   MessageSource,

@@ -22,7 +22,12 @@ export function defaultSessionKey(address: Address): string {
 /** Whether `key` is the default session key of the address with these ids (without building that key). */
 export function isDefaultKeyOf(key: string, channelId: string, userId: string, conversationId: string): boolean {
   const prefix = SESSION_PREFIX.length;
-  if (key.length !== prefix + channelId.length + conversationId.length + userId.length + 2 || needsEscape(channelId) || needsEscape(conversationId) || needsEscape(userId)) {
+  if (
+    key.length !== prefix + channelId.length + conversationId.length + userId.length + 2 ||
+    needsEscape(channelId) ||
+    needsEscape(conversationId) ||
+    needsEscape(userId)
+  ) {
     return key === SESSION_PREFIX + joinKey(channelId, conversationId, userId);
   }
   const second = prefix + channelId.length + 1;

@@ -104,8 +104,19 @@ export class SessionManager<
       (at) => this.#sweeper.scheduler.arm(at),
     );
     this.#gate = new TurnGate(settings, records);
-    const idle = settings.nudge === undefined ? undefined : new IdleLadder(settings.nudge, settings.timeout, settings.proactive);
-    this.#engine = new Engine(settings, reporter, this.#registry, records, this.#gate, this.#outbox, this.#counters, retention, idle);
+    const idle =
+      settings.nudge === undefined ? undefined : new IdleLadder(settings.nudge, settings.timeout, settings.proactive);
+    this.#engine = new Engine(
+      settings,
+      reporter,
+      this.#registry,
+      records,
+      this.#gate,
+      this.#outbox,
+      this.#counters,
+      retention,
+      idle,
+    );
     this.#sweeper = new Sweeper(this.#engine);
     this.store.listen?.({ evicted: (key, record) => this.#onEvicted(key, record) });
     registerPrompts(this.#registry, settings.texts);
@@ -122,14 +133,68 @@ export class SessionManager<
    * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `ACTION_EXISTS` when a global action has the id's name;
    * `INVALID_OPTIONS` for a bad action; `INVALID_ARGUMENT` for anything else.
    */
-  dialog<A, O1, I2 = DialogResult, O2 = unknown, I3 = DialogResult, O3 = unknown, I4 = DialogResult, O4 = unknown, I5 = DialogResult, O5 = unknown, I6 = DialogResult, O6 = unknown, I7 = DialogResult, O7 = unknown, I8 = DialogResult, O8 = unknown, I9 = DialogResult, O9 = unknown, I10 = DialogResult, O10 = unknown, I11 = DialogResult, O11 = unknown, I12 = DialogResult, O12 = unknown>(
+  dialog<
+    A,
+    O1,
+    I2 = DialogResult,
+    O2 = unknown,
+    I3 = DialogResult,
+    O3 = unknown,
+    I4 = DialogResult,
+    O4 = unknown,
+    I5 = DialogResult,
+    O5 = unknown,
+    I6 = DialogResult,
+    O6 = unknown,
+    I7 = DialogResult,
+    O7 = unknown,
+    I8 = DialogResult,
+    O8 = unknown,
+    I9 = DialogResult,
+    O9 = unknown,
+    I10 = DialogResult,
+    O10 = unknown,
+    I11 = DialogResult,
+    O11 = unknown,
+    I12 = DialogResult,
+    O12 = unknown,
+  >(
     id: string,
-    steps: Waterfall<Session<E, U, C, P>, A, O1, I2, O2, I3, O3, I4, O4, I5, O5, I6, O6, I7, O7, I8, O8, I9, O9, I10, O10, I11, O11, I12, O12>,
+    steps: Waterfall<
+      Session<E, U, C, P>,
+      A,
+      O1,
+      I2,
+      O2,
+      I3,
+      O3,
+      I4,
+      O4,
+      I5,
+      O5,
+      I6,
+      O6,
+      I7,
+      O7,
+      I8,
+      O8,
+      I9,
+      O9,
+      I10,
+      O10,
+      I11,
+      O11,
+      I12,
+      O12
+    >,
     options?: DialogOptions<Session<E, U, C, P>>,
   ): this;
   dialog<A = unknown>(
     id: string,
-    dialog: readonly WaterfallStep<Session<E, U, C, P>>[] | DialogHandler<Session<E, U, C, P>, A> | Dialog<Session<E, U, C, P>>,
+    dialog:
+      | readonly WaterfallStep<Session<E, U, C, P>>[]
+      | DialogHandler<Session<E, U, C, P>, A>
+      | Dialog<Session<E, U, C, P>>,
     options?: DialogOptions<Session<E, U, C, P>>,
   ): this;
   dialog(
@@ -147,9 +212,15 @@ export class SessionManager<
       if (typeof options.nudge === 'object' && options.nudge !== null) {
         parseOrThrow(nudgeSchema, options.nudge, 'INVALID_OPTIONS', `nudge of dialog "${id}"`);
       }
-      parseOrThrow(dialogIdleSchema, { timeout: options.timeout, nudge: options.nudge }, 'INVALID_OPTIONS', `idle options of dialog "${id}"`);
+      parseOrThrow(
+        dialogIdleSchema,
+        { timeout: options.timeout, nudge: options.nudge },
+        'INVALID_OPTIONS',
+        `idle options of dialog "${id}"`,
+      );
     }
-    if (options.triggerAction !== undefined || options.actions !== undefined) this.#registry.routes.declare(id, options);
+    if (options.triggerAction !== undefined || options.actions !== undefined)
+      this.#registry.routes.declare(id, options);
     this.#registry.add(id, built, options.name);
     if (idle) {
       const { timeout, proactive } = this.#settings;
@@ -198,7 +269,8 @@ export class SessionManager<
     let parsed: IncomingMessage;
     let key: string;
     try {
-      parsed = plainMessage(message) ?? parseOrThrow(messageSchema, message, 'INVALID_MESSAGE', 'message passed to receive()');
+      parsed =
+        plainMessage(message) ?? parseOrThrow(messageSchema, message, 'INVALID_MESSAGE', 'message passed to receive()');
       checkMessageSize(parsed, this.#settings.maxMessageBytes);
       key = this.keyOf(parsed.address);
     } catch (error) {
@@ -230,11 +302,16 @@ export class SessionManager<
     const parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to startSession()');
     const key = this.keyOf(parsed);
     if (typeof options !== 'object' || options === null) {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected startSession() options as an object, got ${describe(options)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Expected startSession() options as an object, got ${describe(options)}.`,
+      );
     }
     if (options.dialogId !== undefined) this.#registry.check(options.dialogId);
     const engine = this.#engine;
-    return this.#gate.run(key, () => engine.transact(key, parsed, 'startSession()', (unit) => startUnit(engine, unit, parsed, options)));
+    return this.#gate.run(key, () =>
+      engine.transact(key, parsed, 'startSession()', (unit) => startUnit(engine, unit, parsed, options)),
+    );
   }
 
   /**
@@ -242,7 +319,10 @@ export class SessionManager<
    */
   async endSession(addressOrKey: Address | string, reason: EndReason = 'endSession'): Promise<boolean> {
     if (!END_REASONS.includes(reason)) {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected \`reason\` to be one of ${END_REASONS.join(', ')}, got ${describe(reason)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Expected \`reason\` to be one of ${END_REASONS.join(', ')}, got ${describe(reason)}.`,
+      );
     }
     // A key as keyOf() and session.info.key give it, or as the sessionKey option returned it.
     const key =
@@ -260,7 +340,11 @@ export class SessionManager<
    */
   keyOf(address: Address): string {
     // Cheap: the turns pass addresses already parsed; only a caller's own value can fail here.
-    if (typeof address?.channelId !== 'string' || typeof address.user?.id !== 'string' || typeof address.conversation?.id !== 'string') {
+    if (
+      typeof address?.channelId !== 'string' ||
+      typeof address.user?.id !== 'string' ||
+      typeof address.conversation?.id !== 'string'
+    ) {
       parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to keyOf()');
     }
     const custom = this.#settings.sessionKey;
@@ -272,7 +356,10 @@ export class SessionManager<
       throw PalaverError.from(error, 'INVALID_OPTIONS', 'The sessionKey option');
     }
     if (typeof key !== 'string' || key.length === 0) {
-      throw new PalaverError('INVALID_OPTIONS', `The sessionKey option must return a non-empty string, got ${describe(key)}.`);
+      throw new PalaverError(
+        'INVALID_OPTIONS',
+        `The sessionKey option must return a non-empty string, got ${describe(key)}.`,
+      );
     }
     return SESSION_PREFIX + key;
   }
@@ -304,20 +391,32 @@ export class SessionManager<
    * @example
    * await bot.beginDialog(address, '/reminder', { text: 'Your table is booked for 8pm' }, { interrupt: true });
    */
-  async beginDialog(address: Address, dialogId: string, args?: unknown, options: { interrupt?: boolean } = {}): Promise<SessionInfo> {
+  async beginDialog(
+    address: Address,
+    dialogId: string,
+    args?: unknown,
+    options: { interrupt?: boolean } = {},
+  ): Promise<SessionInfo> {
     this.#assertOpen();
     const parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to beginDialog()');
     const key = this.keyOf(parsed);
     this.#registry.check(dialogId);
     if (typeof options !== 'object' || options === null) {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected beginDialog() options as an object, got ${describe(options)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Expected beginDialog() options as an object, got ${describe(options)}.`,
+      );
     }
     const engine = this.#engine;
     const interrupt = options.interrupt === true;
     return this.#gate.run(key, async () => {
-      const info = await engine.transact(key, parsed, 'beginDialog()', (unit) => interjectUnit(engine, unit, parsed, dialogId, args, interrupt));
+      const info = await engine.transact(key, parsed, 'beginDialog()', (unit) =>
+        interjectUnit(engine, unit, parsed, dialogId, args, interrupt),
+      );
       if (info !== undefined) return info;
-      return engine.transact(key, parsed, 'beginDialog()', (unit) => startUnit(engine, unit, parsed, { dialogId, args }));
+      return engine.transact(key, parsed, 'beginDialog()', (unit) =>
+        startUnit(engine, unit, parsed, { dialogId, args }),
+      );
     });
   }
 
@@ -336,7 +435,9 @@ export class SessionManager<
 
   #end(key: string, reason: EndReason): Promise<boolean> {
     const engine = this.#engine;
-    return this.#gate.run(key, () => engine.transact(key, undefined, 'endSession()', (unit) => endUnit(engine, unit, reason)));
+    return this.#gate.run(key, () =>
+      engine.transact(key, undefined, 'endSession()', (unit) => endUnit(engine, unit, reason)),
+    );
   }
 
   #onEvicted(key: string, record: Parameters<typeof evictedUnit>[2]): void {
@@ -357,7 +458,9 @@ export class SessionManager<
     const keys = (this.store as { sessionKeys?: () => Iterable<string> }).sessionKeys?.();
     if (this.#settings.shutdown === 'end' && keys !== undefined) {
       for (const key of [...keys]) {
-        await this.#end(key, 'shutdown').catch((error: unknown) => this.#reporter.fail(error, 'STORE_UNAVAILABLE', 'ending a session at shutdown'));
+        await this.#end(key, 'shutdown').catch((error: unknown) =>
+          this.#reporter.fail(error, 'STORE_UNAVAILABLE', 'ending a session at shutdown'),
+        );
       }
     }
     this.#sweeper.stop();
@@ -376,8 +479,12 @@ function buildDialog(id: string, dialog: unknown): Dialog<any> {
     return new WaterfallDialog(dialog);
   }
   if (typeof dialog === 'function') return new FunctionDialog(dialog as DialogHandler<any>);
-  if (typeof dialog === 'object' && dialog !== null && typeof (dialog as Dialog).begin === 'function') return dialog as Dialog<any>;
-  throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": expected an array of steps, a function or a Dialog, got ${describe(dialog)}.`);
+  if (typeof dialog === 'object' && dialog !== null && typeof (dialog as Dialog).begin === 'function')
+    return dialog as Dialog<any>;
+  throw new PalaverError(
+    'INVALID_ARGUMENT',
+    `Dialog "${id}": expected an array of steps, a function or a Dialog, got ${describe(dialog)}.`,
+  );
 }
 
 function closedError(): PalaverError {

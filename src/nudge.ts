@@ -38,9 +38,13 @@ export const nudgeSchema = z
     every: positive.optional(),
     max: positive.optional(),
     // One check rather than a union of string and object, so that the error says what the message may be.
-    message: z.custom<string | object>((v) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)) || typeof v === 'function', {
-      message: 'must be a message, a string or a function',
-    }),
+    message: z.custom<string | object>(
+      (v) =>
+        typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)) || typeof v === 'function',
+      {
+        message: 'must be a message, a string or a function',
+      },
+    ),
   })
   .strict();
 

@@ -23,7 +23,10 @@ export function loadRedis(): typeof Redis {
     redis = createRequire(__filename)('redis') as typeof Redis;
     return redis;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /['"]redis['"]/.test((error as Error).message)) {
+    if (
+      (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
+      /['"]redis['"]/.test((error as Error).message)
+    ) {
       throw new PalaverError(
         'MISSING_DEPENDENCY',
         "RedisStore's `url` option needs the `redis` package (node-redis v5 or later), which is not installed: run " +

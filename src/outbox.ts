@@ -19,7 +19,13 @@ export interface DeliveryRetryOptions {
 }
 
 /** The retry policy when `deliveryRetry` is not given: 3 retries after 200, 400 and 800 ms; 30 s per attempt. */
-export const defaultRetry: DeliveryRetryOptions = { retries: 3, minDelay: 200, maxDelay: 5000, factor: 2, timeout: 30_000 };
+export const defaultRetry: DeliveryRetryOptions = {
+  retries: 3,
+  minDelay: 200,
+  maxDelay: 5000,
+  factor: 2,
+  timeout: 30_000,
+};
 
 class Lane {
   pending: OutgoingMessage[] = [];
@@ -198,7 +204,12 @@ export class Outbox {
     if (isThenable(result)) return this.settle(lane, batch, result, attempt);
   }
 
-  private async settle(lane: Lane, batch: OutgoingMessage[], result: PromiseLike<void>, attempt: number): Promise<void> {
+  private async settle(
+    lane: Lane,
+    batch: OutgoingMessage[],
+    result: PromiseLike<void>,
+    attempt: number,
+  ): Promise<void> {
     try {
       await withTimeout(result, this.options.retry.timeout);
     } catch (error) {
@@ -222,7 +233,8 @@ export class Outbox {
   }
 
   private release(lane: Lane): void {
-    if (lane.tail === undefined && lane.pending.length === 0 && this.lanes.get(lane.key) === lane) this.lanes.delete(lane.key);
+    if (lane.tail === undefined && lane.pending.length === 0 && this.lanes.get(lane.key) === lane)
+      this.lanes.delete(lane.key);
   }
 
   private arm(due: number): void {

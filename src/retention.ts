@@ -55,7 +55,9 @@ export function defineEntities<S extends EntitySpecs>(specs: S): S {
   return specs;
 }
 
-const isSchema = z.custom<z.ZodType>((v) => typeof (v as { safeParse?: unknown } | null)?.safeParse === 'function', { message: 'must be a zod schema' });
+const isSchema = z.custom<z.ZodType>((v) => typeof (v as { safeParse?: unknown } | null)?.safeParse === 'function', {
+  message: 'must be a zod schema',
+});
 
 /** The shape of the `entities` option. */
 export const entitiesOptionSchema = z.record(
@@ -109,9 +111,13 @@ export class Retention {
       .map(([version, migrate]): [number, (entities: JsonObject) => JsonObject] => [Number(version), migrate])
       .sort((a, b) => a[0] - b[0]);
     this.version = this.steps.length === 0 ? 0 : this.steps[this.steps.length - 1]![0];
-    this.ttls = this.specs.flatMap(([name, spec]): [string, number][] => (spec.ttl === undefined ? [] : [[name, spec.ttl]]));
+    this.ttls = this.specs.flatMap(([name, spec]): [string, number][] =>
+      spec.ttl === undefined ? [] : [[name, spec.ttl]],
+    );
     this.keepAlways = this.specs.filter(([, spec]) => spec.keepOnReset === true).map(([name]) => name);
-    this.keepUser = this.specs.filter(([, spec]) => spec.keepOnReset !== true && spec.scope === 'user').map(([name]) => name);
+    this.keepUser = this.specs
+      .filter(([, spec]) => spec.keepOnReset !== true && spec.scope === 'user')
+      .map(([name]) => name);
   }
 
   /** The entity names a session end for `reason` keeps by declaration. */
@@ -123,7 +129,8 @@ export class Retention {
   /** Before a save: declared TTLs start for entities set without one, and entities of an older version are marked with the current one. */
   stamp(state: SessionStateRecord, now: number): void {
     for (const [name, ttl] of this.ttls) {
-      if (Object.hasOwn(state.entities, name) && state.entityExpiry?.[name] === undefined) (state.entityExpiry ??= {})[name] = now + ttl;
+      if (Object.hasOwn(state.entities, name) && state.entityExpiry?.[name] === undefined)
+        (state.entityExpiry ??= {})[name] = now + ttl;
     }
     // Never lowered: entities a newer bot wrote (before a rollback, or beside this one in a rolling deploy) may pass
     // this bot's schemas in either shape, and a lower mark would make the newer bot migrate them a second time.
@@ -143,17 +150,24 @@ export class Retention {
         if (version <= from) continue;
         try {
           const next = migrate(structuredClone(entities));
-          if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('it did not return an object of entities');
+          if (typeof next !== 'object' || next === null || Array.isArray(next))
+            throw new TypeError('it did not return an object of entities');
           entities = next;
         } catch (error) {
-          problems.push({ message: `migration ${version} threw (${errorText(error)}); the entities stay as the migration before it left them`, cause: error });
+          problems.push({
+            message: `migration ${version} threw (${errorText(error)}); the entities stay as the migration before it left them`,
+            cause: error,
+          });
           break;
         }
       }
       state.entities = entities;
     }
     // Entities of a newer version are checked against this bot's schemas like any others; only a failure is reported.
-    const newer = from > this.version ? ` (its entities were written in version ${from}, newer than this bot's ${this.version})` : '';
+    const newer =
+      from > this.version
+        ? ` (its entities were written in version ${from}, newer than this bot's ${this.version})`
+        : '';
     for (const [name, spec] of this.specs) {
       if (!Object.hasOwn(state.entities, name)) continue;
       const parsed = spec.schema.safeParse(state.entities[name]);
@@ -163,7 +177,10 @@ export class Retention {
       }
       delete state.entities[name];
       if (state.entityExpiry !== undefined) delete state.entityExpiry[name];
-      problems.push({ message: `entity "${name}" does not match its schema (${formatIssues(parsed.error)}); that entity was dropped${newer}`, cause: parsed.error });
+      problems.push({
+        message: `entity "${name}" does not match its schema (${formatIssues(parsed.error)}); that entity was dropped${newer}`,
+        cause: parsed.error,
+      });
     }
     return problems;
   }

@@ -39,7 +39,8 @@ export class Scheduler {
     const at = this.armedAt;
     this.timer = undefined;
     this.armedAt = Infinity;
-    if (at > Date.now()) this.arm(at); // a hop of a delay longer than setTimeout allows
+    if (at > Date.now())
+      this.arm(at); // a hop of a delay longer than setTimeout allows
     else this.fire();
   };
 }

@@ -72,13 +72,17 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
  * key that JSON.parse made, so that `__proto__`, `constructor` and `prototype` round-trip as plain data.
  */
 const stateRecord = z.custom<Record<string, unknown>>(isJsonObject, { message: 'must be a JSON object' });
-const expiryRecord = z.custom<Record<string, number>>((value) => isJsonObject(value) && Object.values(value).every((at) => typeof at === 'number'), {
-  message: 'must map entity names to times (numbers)',
-});
+const expiryRecord = z.custom<Record<string, number>>(
+  (value) => isJsonObject(value) && Object.values(value).every((at) => typeof at === 'number'),
+  {
+    message: 'must map entity names to times (numbers)',
+  },
+);
 
 /** Sets `target[key]` as an own data property, also when `key` is `__proto__` (plain assignment would change the prototype). */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   else target[key] = value;
 }
 
@@ -128,7 +132,9 @@ export type SessionStateRecord = z.infer<typeof sessionStateSchema>;
 export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, code: PalaverErrorCode, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new PalaverError(code, `Invalid ${what}: ${formatIssues(result.error, { input: value })}`, { cause: result.error });
+  throw new PalaverError(code, `Invalid ${what}: ${formatIssues(result.error, { input: value })}`, {
+    cause: result.error,
+  });
 }
 
 /** One line per issue: `address.user.id` must be a non-empty string (got "" (string)). Pass what was parsed to say what came in. */
@@ -137,7 +143,10 @@ export function formatIssues(error: z.ZodError, parsed?: { input: unknown }): st
     .slice(0, 5)
     .map((issue) => {
       const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
-      const got = parsed === undefined || issue.code === 'unrecognized_keys' ? '' : ` (got ${describe(valueAt(parsed.input, issue.path))})`;
+      const got =
+        parsed === undefined || issue.code === 'unrecognized_keys'
+          ? ''
+          : ` (got ${describe(valueAt(parsed.input, issue.path))})`;
       return `\`${path}\` ${issue.message}${got}`;
     })
     .join('; ');

@@ -1,15 +1,23 @@
-import { checkCards, isMessageSource, type MessageLike } from './cards';
+import type { MessageLike } from './cards';
+import { toOutgoing } from './outgoing';
 import { describe, PalaverError } from './errors';
 import { EntityGuard, type EntityCheck } from './entity-check';
-import { formatText } from './format';
 import type { Ended } from './dialogs/typed';
 import type { TemplateArgs } from './template';
-import { HOST, ResumeReason, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogResult, type DialogSession } from './dialogs/dialog';
+import {
+  HOST,
+  ResumeReason,
+  type DialogAction,
+  type DialogHostInternals,
+  type DialogInstance,
+  type DialogResult,
+  type DialogSession,
+} from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
-import { messageSchema, parseOrThrow, outgoingMessageSchema, setOwn, type SessionStateRecord } from './schema';
+import { messageSchema, parseOrThrow, setOwn, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
-import { plainMessage, plainOutgoing } from './validate';
+import { plainMessage } from './validate';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends object = JsonObject> {
@@ -21,9 +29,7 @@ export interface NewSessionOptions<E extends object = JsonObject> {
 
 /** A lifecycle request made during a turn; the manager carries it out when the dialogs are done. */
 export type LifecycleRequest<E extends object = JsonObject> =
-  | { kind: 'endSession' }
-  | { kind: 'newSession'; options: NewSessionOptions<E> }
-  | { kind: 'refresh' };
+  { kind: 'endSession' } | { kind: 'newSession'; options: NewSessionOptions<E> } | { kind: 'refresh' };
 
 /** What a session asks of the manager, the same for every turn (engine-facing; not for bot code). */
 export interface SessionServices {
@@ -85,8 +91,7 @@ export class Session<
   U extends object = JsonObject,
   C extends object = JsonObject,
   P extends object = JsonObject,
-> implements DialogSession
-{
+> implements DialogSession {
   /** Data about the user, kept across sessions and conversations. */
   userData: U;
   /** Data shared by everyone in the conversation. */
@@ -102,7 +107,13 @@ export class Session<
   #entityGuard: EntityGuard | undefined;
 
   /** @internal Sessions are made by the manager, one per unit of work. */
-  constructor(state: SessionStateRecord, message: IncomingMessage | undefined, userData: U, conversationData: C, turn: TurnContext) {
+  constructor(
+    state: SessionStateRecord,
+    message: IncomingMessage | undefined,
+    userData: U,
+    conversationData: C,
+    turn: TurnContext,
+  ) {
     this.#state = state;
     this.message = message;
     this.userData = userData;
@@ -156,7 +167,10 @@ export class Session<
   set timeout(ms: number) {
     this.assertOpen('timeout');
     if (!(typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected \`session.timeout\` to be a positive number of milliseconds, got ${describe(ms)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Expected \`session.timeout\` to be a positive number of milliseconds, got ${describe(ms)}.`,
+      );
     }
     this.#state.timeout = ms;
   }
@@ -261,7 +275,11 @@ export class Session<
     }
     // The caller may not await it (v3 code rarely did): that must not be an unhandled rejection.
     delivered.catch(() => undefined);
-    if (done) delivered.then(() => done(), (error: Error) => done(error));
+    if (done)
+      delivered.then(
+        () => done(),
+        (error: Error) => done(error),
+      );
     return delivered;
   }
 
@@ -307,13 +325,19 @@ export class Session<
     let index: number;
     if (typeof idOrIndex === 'number') {
       if (!Number.isInteger(idOrIndex) || idOrIndex < 0 || idOrIndex >= stack.length) {
-        throw new PalaverError('INVALID_ARGUMENT', `cancelDialog: index ${describe(idOrIndex)} is not on the stack (it holds ${stack.length} dialog${stack.length === 1 ? '' : 's'}).`);
+        throw new PalaverError(
+          'INVALID_ARGUMENT',
+          `cancelDialog: index ${describe(idOrIndex)} is not on the stack (it holds ${stack.length} dialog${stack.length === 1 ? '' : 's'}).`,
+        );
       }
       index = idOrIndex;
     } else {
       index = findFromTop(stack, idOrIndex);
       if (index < 0) {
-        throw new PalaverError('INVALID_ARGUMENT', `cancelDialog: no dialog "${String(idOrIndex)}" is on the stack (${stack.map((d) => d.id).join(' > ') || 'empty'}).`);
+        throw new PalaverError(
+          'INVALID_ARGUMENT',
+          `cancelDialog: no dialog "${String(idOrIndex)}" is on the stack (${stack.map((d) => d.id).join(' > ') || 'empty'}).`,
+        );
       }
     }
     if (replaceWithId !== undefined) this.#turn.services.registry.check(replaceWithId);
@@ -375,17 +399,26 @@ export class Session<
       );
     }
     if (typeof options !== 'object' || options === null) {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected newSession() options as an object, got ${describe(options)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Expected newSession() options as an object, got ${describe(options)}.`,
+      );
     }
     const check = this.#turn.services.checkEntity;
-    if (check !== undefined && typeof options.carry === 'object' && options.carry !== null && !Array.isArray(options.carry)) {
+    if (
+      check !== undefined &&
+      typeof options.carry === 'object' &&
+      options.carry !== null &&
+      !Array.isArray(options.carry)
+    ) {
       (this.#entityGuard ??= new EntityGuard(check)).checkAll(options.carry as JsonObject);
     }
     let checked = options;
     if (options.message !== undefined) {
       // Checked now, as receive() checks a message: the dialog that asked gets the error, not the next turn.
       const full = { ...options.message, address: options.message.address ?? this.address };
-      const message = plainMessage(full) ?? parseOrThrow(messageSchema, full, 'INVALID_MESSAGE', 'message passed to newSession()');
+      const message =
+        plainMessage(full) ?? parseOrThrow(messageSchema, full, 'INVALID_MESSAGE', 'message passed to newSession()');
       checked = { ...options, message };
     }
     this.requestLifecycle({ kind: 'newSession', options: checked });
@@ -405,7 +438,10 @@ export class Session<
     setOwn(this.#state.entities, name, value);
     if (options.ttl !== undefined) {
       if (!(typeof options.ttl === 'number' && options.ttl > 0 && Number.isFinite(options.ttl))) {
-        throw new PalaverError('INVALID_ARGUMENT', `Expected \`ttl\` to be a positive number of milliseconds, got ${describe(options.ttl)}.`);
+        throw new PalaverError(
+          'INVALID_ARGUMENT',
+          `Expected \`ttl\` to be a positive number of milliseconds, got ${describe(options.ttl)}.`,
+        );
       }
       setOwn((this.#state.entityExpiry ??= {}), name, Date.now() + options.ttl);
     } else if (this.#state.entityExpiry !== undefined) {
@@ -422,7 +458,10 @@ export class Session<
     const turn = this.#turn;
     assertOpen(turn, request.kind);
     if (turn.lifecycle !== undefined && turn.lifecycle.kind !== request.kind) {
-      throw new PalaverError('DIALOG_ACTION_CONFLICT', `This turn already asked for ${turn.lifecycle.kind}(); it cannot also ${request.kind}().`);
+      throw new PalaverError(
+        'DIALOG_ACTION_CONFLICT',
+        `This turn already asked for ${turn.lifecycle.kind}(); it cannot also ${request.kind}().`,
+      );
     }
     turn.lifecycle = request;
   }
@@ -467,22 +506,6 @@ const METHOD_OF_ACTION: Readonly<Record<DialogAction['kind'], string>> = {
   fail: 'error',
 };
 
-/**
- * Turns what `send` takes into a reply: text (a template when `args` are given), a message object, or a builder.
- * @internal shared with `manager.send`
- * @throws PalaverError `INVALID_TEMPLATE`, `INVALID_MESSAGE`.
- */
-export function toOutgoing(message: MessageLike, args: readonly unknown[]): OutgoingMessage {
-  if (typeof message === 'string') return { type: 'message', text: formatText(message, args) };
-  const plain = isMessageSource(message) ? message.toMessage() : message;
-  const simple = plainOutgoing(plain);
-  const parsed = simple ?? parseOrThrow(outgoingMessageSchema, plain, 'INVALID_MESSAGE', 'message passed to send()');
-  if (simple === undefined) checkCards(parsed);
-  if (parsed.type === undefined) parsed.type = 'message';
-  if (typeof parsed.text === 'string' && args.length > 0) parsed.text = formatText(parsed.text, args);
-  return parsed;
-}
-
 /** What the dialog runner and the built-in dialogs reach through `session[HOST]`: one object per session, no closures. */
 class Internals implements DialogHostInternals {
   constructor(
@@ -523,3 +546,5 @@ class Internals implements DialogHostInternals {
     return this.turn.saving;
   }
 }
+
+export { toOutgoing };

@@ -45,7 +45,12 @@ export interface ManagerStats {
 }
 
 /** The summary of a session that ends for `reason` at `now`. */
-export function summarize(info: SessionInfo, state: SessionStateRecord, reason: EndReason, now: number): SessionSummary {
+export function summarize(
+  info: SessionInfo,
+  state: SessionStateRecord,
+  reason: EndReason,
+  now: number,
+): SessionSummary {
   const endedAt = reason === 'timeout' ? Math.min(now, info.lastActiveAt + info.timeout) : now;
   return {
     id: info.id,
@@ -70,7 +75,14 @@ export class StatsCounter {
   private turns = 0;
   private started = 0;
   private ended = 0;
-  private readonly ends: Record<EndReason, number> = { timeout: 0, endSession: 0, newSession: 0, refresh: 0, evicted: 0, shutdown: 0 };
+  private readonly ends: Record<EndReason, number> = {
+    timeout: 0,
+    endSession: 0,
+    newSession: 0,
+    refresh: 0,
+    evicted: 0,
+    shutdown: 0,
+  };
   private readonly seconds = new Array<number>(WINDOW).fill(-1);
   private readonly counts = new Array<number>(WINDOW).fill(0);
   private readonly createdAt = Date.now();

@@ -12,7 +12,13 @@
  *
  * Use it to give your own functions `send`'s checks: `function say<T extends string>(t: T, ...args: TemplateArgs<T>)`.
  */
-export type TemplateArgs<T> = [T] extends [never] ? unknown[] : T extends string ? (string extends T ? unknown[] : Finish<Scan<T, [], {}, false>>) : unknown[];
+export type TemplateArgs<T> = [T] extends [never]
+  ? unknown[]
+  : T extends string
+    ? string extends T
+      ? unknown[]
+      : Finish<Scan<T, [], {}, false>>
+    : unknown[];
 
 /**
  * A template with its arguments in one tuple, for the places where arguments cannot follow the text (a prompt, whose
@@ -57,11 +63,23 @@ type Spec<S extends string> = S extends `${infer C}${infer R}`
   : Malformed;
 
 // `%1$s`: an explicit argument index (digits, then `$`).
-type IsIndexed<S extends string> = S extends `${infer C}${infer R}` ? (C extends Exclude<Modifier, '+' | '-' | '.' | '0'> ? Digits<R> : false) : false;
-type Digits<S extends string> = S extends `${infer C}${infer R}` ? (C extends '$' ? true : C extends Exclude<Modifier, '+' | '-' | '.'> ? Digits<R> : false) : false;
+type IsIndexed<S extends string> = S extends `${infer C}${infer R}`
+  ? C extends Exclude<Modifier, '+' | '-' | '.' | '0'>
+    ? Digits<R>
+    : false
+  : false;
+type Digits<S extends string> = S extends `${infer C}${infer R}`
+  ? C extends '$'
+    ? true
+    : C extends Exclude<Modifier, '+' | '-' | '.'>
+      ? Digits<R>
+      : false
+  : false;
 
 // The object type a named placeholder needs: `%(a.b)s` → { a: { b: V } }.
-type Named<Path extends string, V> = Path extends `${infer Head}.${infer Tail}` ? { [K in Head]: Named<Tail, V> } : { [K in Path]: V };
+type Named<Path extends string, V> = Path extends `${infer Head}.${infer Tail}`
+  ? { [K in Head]: Named<Tail, V> }
+  : { [K in Path]: V };
 
 // Walks the template from one `%` to the next, collecting positional argument types in order and named ones as an
 // intersection; `M` records whether a named placeholder was seen.

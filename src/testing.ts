@@ -72,7 +72,10 @@ export function parseDuration(value: Duration): number {
     }
     if (end > 0 && end === text.length) return total;
   }
-  throw new PalaverError('INVALID_ARGUMENT', `Expected a duration as milliseconds or text such as '45s', '31m', '2h' or '1h30m', got ${describe(value)}.`);
+  throw new PalaverError(
+    'INVALID_ARGUMENT',
+    `Expected a duration as milliseconds or text such as '45s', '31m', '2h' or '1h30m', got ${describe(value)}.`,
+  );
 }
 
 /**
@@ -89,12 +92,22 @@ export function parseDuration(value: Duration): number {
  */
 export function createTestClient(bot: SessionManager<any, any, any, any>, options: TestClientOptions = {}): TestClient {
   if (typeof options !== 'object' || options === null) {
-    throw new PalaverError('INVALID_OPTIONS', `Expected createTestClient() options as an object, got ${describe(options)}.`);
+    throw new PalaverError(
+      'INVALID_OPTIONS',
+      `Expected createTestClient() options as an object, got ${describe(options)}.`,
+    );
   }
   if (options.advance !== undefined && typeof options.advance !== 'function') {
-    throw new PalaverError('INVALID_OPTIONS', `Expected \`advance\` to be a function of milliseconds, got ${describe(options.advance)}.`);
+    throw new PalaverError(
+      'INVALID_OPTIONS',
+      `Expected \`advance\` to be a function of milliseconds, got ${describe(options.advance)}.`,
+    );
   }
-  const address: Address = options.address ?? { channelId: 'test', user: { id: 'user' }, conversation: { id: 'conversation' } };
+  const address: Address = options.address ?? {
+    channelId: 'test',
+    user: { id: 'user' },
+    conversation: { id: 'conversation' },
+  };
   const key = bot.keyOf(address);
   let clock: FakeClock | undefined;
   let advance = options.advance;
@@ -136,24 +149,15 @@ export function createTestClient(bot: SessionManager<any, any, any, any>, option
     transcript,
     say: (message) => bot.receive(typeof message === 'string' ? { address, text: message } : { ...message, address }),
     event: (name, value) => bot.receive({ address, type: 'event', name, value }),
-    replies: async () => (await unread()).flat().filter((m) => (m.type ?? 'message') === 'message').map((m) => m.text),
+    replies: async () =>
+      (await unread())
+        .flat()
+        .filter((m) => (m.type ?? 'message') === 'message')
+        .map((m) => m.text),
     messages: async () => (await unread()).flat(),
     batches: unread,
     idle: async (duration) => {
-      const ms = parseDuration(duration);
-      const before = Date.now();
-      await tick(ms);
-      // palaver's deadlines read Date.now(): an `advance` that leaves it behind (real timers, or fake timers without
-      // Date) would let the idle time pass without anything coming due, and the test would pass for the wrong reason.
-      const moved = Date.now() - before;
-      if (moved < ms) {
-        throw new PalaverError(
-          'INVALID_OPTIONS',
-          `idle(${JSON.stringify(duration)}) asked \`advance\` to move the clock ${ms} ms, but Date.now() moved ${moved} ms. ` +
-            'Call vi.useFakeTimers() (with Date faked, its default) before using the client, or leave out `advance` to let ' +
-            'the client install a fake clock of its own.',
-        );
-      }
+      await idleFor(duration, tick);
       await bot.flush();
     },
     close: async () => {
@@ -163,6 +167,24 @@ export function createTestClient(bot: SessionManager<any, any, any, any>, option
       clock?.uninstall();
     },
   };
+}
+
+/** Moves the clock by `duration` with `tick`, and throws when Date.now() did not move with it. */
+async function idleFor(duration: Duration, tick: (ms: number) => unknown): Promise<void> {
+  const ms = parseDuration(duration);
+  const before = Date.now();
+  await tick(ms);
+  // palaver's deadlines read Date.now(): an `advance` that leaves it behind (real timers, or fake timers without
+  // Date) would let the idle time pass without anything coming due, and the test would pass for the wrong reason.
+  const moved = Date.now() - before;
+  if (moved < ms) {
+    throw new PalaverError(
+      'INVALID_OPTIONS',
+      `idle(${JSON.stringify(duration)}) asked \`advance\` to move the clock ${ms} ms, but Date.now() moved ${moved} ms. ` +
+        'Call vi.useFakeTimers() (with Date faked, its default) before using the client, or leave out `advance` to let ' +
+        'the client install a fake clock of its own.',
+    );
+  }
 }
 
 /** The part of an `@sinonjs/fake-timers` clock the client uses. */
@@ -188,7 +210,10 @@ export function installFakeClock(load: (id: string) => unknown): FakeClock {
       { cause: error },
     );
   }
-  return timers.install({ now: Date.now(), toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  return timers.install({
+    now: Date.now(),
+    toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
+  });
 }
 
 function sameLane(a: Address, b: Address): boolean {

@@ -54,7 +54,21 @@ export const DEFAULT_TEXTS: Readonly<Texts> = Object.freeze({
   notUnderstood: "I didn't understand.",
   yes: 'Yes',
   no: 'No',
-  yesWords: ['yes', 'y', 'yep', 'yeah', 'yup', 'sure', 'ok', 'okay', 'true', 'correct', 'right', 'affirmative', 'of course'],
+  yesWords: [
+    'yes',
+    'y',
+    'yep',
+    'yeah',
+    'yup',
+    'sure',
+    'ok',
+    'okay',
+    'true',
+    'correct',
+    'right',
+    'affirmative',
+    'of course',
+  ],
   noWords: ['no', 'n', 'nope', 'nah', 'false', 'wrong', 'negative', 'cancel', 'not really'],
   or: 'or',
   ordinals: ['first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth'],
@@ -132,7 +146,9 @@ export class TextCatalog {
           throw new PalaverError(
             'INVALID_OPTIONS',
             `Invalid option \`texts.${locale}.${key}\`: ${JSON.stringify(template)} must be a template that uses only ` +
-              `${Object.keys(args).map((name) => `%(${name})s`).join(', ')} (${(error as Error).message})`,
+              `${Object.keys(args)
+                .map((name) => `%(${name})s`)
+                .join(', ')} (${(error as Error).message})`,
             { cause: error },
           );
         }
@@ -147,7 +163,12 @@ export class TextCatalog {
     const cached = this.#resolved.get(key);
     if (cached !== undefined) return cached;
     const language = key.split('-')[0]!;
-    const resolved = Object.freeze({ ...DEFAULT_TEXTS, ...this.#byLocale.get('default'), ...this.#byLocale.get(language), ...this.#byLocale.get(key) });
+    const resolved = Object.freeze({
+      ...DEFAULT_TEXTS,
+      ...this.#byLocale.get('default'),
+      ...this.#byLocale.get(language),
+      ...this.#byLocale.get(key),
+    });
     // Locales come from users' messages: remember a bounded number of them.
     if (this.#resolved.size < 256) this.#resolved.set(key, resolved);
     return resolved;

@@ -19,7 +19,12 @@ export function isAddress(value: unknown): value is Address {
   if (!isRecord(value) || !isId(value.channelId)) return false;
   const { user, conversation, bot } = value;
   if (!isRecord(user) || !isId(user.id) || (user.name !== undefined && typeof user.name !== 'string')) return false;
-  if (!isRecord(conversation) || !isId(conversation.id) || (conversation.isGroup !== undefined && typeof conversation.isGroup !== 'boolean')) return false;
+  if (
+    !isRecord(conversation) ||
+    !isId(conversation.id) ||
+    (conversation.isGroup !== undefined && typeof conversation.isGroup !== 'boolean')
+  )
+    return false;
   if (bot === undefined) return true;
   return isRecord(bot) && isId(bot.id) && (bot.name === undefined || typeof bot.name === 'string');
 }
@@ -103,16 +108,19 @@ function copyMessage(source: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The fields `plainOutgoing` takes, in the schema's order, with what each may hold besides `undefined`. */
-const OUTGOING_FIELDS: Readonly<Record<string, 'string' | 'any' | readonly unknown[]>> = Object.assign(Object.create(null) as object, {
-  type: ['message', 'typing', 'event'],
-  text: 'string',
-  textFormat: ['plain', 'markdown', 'xml'],
-  attachmentLayout: ['list', 'carousel'],
-  inputHint: ['acceptingInput', 'expectingInput', 'ignoringInput'],
-  locale: 'string',
-  name: 'string',
-  value: 'any',
-} as const);
+const OUTGOING_FIELDS: Readonly<Record<string, 'string' | 'any' | readonly unknown[]>> = Object.assign(
+  Object.create(null) as object,
+  {
+    type: ['message', 'typing', 'event'],
+    text: 'string',
+    textFormat: ['plain', 'markdown', 'xml'],
+    attachmentLayout: ['list', 'carousel'],
+    inputHint: ['acceptingInput', 'expectingInput', 'ignoringInput'],
+    locale: 'string',
+    name: 'string',
+    value: 'any',
+  } as const,
+);
 
 /**
  * A copy of `value` when it is a reply made only of text fields (`text`, `locale`, `name`, the enums, `value`) that
@@ -122,13 +130,19 @@ const OUTGOING_FIELDS: Readonly<Record<string, 'string' | 'any' | readonly unkno
 export function plainOutgoing(value: unknown): OutgoingMessage | undefined {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
   for (const name in value) if (OUTGOING_FIELDS[name] === undefined) return undefined;
-  if (value.attachments !== undefined || value.suggestedActions !== undefined || value.sourceEvent !== undefined) return undefined;
+  if (value.attachments !== undefined || value.suggestedActions !== undefined || value.sourceEvent !== undefined)
+    return undefined;
   const out: Record<string, unknown> = {};
   for (const name in OUTGOING_FIELDS) {
     if (!(name in value)) continue;
     const field = value[name];
     const allowed = OUTGOING_FIELDS[name]!;
-    if (field !== undefined && allowed !== 'any' && (allowed === 'string' ? typeof field !== 'string' : !allowed.includes(field))) return undefined;
+    if (
+      field !== undefined &&
+      allowed !== 'any' &&
+      (allowed === 'string' ? typeof field !== 'string' : !allowed.includes(field))
+    )
+      return undefined;
     out[name] = field;
   }
   return out as OutgoingMessage;
@@ -178,11 +192,15 @@ export function jsonBound(value: unknown, depth: number): number {
       if (depth > 2 || Array.isArray(value)) return Infinity;
       // Only plain data: a class instance or a toJSON (JSON.stringify calls it) can write anything.
       const proto: unknown = Object.getPrototypeOf(value);
-      if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      if (
+        (proto !== Object.prototype && proto !== null) ||
+        typeof (value as { toJSON?: unknown }).toJSON === 'function'
+      ) {
         return Infinity;
       }
       let total = 2;
-      for (const name in value) total += name.length * 6 + 4 + jsonBound((value as Record<string, unknown>)[name], depth + 1);
+      for (const name in value)
+        total += name.length * 6 + 4 + jsonBound((value as Record<string, unknown>)[name], depth + 1);
       return total;
     }
     default:

@@ -15,7 +15,11 @@ import { outgoingMessageSchema } from '../src/schema';
 
 describe('CardAction', () => {
   it('builds an openUrl action', () => {
-    expect(CardAction.openUrl('https://example.com', 'Open')).toEqual({ type: 'openUrl', title: 'Open', value: 'https://example.com' });
+    expect(CardAction.openUrl('https://example.com', 'Open')).toEqual({
+      type: 'openUrl',
+      title: 'Open',
+      value: 'https://example.com',
+    });
   });
 
   it('builds a postBack action without a default title, so a hidden value is never shown', () => {
@@ -29,7 +33,12 @@ describe('CardAction', () => {
 
 describe('CardAction.dialogAction', () => {
   it('builds a button naming its action, with its data and title', () => {
-    expect(CardAction.dialogAction('orderHelp', { topic: 'sizes' }, 'Help with sizes')).toEqual({ type: 'dialogAction', title: 'Help with sizes', value: 'orderHelp', data: { topic: 'sizes' } });
+    expect(CardAction.dialogAction('orderHelp', { topic: 'sizes' }, 'Help with sizes')).toEqual({
+      type: 'dialogAction',
+      title: 'Help with sizes',
+      value: 'orderHelp',
+      data: { topic: 'sizes' },
+    });
   });
 
   it('leaves out data and title when not given', () => {
@@ -46,7 +55,9 @@ describe('CardAction.dialogAction', () => {
   });
 
   it('rejects data that is not plain JSON', () => {
-    expect(() => CardAction.dialogAction('x', { when: new Date() })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => CardAction.dialogAction('x', { when: new Date() })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 });
 
@@ -75,15 +86,22 @@ describe('HeroCard and ThumbnailCard', () => {
   });
 
   it('takes image URLs as strings', () => {
-    expect(new HeroCard().images(['https://example.com/a.png']).toAttachment().content).toEqual({ images: [{ url: 'https://example.com/a.png' }] });
+    expect(new HeroCard().images(['https://example.com/a.png']).toAttachment().content).toEqual({
+      images: [{ url: 'https://example.com/a.png' }],
+    });
   });
 
   it('builds a thumbnail card with the thumbnail content type', () => {
-    expect(new ThumbnailCard().title('T').toAttachment()).toEqual({ contentType: CardContentType.thumbnail, content: { title: 'T' } });
+    expect(new ThumbnailCard().title('T').toAttachment()).toEqual({
+      contentType: CardContentType.thumbnail,
+      content: { title: 'T' },
+    });
   });
 
   it('rejects an image without a URL', () => {
-    expect(() => new HeroCard().images([{ url: '' }]).toAttachment()).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+    expect(() => new HeroCard().images([{ url: '' }]).toAttachment()).toThrow(
+      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+    );
   });
 
   it('copies the content, so changing the builder later does not change a built card', () => {
@@ -100,7 +118,12 @@ describe('ReceiptCard', () => {
       .title("Recipient's Name")
       .items([
         { price: '$22.00', title: 'EMP Museum', image: 'https://example.com/emp.jpg' },
-        { price: '$11.00', title: 'Space Needle', quantity: 2, image: CardImage.create('https://example.com/needle.jpg') },
+        {
+          price: '$11.00',
+          title: 'Space Needle',
+          quantity: 2,
+          image: CardImage.create('https://example.com/needle.jpg'),
+        },
       ])
       .facts([{ key: 'Order Number', value: '1234567898' }])
       .tax('$4.40')
@@ -124,8 +147,14 @@ describe('ReceiptCard', () => {
   });
 
   it('takes buttons and a tap action', () => {
-    const content = new ReceiptCard().buttons([CardAction.openUrl('https://example.com/order', 'Order')]).tap(CardAction.postBack('receipt')).toAttachment().content;
-    expect(content).toEqual({ buttons: [{ type: 'openUrl', title: 'Order', value: 'https://example.com/order' }], tap: { type: 'postBack', value: 'receipt' } });
+    const content = new ReceiptCard()
+      .buttons([CardAction.openUrl('https://example.com/order', 'Order')])
+      .tap(CardAction.postBack('receipt'))
+      .toAttachment().content;
+    expect(content).toEqual({
+      buttons: [{ type: 'openUrl', title: 'Order', value: 'https://example.com/order' }],
+      tap: { type: 'postBack', value: 'receipt' },
+    });
   });
 });
 
@@ -150,7 +179,9 @@ describe('imageAttachment', () => {
   });
 
   it('rejects a URL whose type it cannot tell', () => {
-    expect(() => imageAttachment('https://example.com/image')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => imageAttachment('https://example.com/image')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 });
 
@@ -160,7 +191,9 @@ describe('Message', () => {
   });
 
   it('rejects a template that does not fit its arguments', () => {
-    expect(() => new Message().text('Hello %s and %s', 'Lars')).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+    expect(() => new Message().text('Hello %s and %s', 'Lars')).toThrow(
+      expect.objectContaining({ code: 'INVALID_TEMPLATE' }),
+    );
   });
 
   it('keeps text without arguments as it is', () => {
@@ -188,19 +221,29 @@ describe('Message', () => {
   });
 
   it('turns suggested actions given as strings into imBack actions', () => {
-    expect(new Message().suggestedActions(['yes', CardAction.postBack('no', 'No')]).toMessage().suggestedActions).toEqual([
+    expect(
+      new Message().suggestedActions(['yes', CardAction.postBack('no', 'No')]).toMessage().suggestedActions,
+    ).toEqual([
       { type: 'imBack', title: 'yes', value: 'yes' },
       { type: 'postBack', title: 'No', value: 'no' },
     ]);
   });
 
   it('carries channel-native payloads in sourceEvent', () => {
-    const facebook = { attachment: { type: 'template', payload: { template_type: 'receipt', elements: [{ title: 'T-Shirt', price: 50 }] } } };
+    const facebook = {
+      attachment: {
+        type: 'template',
+        payload: { template_type: 'receipt', elements: [{ title: 'T-Shirt', price: 50 }] },
+      },
+    };
     expect(new Message().sourceEvent({ facebook }).toMessage().sourceEvent).toEqual({ facebook });
   });
 
   it('builds plain JSON that the message schema accepts as it is', () => {
-    const message = new Message().text('hi').addAttachment(new ReceiptCard().title('r').items([{ title: 'x', quantity: 1 }])).toMessage();
+    const message = new Message()
+      .text('hi')
+      .addAttachment(new ReceiptCard().title('r').items([{ title: 'x', quantity: 1 }]))
+      .toMessage();
     expect(JSON.parse(JSON.stringify(message))).toEqual(message);
     expect(outgoingMessageSchema.parse(message)).toEqual(message);
   });
@@ -218,17 +261,28 @@ describe('Message', () => {
   });
 
   it('is recognised as a message source', () => {
-    expect([isMessageSource(new Message()), isMessageSource({ text: 'hi' }), isMessageSource(null)]).toEqual([true, false, false]);
+    expect([isMessageSource(new Message()), isMessageSource({ text: 'hi' }), isMessageSource(null)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 });
 
 describe('checkCards', () => {
   it('names the attachment and the field of an invalid receipt', () => {
-    const message = { attachments: [{ contentType: 'image/png' }, { contentType: CardContentType.receipt, content: { items: [{ price: 22 }] } }] };
+    const message = {
+      attachments: [
+        { contentType: 'image/png' },
+        { contentType: CardContentType.receipt, content: { items: [{ price: 22 }] } },
+      ],
+    };
     expect(() => checkCards(message)).toThrow(/attachments\.1\.content.*items\.0\.price/);
   });
 
   it('lets attachments of other content types pass as they are', () => {
-    expect(() => checkCards({ attachments: [{ contentType: 'application/vnd.custom', content: { anything: [1, 2] } }] })).not.toThrow();
+    expect(() =>
+      checkCards({ attachments: [{ contentType: 'application/vnd.custom', content: { anything: [1, 2] } }] }),
+    ).not.toThrow();
   });
 });

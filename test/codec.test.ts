@@ -20,10 +20,17 @@ const time = fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), finite);
 const count = fc.oneof(fc.nat(10), fc.nat());
 
 /** Keys that break naive code, `__proto__` first among them. */
-const nastyKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'v', 'id', 'data'), fc.string({ maxLength: 8 }));
+const nastyKey = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'v', 'id', 'data'),
+  fc.string({ maxLength: 8 }),
+);
 
 /** An object with the given entries, built as JSON.parse builds it: `__proto__` becomes an own key, not the prototype. */
-function objectOf<T>(key: fc.Arbitrary<string>, value: fc.Arbitrary<T>, maxLength = 4): fc.Arbitrary<Record<string, T>> {
+function objectOf<T>(
+  key: fc.Arbitrary<string>,
+  value: fc.Arbitrary<T>,
+  maxLength = 4,
+): fc.Arbitrary<Record<string, T>> {
   return fc.array(fc.tuple(key, value), { maxLength }).map((entries) => Object.fromEntries(entries));
 }
 
@@ -64,15 +71,28 @@ function withExtras<T extends object>(base: fc.Arbitrary<T>, named: readonly str
   return fc.tuple(base, extras(named)).map(([fields, extra]) => ({ ...extra, ...fields }));
 }
 
-const compactAddress = fc.record({ channelId: addressId, user: fc.record({ id: addressId }), conversation: fc.record({ id: addressId }) });
+const compactAddress = fc.record({
+  channelId: addressId,
+  user: fc.record({ id: addressId }),
+  conversation: fc.record({ id: addressId }),
+});
 
 const richAddress = withExtras(
   fc.record(
     {
       channelId: addressId,
-      user: withExtras(fc.record({ id: addressId, name: fc.string({ maxLength: 12 }) }, { requiredKeys: ['id'] }), ['id', 'name']),
-      conversation: withExtras(fc.record({ id: addressId, isGroup: fc.boolean() }, { requiredKeys: ['id'] }), ['id', 'isGroup']),
-      bot: withExtras(fc.record({ id: addressId, name: fc.string({ maxLength: 12 }) }, { requiredKeys: ['id'] }), ['id', 'name']),
+      user: withExtras(fc.record({ id: addressId, name: fc.string({ maxLength: 12 }) }, { requiredKeys: ['id'] }), [
+        'id',
+        'name',
+      ]),
+      conversation: withExtras(fc.record({ id: addressId, isGroup: fc.boolean() }, { requiredKeys: ['id'] }), [
+        'id',
+        'isGroup',
+      ]),
+      bot: withExtras(fc.record({ id: addressId, name: fc.string({ maxLength: 12 }) }, { requiredKeys: ['id'] }), [
+        'id',
+        'name',
+      ]),
     },
     { requiredKeys: ['channelId', 'user', 'conversation'] },
   ),
@@ -88,7 +108,11 @@ const keyPartId = fc.oneof(
   addressId,
 );
 /** An address of the three ids only (the kind the default session key is made from), with ids a key must escape. */
-const keyedAddress = fc.record({ channelId: keyPartId, user: fc.record({ id: keyPartId }), conversation: fc.record({ id: keyPartId }) });
+const keyedAddress = fc.record({
+  channelId: keyPartId,
+  user: fc.record({ id: keyPartId }),
+  conversation: fc.record({ id: keyPartId }),
+});
 
 /** The ids of the built-in prompts, which format 3 stores as numbers, and ids that look like those numbers. */
 const BUILT_IN_IDS = [
@@ -99,16 +123,24 @@ const BUILT_IN_IDS = [
   'palaver:prompt:time',
   'palaver:prompt:attachment',
 ] as const;
-const dialogId = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom(...BUILT_IN_IDS, '0', '3', '7', 'palaver:prompt:date'));
+const dialogId = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 12 }),
+  fc.constantFrom(...BUILT_IN_IDS, '0', '3', '7', 'palaver:prompt:date'),
+);
 
 const stackEntry = fc.record(
   { id: dialogId, data: bag, step: count, interrupt: fc.constant(true as const) },
   { requiredKeys: ['id', 'data'] },
 );
 
-const dialogName = fc.oneof(fc.constantFrom('/', 'greeting', '', 'prompt', 'Prompts.text', 'Prompts.choice', ...BUILT_IN_IDS), fc.string({ maxLength: 12 }));
+const dialogName = fc.oneof(
+  fc.constantFrom('/', 'greeting', '', 'prompt', 'Prompts.text', 'Prompts.choice', ...BUILT_IN_IDS),
+  fc.string({ maxLength: 12 }),
+);
 /** The previousDialogState of a built-in prompt, as the manager records it. */
-const builtInPrevious = fc.constantFrom(...(['text', 'number', 'confirm', 'choice', 'time', 'attachment'] as const)).map((kind) => ({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' }));
+const builtInPrevious = fc
+  .constantFrom(...(['text', 'number', 'confirm', 'choice', 'time', 'attachment'] as const))
+  .map((kind) => ({ name: `Prompts.${kind}`, id: `palaver:prompt:${kind}`, type: 'prompt' }));
 const previousDialogState = fc.oneof(
   fc.record({ id: dialogName, type: dialogName }).map(({ id, type }) => ({ name: id, id, type })),
   fc.record({ name: dialogName, id: dialogName, type: dialogName }),
@@ -125,7 +157,26 @@ const { storedPart } = fc.letrec<{ storedPart: unknown }>((tie) => ({
     json,
     fc.constantFrom(0, 1, 2, 3, -1, 0.5, 2 ** 53, null, '', 'x', 'timeout', '\u{1F600}'.repeat(513)),
     fc.array(tie('storedPart'), { maxLength: 4 }),
-    objectOf(fc.oneof(fc.constantFrom('locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesVersion', 'at', 'count', 'channelId', 'user', 'conversation', 'bot'), nastyKey), tie('storedPart')),
+    objectOf(
+      fc.oneof(
+        fc.constantFrom(
+          'locale',
+          'timeout',
+          'entityExpiry',
+          'ended',
+          'nudges',
+          'entitiesVersion',
+          'at',
+          'count',
+          'channelId',
+          'user',
+          'conversation',
+          'bot',
+        ),
+        nastyKey,
+      ),
+      tie('storedPart'),
+    ),
   ),
 }));
 
@@ -144,7 +195,13 @@ function stateWith(id: fc.Arbitrary<string>): fc.Arbitrary<SessionStateRecord> {
       developer: fc.boolean(),
       locale: fc.option(fc.constantFrom('en-US', 'de', ''), { nil: undefined }),
       address,
-      timeout: fc.option(fc.oneof(fc.integer({ min: 1 }), finite.filter((n) => n > 0)), { nil: undefined }),
+      timeout: fc.option(
+        fc.oneof(
+          fc.integer({ min: 1 }),
+          finite.filter((n) => n > 0),
+        ),
+        { nil: undefined },
+      ),
       entities: bag,
       entityExpiry: objectOf(nastyKey, time),
       stack: fc.array(stackEntry, { maxLength: 4 }),
@@ -155,12 +212,26 @@ function stateWith(id: fc.Arbitrary<string>): fc.Arbitrary<SessionStateRecord> {
       nudges: fc.record({ at: time, count }),
       entitiesVersion: count,
     },
-    { requiredKeys: ['v', 'lastActiveAt', 'turnCount', 'interactive', 'developer', 'address', 'entities', 'stack', 'privateConversationData'] },
+    {
+      requiredKeys: [
+        'v',
+        'lastActiveAt',
+        'turnCount',
+        'interactive',
+        'developer',
+        'address',
+        'entities',
+        'stack',
+        'privateConversationData',
+      ],
+    },
   );
 }
 
 /** States the schema accepts (that JSON can carry): the filter keeps the arbitrary honest if the schema narrows. */
-const state = stateWith(fc.oneof(fc.constant(''), fc.string({ maxLength: 20 }))).filter((s) => sessionStateSchema.safeParse(s).success);
+const state = stateWith(fc.oneof(fc.constant(''), fc.string({ maxLength: 20 }))).filter(
+  (s) => sessionStateSchema.safeParse(s).success,
+);
 
 // ---- fixtures ----------------------------------------------------------------------------------------------------
 
@@ -173,7 +244,8 @@ const IDLE = sessionStateSchema.parse(JSON.parse(IDLE_FORMAT_1));
 /** The default session key of IDLE's address: s:channelId:conversationId:userId. */
 const IDLE_KEY = 's:bench:c1:u1';
 /** IDLE as format 2 stored it. */
-const IDLE_FORMAT_2 = '[2,"mwritnu1ky1s0002",1795332848615,1795332848624,2,1,["bench","u1","c1"],0,0,0,["/","waterfall"],2,2]';
+const IDLE_FORMAT_2 =
+  '[2,"mwritnu1ky1s0002",1795332848615,1795332848624,2,1,["bench","u1","c1"],0,0,0,["/","waterfall"],2,2]';
 /** IDLE as the manager stores it under IDLE_KEY: lastActiveAt 9 ms after startedAt, the address left to the key. */
 const IDLE_FORMAT_3 = '[3,"mwritnu1ky1s0002",1795332848615,9,2,1,0,0,0,0,["/","waterfall"],2,2]';
 
@@ -211,7 +283,10 @@ const FULL_FORMAT_2 =
 /** FULL waiting in a choice prompt after a number prompt, so that format 3's numbered built-in dialogs are in use too. */
 const FULL_3: SessionStateRecord = {
   ...FULL,
-  stack: [...FULL.stack, { id: 'palaver:prompt:choice', data: { prompt: 'Tea or coffee?', choices: ['tea', 'coffee'], retries: 1 } }],
+  stack: [
+    ...FULL.stack,
+    { id: 'palaver:prompt:choice', data: { prompt: 'Tea or coffee?', choices: ['tea', 'coffee'], retries: 1 } },
+  ],
   previousDialogState: { name: 'Prompts.number', id: 'palaver:prompt:number', type: 'prompt' },
 };
 
@@ -228,7 +303,9 @@ function outcome(text: string, key?: string): string {
   } catch (error) {
     return error instanceof StateFormatError ? 'StateFormatError' : String(error);
   }
-  return sessionStateSchema.safeParse(decoded).success ? 'a state the schema accepts' : `a state the schema rejects: ${JSON.stringify(decoded)}`;
+  return sessionStateSchema.safeParse(decoded).success
+    ? 'a state the schema accepts'
+    : `a state the schema rejects: ${JSON.stringify(decoded)}`;
 }
 
 /** `text` with `position` replaced by `value`. */
@@ -345,7 +422,10 @@ describe('encodeState and decodeState', () => {
 
   it('read back a compact address whose ids are up to 512 characters long, counted as the schema counts them', () => {
     // 257 astral characters: 514 UTF-16 units, 257 code points, which addressSchema accepts.
-    const s: SessionStateRecord = { ...IDLE, address: { channelId: 'web', user: { id: EMOJI.repeat(257) }, conversation: { id: EMOJI.repeat(512) } } };
+    const s: SessionStateRecord = {
+      ...IDLE,
+      address: { channelId: 'web', user: { id: EMOJI.repeat(257) }, conversation: { id: EMOJI.repeat(512) } },
+    };
     expect(sessionStateSchema.safeParse(s).success).toBe(true);
     expect(thrown(() => decodeState(encodeState(s)))).toBeUndefined();
   });
@@ -401,7 +481,11 @@ describe('encodeState and decodeState', () => {
   it('store lastActiveAt in rest when the difference from startedAt is too large to be exact', () => {
     const s: SessionStateRecord = { ...IDLE, startedAt: -1e300, lastActiveAt: 1e300 };
     const stored = positions(s);
-    expect([stored[3], stored[13], decodeState(encodeState(s)).lastActiveAt]).toEqual([0, { lastActiveAt: 1e300 }, 1e300]);
+    expect([stored[3], stored[13], decodeState(encodeState(s)).lastActiveAt]).toEqual([
+      0,
+      { lastActiveAt: 1e300 },
+      1e300,
+    ]);
   });
 
   it('store a state with nothing after its address, left to the key, in seven positions and read it back', () => {
@@ -425,7 +509,12 @@ describe('encodeState and decodeState', () => {
 
   it('store an address with anything more as the address object, even with its default key', () => {
     const rich: Address = { ...IDLE.address, bot: { id: 'b' } };
-    expect(positions({ ...IDLE, address: rich }, IDLE_KEY)[6]).toEqual({ channelId: 'bench', user: { id: 'u1' }, conversation: { id: 'c1' }, bot: { id: 'b' } });
+    expect(positions({ ...IDLE, address: rich }, IDLE_KEY)[6]).toEqual({
+      channelId: 'bench',
+      user: { id: 'u1' },
+      conversation: { id: 'c1' },
+      bot: { id: 'b' },
+    });
   });
 
   it('take the address from the text, not from the key, when the text holds one', () => {
@@ -460,7 +549,12 @@ describe('encodeState and decodeState', () => {
   });
 
   it('store the previousDialogState of a built-in prompt as its number', () => {
-    expect(positions({ ...IDLE, previousDialogState: { name: 'Prompts.confirm', id: 'palaver:prompt:confirm', type: 'prompt' } })[10]).toBe(2);
+    expect(
+      positions({
+        ...IDLE,
+        previousDialogState: { name: 'Prompts.confirm', id: 'palaver:prompt:confirm', type: 'prompt' },
+      })[10],
+    ).toBe(2);
   });
 
   it('read a previousDialog number back as the built-in prompt’s previousDialogState', () => {
@@ -471,7 +565,10 @@ describe('encodeState and decodeState', () => {
   it('store a previousDialogState with a built-in prompt’s id but another name or type as an array', () => {
     const named = { name: 'askAge', id: 'palaver:prompt:number', type: 'prompt' };
     const typed = { name: 'Prompts.number', id: 'palaver:prompt:number', type: 'waterfall' };
-    expect([positions({ ...IDLE, previousDialogState: named })[10], positions({ ...IDLE, previousDialogState: typed })[10]]).toEqual([
+    expect([
+      positions({ ...IDLE, previousDialogState: named })[10],
+      positions({ ...IDLE, previousDialogState: typed })[10],
+    ]).toEqual([
       ['palaver:prompt:number', 'prompt', 'askAge'],
       ['palaver:prompt:number', 'waterfall', 'Prompts.number'],
     ]);
@@ -513,7 +610,12 @@ describe('decodeState of format 2', () => {
     ['an address of 0, even with the default key', 6, 0, 'position 6 (address)'],
     ['a stack entry with a number for its id', 7, [[0, 0]], 'position 7 (stack)'],
     ['a previousDialog that is a number', 10, 0, 'position 10 (previousDialog)'],
-    ['a rest.lastActiveAt', 13, { lastActiveAt: 5 }, 'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion (it holds "lastActiveAt")'],
+    [
+      'a rest.lastActiveAt',
+      13,
+      { lastActiveAt: 5 },
+      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion (it holds "lastActiveAt")',
+    ],
   ])('throws StateFormatError for %s', (_what, position, value, message) => {
     const error = thrown(() => decodeState(spoil(FULL_FORMAT_2, position, value), 's:web:c1:u1'));
     expect(error).toBeInstanceOf(StateFormatError);
@@ -523,7 +625,9 @@ describe('decodeState of format 2', () => {
   it('rejects an array with more positions than format 2 has', () => {
     const fields = JSON.parse(IDLE_FORMAT_2) as unknown[];
     while (fields.length < 15) fields.push(0);
-    expect(thrown(() => decodeState(JSON.stringify(fields)))).toMatchObject({ problem: 'has 15 positions; format 2 has at most 14' });
+    expect(thrown(() => decodeState(JSON.stringify(fields)))).toMatchObject({
+      problem: 'has 15 positions; format 2 has at most 14',
+    });
   });
 });
 
@@ -589,7 +693,12 @@ describe('decodeState of a malformed format-3 array', () => {
     ['an address triple of four', 6, ['web', 'u1', 'c1', 'x'], 'position 6 (address)'],
     ['an address triple with an empty id', 6, ['web', '', 'c1'], 'position 6 (address)'],
     ['an address triple with a 513-character id', 6, ['web', 'u1', 'x'.repeat(513)], 'position 6 (address)'],
-    ['an address triple with an id of 513 astral characters', 6, ['web', 'u1', EMOJI.repeat(513)], 'position 6 (address)'],
+    [
+      'an address triple with an id of 513 astral characters',
+      6,
+      ['web', 'u1', EMOJI.repeat(513)],
+      'position 6 (address)',
+    ],
     ['an address triple with a number', 6, ['web', 1, 'c1'], 'position 6 (address)'],
     ['an address object without a user', 6, { channelId: 'web', conversation: { id: 'c1' } }, 'position 6 (address)'],
     ['an address as text', 6, 'web/u1/c1', 'position 6 (address)'],
@@ -624,13 +733,23 @@ describe('decodeState of a malformed format-3 array', () => {
     ['a negative botMessages', 12, -1, 'position 12 (botMessages)'],
     ['rest as text', 13, 'x', 'position 13 (rest)'],
     ['rest as an array', 13, [], 'position 13 (rest)'],
-    ['an unknown key in rest', 13, { colour: 'red' }, 'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion (it holds "colour")'],
+    [
+      'an unknown key in rest',
+      13,
+      { colour: 'red' },
+      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion (it holds "colour")',
+    ],
     ['an own __proto__ key in rest', 13, JSON.parse('{"__proto__":{"locale":"de"}}'), 'position 13 (rest)'],
     ['a rest.locale that is a number', 13, { locale: 5 }, 'position 13 (rest.locale)'],
     ['a zero rest.timeout', 13, { timeout: 0 }, 'position 13 (rest.timeout)'],
     ['a negative rest.timeout', 13, { timeout: -5 }, 'position 13 (rest.timeout)'],
     ['a rest.timeout that is text', 13, { timeout: '30m' }, 'position 13 (rest.timeout)'],
-    ['a rest.entityExpiry with a time that is text', 13, { entityExpiry: { UserName: 'soon' } }, 'position 13 (rest.entityExpiry)'],
+    [
+      'a rest.entityExpiry with a time that is text',
+      13,
+      { entityExpiry: { UserName: 'soon' } },
+      'position 13 (rest.entityExpiry)',
+    ],
     ['a rest.entityExpiry that is an array', 13, { entityExpiry: [1] }, 'position 13 (rest.entityExpiry)'],
     ['an unknown rest.ended', 13, { ended: 'crashed' }, 'position 13 (rest.ended)'],
     ['a null rest.nudges', 13, { nudges: null }, 'position 13 (rest.nudges)'],
@@ -660,11 +779,19 @@ describe('decodeState of a malformed format-3 array', () => {
     [2, 'yesterday', 'position 2 (startedAt) must be a number or null, got "yesterday"'],
     [3, null, 'position 3 (lastActiveAt) must be a number, got null'],
     [5, 4, 'position 5 (flags) must be 0, 1, 2 or 3, got 4'],
-    [6, ['web', 'u1'], 'position 6 (address) must be [channelId, userId, conversationId] (non-empty strings) or an address object, got ["web","u1"]'],
+    [
+      6,
+      ['web', 'u1'],
+      'position 6 (address) must be [channelId, userId, conversationId] (non-empty strings) or an address object, got ["web","u1"]',
+    ],
     [7, 'stack', 'position 7 (stack) must be an array of dialog entries or 0, got "stack"'],
     [7, [['/']], 'position 7 (stack) must be entries [id, dialogData or 0, step?, 1?] (entry 0 is ["/"]), got [["/"]]'],
     [8, [], 'position 8 (entities) must be a JSON object or 0, got []'],
-    [10, 7, "position 10 (previousDialog) must be a built-in dialog's number (0 to 5), [id, type] or [id, type, name], got 7"],
+    [
+      10,
+      7,
+      "position 10 (previousDialog) must be a built-in dialog's number (0 to 5), [id, type] or [id, type, name], got 7",
+    ],
     [10, '/', 'position 10 (previousDialog) must be [id, type] or [id, type, name] (strings) or null, got "/"'],
     [11, -1, 'position 11 (userMessages) must be a non-negative integer, got -1'],
     [12, -1, 'position 12 (botMessages) must be a non-negative integer, got -1'],
@@ -672,40 +799,75 @@ describe('decodeState of a malformed format-3 array', () => {
     [13, { lastActiveAt: '2000' }, 'position 13 (rest.lastActiveAt) must be a number, got {"lastActiveAt":"2000"}'],
     [13, { locale: 5 }, 'position 13 (rest.locale) must be a string, got {"locale":5}'],
     [13, { timeout: 0 }, 'position 13 (rest.timeout) must be a positive number, got {"timeout":0}'],
-    [13, { entityExpiry: [1] }, 'position 13 (rest.entityExpiry) must be an object of entity names to times, got {"entityExpiry":[1]}'],
-    [13, { ended: 'crashed' }, 'position 13 (rest.ended) must be one of timeout, endSession, newSession, refresh, evicted, shutdown, got {"ended":"crashed"}'],
-    [13, { nudges: { at: 1 } }, 'position 13 (rest.nudges) must be { at: number, count: non-negative integer }, got {"nudges":{"at":1}}'],
-    [13, { entitiesVersion: -1 }, 'position 13 (rest.entitiesVersion) must be a non-negative integer, got {"entitiesVersion":-1}'],
+    [
+      13,
+      { entityExpiry: [1] },
+      'position 13 (rest.entityExpiry) must be an object of entity names to times, got {"entityExpiry":[1]}',
+    ],
+    [
+      13,
+      { ended: 'crashed' },
+      'position 13 (rest.ended) must be one of timeout, endSession, newSession, refresh, evicted, shutdown, got {"ended":"crashed"}',
+    ],
+    [
+      13,
+      { nudges: { at: 1 } },
+      'position 13 (rest.nudges) must be { at: number, count: non-negative integer }, got {"nudges":{"at":1}}',
+    ],
+    [
+      13,
+      { entitiesVersion: -1 },
+      'position 13 (rest.entitiesVersion) must be a non-negative integer, got {"entitiesVersion":-1}',
+    ],
   ])('says what position %i must be when it holds %j', (position, value, problem) => {
     expect(thrown(() => decodeState(spoiled(position, value)))).toMatchObject({ problem });
   });
 
   it('says what an address object at position 6 lacks', () => {
     expect(thrown(() => decodeState(spoiled(6, { channelId: 'web', conversation: { id: 'c1' } })))).toMatchObject({
-      problem: expect.stringMatching(/^position 6 \(address\) must be an address \(.*`user`.*\), got \{"channelId":"web","conversation":\{"id":"c1"\}\}$/),
+      problem: expect.stringMatching(
+        /^position 6 \(address\) must be an address \(.*`user`.*\), got \{"channelId":"web","conversation":\{"id":"c1"\}\}$/,
+      ),
     });
   });
 
   it('says it got nothing at a position the array stops short of', () => {
-    expect(thrown(() => decodeState('[3]'))).toMatchObject({ problem: 'position 1 (id) must be a non-empty string or null, got nothing' });
+    expect(thrown(() => decodeState('[3]'))).toMatchObject({
+      problem: 'position 1 (id) must be a non-empty string or null, got nothing',
+    });
   });
 
   it('shows itself as StateFormatError in logs', () => {
-    expect(String(thrown(() => decodeState('[3]')))).toMatch(/^StateFormatError: Stored session state position 1 \(id\)/);
+    expect(String(thrown(() => decodeState('[3]')))).toMatch(
+      /^StateFormatError: Stored session state position 1 \(id\)/,
+    );
   });
 
   it('throws StateFormatError naming position 6 and asking for the key when an address of 0 is read without one', () => {
     const error = thrown(() => decodeState(IDLE_FORMAT_3));
     expect(error).toBeInstanceOf(StateFormatError);
-    expect(error).toMatchObject({ problem: expect.stringMatching(/^position 6 \(address\) .*pass the key to decodeState/) });
+    expect(error).toMatchObject({
+      problem: expect.stringMatching(/^position 6 \(address\) .*pass the key to decodeState/),
+    });
   });
 
-  it.each([['s:a:b'], ['s:only'], ['s:'], ['s:bench:c1:u1:extra'], ['s:bench::u1'], ['u:bench:u1'], ['bench:c1:u1'], ['custom']])(
+  it.each([
+    ['s:a:b'],
+    ['s:only'],
+    ['s:'],
+    ['s:bench:c1:u1:extra'],
+    ['s:bench::u1'],
+    ['u:bench:u1'],
+    ['bench:c1:u1'],
+    ['custom'],
+  ])(
     'throws StateFormatError naming position 6 when an address of 0 is read with %j, which is no address’s default key',
     (key) => {
       const error = thrown(() => decodeState(IDLE_FORMAT_3, key));
       expect(error).toBeInstanceOf(StateFormatError);
-      expect(error).toMatchObject({ problem: expect.stringContaining(`position 6 (address) must be an address, since the key "${key}"`) });
+      expect(error).toMatchObject({
+        problem: expect.stringContaining(`position 6 (address) must be an address, since the key "${key}"`),
+      });
     },
   );
 
@@ -713,19 +875,24 @@ describe('decodeState of a malformed format-3 array', () => {
     const error = thrown(() => decodeState('[3,null,1e308,1e308,0,0,0]', IDLE_KEY));
     expect(error).toBeInstanceOf(StateFormatError);
     expect(error).toMatchObject({
-      problem: 'position 3 (lastActiveAt) must be a time after startedAt that is a finite number (startedAt 1e+308 + 1e+308), got 1e+308',
+      problem:
+        'position 3 (lastActiveAt) must be a time after startedAt that is a finite number (startedAt 1e+308 + 1e+308), got 1e+308',
     });
   });
 
   it('rejects an array with more positions than format 3 has', () => {
     const fields = JSON.parse(encodeState(IDLE)) as unknown[];
     while (fields.length < 15) fields.push(0);
-    expect(thrown(() => decodeState(JSON.stringify(fields)))).toMatchObject({ problem: 'has 15 positions; format 3 has at most 14' });
+    expect(thrown(() => decodeState(JSON.stringify(fields)))).toMatchObject({
+      problem: 'has 15 positions; format 3 has at most 14',
+    });
   });
 
   it('names the first missing position of an array that stops short', () => {
     expect(thrown(() => decodeState('[3]'))).toMatchObject({ message: expect.stringContaining('position 1 (id)') });
-    expect(thrown(() => decodeState('[3,null,null,1,0,0]'))).toMatchObject({ message: expect.stringContaining('position 6 (address)') });
+    expect(thrown(() => decodeState('[3,null,null,1,0,0]'))).toMatchObject({
+      message: expect.stringContaining('position 6 (address)'),
+    });
   });
 
   it('either reads a state the schema accepts or throws StateFormatError, whatever JSON sits at a position, with or without the key', () => {
@@ -742,13 +909,16 @@ describe('decodeState of a malformed format-3 array', () => {
 });
 
 describe('decodeState of text that is not JSON', () => {
-  it.each([[''], ['not json'], ['[3,'], ["{'v':1}"]])('throws StateFormatError (CORRUPT_STATE) with the SyntaxError as its cause for %j', (text) => {
-    const error = thrown(() => decodeState(text)) as StateFormatError;
-    expect({ error, cause: error.cause instanceof SyntaxError }).toMatchObject({
-      error: { code: 'CORRUPT_STATE', problem: expect.stringContaining('not JSON') },
-      cause: true,
-    });
-  });
+  it.each([[''], ['not json'], ['[3,'], ["{'v':1}"]])(
+    'throws StateFormatError (CORRUPT_STATE) with the SyntaxError as its cause for %j',
+    (text) => {
+      const error = thrown(() => decodeState(text)) as StateFormatError;
+      expect({ error, cause: error.cause instanceof SyntaxError }).toMatchObject({
+        error: { code: 'CORRUPT_STATE', problem: expect.stringContaining('not JSON') },
+        cause: true,
+      });
+    },
+  );
 });
 
 // ---- decodeState from the public entry (src/index.ts re-exports it from the codec) -------------------------------
@@ -784,6 +954,8 @@ describe('decodeState (public)', () => {
 
   it('throws CORRUPT_STATE asking for the key when a record the manager wrote is read without it', async () => {
     const { text } = await oneTurn();
-    expect(() => decodeState(text)).toThrow(expect.objectContaining({ code: 'CORRUPT_STATE', message: expect.stringContaining('pass the key') }));
+    expect(() => decodeState(text)).toThrow(
+      expect.objectContaining({ code: 'CORRUPT_STATE', message: expect.stringContaining('pass the key') }),
+    );
   });
 });

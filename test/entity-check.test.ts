@@ -34,7 +34,12 @@ describe('entities checked when set', () => {
       (session.entities as Record<string, unknown>).Quantity = 'two';
     });
     await say('hi');
-    expect(thrown).toMatchObject([{ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Entity "Quantity" cannot be set to "two" (string)') }]);
+    expect(thrown).toMatchObject([
+      {
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('Entity "Quantity" cannot be set to "two" (string)'),
+      },
+    ]);
   });
 
   it('says in the error what the schema expected', async () => {
@@ -68,7 +73,10 @@ describe('entities checked when set', () => {
       session.entities = { Quantity: 3, Size: 'Medium' as 'Small' };
     });
     await say('hi');
-    expect([thrown, (await stored())?.entities]).toMatchObject([[{ code: 'INVALID_ARGUMENT', message: expect.stringContaining('"Size"') }], { Quantity: 1 }]);
+    expect([thrown, (await stored())?.entities]).toMatchObject([
+      [{ code: 'INVALID_ARGUMENT', message: expect.stringContaining('"Size"') }],
+      { Quantity: 1 },
+    ]);
   });
 
   it('keeps values that fit, lets undefined unset an entity, and leaves undeclared entities unchecked', async () => {
@@ -88,7 +96,9 @@ describe('entities checked when set', () => {
       session.newSession({ carry: { Quantity: 0 } });
     });
     await say('hi');
-    expect(thrown).toMatchObject([{ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Entity "Quantity" cannot be set to 0') }]);
+    expect(thrown).toMatchObject([
+      { code: 'INVALID_ARGUMENT', message: expect.stringContaining('Entity "Quantity" cannot be set to 0') },
+    ]);
   });
 
   it('checks what onSessionStart sets', async () => {
@@ -113,7 +123,10 @@ describe('entities checked when set', () => {
     bot.dialog('/', (session) => {
       (session.entities as Record<string, unknown>).Quantity = 'two';
     });
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('"Quantity"') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('"Quantity"'),
+    });
   });
 });
 

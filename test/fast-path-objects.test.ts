@@ -68,7 +68,9 @@ describe('the message size check', () => {
     const { bot } = makeBot({ maxMessageBytes: 5_000 });
     bot.dialog('/', () => undefined);
     expect(JSON.stringify({ address: address(), text: 'hi', value: new Big() }).length).toBeGreaterThan(100_000);
-    await expect(bot.receive({ address: address(), text: 'hi', value: new Big() })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(bot.receive({ address: address(), text: 'hi', value: new Big() })).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+    });
     await bot.close();
   });
 
@@ -80,7 +82,9 @@ describe('the message size check', () => {
         throw new Error('no JSON here');
       }
     })();
-    await expect(bot.receive({ address: address(), text: 'hi', value })).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(bot.receive({ address: address(), text: 'hi', value })).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+    });
     await bot.close();
   });
 });

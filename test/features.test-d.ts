@@ -1,12 +1,23 @@
 // Type behaviour of idle nudges, typed retention, proactive dialogs, summaries and the test client.
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { defineEntities, SessionManager, type EntitiesOf, type ManagerStats, type Session, type SessionInfo, type SessionSummary } from '../src';
+import {
+  defineEntities,
+  SessionManager,
+  type EntitiesOf,
+  type ManagerStats,
+  type Session,
+  type SessionInfo,
+  type SessionSummary,
+} from '../src';
 import { createTestClient, type TestClient } from '../src/testing';
 
 describe('types of the session features', () => {
   it('infers the entity types from the schemas of the entities option', () => {
-    const bot = new SessionManager({ deliver: () => {}, entities: { UserName: { schema: z.string() }, Age: { schema: z.number(), scope: 'user' } } });
+    const bot = new SessionManager({
+      deliver: () => {},
+      entities: { UserName: { schema: z.string() }, Age: { schema: z.number(), scope: 'user' } },
+    });
     bot.dialog('/', (session) => {
       expectTypeOf(session.entities.UserName).toEqualTypeOf<string | undefined>();
       expectTypeOf(session.entities.Age).toEqualTypeOf<number | undefined>();
@@ -14,7 +25,10 @@ describe('types of the session features', () => {
   });
 
   it('types entities declared with defineEntities through EntitiesOf', () => {
-    const _entities = defineEntities({ Cart: { schema: z.array(z.string()) }, Consent: { schema: z.boolean(), keepOnReset: true } });
+    const _entities = defineEntities({
+      Cart: { schema: z.array(z.string()) },
+      Consent: { schema: z.boolean(), keepOnReset: true },
+    });
     expectTypeOf<EntitiesOf<typeof _entities>>().toEqualTypeOf<{ Cart?: string[]; Consent?: boolean }>();
   });
 

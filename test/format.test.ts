@@ -17,7 +17,9 @@ describe('formatText', () => {
   });
 
   it('expands nested named placeholders', () => {
-    expect(formatText('%(user.name)s owns %(pets[1])s', [{ user: { name: 'Lars' }, pets: ['a cat', 'a dog'] }])).toBe('Lars owns a dog');
+    expect(formatText('%(user.name)s owns %(pets[1])s', [{ user: { name: 'Lars' }, pets: ['a cat', 'a dog'] }])).toBe(
+      'Lars owns a dog',
+    );
   });
 
   it('writes a percent sign for %% when there are arguments', () => {
@@ -37,7 +39,9 @@ describe('formatText', () => {
   });
 
   it('rejects a positional placeholder without an argument', () => {
-    expect(() => formatText('Hello %s and %s', ['Lars'])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+    expect(() => formatText('Hello %s and %s', ['Lars'])).toThrow(
+      expect.objectContaining({ code: 'INVALID_TEMPLATE' }),
+    );
   });
 
   it('says which placeholder lacks its argument', () => {
@@ -53,7 +57,9 @@ describe('formatText', () => {
   });
 
   it('rejects a nested named placeholder whose key is missing', () => {
-    expect(() => formatText('Hello %(user.name)s', [{ user: {} }])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+    expect(() => formatText('Hello %(user.name)s', [{ user: {} }])).toThrow(
+      expect.objectContaining({ code: 'INVALID_TEMPLATE' }),
+    );
   });
 
   it('rejects an undefined argument', () => {
@@ -79,7 +85,9 @@ describe('formatText', () => {
   });
 
   it('rejects a template that mixes positional and named placeholders', () => {
-    expect(() => formatText('%s %(name)s', [{ name: 'x' }])).toThrow(expect.objectContaining({ code: 'INVALID_TEMPLATE' }));
+    expect(() => formatText('%s %(name)s', [{ name: 'x' }])).toThrow(
+      expect.objectContaining({ code: 'INVALID_TEMPLATE' }),
+    );
   });
 
   it('checks the same template again with other arguments (the parse is cached, the check is not)', () => {
@@ -112,7 +120,9 @@ describe('formatText', () => {
   });
 
   it('says what sprintf-js found wrong with a malformed template', () => {
-    expect(() => formatText('Hello there %(name)', [{ name: 'Lars' }])).toThrow(/does not fit its 1 argument: unexpected placeholder/i);
+    expect(() => formatText('Hello there %(name)', [{ name: 'Lars' }])).toThrow(
+      /does not fit its 1 argument: unexpected placeholder/i,
+    );
   });
 
   it('tells how to write a named placeholder and a percent sign when sprintf-js rejects a template', () => {
@@ -125,18 +135,25 @@ describe('formatText', () => {
     // 80 characters: the longest template shown whole.
     const template = 'x'.repeat(72) + '%s %s %s';
     expect(() => formatText(template, ['a', 'b'])).toThrow(
-      expect.objectContaining({ message: `The template "${template}" does not fit its 2 arguments: the placeholder %s needs argument 3, but only 2 were given.` }),
+      expect.objectContaining({
+        message: `The template "${template}" does not fit its 2 arguments: the placeholder %s needs argument 3, but only 2 were given.`,
+      }),
     );
   });
 
   it('shows at most the first 80 characters of a long template in the error', () => {
     const template = 'x'.repeat(90) + ' %s %s';
-    expect(() => formatText(template, ['a'])).toThrow(`The template "${'x'.repeat(80)}…" does not fit its 1 argument: `);
+    expect(() => formatText(template, ['a'])).toThrow(
+      `The template "${'x'.repeat(80)}…" does not fit its 1 argument: `,
+    );
   });
 
-  it.each(['%+d', '%05d', "%'x5s", '%-5s', '%5s', '%10s', '%.2f', '%.10f'])('counts a placeholder with flags, width or precision (%s) as reading the next argument', (first) => {
-    expect(() => formatText(`${first} %s`, [1])).toThrow(/the placeholder %s needs argument 2, but only 1 was given/);
-  });
+  it.each(['%+d', '%05d', "%'x5s", '%-5s', '%5s', '%10s', '%.2f', '%.10f'])(
+    'counts a placeholder with flags, width or precision (%s) as reading the next argument',
+    (first) => {
+      expect(() => formatText(`${first} %s`, [1])).toThrow(/the placeholder %s needs argument 2, but only 1 was given/);
+    },
+  );
 
   it.each([...'bcdefgijostTuvxX'])('counts a placeholder of type %s as reading the next argument', (type) => {
     expect(() => formatText(`%${type} %s`, [1])).toThrow(/the placeholder %s needs argument 2, but only 1 was given/);

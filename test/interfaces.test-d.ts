@@ -19,7 +19,10 @@ interface PrivateData {
 
 describe('state declared with interfaces', () => {
   it('types the session from interfaces given to the manager', () => {
-    const bot = new SessionManager<Entities, UserData, ConversationData, PrivateData>({ deliver: () => {}, preserve: ['UserName'] });
+    const bot = new SessionManager<Entities, UserData, ConversationData, PrivateData>({
+      deliver: () => {},
+      preserve: ['UserName'],
+    });
     bot.dialog('/', (session) => {
       expectTypeOf(session.entities.Size).toEqualTypeOf<'Small' | 'Large' | undefined>();
       expectTypeOf(session.userData.visits).toEqualTypeOf<number | undefined>();
@@ -34,7 +37,10 @@ describe('state declared with interfaces', () => {
   });
 
   it('takes a Session of interfaces in hooks and in the test client', () => {
-    const bot = new SessionManager<Entities>({ deliver: () => {}, onSessionStart: (session: Session<Entities>) => void session.entities.UserName });
+    const bot = new SessionManager<Entities>({
+      deliver: () => {},
+      onSessionStart: (session: Session<Entities>) => void session.entities.UserName,
+    });
     expectTypeOf(createTestClient(bot)).not.toBeAny();
   });
 

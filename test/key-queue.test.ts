@@ -117,9 +117,11 @@ describe('KeyQueue', () => {
       await gate.promise;
       done.push('a1');
     });
-    void queue.run('a', async () => {
-      done.push('a2');
-    }).catch(() => undefined);
+    void queue
+      .run('a', async () => {
+        done.push('a2');
+      })
+      .catch(() => undefined);
     let idle = false;
     const waiting = queue.idle().then(() => {
       idle = true;

@@ -36,19 +36,39 @@ describe('default session keys', () => {
     );
   });
 
-  it.each(['x:web:c1:u1', 's:wex:c1:u1', 's:web-c1:u1', 's:web:cx:u1', 's:web:c1-u1', 's:web:c1:ux', 's:web:u1:c1', 's:web:c1:u1x', 's:web:c1:u'])(
-    'are not taken for %j, which is not the key of channel web, conversation c1, user u1',
-    (key) => {
-      expect(isDefaultKeyOf(key, 'web', 'u1', 'c1')).toBe(false);
-    },
-  );
+  it.each([
+    'x:web:c1:u1',
+    's:wex:c1:u1',
+    's:web-c1:u1',
+    's:web:cx:u1',
+    's:web:c1-u1',
+    's:web:c1:ux',
+    's:web:u1:c1',
+    's:web:c1:u1x',
+    's:web:c1:u',
+  ])('are not taken for %j, which is not the key of channel web, conversation c1, user u1', (key) => {
+    expect(isDefaultKeyOf(key, 'web', 'u1', 'c1')).toBe(false);
+  });
 
   it('are not taken for a key of the same length whose colons were not escaped', () => {
     // The key of channel "a:b", conversation "c", user "d" is s:a%3Ab:c:d.
     expect(isDefaultKeyOf('s:a:b:c:d', 'a:b', 'd', 'c')).toBe(false);
   });
 
-  it.each(['s:', 's:a', 's:a:b', 's::b:c', 's:a::c', 's:a:b:', 's:a:b:c:d', 'x:a:b:c', 'a:b:c', 's:a%zz:b:c', 's:a%3a:b:c', 's:a%:b:c'])('do not include %j, which is not one', (key) => {
+  it.each([
+    's:',
+    's:a',
+    's:a:b',
+    's::b:c',
+    's:a::c',
+    's:a:b:',
+    's:a:b:c:d',
+    'x:a:b:c',
+    'a:b:c',
+    's:a%zz:b:c',
+    's:a%3a:b:c',
+    's:a%:b:c',
+  ])('do not include %j, which is not one', (key) => {
     expect(addressOfKey(key)).toBeUndefined();
   });
 });

@@ -131,7 +131,12 @@ describe('batching', () => {
 
   it('delivers without a trace function', async () => {
     const delivered: (string | undefined)[][] = [];
-    const box = new Outbox({ deliver: (_to, messages) => void delivered.push(messages.map((m) => m.text)), delay: 250, retry: defaultRetry, onError: () => undefined });
+    const box = new Outbox({
+      deliver: (_to, messages) => void delivered.push(messages.map((m) => m.text)),
+      delay: 250,
+      retry: defaultRetry,
+      onError: () => undefined,
+    });
     box.enqueue('a', A, [msg('at once')], true);
     box.enqueue('b', B, [msg('batched')], false);
     await vi.advanceTimersByTimeAsync(250);
@@ -164,7 +169,10 @@ describe('batching', () => {
 describe('ordering', () => {
   it('never lets a later batch overtake an earlier one while deliver is slow', async () => {
     const first = deferred();
-    const { box, calls } = outbox({ delay: 0, deliver: (_to, messages) => (messages[0]!.text === 'one' ? first.promise : undefined) });
+    const { box, calls } = outbox({
+      delay: 0,
+      deliver: (_to, messages) => (messages[0]!.text === 'one' ? first.promise : undefined),
+    });
     box.enqueue('a', A, [msg('one')], false);
     box.enqueue('a', A, [msg('two')], false);
     await vi.advanceTimersByTimeAsync(1000);
@@ -185,7 +193,10 @@ describe('ordering', () => {
 
   it('sends each enqueue behind a slow delivery as its own batch when the delay is 0', async () => {
     const first = deferred();
-    const { box, calls } = outbox({ delay: 0, deliver: (_to, messages) => (messages[0]!.text === 'one' ? first.promise : undefined) });
+    const { box, calls } = outbox({
+      delay: 0,
+      deliver: (_to, messages) => (messages[0]!.text === 'one' ? first.promise : undefined),
+    });
     box.enqueue('a', A, [msg('one')], false);
     box.enqueue('a', A, [msg('two')], false);
     box.enqueue('a', A, [msg('three')], false);
@@ -250,7 +261,10 @@ describe('ordering', () => {
 
   it('keeps three batches in order when the first settles while the second is in flight', async () => {
     const gates = [deferred(), deferred()];
-    const { box, calls } = outbox({ delay: 0, deliver: (_to, messages) => (messages[0]!.text === 'three' ? undefined : gates[calls.length - 1]!.promise) });
+    const { box, calls } = outbox({
+      delay: 0,
+      deliver: (_to, messages) => (messages[0]!.text === 'three' ? undefined : gates[calls.length - 1]!.promise),
+    });
     box.enqueue('a', A, [msg('one')], false);
     box.enqueue('a', A, [msg('two')], false);
     gates[0]!.resolve();
@@ -411,37 +425,62 @@ describe('retries', () => {
   });
 
   it('caps the backoff at maxDelay', async () => {
-    const { box, calls } = outbox({ delay: 0, retry: { retries: 4, minDelay: 100, factor: 10, maxDelay: 1000 }, deliver: () => Promise.reject(new Error('down')) });
+    const { box, calls } = outbox({
+      delay: 0,
+      retry: { retries: 4, minDelay: 100, factor: 10, maxDelay: 1000 },
+      deliver: () => Promise.reject(new Error('down')),
+    });
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(calls.map((c) => c.at)).toEqual([0, 100, 1100, 2100, 3100]);
   });
 
   it('reports a DeliveryError with the undelivered messages once the retries run out', async () => {
-    const { box, errors } = outbox({ delay: 0, retry: { retries: 2 }, deliver: () => Promise.reject(new Error('channel down')) });
+    const { box, errors } = outbox({
+      delay: 0,
+      retry: { retries: 2 },
+      deliver: () => Promise.reject(new Error('channel down')),
+    });
     box.enqueue('a', A, [msg('one'), msg('two')], false);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(errors).toEqual([
-      expect.objectContaining({ code: 'DELIVERY_FAILED', address: A, messages: [msg('one'), msg('two')], cause: expect.objectContaining({ message: 'channel down' }) }),
+      expect.objectContaining({
+        code: 'DELIVERY_FAILED',
+        address: A,
+        messages: [msg('one'), msg('two')],
+        cause: expect.objectContaining({ message: 'channel down' }),
+      }),
     ]);
   });
 
   it('says how often it tried in the DeliveryError', async () => {
-    const { box, errors } = outbox({ delay: 0, retry: { retries: 2 }, deliver: () => Promise.reject(new Error('channel down')) });
+    const { box, errors } = outbox({
+      delay: 0,
+      retry: { retries: 2 },
+      deliver: () => Promise.reject(new Error('channel down')),
+    });
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(errors[0]?.message).toMatch(/deliver failed 3 times for 1 message to test\/c1\/a: channel down/);
   });
 
   it('says "1 time" in the DeliveryError of a single failed attempt', async () => {
-    const { box, errors } = outbox({ delay: 0, retry: { retries: 0 }, deliver: () => Promise.reject(new Error('channel down')) });
+    const { box, errors } = outbox({
+      delay: 0,
+      retry: { retries: 0 },
+      deliver: () => Promise.reject(new Error('channel down')),
+    });
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(0);
     expect(errors[0]?.message).toMatch(/deliver failed 1 time for 1 message to test\/c1\/a: channel down/);
   });
 
   it('says "messages" in the DeliveryError of a batch of two', async () => {
-    const { box, errors } = outbox({ delay: 0, retry: { retries: 2 }, deliver: () => Promise.reject(new Error('channel down')) });
+    const { box, errors } = outbox({
+      delay: 0,
+      retry: { retries: 2 },
+      deliver: () => Promise.reject(new Error('channel down')),
+    });
     box.enqueue('a', A, [msg('one'), msg('two')], false);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(errors[0]?.message).toMatch(/deliver failed 3 times for 2 messages to test\/c1\/a: channel down/);
@@ -449,7 +488,10 @@ describe('retries', () => {
 
   it('rejects send() with the DeliveryError too', async () => {
     const { box } = outbox({ retry: { retries: 0 }, deliver: () => Promise.reject(new Error('down')) });
-    await expect(box.send('a', A, [msg('one')])).rejects.toMatchObject({ code: 'DELIVERY_FAILED', messages: [msg('one')] });
+    await expect(box.send('a', A, [msg('one')])).rejects.toMatchObject({
+      code: 'DELIVERY_FAILED',
+      messages: [msg('one')],
+    });
   });
 
   it('goes on with the next batch after one was given up', async () => {
@@ -465,21 +507,36 @@ describe('retries', () => {
   });
 
   it('counts a deliver that never settles as failed after the timeout', async () => {
-    const { box, calls, errors } = outbox({ delay: 0, retry: { retries: 1, timeout: 1000 }, deliver: () => new Promise<void>(() => undefined) });
+    const { box, calls, errors } = outbox({
+      delay: 0,
+      retry: { retries: 1, timeout: 1000 },
+      deliver: () => new Promise<void>(() => undefined),
+    });
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(5000);
     expect([calls.map((c) => c.at), errors.map((e) => e.code)]).toEqual([[0, 1200], ['DELIVERY_FAILED']]);
   });
 
   it('says in the DeliveryError that a deliver did not settle in time', async () => {
-    const { box, errors } = outbox({ delay: 0, retry: { retries: 0, timeout: 1000 }, deliver: () => new Promise<void>(() => undefined) });
+    const { box, errors } = outbox({
+      delay: 0,
+      retry: { retries: 0, timeout: 1000 },
+      deliver: () => new Promise<void>(() => undefined),
+    });
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(errors[0]?.cause).toMatchObject({ code: 'DELIVERY_FAILED', message: 'deliver did not settle within 1000 ms' });
+    expect(errors[0]?.cause).toMatchObject({
+      code: 'DELIVERY_FAILED',
+      message: 'deliver did not settle within 1000 ms',
+    });
   });
 
   it('waits forever for a deliver with a timeout of 0', async () => {
-    const { box, calls, errors } = outbox({ delay: 0, retry: { timeout: 0 }, deliver: () => new Promise<void>(() => undefined) });
+    const { box, calls, errors } = outbox({
+      delay: 0,
+      retry: { timeout: 0 },
+      deliver: () => new Promise<void>(() => undefined),
+    });
     box.enqueue('a', A, [msg('one')], false);
     await vi.advanceTimersByTimeAsync(24 * 3600_000);
     expect([calls.length, errors, box.activeLanes]).toEqual([1, [], 1]);
@@ -497,14 +554,18 @@ describe('retries', () => {
 
   it('batches, times and retries where setTimeout returns a plain number, as in a browser', async () => {
     let failures = 1;
-    const { box, calls, errors } = outbox({ deliver: () => (failures-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve()) });
+    const { box, calls, errors } = outbox({
+      deliver: () => (failures-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve()),
+    });
     const timers = new Map<number, ReturnType<typeof setTimeout>>();
     const { setTimeout: set, clearTimeout: clear } = globalThis;
     const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((run: () => void, ms: number) => {
       timers.set(timers.size + 1, set(run, ms));
       return timers.size;
     }) as never);
-    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((id: number) => clear(timers.get(id))) as never);
+    const clearSpy = vi
+      .spyOn(globalThis, 'clearTimeout')
+      .mockImplementation(((id: number) => clear(timers.get(id))) as never);
     try {
       box.enqueue('a', A, [msg('one')], false);
       await vi.advanceTimersByTimeAsync(10_000);

@@ -78,9 +78,20 @@ describe('send and templates', () => {
 
   it('sends a message with attachments in the channel-neutral shape', async () => {
     const { bot, say, delivered } = makeBot();
-    bot.dialog('/', (session) => session.send({ text: 'look', attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }] }));
+    bot.dialog('/', (session) =>
+      session.send({
+        text: 'look',
+        attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }],
+      }),
+    );
     await say('hi');
-    expect(delivered[0]?.messages).toEqual([{ type: 'message', text: 'look', attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }] }]);
+    expect(delivered[0]?.messages).toEqual([
+      {
+        type: 'message',
+        text: 'look',
+        attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }],
+      },
+    ]);
   });
 
   it('formats the text of a message object when arguments follow', async () => {
@@ -92,9 +103,17 @@ describe('send and templates', () => {
 
   it('sends a Message builder with its cards', async () => {
     const { bot, say, delivered } = makeBot();
-    bot.dialog('/', (session) => session.send(new Message().text('card:').addAttachment(new HeroCard().title('Space Needle'))));
+    bot.dialog('/', (session) =>
+      session.send(new Message().text('card:').addAttachment(new HeroCard().title('Space Needle'))),
+    );
     await say('hi');
-    expect(delivered[0]?.messages).toEqual([{ type: 'message', text: 'card:', attachments: [{ contentType: CardContentType.hero, content: { title: 'Space Needle' } }] }]);
+    expect(delivered[0]?.messages).toEqual([
+      {
+        type: 'message',
+        text: 'card:',
+        attachments: [{ contentType: CardContentType.hero, content: { title: 'Space Needle' } }],
+      },
+    ]);
   });
 
   it('rejects a message that does not fit the schema with INVALID_MESSAGE', async () => {
@@ -105,7 +124,11 @@ describe('send and templates', () => {
 
   it('rejects a plain card attachment with a wrong field with INVALID_MESSAGE', async () => {
     const { bot, say } = makeBot();
-    bot.dialog('/', (session) => session.send({ attachments: [{ contentType: CardContentType.hero, content: { buttons: [{ type: 'call', value: 'x' }] } }] }));
+    bot.dialog('/', (session) =>
+      session.send({
+        attachments: [{ contentType: CardContentType.hero, content: { buttons: [{ type: 'call', value: 'x' }] } }],
+      }),
+    );
     expect((await say('hi')).error).toMatchObject({ code: 'INVALID_MESSAGE' });
   });
 
@@ -198,7 +221,14 @@ describe('data scopes', () => {
     const { bot, say, texts } = makeBot<E, U, C, P>();
     bot.dialog('/', (session) => {
       const d = session.dialogData;
-      session.send('%s|%s|%s|%s|%s', session.userData.visits ?? 0, session.conversationData.topic ?? '-', session.privateConversationData.step ?? '-', session.entities.UserName ?? '-', d.n ?? '-');
+      session.send(
+        '%s|%s|%s|%s|%s',
+        session.userData.visits ?? 0,
+        session.conversationData.topic ?? '-',
+        session.privateConversationData.step ?? '-',
+        session.entities.UserName ?? '-',
+        d.n ?? '-',
+      );
       session.userData.visits = (session.userData.visits ?? 0) + 1;
       session.conversationData.topic = session.message?.text;
       session.privateConversationData.step = session.message?.text;
@@ -211,7 +241,12 @@ describe('data scopes', () => {
     await say('fail');
     await say('check');
     // The failed turn is undone, and its conversation ended: privateConversationData and the dialog's data are gone.
-    expect(texts()).toEqual(['0|-|-|-|-', '1|ok|ok|ok|ok', 'Oops. Something went wrong and we need to start over.', '2|fine|-|fine|-']);
+    expect(texts()).toEqual([
+      '0|-|-|-|-',
+      '1|ok|ok|ok|ok',
+      'Oops. Something went wrong and we need to start over.',
+      '2|fine|-|fine|-',
+    ]);
   });
 
   it('types the data scopes from the manager generics', async () => {
@@ -344,7 +379,10 @@ describe('sendBatch', () => {
   });
 
   it('rejects with the DeliveryError and reports it as an error event', async () => {
-    const { bot, say, errors } = makeBot({ deliver: () => Promise.reject(new Error('down')), deliveryRetry: { retries: 0 } });
+    const { bot, say, errors } = makeBot({
+      deliver: () => Promise.reject(new Error('down')),
+      deliveryRetry: { retries: 0 },
+    });
     let rejected: unknown;
     bot.dialog('/', async (session) => {
       session.send('one');
@@ -364,7 +402,12 @@ describe('sendBatch', () => {
       session.send('two');
     });
     const result = await say('hi');
-    expect([texts(), (await stored())?.entities, result.session.turnCount, errors]).toEqual([['one', 'two'], { UserName: 'second' }, 1, []]);
+    expect([texts(), (await stored())?.entities, result.session.turnCount, errors]).toEqual([
+      ['one', 'two'],
+      { UserName: 'second' },
+      1,
+      [],
+    ]);
   });
 
   it('counts the turn once however often it saves', async () => {
@@ -425,7 +468,12 @@ describe('after the turn', () => {
       kept = session;
     });
     await say('hi');
-    expect(() => call(kept!)).toThrow(expect.objectContaining({ code: 'TURN_ENDED', message: expect.stringMatching(new RegExp(`^session\\.${method}\\(\\) was called after`)) }));
+    expect(() => call(kept!)).toThrow(
+      expect.objectContaining({
+        code: 'TURN_ENDED',
+        message: expect.stringMatching(new RegExp(`^session\\.${method}\\(\\) was called after`)),
+      }),
+    );
   });
 
   it('names both methods in the DIALOG_ACTION_CONFLICT message', async () => {
@@ -435,7 +483,10 @@ describe('after the turn', () => {
       session.beginDialog('other');
       session.endDialogWithResult();
     });
-    expect((await say('hi')).error).toMatchObject({ code: 'DIALOG_ACTION_CONFLICT', message: expect.stringContaining('(beginDialog() then endDialogWithResult())') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'DIALOG_ACTION_CONFLICT',
+      message: expect.stringContaining('(beginDialog() then endDialogWithResult())'),
+    });
   });
 });
 
@@ -513,7 +564,9 @@ describe('manager.send (proactive)', () => {
   it('reaches the user outside any turn', async () => {
     const { bot, delivered } = makeBot();
     await bot.send(address(), 'Your pizza is on its way!');
-    expect(delivered).toEqual([{ address: address(), messages: [{ type: 'message', text: 'Your pizza is on its way!' }] }]);
+    expect(delivered).toEqual([
+      { address: address(), messages: [{ type: 'message', text: 'Your pizza is on its way!' }] },
+    ]);
   });
 
   it('goes behind the replies still waiting for the same address, in one batch', async () => {
@@ -521,7 +574,9 @@ describe('manager.send (proactive)', () => {
     bot.dialog('/', (session) => session.send('Starting your order...'));
     await say('pizza');
     await bot.send(address(), 'Your pizza is on its way!');
-    expect(delivered.map((d) => d.messages.map((m) => m.text))).toEqual([['Starting your order...', 'Your pizza is on its way!']]);
+    expect(delivered.map((d) => d.messages.map((m) => m.text))).toEqual([
+      ['Starting your order...', 'Your pizza is on its way!'],
+    ]);
   });
 
   it('formats templates and takes a Message builder', async () => {
@@ -538,9 +593,15 @@ describe('manager.send (proactive)', () => {
   });
 
   it('rejects with a DeliveryError after retrying, and reports it', async () => {
-    const { bot, errors } = makeBot({ deliver: () => Promise.reject(new Error('down')), deliveryRetry: { retries: 2, minDelay: 10 } });
+    const { bot, errors } = makeBot({
+      deliver: () => Promise.reject(new Error('down')),
+      deliveryRetry: { retries: 2, minDelay: 10 },
+    });
     const sent = bot.send(address(), 'hello');
-    const outcome = expect(sent).rejects.toMatchObject({ code: 'DELIVERY_FAILED', messages: [{ type: 'message', text: 'hello' }] });
+    const outcome = expect(sent).rejects.toMatchObject({
+      code: 'DELIVERY_FAILED',
+      messages: [{ type: 'message', text: 'hello' }],
+    });
     await vi.advanceTimersByTimeAsync(1000);
     await outcome;
     expect(errors.map((e) => e.code)).toEqual(['DELIVERY_FAILED']);

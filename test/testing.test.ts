@@ -62,7 +62,10 @@ describe('createTestClient', () => {
     await client.say('b');
     await client.idle('1s');
     await client.say('c');
-    expect((await client.batches()).map((batch) => batch.map((m) => m.text))).toEqual([['echo: a', 'echo: b'], ['echo: c']]);
+    expect((await client.batches()).map((batch) => batch.map((m) => m.text))).toEqual([
+      ['echo: a', 'echo: b'],
+      ['echo: c'],
+    ]);
     await bot.close();
   });
 
@@ -79,7 +82,10 @@ describe('createTestClient', () => {
     const client = createTestClient(bot, { advance });
     await client.say('hi');
     await client.idle('31m');
-    expect({ starts: client.sessionStarts.length, ends: client.sessionEnds.map((end) => end.reason) }).toEqual({ starts: 1, ends: ['timeout'] });
+    expect({ starts: client.sessionStarts.length, ends: client.sessionEnds.map((end) => end.reason) }).toEqual({
+      starts: 1,
+      ends: ['timeout'],
+    });
     await bot.close();
   });
 
@@ -119,7 +125,9 @@ describe('createTestClient', () => {
 
   it('rejects an `advance` that is not a function with INVALID_OPTIONS', () => {
     const { bot } = echoBot();
-    expect(() => createTestClient(bot, { advance: 5 as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => createTestClient(bot, { advance: 5 as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('rejects idle() with INVALID_OPTIONS, saying to install fake timers, when `advance` does not move the clock', async () => {
@@ -127,7 +135,12 @@ describe('createTestClient', () => {
     const { bot } = echoBot();
     const otherClock = vi.fn(async (_ms: number) => undefined);
     const client = createTestClient(bot, { advance: otherClock });
-    await expect(client.idle('3m')).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/^idle\("3m"\) asked `advance` to move the clock 180000 ms, but Date\.now\(\) moved \d+ ms\. Call vi\.useFakeTimers\(\)/) });
+    await expect(client.idle('3m')).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringMatching(
+        /^idle\("3m"\) asked `advance` to move the clock 180000 ms, but Date\.now\(\) moved \d+ ms\. Call vi\.useFakeTimers\(\)/,
+      ),
+    });
     await bot.close();
   });
 
@@ -185,7 +198,11 @@ describe('the fallback fake clock', () => {
     const ends = client.sessionEnds.map((event) => event.reason);
     await client.close();
     await bot.close();
-    expect({ before, ends, restored: Date.now === realDateNow }).toEqual({ before: 0, ends: ['timeout'], restored: true });
+    expect({ before, ends, restored: Date.now === realDateNow }).toEqual({
+      before: 0,
+      ends: ['timeout'],
+      restored: true,
+    });
   });
 
   it('installs @sinonjs/fake-timers over Date and the timer functions', () => {
@@ -199,7 +216,9 @@ describe('the fallback fake clock', () => {
     expect({ loaded, installed, config: install.mock.calls[0] }).toEqual({
       loaded: ['@sinonjs/fake-timers'],
       installed: clock,
-      config: [{ now: expect.any(Number), toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] }],
+      config: [
+        { now: expect.any(Number), toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] },
+      ],
     });
   });
 
@@ -207,6 +226,8 @@ describe('the fallback fake clock', () => {
     const missing = () => {
       throw new Error("Cannot find module '@sinonjs/fake-timers'");
     };
-    expect(() => installFakeClock(missing)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('advance') }));
+    expect(() => installFakeClock(missing)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('advance') }),
+    );
   });
 });

@@ -140,7 +140,10 @@ describe('typed waterfalls', () => {
   });
 
   it('keeps an array built elsewhere compiling, its results unknown', () => {
-    const steps: WaterfallStep<Session<Entities>>[] = [(session) => Prompts.text(session, 'Name?'), (_session, results) => expectTypeOf(results).toEqualTypeOf<unknown>()];
+    const steps: WaterfallStep<Session<Entities>>[] = [
+      (session) => Prompts.text(session, 'Name?'),
+      (_session, results) => expectTypeOf(results).toEqualTypeOf<unknown>(),
+    ];
     bot.dialog('/', steps);
   });
 
@@ -178,7 +181,9 @@ describe('typed waterfalls', () => {
 
   it('types a single-function dialog’s argument as unknown unless annotated', () => {
     bot.dialog('/f', (_session, args) => expectTypeOf(args).toEqualTypeOf<unknown>());
-    bot.dialog('/g', (_session, args: { offer: string } | undefined) => expectTypeOf(args).toEqualTypeOf<{ offer: string } | undefined>());
+    bot.dialog('/g', (_session, args: { offer: string } | undefined) =>
+      expectTypeOf(args).toEqualTypeOf<{ offer: string } | undefined>(),
+    );
   });
 });
 

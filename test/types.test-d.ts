@@ -1,5 +1,12 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { SessionManager, type EndReason, type PalaverErrorCode, type Session, type SessionInfo, type TurnResult } from '../src';
+import {
+  SessionManager,
+  type EndReason,
+  type PalaverErrorCode,
+  type Session,
+  type SessionInfo,
+  type TurnResult,
+} from '../src';
 
 type Entities = { BotName?: string; UserName?: string; UserPhone?: string; UserLocation?: string };
 type UserData = { profile?: { name: string; email?: string } };

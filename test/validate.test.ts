@@ -12,12 +12,29 @@ const EMOJI = '\u{1F600}';
 
 /** Keys that break naive code, and the fields the schemas name. */
 const nastyKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'id', 'name', 'text', 'type', 'bot', 'user', 'isGroup'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'id',
+    'name',
+    'text',
+    'type',
+    'bot',
+    'user',
+    'isGroup',
+  ),
   fc.string({ maxLength: 8 }),
 );
 
 /** An object with the given entries, built as JSON.parse builds it: `__proto__` becomes an own key, not the prototype. */
-function objectOf<T>(key: fc.Arbitrary<string>, value: fc.Arbitrary<T>, maxLength = 3): fc.Arbitrary<Record<string, T>> {
+function objectOf<T>(
+  key: fc.Arbitrary<string>,
+  value: fc.Arbitrary<T>,
+  maxLength = 3,
+): fc.Arbitrary<Record<string, T>> {
   return fc.array(fc.tuple(key, value), { maxLength }).map((entries) => Object.fromEntries(entries));
 }
 
@@ -43,7 +60,17 @@ const { json } = fc.letrec<{ json: unknown }>((tie) => ({
 const id = fc.oneof(
   {
     weight: 4,
-    arbitrary: fc.constantFrom('', 'x', 'x'.repeat(512), 'x'.repeat(513), EMOJI.repeat(256), EMOJI.repeat(257), EMOJI.repeat(512), EMOJI.repeat(513), 'x'.repeat(511) + EMOJI),
+    arbitrary: fc.constantFrom(
+      '',
+      'x',
+      'x'.repeat(512),
+      'x'.repeat(513),
+      EMOJI.repeat(256),
+      EMOJI.repeat(257),
+      EMOJI.repeat(512),
+      EMOJI.repeat(513),
+      'x'.repeat(511) + EMOJI,
+    ),
   },
   { weight: 4, arbitrary: fc.string({ maxLength: 8 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
@@ -66,8 +93,14 @@ function reshaped(value: Record<string, unknown>): fc.Arbitrary<unknown> {
 /** A near-valid object: some fields missing, extra keys (a JSON-made `__proto__` among them) added under the named ones. */
 function nearObject(fields: Record<string, fc.Arbitrary<unknown>>, required: string[]): fc.Arbitrary<unknown> {
   const named = Object.keys(fields);
-  const record = fc.oneof(fc.record(fields, { requiredKeys: required as never[] }), fc.record(fields, { requiredKeys: [] }));
-  const extra = objectOf(nastyKey.filter((key) => !named.includes(key)), json);
+  const record = fc.oneof(
+    fc.record(fields, { requiredKeys: required as never[] }),
+    fc.record(fields, { requiredKeys: [] }),
+  );
+  const extra = objectOf(
+    nastyKey.filter((key) => !named.includes(key)),
+    json,
+  );
   return fc
     .tuple(record, extra)
     .map(([base, more]) => ({ ...more, ...base }) as Record<string, unknown>)
@@ -76,18 +109,35 @@ function nearObject(fields: Record<string, fc.Arbitrary<unknown>>, required: str
 
 /** An address the schema accepts, compact or with names, flags, a bot and extra fields (a JSON-made `__proto__` among them). */
 const goodId = fc.string({ minLength: 1, maxLength: 12 });
-const goodExtras = (named: string[]) => objectOf(nastyKey.filter((key) => !named.includes(key)), json);
+const goodExtras = (named: string[]) =>
+  objectOf(
+    nastyKey.filter((key) => !named.includes(key)),
+    json,
+  );
 const goodAddress = fc
   .record(
     {
       channelId: goodId,
-      user: fc.tuple(fc.record({ id: goodId, name: fc.string() }, { requiredKeys: ['id'] }), goodExtras(['id', 'name'])).map(([u, x]) => ({ ...x, ...u })),
-      conversation: fc.tuple(fc.record({ id: goodId, isGroup: fc.boolean() }, { requiredKeys: ['id'] }), goodExtras(['id', 'isGroup'])).map(([c, x]) => ({ ...x, ...c })),
-      bot: fc.tuple(fc.record({ id: goodId, name: fc.string() }, { requiredKeys: ['id'] }), goodExtras(['id', 'name'])).map(([b, x]) => ({ ...x, ...b })),
+      user: fc
+        .tuple(fc.record({ id: goodId, name: fc.string() }, { requiredKeys: ['id'] }), goodExtras(['id', 'name']))
+        .map(([u, x]) => ({ ...x, ...u })),
+      conversation: fc
+        .tuple(
+          fc.record({ id: goodId, isGroup: fc.boolean() }, { requiredKeys: ['id'] }),
+          goodExtras(['id', 'isGroup']),
+        )
+        .map(([c, x]) => ({ ...x, ...c })),
+      bot: fc
+        .tuple(fc.record({ id: goodId, name: fc.string() }, { requiredKeys: ['id'] }), goodExtras(['id', 'name']))
+        .map(([b, x]) => ({ ...x, ...b })),
     },
     { requiredKeys: ['channelId', 'user', 'conversation'] },
   )
-  .chain((address) => fc.tuple(fc.constant(address), goodExtras(['channelId', 'user', 'conversation', 'bot'])).map(([a, x]) => ({ ...x, ...a })));
+  .chain((address) =>
+    fc
+      .tuple(fc.constant(address), goodExtras(['channelId', 'user', 'conversation', 'bot']))
+      .map(([a, x]) => ({ ...x, ...a })),
+  );
 
 /** Values in an address's place (or in one of its parts'): near-valid objects mostly, anything else sometimes. */
 const nearAddress = fc.oneof(
@@ -97,8 +147,14 @@ const nearAddress = fc.oneof(
     arbitrary: nearObject(
       {
         channelId: id,
-        user: fc.oneof({ weight: 5, arbitrary: nearObject({ id, name: optionalString }, ['id']) }, { weight: 1, arbitrary: json }),
-        conversation: fc.oneof({ weight: 5, arbitrary: nearObject({ id, isGroup: optionalBoolean }, ['id']) }, { weight: 1, arbitrary: json }),
+        user: fc.oneof(
+          { weight: 5, arbitrary: nearObject({ id, name: optionalString }, ['id']) },
+          { weight: 1, arbitrary: json },
+        ),
+        conversation: fc.oneof(
+          { weight: 5, arbitrary: nearObject({ id, isGroup: optionalBoolean }, ['id']) },
+          { weight: 1, arbitrary: json },
+        ),
         bot: fc.oneof(fc.constant(undefined), nearObject({ id, name: optionalString }, ['id']), json),
       },
       ['channelId', 'user', 'conversation'],
@@ -107,7 +163,12 @@ const nearAddress = fc.oneof(
   { weight: 1, arbitrary: json },
 );
 
-const timestamp = fc.oneof(fc.integer({ min: 0 }), fc.double(), fc.constantFrom(Number.NaN, Infinity, -Infinity, -0), json);
+const timestamp = fc.oneof(
+  fc.integer({ min: 0 }),
+  fc.double(),
+  fc.constantFrom(Number.NaN, Infinity, -Infinity, -0),
+  json,
+);
 const messageFields = {
   type: fc.oneof(fc.constantFrom('message', 'event', 'typing', 'Message', undefined), json),
   text: optionalString,
@@ -120,14 +181,23 @@ const messageFields = {
 };
 /** Extra message fields, under keys the schema does not name (an own `__proto__` on the message is tested on its own). */
 const messageExtras = objectOf(
-  nastyKey.filter((key) => !['__proto__', 'address', 'attachments', 'sourceEvent'].includes(key) && !Object.hasOwn(messageFields, key)),
+  nastyKey.filter(
+    (key) =>
+      !['__proto__', 'address', 'attachments', 'sourceEvent'].includes(key) && !Object.hasOwn(messageFields, key),
+  ),
   json,
 );
 
 /** A near-valid message with no attachments or sourceEvent (at most present as undefined), on Object.prototype. */
 const nearPlainMessage = fc
   .tuple(
-    fc.record({ address: fc.oneof({ weight: 3, arbitrary: goodAddress }, { weight: 2, arbitrary: nearAddress }), ...messageFields }, { requiredKeys: [] }),
+    fc.record(
+      {
+        address: fc.oneof({ weight: 3, arbitrary: goodAddress }, { weight: 2, arbitrary: nearAddress }),
+        ...messageFields,
+      },
+      { requiredKeys: [] },
+    ),
     fc.record({ attachments: fc.constant(undefined), sourceEvent: fc.constant(undefined) }, { requiredKeys: [] }),
     messageExtras,
   )
@@ -155,7 +225,12 @@ const goodPlainMessage = fc
   .map(([fields, extra]) => ({ ...extra, ...fields }) as Record<string, unknown>);
 
 const attachment = fc.record(
-  { contentType: fc.constantFrom('image/png', 'application/vnd.microsoft.card.hero'), contentUrl: fc.webUrl(), name: fc.string(), content: json },
+  {
+    contentType: fc.constantFrom('image/png', 'application/vnd.microsoft.card.hero'),
+    contentUrl: fc.webUrl(),
+    name: fc.string(),
+    content: json,
+  },
   { requiredKeys: ['contentType'] },
 );
 
@@ -165,11 +240,26 @@ const anyMessage = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(nearPlainMessage, fc.record({ attachments: fc.oneof(fc.array(attachment, { maxLength: 2 }), json), sourceEvent: fc.oneof(objectOf(nastyKey, json), json) }, { requiredKeys: [] }))
+      .tuple(
+        nearPlainMessage,
+        fc.record(
+          {
+            attachments: fc.oneof(fc.array(attachment, { maxLength: 2 }), json),
+            sourceEvent: fc.oneof(objectOf(nastyKey, json), json),
+          },
+          { requiredKeys: [] },
+        ),
+      )
       .map(([message, more]) => ({ ...message, ...more })),
   },
   { weight: 1, arbitrary: nearPlainMessage.chain(reshaped) },
-  { weight: 1, arbitrary: nearPlainMessage.map((message) => ({ ...(JSON.parse('{"__proto__":{"text":5}}') as object), ...message })) },
+  {
+    weight: 1,
+    arbitrary: nearPlainMessage.map((message) => ({
+      ...(JSON.parse('{"__proto__":{"text":5}}') as object),
+      ...message,
+    })),
+  },
   { weight: 1, arbitrary: json },
 );
 
@@ -210,8 +300,16 @@ describe('isAddress', () => {
     ['a null bot', { ...valid, bot: null }, false],
     ['a bot without an id', { ...valid, bot: { name: 'b' } }, false],
     ['a bot with a name', { ...valid, bot: { id: 'b', name: 'Bot' } }, true],
-    ['extra fields everywhere', { ...valid, serviceUrl: 'x', user: { id: 'u1', role: 1 }, conversation: { id: 'c1', tenant: {} } }, true],
-    ['an own __proto__ key made by JSON.parse', JSON.parse('{"channelId":"web","user":{"id":"u1"},"conversation":{"id":"c1"},"__proto__":{"x":1}}'), true],
+    [
+      'extra fields everywhere',
+      { ...valid, serviceUrl: 'x', user: { id: 'u1', role: 1 }, conversation: { id: 'c1', tenant: {} } },
+      true,
+    ],
+    [
+      'an own __proto__ key made by JSON.parse',
+      JSON.parse('{"channelId":"web","user":{"id":"u1"},"conversation":{"id":"c1"},"__proto__":{"x":1}}'),
+      true,
+    ],
     ['a null-prototype object', Object.assign(Object.create(null) as object, valid), true],
     ['an array with the fields', Object.assign([], valid), false],
     ['a user that is an array', { ...valid, user: Object.assign([], { id: 'u1' }) }, false],
@@ -230,7 +328,11 @@ describe('isAddress', () => {
 
 /** A message as a caller holds it, free to change any field afterwards. */
 type Mutable = Record<string, unknown> & {
-  address: Record<string, unknown> & { user: Record<string, unknown>; conversation: Record<string, unknown>; bot?: Record<string, unknown> };
+  address: Record<string, unknown> & {
+    user: Record<string, unknown>;
+    conversation: Record<string, unknown>;
+    bot?: Record<string, unknown>;
+  };
 };
 
 describe('plainMessage', () => {
@@ -256,14 +358,22 @@ describe('plainMessage', () => {
   });
 
   it('meets both answers among the near-valid plain messages it is tested on', () => {
-    const answers = fc.sample(nearPlainMessage, { numRuns: 2000, seed: 42 }).map((value) => plainMessage(value) !== undefined);
+    const answers = fc
+      .sample(nearPlainMessage, { numRuns: 2000, seed: 42 })
+      .map((value) => plainMessage(value) !== undefined);
     expect(answers.filter(Boolean).length).toBeGreaterThan(100);
     expect(answers.filter((answer) => !answer).length).toBeGreaterThan(100);
   });
 
   it('returns undefined for a valid message with attachments or a sourceEvent, leaving it to the schema', () => {
     const withExtras = fc
-      .tuple(goodPlainMessage, fc.record({ attachments: fc.array(attachment, { maxLength: 2 }), sourceEvent: objectOf(nastyKey, json) }, { requiredKeys: [] }))
+      .tuple(
+        goodPlainMessage,
+        fc.record(
+          { attachments: fc.array(attachment, { maxLength: 2 }), sourceEvent: objectOf(nastyKey, json) },
+          { requiredKeys: [] },
+        ),
+      )
       .filter(([, more]) => Object.keys(more).length > 0)
       .map(([message, more]) => ({ ...message, ...more }));
     fc.assert(
@@ -278,13 +388,19 @@ describe('plainMessage', () => {
     ['an empty attachments array', { attachments: [] }],
     ['an empty sourceEvent', { sourceEvent: {} }],
   ])('returns undefined for a message with %s', (_what, more) => {
-    const value = { address: { channelId: 'web', user: { id: 'u1' }, conversation: { id: 'c1' } }, text: 'hi', ...more };
+    const value = {
+      address: { channelId: 'web', user: { id: 'u1' }, conversation: { id: 'c1' } },
+      text: 'hi',
+      ...more,
+    };
     expect(messageSchema.safeParse(value).success).toBe(true);
     expect(plainMessage(value)).toBeUndefined();
   });
 
   it('leaves a message with an own __proto__ key to the schema, which drops the key', () => {
-    const value = JSON.parse('{"address":{"channelId":"web","user":{"id":"u1"},"conversation":{"id":"c1"}},"__proto__":{"text":5}}') as unknown;
+    const value = JSON.parse(
+      '{"address":{"channelId":"web","user":{"id":"u1"},"conversation":{"id":"c1"}},"__proto__":{"text":5}}',
+    ) as unknown;
     expect(plainMessage(value)).toBeUndefined();
     expect(Object.hasOwn(messageSchema.parse(value), '__proto__')).toBe(false);
   });
@@ -336,7 +452,10 @@ describe('plainMessage', () => {
   });
 
   it('keeps what it returned when the caller changes an existing bot afterwards', () => {
-    const value = { address: { channelId: 'web', user: { id: 'u1' }, conversation: { id: 'c1' }, bot: { id: 'b1', name: 'Bot' } }, text: 'hi' };
+    const value = {
+      address: { channelId: 'web', user: { id: 'u1' }, conversation: { id: 'c1' }, bot: { id: 'b1', name: 'Bot' } },
+      text: 'hi',
+    };
     const plain = plainMessage(value);
     value.address.bot.id = 'changed';
     value.address.bot.name = 'changed';
@@ -347,10 +466,37 @@ describe('plainMessage', () => {
   // (for...in, skipping `__proto__`). Where the two copies differ, the manager holds different data depending on
   // which path took the message.
   it.each([
-    ['an own __proto__ key in address.user (as JSON.parse makes it)', () => JSON.parse('{"address":{"channelId":"web","user":{"id":"u1","__proto__":{"admin":true}},"conversation":{"id":"c1"}}}') as unknown],
-    ['an own __proto__ key in the address', () => JSON.parse('{"address":{"channelId":"web","__proto__":{"x":1},"user":{"id":"u1"},"conversation":{"id":"c1"}}}') as unknown],
-    ['a user that inherits its name', () => ({ address: { channelId: 'web', user: Object.assign(Object.create({ name: 'Ada' }) as object, { id: 'u1' }), conversation: { id: 'c1' } } })],
-    ['a symbol key on the message', () => ({ address: { channelId: 'web', user: { id: 'u1' }, conversation: { id: 'c1' } }, [Symbol.for('palaver.test')]: 1 })],
+    [
+      'an own __proto__ key in address.user (as JSON.parse makes it)',
+      () =>
+        JSON.parse(
+          '{"address":{"channelId":"web","user":{"id":"u1","__proto__":{"admin":true}},"conversation":{"id":"c1"}}}',
+        ) as unknown,
+    ],
+    [
+      'an own __proto__ key in the address',
+      () =>
+        JSON.parse(
+          '{"address":{"channelId":"web","__proto__":{"x":1},"user":{"id":"u1"},"conversation":{"id":"c1"}}}',
+        ) as unknown,
+    ],
+    [
+      'a user that inherits its name',
+      () => ({
+        address: {
+          channelId: 'web',
+          user: Object.assign(Object.create({ name: 'Ada' }) as object, { id: 'u1' }),
+          conversation: { id: 'c1' },
+        },
+      }),
+    ],
+    [
+      'a symbol key on the message',
+      () => ({
+        address: { channelId: 'web', user: { id: 'u1' }, conversation: { id: 'c1' } },
+        [Symbol.for('palaver.test')]: 1,
+      }),
+    ],
   ])('yields what messageSchema yields for a message with %s', (_what, make) => {
     const value = make();
     expect(plainMessage(value) ?? messageSchema.parse(value)).toEqual(messageSchema.parse(value));
@@ -359,7 +505,8 @@ describe('plainMessage', () => {
 
 describe('plainOutgoing', () => {
   const textField = fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.constant(undefined), fc.constant(null));
-  const enumField = (values: string[]) => fc.oneof(fc.constantFrom(...values), fc.string({ maxLength: 4 }), fc.constant(undefined), fc.integer());
+  const enumField = (values: string[]) =>
+    fc.oneof(fc.constantFrom(...values), fc.string({ maxLength: 4 }), fc.constant(undefined), fc.integer());
   const reply = fc.record(
     {
       text: textField,

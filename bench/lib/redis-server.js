@@ -45,9 +45,26 @@ async function startRedis() {
   const binary = process.env.REDIS_SERVER || 'redis-server';
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palaver-bench-redis-'));
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    binary,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--loglevel',
+      'warning',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -64,14 +81,20 @@ async function startRedis() {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await Promise.race([waitForPort(port, 10_000), exited.then((code) => Promise.reject(new Error(`redis-server exited (${code}): ${stderr.trim()}`)))]);
+    await Promise.race([
+      waitForPort(port, 10_000),
+      exited.then((code) => Promise.reject(new Error(`redis-server exited (${code}): ${stderr.trim()}`))),
+    ]);
   } catch (error) {
     kill();
     throw error;
   }
   let version = '?';
   try {
-    version = require('node:child_process').execFileSync(binary, ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? '?';
+    version =
+      require('node:child_process')
+        .execFileSync(binary, ['--version'], { encoding: 'utf8' })
+        .match(/v=(\S+)/)?.[1] ?? '?';
   } catch {
     // only for the report
   }

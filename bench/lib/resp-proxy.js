@@ -36,7 +36,11 @@ function parseValue(buf, pos, wantName) {
       const len = Number(line);
       if (len < 0) return { end: after, kind: 'bulk' };
       if (after + len + 2 > buf.length) return undefined;
-      return { end: after + len + 2, kind: 'bulk', text: wantName ? buf.toString('latin1', after, after + len) : undefined };
+      return {
+        end: after + len + 2,
+        kind: 'bulk',
+        text: wantName ? buf.toString('latin1', after, after + len) : undefined,
+      };
     }
     case '*':
     case '~':
@@ -57,7 +61,11 @@ function parseValue(buf, pos, wantName) {
     }
     default: {
       // An inline command (`PING\r\n`), as redis-cli or a hand-written probe sends it.
-      return { end: after, kind: 'inline', name: buf.toString('latin1', pos, eol).trim().split(/\s+/)[0].toUpperCase() };
+      return {
+        end: after,
+        kind: 'inline',
+        name: buf.toString('latin1', pos, eol).trim().split(/\s+/)[0].toUpperCase(),
+      };
     }
   }
 }
@@ -132,7 +140,12 @@ function startCountingProxy(target) {
       resolve({
         url: `redis://127.0.0.1:${port}`,
         port,
-        snapshot: () => ({ commands: counts.commands, replies: counts.replies, roundTrips: counts.roundTrips, byName: { ...counts.byName } }),
+        snapshot: () => ({
+          commands: counts.commands,
+          replies: counts.replies,
+          roundTrips: counts.roundTrips,
+          byName: { ...counts.byName },
+        }),
         close: () =>
           new Promise((done) => {
             for (const socket of sockets) socket.destroy();

@@ -5,7 +5,12 @@
 
 function installTimerCounter() {
   const live = new Set();
-  const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout, setInterval: realSetInterval, clearInterval: realClearInterval } = globalThis;
+  const {
+    setTimeout: realSetTimeout,
+    clearTimeout: realClearTimeout,
+    setInterval: realSetInterval,
+    clearInterval: realClearInterval,
+  } = globalThis;
   globalThis.setTimeout = function setTimeout(callback, ms, ...args) {
     const timer = realSetTimeout(
       (...a) => {

@@ -102,7 +102,8 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
     http.authenticate(req).then(
       (identity) => route(identity.user.id, url, req, res),
       (error: unknown) => {
-        if (error instanceof HttpError) json(res, error.status, { error: { code: error.code, message: error.message } });
+        if (error instanceof HttpError)
+          json(res, error.status, { error: { code: error.code, message: error.message } });
         else json(res, 500, { error: { code: 'INTERNAL', message: 'The chat could not tell who you are.' } });
       },
     );
@@ -111,7 +112,10 @@ export async function startWebChat(options: WebChatOptions = {}): Promise<WebCha
   function route(user: string, url: URL, req: HttpRequest, res: ServerResponse): void {
     if (url.pathname === '/api/events' && req.method === 'GET') return openStream(user, req, res);
     if (url.pathname === '/api/session' && req.method === 'GET') {
-      return void stored(addressOf(user)).then((state) => json(res, 200, state), (error: Error) => json(res, 500, { error: { code: 'STORE', message: error.message } }));
+      return void stored(addressOf(user)).then(
+        (state) => json(res, 200, state),
+        (error: Error) => json(res, 500, { error: { code: 'STORE', message: error.message } }),
+      );
     }
     if (url.pathname === '/api/timeout' && req.method === 'POST') {
       // What the inactivity timeout would do, now: end the session with reason `timeout`, then tell the user.

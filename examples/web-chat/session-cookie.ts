@@ -25,7 +25,8 @@ export class SessionCookie {
   /** @throws TypeError for a secret shorter than 32 bytes (a guessable key signs anyone's id). */
   constructor(options: SessionCookieOptions) {
     this.secret = Buffer.from(options.secret);
-    if (this.secret.length < 32) throw new TypeError(`Expected a \`secret\` of at least 32 bytes, got ${this.secret.length}.`);
+    if (this.secret.length < 32)
+      throw new TypeError(`Expected a \`secret\` of at least 32 bytes, got ${this.secret.length}.`);
     this.name = options.name ?? 'palaver_user';
     this.secure = options.secure ?? false;
   }

@@ -10,7 +10,10 @@ import { compact, decodeDialogAction, DeliveryTracker, encodeDialogAction, laneO
 export type BotbuilderTurnRunner = Pick<SessionManager<any, any, any, any>, 'receive'>;
 
 /** Runs `logic` in a turn of the conversation `reference` names (a proactive turn). */
-export type ContinueConversation = (reference: Partial<ConversationReference>, logic: (context: TurnContext) => Promise<void>) => Promise<void>;
+export type ContinueConversation = (
+  reference: Partial<ConversationReference>,
+  logic: (context: TurnContext) => Promise<void>,
+) => Promise<void>;
 
 /** Options of {@link BotbuilderAdapter}. */
 export interface BotbuilderAdapterOptions {
@@ -50,7 +53,9 @@ export class BotbuilderAdapter {
   constructor(options: BotbuilderAdapterOptions) {
     this.awaitReplies = options.awaitReplies ?? true;
     const appId = options.appId ?? '';
-    this.continueConversation = options.continueConversation ?? ((reference, logic) => options.adapter.continueConversationAsync(appId, reference, logic));
+    this.continueConversation =
+      options.continueConversation ??
+      ((reference, logic) => options.adapter.continueConversationAsync(appId, reference, logic));
   }
 
   /**
@@ -81,7 +86,11 @@ export class BotbuilderAdapter {
     const context = contexts?.[contexts.length - 1];
     try {
       if (context !== undefined) await context.sendActivities(activities);
-      else await this.continueConversation(this.toReference(address), async (proactive) => void (await proactive.sendActivities(activities)));
+      else
+        await this.continueConversation(
+          this.toReference(address),
+          async (proactive) => void (await proactive.sendActivities(activities)),
+        );
     } finally {
       // Sent or failed, a waiting turn stops waiting: a retry goes out proactively.
       this.tracker.settle(messages);
@@ -129,16 +138,22 @@ export class BotbuilderAdapter {
   /** The Bot Framework activity of a palaver message; `sourceEvent` becomes `channelData`. */
   toActivity(message: OutgoingMessage, address: Address): Partial<Activity> {
     if (message.type === 'typing') return { type: 'typing' };
-    if (message.type === 'event') return compact({ type: 'event', name: message.name, value: message.value, channelData: message.sourceEvent });
+    if (message.type === 'event')
+      return compact({ type: 'event', name: message.name, value: message.value, channelData: message.sourceEvent });
     const actions = message.suggestedActions;
     return compact({
       type: 'message',
       text: message.text,
       textFormat: message.textFormat,
-      attachments: message.attachments?.map((attachment) => compact({ ...attachment, content: withBotActions(attachment.content) }) as BotAttachment),
+      attachments: message.attachments?.map(
+        (attachment) => compact({ ...attachment, content: withBotActions(attachment.content) }) as BotAttachment,
+      ),
       attachmentLayout: message.attachmentLayout,
       suggestedActions: actions?.length
-        ? { to: [address.user.id], actions: actions.map((action) => ({ ...botAction(action), title: action.title ?? action.value })) }
+        ? {
+            to: [address.user.id],
+            actions: actions.map((action) => ({ ...botAction(action), title: action.title ?? action.value })),
+          }
         : undefined,
       inputHint: message.inputHint,
       locale: message.locale,
@@ -174,9 +189,13 @@ function withBotActions(content: unknown): unknown {
   if (!isPlainObject(content)) return content;
   const card = content as { buttons?: unknown; tap?: unknown; images?: unknown };
   const mapped: Record<string, unknown> = { ...content };
-  if (Array.isArray(card.buttons)) mapped.buttons = card.buttons.map((button) => (isCardAction(button) ? botAction(button) : button));
+  if (Array.isArray(card.buttons))
+    mapped.buttons = card.buttons.map((button) => (isCardAction(button) ? botAction(button) : button));
   if (isCardAction(card.tap)) mapped.tap = botAction(card.tap);
-  if (Array.isArray(card.images)) mapped.images = card.images.map((image) => (isPlainObject(image) && isCardAction(image.tap) ? { ...image, tap: botAction(image.tap) } : image));
+  if (Array.isArray(card.images))
+    mapped.images = card.images.map((image) =>
+      isPlainObject(image) && isCardAction(image.tap) ? { ...image, tap: botAction(image.tap) } : image,
+    );
   return mapped;
 }
 

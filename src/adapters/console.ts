@@ -63,7 +63,12 @@ export class ConsoleAdapter {
   constructor(private readonly options: ConsoleAdapterOptions = {}) {
     this.input = options.input ?? process.stdin;
     this.output = options.output ?? process.stdout;
-    this.address = options.address ?? { channelId: 'console', user: { id: 'user', name: 'You' }, conversation: { id: 'console' }, bot: { id: 'bot' } };
+    this.address = options.address ?? {
+      channelId: 'console',
+      user: { id: 'user', name: 'You' },
+      conversation: { id: 'console' },
+      bot: { id: 'bot' },
+    };
     this.botName = options.botName ?? 'bot';
     this.userName = options.userName ?? 'you';
     this.terminal = options.terminal ?? (this.output as { isTTY?: boolean }).isTTY === true;
@@ -95,14 +100,20 @@ export class ConsoleAdapter {
   start(manager: ConsoleBot): Promise<void> {
     if (this.rl !== undefined) return Promise.reject(new Error('This ConsoleAdapter is already started.'));
     this.closed = false;
-    const rl = createInterface({ input: this.input, output: this.terminal ? this.output : undefined, terminal: this.terminal, prompt: `${this.userName}> ` });
+    const rl = createInterface({
+      input: this.input,
+      output: this.terminal ? this.output : undefined,
+      terminal: this.terminal,
+      prompt: `${this.userName}> `,
+    });
     this.rl = rl;
     const key = manager.keyOf(this.address);
     const onStart: SessionManagerEvents['sessionStart'] = ({ session }) => {
       if (session.key === key) this.print([`[session ${session.id} started]`]);
     };
     const onEnd: SessionManagerEvents['sessionEnd'] = ({ session, reason, kept }) => {
-      if (session.key === key) this.print([`[session ${session.id} ended: ${reason}; kept ${kept.length > 0 ? kept.join(', ') : 'nothing'}]`]);
+      if (session.key === key)
+        this.print([`[session ${session.id} ended: ${reason}; kept ${kept.length > 0 ? kept.join(', ') : 'nothing'}]`]);
     };
     if (this.options.showSessionEvents) {
       manager.on('sessionStart', onStart);
@@ -155,7 +166,9 @@ export class ConsoleAdapter {
         if (!ended) this.print(['[no active session]']);
       } else {
         const press = this.buttons.get(text.toLowerCase());
-        const { replies } = await manager.receive(press === undefined ? { address: this.address, text } : { address: this.address, value: press });
+        const { replies } = await manager.receive(
+          press === undefined ? { address: this.address, text } : { address: this.address, value: press },
+        );
         const pending = replies.filter((reply) => !this.tracker.has(reply));
         if (pending.some((reply) => reply.type !== 'typing' && reply.type !== 'event')) this.showTyping();
         await this.tracker.wait(pending);
@@ -220,7 +233,9 @@ export function renderMessage(message: OutgoingMessage, botName = 'bot'): string
 
 function renderAttachment(attachment: Attachment): string[] {
   const type = attachment.contentType;
-  const card = (typeof attachment.content === 'object' && attachment.content !== null ? attachment.content : {}) as CardContent;
+  const card = (
+    typeof attachment.content === 'object' && attachment.content !== null ? attachment.content : {}
+  ) as CardContent;
   if (type === 'application/vnd.microsoft.card.hero' || type === 'application/vnd.microsoft.card.thumbnail') {
     const lines = [`┌ ${[card.title, card.subtitle].filter(Boolean).join(' — ') || 'card'}`];
     if (card.text) lines.push(`│ ${card.text}`);
@@ -247,7 +262,13 @@ function renderAttachment(attachment: Attachment): string[] {
 }
 
 function renderActions(actions: readonly CardAction[]): string {
-  return actions.map((action) => (action.type === 'openUrl' ? `[${action.title ?? action.value} → ${action.value}]` : `[${action.title ?? action.value}]`)).join(' ');
+  return actions
+    .map((action) =>
+      action.type === 'openUrl'
+        ? `[${action.title ?? action.value} → ${action.value}]`
+        : `[${action.title ?? action.value}]`,
+    )
+    .join(' ');
 }
 
 /** The `dialogAction` buttons (suggested actions, card buttons and taps) of `messages`, by lower-cased title. */
@@ -255,13 +276,16 @@ function dialogActionButtons(messages: readonly OutgoingMessage[]): Map<string, 
   const found = new Map<string, DialogActionValue>();
   const add = (action: CardAction | undefined) => {
     if (action?.type !== 'dialogAction') return;
-    const press: DialogActionValue = action.data === undefined ? { dialogAction: action.value } : { dialogAction: action.value, data: action.data };
+    const press: DialogActionValue =
+      action.data === undefined ? { dialogAction: action.value } : { dialogAction: action.value, data: action.data };
     found.set((action.title ?? action.value).trim().toLowerCase(), press);
   };
   for (const message of messages) {
     for (const action of message.suggestedActions ?? []) add(action);
     for (const attachment of message.attachments ?? []) {
-      const card = (typeof attachment.content === 'object' && attachment.content !== null ? attachment.content : {}) as CardContent & { tap?: CardAction };
+      const card = (
+        typeof attachment.content === 'object' && attachment.content !== null ? attachment.content : {}
+      ) as CardContent & { tap?: CardAction };
       for (const action of card.buttons ?? []) add(action);
       add(card.tap);
     }

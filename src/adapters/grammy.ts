@@ -105,7 +105,8 @@ export class GrammyAdapter {
     if (chat === undefined || from === undefined) return undefined;
     const name = [from.first_name, from.last_name].filter(Boolean).join(' ') || from.username;
     const msg = ctx.msg;
-    const threadId = msg !== undefined && 'is_topic_message' in msg && msg.is_topic_message ? msg.message_thread_id : undefined;
+    const threadId =
+      msg !== undefined && 'is_topic_message' in msg && msg.is_topic_message ? msg.message_thread_id : undefined;
     const address: Address = {
       channelId: this.channelId,
       user: compact({ id: String(from.id), name, username: from.username }),
@@ -126,7 +127,12 @@ export class GrammyAdapter {
       if (data === undefined || !(data.startsWith(PREFIX) || data.startsWith(LONG_PREFIX))) return undefined;
       const text = this.decode(data, query.message as { reply_markup?: InlineKeyboardMarkup } | undefined);
       if (text === undefined) return undefined;
-      const message = compact({ address, text, locale: query.from.language_code, sourceEvent: ctx.update as unknown as Record<string, unknown> });
+      const message = compact({
+        address,
+        text,
+        locale: query.from.language_code,
+        sourceEvent: ctx.update as unknown as Record<string, unknown>,
+      });
       const press = decodeDialogAction(text);
       return press === undefined ? message : pressMessage(message, press);
     }
@@ -193,7 +199,8 @@ export class GrammyAdapter {
     if (suggested.length > 0) {
       const last = calls[calls.length - 1];
       const rows = this.keyboard(suggested);
-      if (last === undefined || last.method === 'sendChatAction') calls.push({ method: 'sendMessage', text: '…', other: { reply_markup: { inline_keyboard: rows } } });
+      if (last === undefined || last.method === 'sendChatAction')
+        calls.push({ method: 'sendMessage', text: '…', other: { reply_markup: { inline_keyboard: rows } } });
       else {
         const existing = (last.other.reply_markup as InlineKeyboardMarkup | undefined)?.inline_keyboard ?? [];
         last.other.reply_markup = { inline_keyboard: [...existing, ...rows] };
@@ -204,17 +211,26 @@ export class GrammyAdapter {
 
   private attachmentCalls(attachment: Attachment): TelegramCall[] {
     const type = attachment.contentType;
-    const card = (typeof attachment.content === 'object' && attachment.content !== null ? attachment.content : {}) as CardContent;
+    const card = (
+      typeof attachment.content === 'object' && attachment.content !== null ? attachment.content : {}
+    ) as CardContent;
     if (type === HERO || type === THUMBNAIL || type === RECEIPT) {
       const html = type === RECEIPT ? receiptHtml(card) : heroHtml(card);
       const markup = card.buttons?.length ? { reply_markup: { inline_keyboard: this.keyboard(card.buttons) } } : {};
       const image = type === RECEIPT ? undefined : card.images?.[0]?.url;
       if (image !== undefined && html.length <= MAX_CAPTION) {
-        return [{ method: 'sendPhoto', photo: image, other: compact({ caption: html || undefined, parse_mode: html ? 'HTML' : undefined, ...markup }) }];
+        return [
+          {
+            method: 'sendPhoto',
+            photo: image,
+            other: compact({ caption: html || undefined, parse_mode: html ? 'HTML' : undefined, ...markup }),
+          },
+        ];
       }
       const calls: TelegramCall[] = [];
       if (image !== undefined) calls.push({ method: 'sendPhoto', photo: image, other: {} });
-      if (html || markup.reply_markup) calls.push({ method: 'sendMessage', text: html || '…', other: { parse_mode: 'HTML', ...markup } });
+      if (html || markup.reply_markup)
+        calls.push({ method: 'sendMessage', text: html || '…', other: { parse_mode: 'HTML', ...markup } });
       return calls;
     }
     if (attachment.contentUrl !== undefined) {
@@ -232,7 +248,12 @@ export class GrammyAdapter {
     return actions.map((action) => {
       const text = action.title ?? action.value;
       if (action.type === 'openUrl') return [{ text, url: action.value }];
-      return [{ text, callback_data: this.encode(action.type === 'dialogAction' ? encodeDialogAction(action) : action.value) }];
+      return [
+        {
+          text,
+          callback_data: this.encode(action.type === 'dialogAction' ? encodeDialogAction(action) : action.value),
+        },
+      ];
     });
   }
 

@@ -142,7 +142,12 @@ export class HttpAdapter {
     // Typing indicators are live signals, of no use in a finished answer: they go out at once, the rest waits for it.
     const rest = fresh.filter((message) => message.type !== 'typing');
     if (rest.length > 0) lane.held.push({ address, messages: rest });
-    return rest.length === fresh.length ? undefined : this.forward(address, fresh.filter((message) => message.type === 'typing'));
+    return rest.length === fresh.length
+      ? undefined
+      : this.forward(
+          address,
+          fresh.filter((message) => message.type === 'typing'),
+        );
   };
 
   /**
@@ -157,7 +162,10 @@ export class HttpAdapter {
    */
   async authenticate(req: HttpRequest): Promise<HttpIdentity> {
     const identify = this.options.identify;
-    if (identify === undefined) throw new TypeError('authenticate() needs the `identify` option of the HttpAdapter: set it to say who sends a request.');
+    if (identify === undefined)
+      throw new TypeError(
+        'authenticate() needs the `identify` option of the HttpAdapter: set it to say who sends a request.',
+      );
     let identity: unknown;
     try {
       identity = await identify(req);
@@ -168,7 +176,9 @@ export class HttpAdapter {
     }
     if (identity === undefined || identity === null) throw new HttpError(401, UNAUTHENTICATED, 'UNAUTHENTICATED');
     if (!isIdentity(identity)) {
-      throw new TypeError(`Expected identify() to return { user: { id } } with a non-empty string id (and optionally channelId and conversation), or nothing, got ${describe(identity)}.`);
+      throw new TypeError(
+        `Expected identify() to return { user: { id } } with a non-empty string id (and optionally channelId and conversation), or nothing, got ${describe(identity)}.`,
+      );
     }
     return identity;
   }
@@ -191,13 +201,21 @@ export class HttpAdapter {
   private async handle(manager: HttpTurnRunner, req: HttpRequest, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
-      sendJson(res, 405, errorBody('METHOD_NOT_ALLOWED', `Expected a POST with a JSON message, got ${req.method ?? 'no method'}.`));
+      sendJson(
+        res,
+        405,
+        errorBody('METHOD_NOT_ALLOWED', `Expected a POST with a JSON message, got ${req.method ?? 'no method'}.`),
+      );
       req.resume();
       return;
     }
     const type = req.headers['content-type'];
     if (type !== undefined && !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-      sendJson(res, 415, errorBody('UNSUPPORTED_MEDIA_TYPE', `Expected the content type application/json, got ${type}.`));
+      sendJson(
+        res,
+        415,
+        errorBody('UNSUPPORTED_MEDIA_TYPE', `Expected the content type application/json, got ${type}.`),
+      );
       req.resume();
       return;
     }
@@ -216,7 +234,11 @@ export class HttpAdapter {
     if (body.ok === 'aborted') return; // the client went away while sending: nobody to answer
     if (!body.ok) {
       res.setHeader('Connection', 'close');
-      sendJson(res, 413, errorBody('BODY_TOO_LARGE', `The body is larger than ${this.maxBodyBytes} bytes (maxBodyBytes).`));
+      sendJson(
+        res,
+        413,
+        errorBody('BODY_TOO_LARGE', `The body is larger than ${this.maxBodyBytes} bytes (maxBodyBytes).`),
+      );
       return;
     }
     let parsed: unknown;
@@ -235,7 +257,14 @@ export class HttpAdapter {
       return;
     }
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      sendJson(res, 400, errorBody('INVALID_MESSAGE', `Expected a JSON object with an \`address\`, got ${Array.isArray(message) ? 'an array' : message === null ? 'null' : typeof message}.`));
+      sendJson(
+        res,
+        400,
+        errorBody(
+          'INVALID_MESSAGE',
+          `Expected a JSON object with an \`address\`, got ${Array.isArray(message) ? 'an array' : message === null ? 'null' : typeof message}.`,
+        ),
+      );
       return;
     }
     if (identity !== undefined) {
@@ -309,7 +338,9 @@ export class HttpAdapter {
   private forward(address: Address, messages: OutgoingMessage[]): ReturnType<DeliverFn> {
     const onDeliver = this.options.onDeliver;
     if (onDeliver !== undefined) return onDeliver(address, messages);
-    console.warn(`[palaver/http] ${messages.length} message(s) for ${address.channelId}/${address.user.id} outside any request were dropped: set the onDeliver option to push them.`);
+    console.warn(
+      `[palaver/http] ${messages.length} message(s) for ${address.channelId}/${address.user.id} outside any request were dropped: set the onDeliver option to push them.`,
+    );
     return undefined;
   }
 
@@ -326,7 +357,9 @@ export class HttpAdapter {
   }
 
   /** Reads the body up to `maxBodyBytes`; uses a body that a framework already parsed. */
-  private readBody(req: HttpRequest): Promise<{ ok: true; text: string; json?: unknown } | { ok: false } | { ok: 'aborted' }> {
+  private readBody(
+    req: HttpRequest,
+  ): Promise<{ ok: true; text: string; json?: unknown } | { ok: false } | { ok: 'aborted' }> {
     const preparsed = (req as { body?: unknown }).body;
     if (preparsed !== undefined) {
       if (typeof preparsed === 'string' || Buffer.isBuffer(preparsed)) {
@@ -361,7 +394,8 @@ export class HttpAdapter {
   }
 }
 
-const UNAUTHENTICATED = 'This request does not say who sends it (no valid session or credential came with it): sign in, or reload the page to get a new session.';
+const UNAUTHENTICATED =
+  'This request does not say who sends it (no valid session or credential came with it): sign in, or reload the page to get a new session.';
 
 function isIdentity(value: unknown): value is HttpIdentity {
   const identity = value as HttpIdentity;
@@ -384,7 +418,11 @@ function isIdentity(value: unknown): value is HttpIdentity {
 function claim(message: Record<string, unknown>, identity: HttpIdentity): Record<string, unknown> | HttpError {
   const given = message.address;
   if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
-    return new HttpError(400, `Expected \`address\` to be an object or absent (the server sets the user), got ${describe(given)}.`, 'INVALID_ADDRESS');
+    return new HttpError(
+      400,
+      `Expected \`address\` to be an object or absent (the server sets the user), got ${describe(given)}.`,
+      'INVALID_ADDRESS',
+    );
   }
   const body = (given ?? {}) as { channelId?: unknown; user?: { id?: unknown }; conversation?: { id?: unknown } };
   const claims: [string, unknown, string | undefined][] = [
@@ -394,7 +432,11 @@ function claim(message: Record<string, unknown>, identity: HttpIdentity): Record
   ];
   for (const [field, claimed, established] of claims) {
     if (claimed === undefined || established === undefined || claimed === established) continue;
-    return new HttpError(403, `The body's ${field} is ${describe(claimed)}, but this request is identified as ${JSON.stringify(established)}: leave it out of the body (the server sets it).`, 'IDENTITY_MISMATCH');
+    return new HttpError(
+      403,
+      `The body's ${field} is ${describe(claimed)}, but this request is identified as ${JSON.stringify(established)}: leave it out of the body (the server sets it).`,
+      'IDENTITY_MISMATCH',
+    );
   }
   const address: Record<string, unknown> = { ...body, user: identity.user };
   if (identity.channelId !== undefined) address.channelId = identity.channelId;

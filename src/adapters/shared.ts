@@ -71,7 +71,9 @@ const DIALOG_ACTION_PREFIX = 'action?';
 
 /** The text a channel carries for a `dialogAction` button: `action?["name",data]` (short enough for Telegram's 64 bytes in most cases). */
 export function encodeDialogAction(action: CardAction): string {
-  return DIALOG_ACTION_PREFIX + JSON.stringify(action.data === undefined ? [action.value] : [action.value, action.data]);
+  return (
+    DIALOG_ACTION_PREFIX + JSON.stringify(action.data === undefined ? [action.value] : [action.value, action.data])
+  );
 }
 
 /** The press a button's text stands for (see {@link encodeDialogAction}), or `undefined` for any other text. */

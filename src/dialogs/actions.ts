@@ -16,7 +16,8 @@ import { isThenable } from '../types';
  * - a string: the whole trimmed text, case-insensitive;
  * - a function of the message and the session (may be async).
  */
-export type ActionMatcher<S = DialogSession> = RegExp | string | ((message: IncomingMessage, session: S) => boolean | PromiseLike<boolean>);
+export type ActionMatcher<S = DialogSession> =
+  RegExp | string | ((message: IncomingMessage, session: S) => boolean | PromiseLike<boolean>);
 
 /**
  * A named action (`bot.action(name, ...)`, or one of a dialog's `actions`): what triggers it, and one thing it does:
@@ -116,7 +117,10 @@ export class ActionRoutes {
   /** `bot.use(fn)`. */
   use(fn: Middleware<any>): void {
     if (typeof fn !== 'function') {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected middleware as a function (session, next) => ..., got ${describe(fn)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Expected middleware as a function (session, next) => ..., got ${describe(fn)}.`,
+      );
     }
     this.middleware.push(fn);
     this.active = true;
@@ -126,7 +130,10 @@ export class ActionRoutes {
   action(name: string, options: ActionOptions<any>): void {
     checkName(name, 'bot.action()');
     if (this.globals.some((route) => route.name === name)) {
-      throw new PalaverError('ACTION_EXISTS', `A global action or trigger named "${name}" is already registered; give each its own name.`);
+      throw new PalaverError(
+        'ACTION_EXISTS',
+        `A global action or trigger named "${name}" is already registered; give each its own name.`,
+      );
     }
     this.add(this.globals, toRoute(name, undefined, options, `action "${name}"`));
   }
@@ -135,25 +142,46 @@ export class ActionRoutes {
    * A dialog's `triggerAction` and `actions` (from `bot.dialog(id, steps, options)`). Checked in full before anything is
    * kept; called before the dialog is added, so it keeps nothing for an id that is taken (the add then throws DIALOG_EXISTS).
    */
-  declare(id: string, options: { triggerAction?: TriggerActionOptions<any>; actions?: Record<string, ActionOptions<any>> }): void {
+  declare(
+    id: string,
+    options: { triggerAction?: TriggerActionOptions<any>; actions?: Record<string, ActionOptions<any>> },
+  ): void {
     if (this.registry.has(id)) return;
     let trigger: Route | undefined;
     if (options.triggerAction !== undefined) {
       const spec = options.triggerAction;
       if (typeof spec !== 'object' || spec === null) {
-        throw new PalaverError('INVALID_OPTIONS', `Dialog "${id}": expected \`triggerAction\` as an object { matches, interrupt? }, got ${describe(spec)}.`);
+        throw new PalaverError(
+          'INVALID_OPTIONS',
+          `Dialog "${id}": expected \`triggerAction\` as an object { matches, interrupt? }, got ${describe(spec)}.`,
+        );
       }
-      if (spec.matches === undefined) throw new PalaverError('INVALID_OPTIONS', `Dialog "${id}": \`triggerAction\` needs \`matches\` (a RegExp, a string or a function).`);
+      if (spec.matches === undefined)
+        throw new PalaverError(
+          'INVALID_OPTIONS',
+          `Dialog "${id}": \`triggerAction\` needs \`matches\` (a RegExp, a string or a function).`,
+        );
       if (this.globals.some((route) => route.name === id)) {
-        throw new PalaverError('ACTION_EXISTS', `A global action named "${id}" is already registered; a dialog's trigger is named after its dialog.`);
+        throw new PalaverError(
+          'ACTION_EXISTS',
+          `A global action named "${id}" is already registered; a dialog's trigger is named after its dialog.`,
+        );
       }
-      trigger = toRoute(id, undefined, { matches: spec.matches, confirmPrompt: spec.confirmPrompt, beginDialog: id, replace: spec.interrupt !== true }, `triggerAction of dialog "${id}"`);
+      trigger = toRoute(
+        id,
+        undefined,
+        { matches: spec.matches, confirmPrompt: spec.confirmPrompt, beginDialog: id, replace: spec.interrupt !== true },
+        `triggerAction of dialog "${id}"`,
+      );
     }
     let scoped: Route[] | undefined;
     if (options.actions !== undefined) {
       const actions = options.actions;
       if (typeof actions !== 'object' || actions === null || Array.isArray(actions)) {
-        throw new PalaverError('INVALID_OPTIONS', `Dialog "${id}": expected \`actions\` as an object of named actions, got ${describe(actions)}.`);
+        throw new PalaverError(
+          'INVALID_OPTIONS',
+          `Dialog "${id}": expected \`actions\` as an object of named actions, got ${describe(actions)}.`,
+        );
       }
       scoped = Object.entries(actions).map(([name, spec]) => {
         checkName(name, `dialog "${id}"`);
@@ -174,7 +202,13 @@ export class ActionRoutes {
     let called = -1;
     let inner: Promise<void> | undefined;
     const step = (i: number): Promise<void> => {
-      if (i <= called) return Promise.reject(new PalaverError('NEXT_CALLED_TWICE', `The middleware added number ${i} called next() more than once in one turn; call it once (await next()).`));
+      if (i <= called)
+        return Promise.reject(
+          new PalaverError(
+            'NEXT_CALLED_TWICE',
+            `The middleware added number ${i} called next() more than once in one turn; call it once (await next()).`,
+          ),
+        );
       called = i;
       if (i === list.length) return (inner = core());
       try {
@@ -205,7 +239,9 @@ export class ActionRoutes {
     const press = dialogActionOf(message);
     if (press !== undefined) {
       const hit = candidates.find(([route]) => route.name === press.dialogAction);
-      return hit === undefined ? undefined : { route: hit[0], index: hit[1], args: { action: hit[0].name, data: press.data, matched: [] } };
+      return hit === undefined
+        ? undefined
+        : { route: hit[0], index: hit[1], args: { action: hit[0].name, data: press.data, matched: [] } };
     }
     for (let i = 0; i < candidates.length; i++) {
       const [route, index] = candidates[i]!;
@@ -268,7 +304,11 @@ export class ActionRoutes {
  * Tests one matcher against a message: what matched (see {@link ActionArgs.matched}), or `undefined`.
  * The one place matching happens, so that new kinds of matcher go here.
  */
-export function matchAction(matcher: ActionMatcher<any> | undefined, message: IncomingMessage, session: DialogSession): string[] | undefined | PromiseLike<string[] | undefined> {
+export function matchAction(
+  matcher: ActionMatcher<any> | undefined,
+  message: IncomingMessage,
+  session: DialogSession,
+): string[] | undefined | PromiseLike<string[] | undefined> {
   if (matcher === undefined) return undefined;
   const text = message.text;
   if (typeof matcher === 'string') {
@@ -291,7 +331,9 @@ export function matchAction(matcher: ActionMatcher<any> | undefined, message: In
 export function startAction(session: DialogSession, found: FoundAction): void {
   const host = session[HOST];
   const { route, index, args } = found;
-  host.trace?.(`action ${route.name} matched${route.scope === undefined ? '' : ` (declared by ${route.scope})`}${route.confirmPrompt === undefined ? '' : ', asking to confirm'}`);
+  host.trace?.(
+    `action ${route.name} matched${route.scope === undefined ? '' : ` (declared by ${route.scope})`}${route.confirmPrompt === undefined ? '' : ', asking to confirm'}`,
+  );
   if (route.confirmPrompt !== undefined) {
     const pending: PendingAction = { action: route.name, index, args };
     if (route.scope !== undefined) pending.scope = route.scope;
@@ -308,7 +350,12 @@ function apply(session: DialogSession, route: Route, index: number, args: Action
   const empty = host.stack.length === 0;
   switch (effect.kind) {
     case 'begin':
-      if (effect.replace) host.record(empty ? { kind: 'begin', id: effect.id, args } : { kind: 'cancel', index: 0, replaceWithId: effect.id, replaceWithArgs: args });
+      if (effect.replace)
+        host.record(
+          empty
+            ? { kind: 'begin', id: effect.id, args }
+            : { kind: 'cancel', index: 0, replaceWithId: effect.id, replaceWithArgs: args },
+        );
       else if (confirmed) host.record({ kind: 'replace', id: effect.id, args });
       else host.record({ kind: 'begin', id: effect.id, args, interrupt: true });
       return;
@@ -383,20 +430,37 @@ export function dialogActionOf(message: IncomingMessage): DialogActionValue | un
 
 function checkName(name: unknown, where: string): asserts name is string {
   if (typeof name !== 'string' || name.trim().length === 0) {
-    throw new PalaverError('INVALID_ARGUMENT', `${where}: expected an action name as a non-empty string, got ${describe(name)}.`);
+    throw new PalaverError(
+      'INVALID_ARGUMENT',
+      `${where}: expected an action name as a non-empty string, got ${describe(name)}.`,
+    );
   }
 }
 
 function toRoute(name: string, scope: string | undefined, spec: ActionOptions<any>, where: string): Route {
   if (typeof spec !== 'object' || spec === null) {
-    throw new PalaverError('INVALID_OPTIONS', `${where}: expected an object such as { matches, beginDialog }, got ${describe(spec)}.`);
+    throw new PalaverError(
+      'INVALID_OPTIONS',
+      `${where}: expected an object such as { matches, beginDialog }, got ${describe(spec)}.`,
+    );
   }
   const matches = spec.matches;
-  if (matches !== undefined && typeof matches !== 'string' && typeof matches !== 'function' && !(matches instanceof RegExp)) {
-    throw new PalaverError('INVALID_OPTIONS', `${where}: expected \`matches\` as a RegExp, a string or a function, got ${describe(matches)}.`);
+  if (
+    matches !== undefined &&
+    typeof matches !== 'string' &&
+    typeof matches !== 'function' &&
+    !(matches instanceof RegExp)
+  ) {
+    throw new PalaverError(
+      'INVALID_OPTIONS',
+      `${where}: expected \`matches\` as a RegExp, a string or a function, got ${describe(matches)}.`,
+    );
   }
   if (typeof matches === 'string' && matches.trim().length === 0) {
-    throw new PalaverError('INVALID_OPTIONS', `${where}: \`matches\` is an empty string, which no message matches; give the text to match.`);
+    throw new PalaverError(
+      'INVALID_OPTIONS',
+      `${where}: \`matches\` is an empty string, which no message matches; give the text to match.`,
+    );
   }
   const kinds = (['beginDialog', 'cancel', 'endConversation'] as const).filter((kind) => spec[kind] !== undefined);
   if (kinds.length !== 1) {
@@ -411,7 +475,10 @@ function toRoute(name: string, scope: string | undefined, spec: ActionOptions<an
   let effect: Effect;
   if (spec.beginDialog !== undefined) {
     if (typeof spec.beginDialog !== 'string' || spec.beginDialog.length === 0) {
-      throw new PalaverError('INVALID_OPTIONS', `${where}: expected \`beginDialog\` as a dialog id, got ${describe(spec.beginDialog)}.`);
+      throw new PalaverError(
+        'INVALID_OPTIONS',
+        `${where}: expected \`beginDialog\` as a dialog id, got ${describe(spec.beginDialog)}.`,
+      );
     }
     effect = { kind: 'begin', id: spec.beginDialog, replace: spec.replace === true };
   } else if (spec.cancel !== undefined) {

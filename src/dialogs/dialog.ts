@@ -33,7 +33,12 @@ export type DialogAction =
   | { readonly kind: 'begin'; readonly id: string; readonly args: unknown; readonly interrupt?: boolean }
   | { readonly kind: 'end'; readonly result: DialogResult }
   | { readonly kind: 'replace'; readonly id: string; readonly args: unknown }
-  | { readonly kind: 'cancel'; readonly index: number; readonly replaceWithId?: string | undefined; readonly replaceWithArgs?: unknown }
+  | {
+      readonly kind: 'cancel';
+      readonly index: number;
+      readonly replaceWithId?: string | undefined;
+      readonly replaceWithArgs?: unknown;
+    }
   | { readonly kind: 'endConversation' }
   | { readonly kind: 'discard'; readonly all: boolean }
   | { readonly kind: 'next'; readonly result: DialogResult }

@@ -17,6 +17,7 @@ import {
   recognizeConfirm,
   recognizeNumber,
   recognizeTime,
+  isChoiceItem,
   type ChoiceItem,
   type TimeResult,
   type TimeSettings,
@@ -102,7 +103,9 @@ export type ChoiceOf<T> = T extends readonly (infer C)[]
       ? keyof T & string
       : string;
 
-type SplitChoices<T extends string> = T extends `${infer Head}|${infer Tail}` ? Trim<Head> | SplitChoices<Tail> : Trim<T>;
+type SplitChoices<T extends string> = T extends `${infer Head}|${infer Tail}`
+  ? Trim<Head> | SplitChoices<Tail>
+  : Trim<T>;
 type Trim<T extends string> = T extends ` ${infer R}` ? Trim<R> : T extends `${infer R} ` ? Trim<R> : T;
 
 /**
@@ -152,30 +155,51 @@ interface PromptData {
  */
 export const Prompts = {
   /** Asks for any non-empty text; `results.response` is the text, trimmed. */
-  text<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: PromptOptions = {}): Prompted<string> {
+  text<T extends string = string>(
+    session: DialogSession,
+    prompt: PromptText<T>,
+    options: PromptOptions = {},
+  ): Prompted<string> {
     return begin(session, 'text', prompt, options);
   },
   /**
    * Asks for a number; `results.response` is a number (`'1,5'` reads as 1.5).
    * @throws PalaverError `INVALID_ARGUMENT` when a bound is not a finite number, or `min` is above `max`.
    */
-  number<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: NumberPromptOptions = {}): Prompted<number> {
+  number<T extends string = string>(
+    session: DialogSession,
+    prompt: PromptText<T>,
+    options: NumberPromptOptions = {},
+  ): Prompted<number> {
     const { minValue, maxValue, ...rest } = options;
     const min = options.min ?? minValue;
     const max = options.max ?? maxValue;
-    for (const [name, value] of [['min', min], ['max', max]] as const) {
+    for (const [name, value] of [
+      ['min', min],
+      ['max', max],
+    ] as const) {
       if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value))) {
-        throw new PalaverError('INVALID_ARGUMENT', `Prompts.number expects \`${name}\` to be a finite number, got ${describe(value)}.`);
+        throw new PalaverError(
+          'INVALID_ARGUMENT',
+          `Prompts.number expects \`${name}\` to be a finite number, got ${describe(value)}.`,
+        );
       }
     }
     if (min !== undefined && max !== undefined && min > max) {
-      throw new PalaverError('INVALID_ARGUMENT', `Prompts.number expects \`min\` (${min}) to be at most \`max\` (${max}).`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Prompts.number expects \`min\` (${min}) to be at most \`max\` (${max}).`,
+      );
     }
     checkOptions('number', options);
     return begin(session, 'number', prompt, { ...rest, min, max });
   },
   /** Asks a yes/no question (the locale's yes and no words: yes, sure, ok... / no, nope...); `results.response` is a boolean. */
-  confirm<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: PromptOptions = {}): Prompted<boolean> {
+  confirm<T extends string = string>(
+    session: DialogSession,
+    prompt: PromptText<T>,
+    options: PromptOptions = {},
+  ): Prompted<boolean> {
     return begin(session, 'confirm', prompt, options);
   },
   /**
@@ -195,7 +219,10 @@ export const Prompts = {
     checkOptions('choice', options);
     const { minScore } = options;
     if (minScore !== undefined && !(typeof minScore === 'number' && minScore >= 0 && minScore <= 1)) {
-      throw new PalaverError('INVALID_ARGUMENT', `Prompts.choice expects \`minScore\` to be a number from 0 to 1, got ${describe(minScore)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Prompts.choice expects \`minScore\` to be a number from 0 to 1, got ${describe(minScore)}.`,
+      );
     }
     const synonyms = items.some((item) => item.synonyms !== undefined && item.synonyms.length > 0)
       ? items.map((item) => [...(item.synonyms ?? [])])
@@ -207,7 +234,11 @@ export const Prompts = {
    * locale and the `timezone` option's zone; `results.response` is a {@link TimeResult} (`{ iso, text, end? }`).
    * @throws PalaverError `INVALID_ARGUMENT` when `timezone` is not an IANA time zone.
    */
-  time<T extends string = string>(session: DialogSession, prompt: PromptText<T>, options: TimePromptOptions = {}): Prompted<TimeResult> {
+  time<T extends string = string>(
+    session: DialogSession,
+    prompt: PromptText<T>,
+    options: TimePromptOptions = {},
+  ): Prompted<TimeResult> {
     checkOptions('time', options);
     checkTimezone(options.timezone);
     return begin(session, 'time', prompt, options);
@@ -224,10 +255,19 @@ export const Prompts = {
   ): Prompted<Attachment[]> {
     checkOptions('attachment', options);
     const { contentTypes } = options;
-    if (contentTypes !== undefined && !(Array.isArray(contentTypes) && contentTypes.every((t) => typeof t === 'string' && t.includes('/')))) {
-      throw new PalaverError('INVALID_ARGUMENT', `Prompts.attachment expects \`contentTypes\` as a list such as ['image/*', 'application/pdf'], got ${describe(contentTypes)}.`);
+    if (
+      contentTypes !== undefined &&
+      !(Array.isArray(contentTypes) && contentTypes.every((t) => typeof t === 'string' && t.includes('/')))
+    ) {
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Prompts.attachment expects \`contentTypes\` as a list such as ['image/*', 'application/pdf'], got ${describe(contentTypes)}.`,
+      );
     }
-    return begin(session, 'attachment', prompt, { ...options, contentTypes: contentTypes === undefined ? undefined : [...contentTypes] });
+    return begin(session, 'attachment', prompt, {
+      ...options,
+      contentTypes: contentTypes === undefined ? undefined : [...contentTypes],
+    });
   },
 };
 
@@ -243,7 +283,8 @@ const PROMPTED: Record<PromptKind, Prompted<never>> = {
 
 /** Registers every built-in prompt dialog under its `PromptIds` id, saying its texts from `texts`. */
 export function registerPrompts(registry: DialogRegistry, texts: TextCatalog): void {
-  for (const kind of Object.keys(PromptIds) as PromptKind[]) registry.add(PromptIds[kind], new PromptDialog(kind, texts), `Prompts.${kind}`);
+  for (const kind of Object.keys(PromptIds) as PromptKind[])
+    registry.add(PromptIds[kind], new PromptDialog(kind, texts), `Prompts.${kind}`);
 }
 
 function begin(
@@ -257,7 +298,10 @@ function begin(
   const prompt = plain(kind, source);
   const retryPrompt = options.retryPrompt === undefined ? undefined : plain(kind, options.retryPrompt);
   if (options.maxRetries !== undefined && !(Number.isInteger(options.maxRetries) && options.maxRetries >= 0)) {
-    throw new PalaverError('INVALID_ARGUMENT', `Expected \`maxRetries\` to be a non-negative integer, got ${describe(options.maxRetries)}.`);
+    throw new PalaverError(
+      'INVALID_ARGUMENT',
+      `Expected \`maxRetries\` to be a non-negative integer, got ${describe(options.maxRetries)}.`,
+    );
   }
   const data: PromptData = { ...stripUndefined({ ...options, retryPrompt }), prompt };
   session.beginDialog(PromptIds[kind], data);
@@ -294,7 +338,9 @@ export class PromptDialog implements Dialog {
     const texts = this.texts.for(session.info.locale);
     if (this.kind === 'time') {
       const answer = (session.message?.text ?? '').trim();
-      return loadChrono().then((chrono) => this.conclude(session, data, texts, ok(recognizeTime(chrono, answer, session.info.locale, data))));
+      return loadChrono().then((chrono) =>
+        this.conclude(session, data, texts, ok(recognizeTime(chrono, answer, session.info.locale, data))),
+      );
     }
     this.conclude(session, data, texts, recognize(this.kind, data, session, texts));
   }
@@ -313,10 +359,24 @@ export class PromptDialog implements Dialog {
     if (found.tie !== undefined) {
       // Asked with only the choices that fit, whatever the retryPrompt: the user did pick, just not one of them.
       const tied = found.tie.map((i) => data.choices![i]!);
-      this.ask(session, { text: ambiguousText(tied, texts) }, { ...data, choices: tied, listStyle: data.listStyle === 'button' || data.listStyle === undefined ? 'button' : 'none' }, texts);
+      this.ask(
+        session,
+        { text: ambiguousText(tied, texts) },
+        {
+          ...data,
+          choices: tied,
+          listStyle: data.listStyle === 'button' || data.listStyle === undefined ? 'button' : 'none',
+        },
+        texts,
+      );
       return;
     }
-    this.ask(session, data.retryPrompt ?? withPrefix(`${retryReason(this.kind, data, texts)} `, data.prompt), data, texts);
+    this.ask(
+      session,
+      data.retryPrompt ?? withPrefix(`${retryReason(this.kind, data, texts)} `, data.prompt),
+      data,
+      texts,
+    );
   }
 
   resume(session: DialogSession, _result: DialogResult): void {
@@ -328,7 +388,12 @@ export class PromptDialog implements Dialog {
     this.ask(session, data.prompt, data, this.texts.for(session.info.locale));
   }
 
-  private ask(session: DialogSession, prompt: string | OutgoingMessage, data: PromptData, texts: Texts = this.texts.for(session.info.locale)): void {
+  private ask(
+    session: DialogSession,
+    prompt: string | OutgoingMessage,
+    data: PromptData,
+    texts: Texts = this.texts.for(session.info.locale),
+  ): void {
     const message: OutgoingMessage = typeof prompt === 'string' ? { text: prompt } : { ...prompt };
     message.inputHint = 'expectingInput';
     if (this.kind === 'confirm') message.suggestedActions = [imBack(texts.yes), imBack(texts.no)];
@@ -351,7 +416,12 @@ function ok(value: unknown): Recognized {
 }
 
 /** Reads the answer for every kind but `time`, which needs chrono-node loaded first. */
-function recognize(kind: Exclude<PromptKind, 'time'>, data: PromptData, session: DialogSession, texts: Texts): Recognized {
+function recognize(
+  kind: Exclude<PromptKind, 'time'>,
+  data: PromptData,
+  session: DialogSession,
+  texts: Texts,
+): Recognized {
   const input = (session.message?.text ?? '').trim();
   switch (kind) {
     case 'text':
@@ -370,7 +440,11 @@ function recognize(kind: Exclude<PromptKind, 'time'>, data: PromptData, session:
   }
 }
 
-function numberBounds(data: PromptData): { min?: number | undefined; max?: number | undefined; integerOnly?: boolean | undefined } {
+function numberBounds(data: PromptData): {
+  min?: number | undefined;
+  max?: number | undefined;
+  integerOnly?: boolean | undefined;
+} {
   return { min: data.min ?? data.minValue, max: data.max ?? data.maxValue, integerOnly: data.integerOnly };
 }
 
@@ -378,7 +452,8 @@ function numberBounds(data: PromptData): { min?: number | undefined; max?: numbe
 function retryReason(kind: PromptKind, data: PromptData, texts: Texts): string {
   if (kind === 'number') {
     const bounds = numberBounds(data);
-    if (bounds.min !== undefined || bounds.max !== undefined || bounds.integerOnly === true) return numberRetryText(bounds, texts);
+    if (bounds.min !== undefined || bounds.max !== undefined || bounds.integerOnly === true)
+      return numberRetryText(bounds, texts);
   }
   if (kind === 'time') return texts.timeInvalid;
   if (kind === 'attachment') return texts.attachmentMissing;
@@ -407,11 +482,17 @@ export function findChoice(
 }
 
 function toChoiceItems(choices: Choices): ChoiceItem[] {
-  if (typeof choices === 'string') return choices.split('|').map((c) => c.trim()).filter(Boolean).map((value) => ({ value }));
+  if (typeof choices === 'string')
+    return choices
+      .split('|')
+      .map((c) => c.trim())
+      .filter(Boolean)
+      .map((value) => ({ value }));
   if (Array.isArray(choices)) {
     return choices.map((c: unknown, i) => {
       if (typeof c === 'string') return { value: c };
-      if (isChoiceItem(c)) return c.synonyms === undefined ? { value: c.value } : { value: c.value, synonyms: [...c.synonyms] };
+      if (isChoiceItem(c))
+        return c.synonyms === undefined ? { value: c.value } : { value: c.value, synonyms: [...c.synonyms] };
       throw new PalaverError(
         'INVALID_ARGUMENT',
         `Prompts.choice expects each choice as a string or { value: string, synonyms?: string[] }, got ${describe(c)} at index ${i}.`,
@@ -419,26 +500,29 @@ function toChoiceItems(choices: Choices): ChoiceItem[] {
     });
   }
   if (typeof choices === 'object' && choices !== null) return Object.keys(choices).map((value) => ({ value }));
-  throw new PalaverError('INVALID_ARGUMENT', `Prompts.choice expects choices as a list, an object or "a|b|c", got ${describe(choices)}.`);
-}
-
-function isChoiceItem(value: unknown): value is ChoiceItem {
-  if (typeof value !== 'object' || value === null) return false;
-  const { value: v, synonyms } = value as Record<string, unknown>;
-  return typeof v === 'string' && (synonyms === undefined || (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string')));
+  throw new PalaverError(
+    'INVALID_ARGUMENT',
+    `Prompts.choice expects choices as a list, an object or "a|b|c", got ${describe(choices)}.`,
+  );
 }
 
 function plain(kind: PromptKind, message: PromptText): string | OutgoingMessage {
   if (Array.isArray(message)) {
     const [template, ...args] = message as readonly unknown[];
     if (typeof template !== 'string') {
-      throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects a template tuple to start with the template text, got ${describe(template)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Prompts.${kind} expects a template tuple to start with the template text, got ${describe(template)}.`,
+      );
     }
     return formatText(template, args);
   }
   const prompt = isMessageSource(message) ? message.toMessage() : (message as string | OutgoingMessage);
   if (typeof prompt !== 'string' && (typeof prompt !== 'object' || prompt === null)) {
-    throw new PalaverError('INVALID_ARGUMENT', `Prompts.${kind} expects the prompt as a string, a message or a [template, ...args] tuple, got ${describe(prompt)}.`);
+    throw new PalaverError(
+      'INVALID_ARGUMENT',
+      `Prompts.${kind} expects the prompt as a string, a message or a [template, ...args] tuple, got ${describe(prompt)}.`,
+    );
   }
   return prompt;
 }

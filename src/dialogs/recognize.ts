@@ -101,7 +101,10 @@ export function recognizeChoice(
   const said = words(answer);
   if (said.length === 0) return { kind: 'none' };
   const phrases = choices.map((choice) => [choice.value, ...(choice.synonyms ?? [])].map(words));
-  const found = (index: number, score: number): ChoiceRecognition => ({ kind: 'found', choice: { entity: choices[index]!.value, index, score } });
+  const found = (index: number, score: number): ChoiceRecognition => ({
+    kind: 'found',
+    choice: { entity: choices[index]!.value, index, score },
+  });
 
   const whole = said.join(' ');
   const exact = phrases.findIndex((list) => list.some((phrase) => phrase.join(' ') === whole));
@@ -150,7 +153,10 @@ function positionOf(
 }
 
 /** Reads a yes/no answer: the whole answer or its first word among the locale's yes or no words (or its buttons). */
-export function recognizeConfirm(answer: string, texts: Pick<Texts, 'yes' | 'no' | 'yesWords' | 'noWords'>): boolean | undefined {
+export function recognizeConfirm(
+  answer: string,
+  texts: Pick<Texts, 'yes' | 'no' | 'yesWords' | 'noWords'>,
+): boolean | undefined {
   const said = words(answer);
   if (said.length === 0) return undefined;
   const whole = said.join(' ');
@@ -186,7 +192,8 @@ export function recognizeNumber(answer: string, bounds: NumberBounds): number | 
 export function numberRetryText(bounds: NumberBounds, texts: Texts): string {
   const whole = bounds.integerOnly === true;
   const { min, max } = bounds;
-  if (min !== undefined && max !== undefined) return fill(whole ? texts.numberWholeRange : texts.numberRange, { min, max });
+  if (min !== undefined && max !== undefined)
+    return fill(whole ? texts.numberWholeRange : texts.numberRange, { min, max });
   if (min !== undefined) return fill(whole ? texts.numberWholeMin : texts.numberMin, { min });
   if (max !== undefined) return fill(whole ? texts.numberWholeMax : texts.numberMax, { max });
   return whole ? texts.numberWhole : texts.numberInvalid;
@@ -222,9 +229,13 @@ export function checkTimezone(timezone: unknown): void {
     if (typeof timezone !== 'string') throw new TypeError('not a string');
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch (error) {
-    throw new PalaverError('INVALID_ARGUMENT', `Expected \`timezone\` to be an IANA time zone such as 'Europe/Paris', got ${describe(timezone)}.`, {
-      cause: error,
-    });
+    throw new PalaverError(
+      'INVALID_ARGUMENT',
+      `Expected \`timezone\` to be an IANA time zone such as 'Europe/Paris', got ${describe(timezone)}.`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -233,11 +244,18 @@ export function checkTimezone(timezone: unknown): void {
  * (English, French, German, Spanish, Italian, Dutch, Portuguese, Japanese, Chinese, Russian, Swedish, Ukrainian, ...;
  * others are read as English), relative to now.
  */
-export function recognizeTime(chrono: ChronoModule, answer: string, locale: string | undefined, settings: TimeSettings): TimeResult | undefined {
+export function recognizeTime(
+  chrono: ChronoModule,
+  answer: string,
+  locale: string | undefined,
+  settings: TimeSettings,
+): TimeResult | undefined {
   const parser = parserFor(chrono, locale);
   const now = new Date(Date.now());
   const read = (offset: number | undefined) =>
-    parser.parse(answer, offset === undefined ? now : { instant: now, timezone: offset }, { forwardDate: settings.forwardDate === true })[0];
+    parser.parse(answer, offset === undefined ? now : { instant: now, timezone: offset }, {
+      forwardDate: settings.forwardDate === true,
+    })[0];
   const zone = settings.timezone;
   let found = read(zone === undefined ? undefined : offsetMinutes(zone, now));
   if (found === undefined) return undefined;
@@ -293,8 +311,13 @@ function offsetMinutes(timeZone: string, at: Date): number {
 }
 
 /** Keeps the attachments whose content type is one of `contentTypes` (`'image/*'` for any image; none given: all). */
-export function recognizeAttachments(attachments: readonly Attachment[] | undefined, contentTypes: readonly string[] | undefined): Attachment[] | undefined {
-  const kept = (attachments ?? []).filter((a) => contentTypes === undefined || contentTypes.some((type) => typeMatches(type, a.contentType)));
+export function recognizeAttachments(
+  attachments: readonly Attachment[] | undefined,
+  contentTypes: readonly string[] | undefined,
+): Attachment[] | undefined {
+  const kept = (attachments ?? []).filter(
+    (a) => contentTypes === undefined || contentTypes.some((type) => typeMatches(type, a.contentType)),
+  );
   return kept.length > 0 ? kept : undefined;
 }
 
@@ -303,4 +326,14 @@ function typeMatches(pattern: string, contentType: string | undefined): boolean 
   const want = pattern.toLowerCase();
   const have = contentType.toLowerCase().split(';')[0]!.trim();
   return want.endsWith('/*') ? have.startsWith(want.slice(0, -1)) : have === want;
+}
+
+/** A choice given as `{ value, synonyms? }`. */
+export function isChoiceItem(value: unknown): value is ChoiceItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const { value: v, synonyms } = value as Record<string, unknown>;
+  return (
+    typeof v === 'string' &&
+    (synonyms === undefined || (Array.isArray(synonyms) && synonyms.every((s) => typeof s === 'string')))
+  );
 }

@@ -16,7 +16,10 @@ export class DialogRegistry<S extends DialogSession = DialogSession> {
 
   add(id: string, dialog: Dialog<any>, name: string = id): void {
     if (this.dialogs.has(id)) {
-      throw new PalaverError('DIALOG_EXISTS', `A dialog with id "${id}" is already registered; give each dialog its own id.`);
+      throw new PalaverError(
+        'DIALOG_EXISTS',
+        `A dialog with id "${id}" is already registered; give each dialog its own id.`,
+      );
     }
     this.dialogs.set(id, { dialog, state: Object.freeze({ name, id, type: dialog.type }) });
   }

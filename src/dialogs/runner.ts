@@ -38,7 +38,13 @@ export function dispatch(
 }
 
 /** `dispatch` with middleware: the onion, then whatever the middleware itself asked for (if it did not call `next()`, or after). */
-async function throughMiddleware(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+async function throughMiddleware(
+  session: DialogSession,
+  registry: DialogRegistry,
+  rootId: string,
+  maxOperations: number,
+  hooks: RunnerHooks,
+): Promise<void> {
   try {
     await registry.routes.run(session, () => routeThenTop(session, registry, rootId, maxOperations, hooks));
   } catch (error) {
@@ -48,10 +54,19 @@ async function throughMiddleware(session: DialogSession, registry: DialogRegistr
 }
 
 /** The action the message triggers, if any; else the dialog on top. Synchronous while the matchers are. */
-function routeThenTop(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+function routeThenTop(
+  session: DialogSession,
+  registry: DialogRegistry,
+  rootId: string,
+  maxOperations: number,
+  hooks: RunnerHooks,
+): Promise<void> {
   const host = session[HOST];
   // A stack operation asked for before routing (by onSessionStart or a middleware) is what the message does.
-  if (host.hasAction()) return top(host.stack) === undefined ? toTop(session, registry, rootId, maxOperations, hooks) : drain(session, registry, maxOperations, hooks);
+  if (host.hasAction())
+    return top(host.stack) === undefined
+      ? toTop(session, registry, rootId, maxOperations, hooks)
+      : drain(session, registry, maxOperations, hooks);
   let found: FoundAction | undefined | Promise<FoundAction | undefined>;
   try {
     found = registry.routes.find(session);
@@ -67,7 +82,14 @@ function routeThenTop(session: DialogSession, registry: DialogRegistry, rootId: 
   return actOrTop(session, registry, rootId, maxOperations, hooks, found);
 }
 
-function actOrTop(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks, found: FoundAction | undefined): Promise<void> {
+function actOrTop(
+  session: DialogSession,
+  registry: DialogRegistry,
+  rootId: string,
+  maxOperations: number,
+  hooks: RunnerHooks,
+  found: FoundAction | undefined,
+): Promise<void> {
   if (found === undefined) return toTop(session, registry, rootId, maxOperations, hooks);
   try {
     startAction(session, found);
@@ -78,7 +100,13 @@ function actOrTop(session: DialogSession, registry: DialogRegistry, rootId: stri
 }
 
 /** Hands the turn's message to the dialog on top of the stack (on an empty stack: to the dialog already begun, else the root dialog), then runs what it asks for. */
-function toTop(session: DialogSession, registry: DialogRegistry, rootId: string, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+function toTop(
+  session: DialogSession,
+  registry: DialogRegistry,
+  rootId: string,
+  maxOperations: number,
+  hooks: RunnerHooks,
+): Promise<void> {
   const host = session[HOST];
   const topInstance = top(host.stack);
   if (topInstance === undefined) {
@@ -87,7 +115,8 @@ function toTop(session: DialogSession, registry: DialogRegistry, rootId: string,
     const pending = host.take();
     try {
       if (pending !== undefined) host.record(pending);
-      if (pending?.kind !== 'begin' && pending?.kind !== 'replace') host.record({ kind: 'begin', id: rootId, args: undefined });
+      if (pending?.kind !== 'begin' && pending?.kind !== 'replace')
+        host.record({ kind: 'begin', id: rootId, args: undefined });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -123,7 +152,12 @@ async function replied(
  * Carries out recorded stack operations until a dialog waits for the user. Iterative: no recursion however deep the flow.
  * Whether it returns or throws, no `sendBatch()` save of the turn is still running when it is done.
  */
-export function drain(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> {
+export function drain(
+  session: DialogSession,
+  registry: DialogRegistry,
+  maxOperations: number,
+  hooks: RunnerHooks,
+): Promise<void> {
   let pending: Promise<void> | undefined;
   try {
     pending = run(session, registry, maxOperations, hooks);
@@ -142,7 +176,12 @@ async function settleThenThrow(session: DialogSession, error: unknown): Promise<
 }
 
 /** Runs operations synchronously; returns `undefined` when the dialogs wait for the user, or the async rest of the loop. */
-function run(session: DialogSession, registry: DialogRegistry, maxOperations: number, hooks: RunnerHooks): Promise<void> | undefined {
+function run(
+  session: DialogSession,
+  registry: DialogRegistry,
+  maxOperations: number,
+  hooks: RunnerHooks,
+): Promise<void> | undefined {
   const host = session[HOST];
   const stack = host.stack;
   for (let operations = 0; ; operations++) {
@@ -150,7 +189,9 @@ function run(session: DialogSession, registry: DialogRegistry, maxOperations: nu
     if (action === undefined) {
       // A sendBatch() that was not awaited is still saving: the turn commits after it, never beside it.
       const saving = host.saving();
-      return saving === undefined ? undefined : runAsync(session, registry, maxOperations, hooks, stack, saving, true, operations);
+      return saving === undefined
+        ? undefined
+        : runAsync(session, registry, maxOperations, hooks, stack, saving, true, operations);
     }
     const done = perform(session, registry, maxOperations, hooks, stack, action, operations);
     if (isThenable(done)) return runAsync(session, registry, maxOperations, hooks, stack, done, false, operations + 1);
@@ -237,7 +278,9 @@ function perform(
       hooks.topChanged(before);
       const parent = top(stack);
       if (parent === undefined) return undefined;
-      return ended?.interrupt === true ? reprompt(session, registry, parent) : registry.get(parent.id).resume(session, { ...action.result, childId: ended?.id });
+      return ended?.interrupt === true
+        ? reprompt(session, registry, parent)
+        : registry.get(parent.id).resume(session, { ...action.result, childId: ended?.id });
     }
     case 'next': {
       const current = top(stack);

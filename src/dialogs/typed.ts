@@ -62,7 +62,33 @@ type Asked<Out, Given> = [Out] extends [never] ? Given : [Out] extends [Prompted
  * elsewhere, is a `WaterfallStep[]` whose results are `unknown`).
  * Its parameters are inferred by `manager.dialog()`; to name a step's input, use {@link PromptResult} or `DialogResult`.
  */
-export type Waterfall<S, A, O1, I2, O2, I3, O3, I4, O4, I5, O5, I6, O6, I7, O7, I8, O8, I9, O9, I10, O10, I11, O11, I12, O12> = readonly [
+export type Waterfall<
+  S,
+  A,
+  O1,
+  I2,
+  O2,
+  I3,
+  O3,
+  I4,
+  O4,
+  I5,
+  O5,
+  I6,
+  O6,
+  I7,
+  O7,
+  I8,
+  O8,
+  I9,
+  O9,
+  I10,
+  O10,
+  I11,
+  O11,
+  I12,
+  O12,
+> = readonly [
   TypedStep<S, A, O1>,
   TypedStep<S, StepInput<O1, I2>, O2>?,
   TypedStep<S, StepInput<O2, I3>, O3>?,

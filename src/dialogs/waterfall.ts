@@ -1,4 +1,12 @@
-import { HOST, ResumeReason, type Dialog, type DialogHandler, type DialogResult, type DialogSession, type WaterfallStep } from './dialog';
+import {
+  HOST,
+  ResumeReason,
+  type Dialog,
+  type DialogHandler,
+  type DialogResult,
+  type DialogSession,
+  type WaterfallStep,
+} from './dialog';
 import { isThenable } from '../types';
 
 /** A dialog made of steps run one after another; each step gets the previous step's (or child dialog's) result. */
@@ -12,7 +20,10 @@ export class WaterfallDialog<S extends DialogSession = DialogSession> implements
   }
 
   reply(session: S): Promise<void> | void {
-    return this.run(session, this.current(session) + 1, { resumed: ResumeReason.completed, response: session.message?.text });
+    return this.run(session, this.current(session) + 1, {
+      resumed: ResumeReason.completed,
+      response: session.message?.text,
+    });
   }
 
   resume(session: S, result: DialogResult): Promise<void> | void {
@@ -67,6 +78,7 @@ export class FunctionDialog<S extends DialogSession = DialogSession> implements 
 }
 
 function asResult(arg: unknown): DialogResult {
-  if (typeof arg === 'object' && arg !== null && typeof (arg as DialogResult).resumed === 'string') return arg as DialogResult;
+  if (typeof arg === 'object' && arg !== null && typeof (arg as DialogResult).resumed === 'string')
+    return arg as DialogResult;
   return { resumed: ResumeReason.completed };
 }

@@ -9,7 +9,15 @@
 import type { EventEmitter } from 'eventemitter3';
 import { errorText, PalaverError, type PalaverErrorCode } from '../errors';
 import type { SessionSummary } from '../stats';
-import type { Address, Awaitable, EndReason, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
+import type {
+  Address,
+  Awaitable,
+  EndReason,
+  IncomingMessage,
+  JsonObject,
+  OutgoingMessage,
+  SessionInfo,
+} from '../types';
 import { isThenable } from '../types';
 
 /** The event map of {@link SessionManager}. Listener errors are caught and reported as `error` events. */

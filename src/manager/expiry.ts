@@ -26,7 +26,10 @@ export class Sweeper {
   async sweepExpired(now?: number): Promise<number> {
     // NaN compares false with every deadline: a bad `now` would end every session.
     if (now !== undefined && !(typeof now === 'number' && Number.isFinite(now))) {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected \`now\` to be a time in ms since the epoch, got ${describe(now)}.`);
+      throw new PalaverError(
+        'INVALID_ARGUMENT',
+        `Expected \`now\` to be a time in ms since the epoch, got ${describe(now)}.`,
+      );
     }
     const engine = this.#engine;
     const { store, sweepConcurrency } = engine.settings;
@@ -100,11 +103,14 @@ export class Sweeper {
     const store = this.#engine.settings.store;
     const holdMs = claims[0]?.holdMs;
     if (store.holdClaims === undefined || holdMs === undefined) return () => undefined;
-    const timer = setInterval(() => {
-      Promise.resolve()
-        .then(() => store.holdClaims!([...pending]))
-        .catch(() => undefined); // an unreachable store: the claims may lapse, and another process ends them
-    }, Math.max(1, Math.floor(holdMs / 3)));
+    const timer = setInterval(
+      () => {
+        Promise.resolve()
+          .then(() => store.holdClaims!([...pending]))
+          .catch(() => undefined); // an unreachable store: the claims may lapse, and another process ends them
+      },
+      Math.max(1, Math.floor(holdMs / 3)),
+    );
     timer.unref?.();
     return () => clearInterval(timer);
   }
@@ -113,7 +119,9 @@ export class Sweeper {
     const engine = this.#engine;
     const key = claim.key;
     try {
-      const done = await engine.gate.run(key, () => engine.transact(key, undefined, 'its expiry', (unit) => expireUnit(engine, unit, claim, now)));
+      const done = await engine.gate.run(key, () =>
+        engine.transact(key, undefined, 'its expiry', (unit) => expireUnit(engine, unit, claim, now)),
+      );
       this.#retry.delete(key);
       return done;
     } catch (error) {

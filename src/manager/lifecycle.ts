@@ -31,7 +31,8 @@ export function freshState(address: Address, now: number, kept?: Kept): SessionS
     stack: [],
     privateConversationData: {},
   };
-  if (kept?.entityExpiry !== undefined && Object.keys(kept.entityExpiry).length > 0) state.entityExpiry = kept.entityExpiry;
+  if (kept?.entityExpiry !== undefined && Object.keys(kept.entityExpiry).length > 0)
+    state.entityExpiry = kept.entityExpiry;
   // Kept entities stay in the version they were written in, so that no migration runs on them twice.
   if (kept?.entitiesVersion !== undefined) state.entitiesVersion = kept.entitiesVersion;
   return state;

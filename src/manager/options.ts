@@ -10,7 +10,15 @@ import type { Session } from '../session';
 import { MemoryStore } from '../stores/memory';
 import type { SessionStore } from '../stores/store';
 import { TextCatalog, textsOptionSchema, type TextsOption } from '../texts';
-import type { Address, Awaitable, ClosePolicy, EndReason, IncomingMessage, JsonObject, OutgoingMessage } from '../types';
+import type {
+  Address,
+  Awaitable,
+  ClosePolicy,
+  EndReason,
+  IncomingMessage,
+  JsonObject,
+  OutgoingMessage,
+} from '../types';
 
 /** Options of {@link SessionManager}. `E`, `U`, `C`, `P` type the entities, userData, conversationData and privateConversationData. */
 export interface SessionManagerOptions<
@@ -274,7 +282,11 @@ function traceSink(option: AnyOptions['trace']): ((line: string) => void) | unde
     };
   }
   if (option === true) return (line) => console.log(line);
-  if (option === undefined && typeof process !== 'undefined' && /(^|,)\s*palaver(\b|:|\*)/.test(process.env.DEBUG ?? '')) {
+  if (
+    option === undefined &&
+    typeof process !== 'undefined' &&
+    /(^|,)\s*palaver(\b|:|\*)/.test(process.env.DEBUG ?? '')
+  ) {
     return (line) => console.error(`palaver ${line}`);
   }
   return undefined;

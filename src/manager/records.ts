@@ -97,7 +97,9 @@ export class Records {
         const [userKey, conversationKey] = this.#dataKeys(at);
         if (userKey === undefined && conversationKey === undefined) return opened(session, [], undefined, undefined);
         const keys = [userKey, conversationKey].filter((k): k is string => k !== undefined);
-        return then(this.#read(keys, undefined, doing), (rest) => opened(session, rest.records, userKey, conversationKey));
+        return then(this.#read(keys, undefined, doing), (rest) =>
+          opened(session, rest.records, userKey, conversationKey),
+        );
       });
     }
     const [userKey, conversationKey] = this.#dataKeys(address);
@@ -135,7 +137,9 @@ export class Records {
       this.#quarantine(key, record);
       const problem = error instanceof StateFormatError ? error.problem : `could not be read (${errorText(error)})`;
       this.#reporter.report(
-        new PalaverError('CORRUPT_STATE', `Session "${key}" ${problem}; a fresh session replaces it.`, { cause: error }),
+        new PalaverError('CORRUPT_STATE', `Session "${key}" ${problem}; a fresh session replaces it.`, {
+          cause: error,
+        }),
       );
       return undefined;
     }
@@ -164,7 +168,10 @@ export class Records {
       // reported below
     }
     this.#reporter.report(
-      new PalaverError('CORRUPT_STATE', `A data record of session "${key}" is not a JSON object; it starts empty again.`),
+      new PalaverError(
+        'CORRUPT_STATE',
+        `A data record of session "${key}" is not a JSON object; it starts empty again.`,
+      ),
     );
     return {};
   }
@@ -173,7 +180,12 @@ export class Records {
    * Writes the session record and any data record that changed, compare-and-set on `expected`, and gives the lease
    * up in the same call when `release` is set. False on a lost race. Synchronous when the store answers synchronously.
    */
-  commit(key: string, changes: Changes, expected: Expected, release?: { key: string; token: string }): Awaitable<boolean> {
+  commit(
+    key: string,
+    changes: Changes,
+    expected: Expected,
+    release?: { key: string; token: string },
+  ): Awaitable<boolean> {
     const { state } = changes;
     if (this.#retention !== undefined) this.#retention.stamp(state, Date.now());
     if (state.nudges !== undefined && state.nudges.at !== state.lastActiveAt) delete state.nudges; // the user came back
@@ -183,14 +195,22 @@ export class Records {
     const writes: CommitWrite[] = [];
     if (active || expected.session !== null) {
       const empty = !active && Object.keys(state.entities).length === 0;
-      writes.push({ key, expected: expected.session, data: empty ? null : data, idleMs: wake === undefined ? null : wake - Date.now() });
+      writes.push({
+        key,
+        expected: expected.session,
+        data: empty ? null : data,
+        idleMs: wake === undefined ? null : wake - Date.now(),
+      });
     }
     const { userKey, conversationKey } = expected;
     let userJson: string | undefined;
     let conversationJson: string | undefined;
     if (userKey !== undefined) {
-      userJson = isEmptyBag(changes.userData) ? '{}' : this.serialize(changes.userData, `The userData of session "${key}"`);
-      if (userJson !== (expected.userData ?? '{}')) writes.push({ key: userKey, expected: expected.user, data: userJson });
+      userJson = isEmptyBag(changes.userData)
+        ? '{}'
+        : this.serialize(changes.userData, `The userData of session "${key}"`);
+      if (userJson !== (expected.userData ?? '{}'))
+        writes.push({ key: userKey, expected: expected.user, data: userJson });
     }
     if (conversationKey !== undefined) {
       conversationJson = isEmptyBag(changes.conversationData)
@@ -215,7 +235,9 @@ export class Records {
         const write = writes[i]!;
         const version = result.versions[i]!;
         const next: ExpectedRecord =
-          write.data === null ? null : { version, generation: write.key === key ? (expected.session?.generation ?? 0) : 0 };
+          write.data === null
+            ? null
+            : { version, generation: write.key === key ? (expected.session?.generation ?? 0) : 0 };
         if (write.key === key) expected.session = next;
         else if (write.key === userKey) {
           expected.user = next;
@@ -309,7 +331,9 @@ export class Records {
 /** A store failure as the caller's rejection: a PalaverError from the store as it is, anything else STORE_UNAVAILABLE. */
 export function storeError(error: unknown, doing: string): PalaverError {
   if (error instanceof PalaverError) return error;
-  return new PalaverError('STORE_UNAVAILABLE', `The store failed while ${doing}: ${errorText(error)}`, { cause: error });
+  return new PalaverError('STORE_UNAVAILABLE', `The store failed while ${doing}: ${errorText(error)}`, {
+    cause: error,
+  });
 }
 
 function then<T, R>(value: Awaitable<T>, next: (value: T) => Awaitable<R>): Awaitable<R> {
@@ -342,7 +366,14 @@ function opened(
 }
 
 function busyOpened(busy: NonNullable<OpenResult['busy']>): Opened {
-  return { session: undefined, user: undefined, conversation: undefined, userKey: undefined, conversationKey: undefined, busy };
+  return {
+    session: undefined,
+    user: undefined,
+    conversation: undefined,
+    userKey: undefined,
+    conversationKey: undefined,
+    busy,
+  };
 }
 
 /** What a store answered for a key, as a record: `null` counts as absent; anything else that is not a record is a store failure. */
@@ -354,7 +385,9 @@ function checkRecord(value: StoredRecord | null | undefined, key: string): Store
     !Number.isSafeInteger(value.version) ||
     !Number.isSafeInteger(value.generation)
   ) {
-    throw new Error(`get("${key}") answered ${describe(value)}, not a record of { data: string, version: integer, generation: integer }`);
+    throw new Error(
+      `get("${key}") answered ${describe(value)}, not a record of { data: string, version: integer, generation: integer }`,
+    );
   }
   return value;
 }

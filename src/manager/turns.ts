@@ -15,7 +15,14 @@ import { Session, type LifecycleRequest, type SessionServices, type TurnContext 
 import { summarize, type StatsCounter } from '../stats';
 import { SESSION_PREFIX } from '../stores/store';
 import type { DialogAction } from '../dialogs/dialog';
-import { isThenable, type Address, type EndReason, type IncomingMessage, type JsonObject, type OutgoingMessage } from '../types';
+import {
+  isThenable,
+  type Address,
+  type EndReason,
+  type IncomingMessage,
+  type JsonObject,
+  type OutgoingMessage,
+} from '../types';
 import type { Reporter, SessionManagerEvents } from './events';
 import type { TurnGate } from './gate';
 import type { Kept } from './lifecycle';
@@ -103,7 +110,8 @@ export class Turn implements TurnContext, RunnerHooks {
   }
 
   topChanged(previous: DialogInstance | undefined): void {
-    if (previous !== undefined) this.state.previousDialogState = { ...this.engine.services.registry.state(previous.id) };
+    if (previous !== undefined)
+      this.state.previousDialogState = { ...this.engine.services.registry.state(previous.id) };
   }
 
   /** Ends the turn: its session takes no more operations; its replies move to `into`. */
@@ -155,7 +163,12 @@ export class Engine {
    * up) → replies to the outbox → events. A lost race runs the work again on fresh records, up to `maxCommitRetries`
    * times, then fails with CONFLICT. Call it inside `gate.run(key, ...)`.
    */
-  async transact<T>(key: string, address: Address | undefined, doing: string, work: (unit: Unit) => T | Promise<T>): Promise<T> {
+  async transact<T>(
+    key: string,
+    address: Address | undefined,
+    doing: string,
+    work: (unit: Unit) => T | Promise<T>,
+  ): Promise<T> {
     const { gate, records } = this;
     for (let attempt = 0; ; attempt++) {
       const pending = gate.open(key, address);
@@ -168,13 +181,17 @@ export class Engine {
       const committing = records.commit(key, unit.changes, unit.expected, release);
       if (isThenable(committing) ? await committing : committing) {
         if (release !== undefined) gate.released(key);
-        if (unit.address !== undefined) this.outbox.enqueue(this.laneOf(key, unit.address), unit.address, unit.replies, unit.flush, unit.label);
+        if (unit.address !== undefined)
+          this.outbox.enqueue(this.laneOf(key, unit.address), unit.address, unit.replies, unit.flush, unit.label);
         for (const emit of unit.events) emit();
         if (unit.failure !== undefined) throw unit.failure;
         return result;
       }
       if (attempt >= this.settings.maxCommitRetries) {
-        throw new PalaverError('CONFLICT', `Session "${key}" kept changing during ${doing}; gave up after ${attempt + 1} attempts.`);
+        throw new PalaverError(
+          'CONFLICT',
+          `Session "${key}" kept changing during ${doing}; gave up after ${attempt + 1} attempts.`,
+        );
       }
     }
   }
@@ -196,7 +213,10 @@ export class Engine {
   /** The userData and conversationData records `unit` read, decoded (each call decodes afresh). */
   bags(unit: Unit): Bags {
     const { records, opened, key } = { records: this.records, opened: unit.opened, key: unit.key };
-    return { userData: records.decodeBag(opened.user, key), conversationData: records.decodeBag(opened.conversation, key) };
+    return {
+      userData: records.decodeBag(opened.user, key),
+      conversationData: records.decodeBag(opened.conversation, key),
+    };
   }
 
   /** `sendBatch()`: save what the turn has so far, then hand the replies so far to the outbox (resolves to their delivery). */
@@ -210,9 +230,17 @@ export class Engine {
     const { userData, conversationData } = session;
     const key = unit.key;
     // What is committed, as of now: the step may go on changing the state while the store works.
-    const saved = { state: encodeState(state, key), userData: JSON.stringify(userData), conversationData: JSON.stringify(conversationData) };
+    const saved = {
+      state: encodeState(state, key),
+      userData: JSON.stringify(userData),
+      conversationData: JSON.stringify(conversationData),
+    };
     const ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
-    if (!ok) throw new PalaverError('CONFLICT', `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`);
+    if (!ok)
+      throw new PalaverError(
+        'CONFLICT',
+        `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`,
+      );
     turn.saved = saved;
     const address = session.address;
     return { delivered: this.outbox.send(this.laneOf(key, address), address, replies, this.label(state)) };

@@ -9,16 +9,7 @@ import type { IdleStep } from '../nudge';
 import type { SessionStateRecord } from '../schema';
 import type { ExpiryClaim, StoredRecord } from '../stores/store';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
-import {
-  carry,
-  dormantState,
-  dropExpiredEntities,
-  freshState,
-  isExpired,
-  isLive,
-  keptOf,
-  touch,
-} from './lifecycle';
+import { carry, dormantState, dropExpiredEntities, freshState, isExpired, isLive, keptOf, touch } from './lifecycle';
 import type { Bags, Engine, Turn, Unit } from './turns';
 
 /** What `receive` resolves to once the turn is saved. */
@@ -35,7 +26,12 @@ export interface TurnResult {
 }
 
 /** A message turn: find or start the session, run the dialogs, carry out what they asked for. */
-export async function messageTurn(engine: Engine, unit: Unit, message: IncomingMessage, receivedAt: number): Promise<TurnResult> {
+export async function messageTurn(
+  engine: Engine,
+  unit: Unit,
+  message: IncomingMessage,
+  receivedAt: number,
+): Promise<TurnResult> {
   const found = await findSession(engine, unit, message, receivedAt);
   let { state, starting, storedText } = found;
   const bags = found.bags;
@@ -84,7 +80,11 @@ export async function messageTurn(engine: Engine, unit: Unit, message: IncomingM
     const ended = await engine.closeSession(turn, reason, receivedAt, unit.events);
     turn.close(unit.replies);
     const kept =
-      request.kind === 'refresh' ? (engine.retention === undefined ? undefined : ended) : carry(state.entities, ended, request.options);
+      request.kind === 'refresh'
+        ? engine.retention === undefined
+          ? undefined
+          : ended
+        : carry(state.entities, ended, request.options);
     state = freshState(current.address, receivedAt, kept);
     starting = true;
     if (request.kind === 'refresh') {
@@ -104,7 +104,8 @@ export async function messageTurn(engine: Engine, unit: Unit, message: IncomingM
   const info = session.info;
   const replies = unit.replies;
   unit.events.push(() => engine.counters.turn(receivedAt));
-  if (engine.reporter.wants('turn')) unit.events.push(() => engine.reporter.notify('turn', { session: info, message, replies }));
+  if (engine.reporter.wants('turn'))
+    unit.events.push(() => engine.reporter.notify('turn', { session: info, message, replies }));
   return error === undefined ? { session: info, replies } : { session: info, replies, error };
 }
 
@@ -165,12 +166,17 @@ function rollBack(
   const bags =
     saved === undefined
       ? engine.bags(unit)
-      : { userData: JSON.parse(saved.userData) as JsonObject, conversationData: JSON.parse(saved.conversationData) as JsonObject };
+      : {
+          userData: JSON.parse(saved.userData) as JsonObject,
+          conversationData: JSON.parse(saved.conversationData) as JsonObject,
+        };
   const turn = engine.session(unit.key, unit, state, message, bags, rehandled);
   turn.close();
   const configured = engine.settings.dialogErrorMessage;
   const sorry =
-    configured === undefined ? { type: 'message' as const, text: engine.settings.texts.for(turn.session.info.locale).dialogError } : configured;
+    configured === undefined
+      ? { type: 'message' as const, text: engine.settings.texts.for(turn.session.info.locale).dialogError }
+      : configured;
   if (sorry !== null) unit.replies.push(sorry);
   unit.flush = true;
   return { turn, state };
@@ -188,7 +194,8 @@ export async function startUnit(
   const bags = engine.bags(unit);
   let state = engine.records.decodeSession(unit.opened.session, key);
   if (state !== undefined) dropExpiredEntities(state, now);
-  if (isLive(state) && !isExpired(state, engine.timeoutOf(state), now)) return engine.session(key, unit, state, undefined, bags).session.info;
+  if (isLive(state) && !isExpired(state, engine.timeoutOf(state), now))
+    return engine.session(key, unit, state, undefined, bags).session.info;
   if (isLive(state)) {
     const old = engine.session(key, unit, state, undefined, bags);
     const ended = await engine.closeSession(old, 'timeout', now, unit.events);
@@ -212,7 +219,9 @@ export async function startUnit(
       await drain(session, engine.registry, engine.settings.maxDialogOperations, turn);
     } catch (thrown) {
       const what =
-        options.dialogId !== undefined ? `the dialog "${options.dialogId}" begun by startSession()` : 'the dialog onSessionStart began';
+        options.dialogId !== undefined
+          ? `the dialog "${options.dialogId}" begun by startSession()`
+          : 'the dialog onSessionStart began';
       unit.failure = PalaverError.from(thrown, 'DIALOG_FAILED', what);
       // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
       // nothing the failed dialog did is kept.
@@ -228,7 +237,11 @@ export async function startUnit(
 }
 
 /** An explicit end from outside a turn (`manager.endSession`, shutdown); false when no session was live. */
-export async function endUnit(engine: Engine, unit: Unit, reason: 'endSession' | 'shutdown' | string): Promise<boolean> {
+export async function endUnit(
+  engine: Engine,
+  unit: Unit,
+  reason: 'endSession' | 'shutdown' | string,
+): Promise<boolean> {
   const state = engine.records.decodeSession(unit.opened.session, unit.key);
   if (!isLive(state)) return false;
   const turn = engine.session(unit.key, unit, state, undefined, engine.bags(unit));
@@ -240,7 +253,12 @@ export async function endUnit(engine: Engine, unit: Unit, reason: 'endSession' |
 }
 
 /** Ends a session the sweeper claimed, unless a unit of work touched it since the claim; true when it ended it. */
-export async function expireUnit(engine: Engine, unit: Unit, claim: ExpiryClaim, at: number | undefined): Promise<boolean> {
+export async function expireUnit(
+  engine: Engine,
+  unit: Unit,
+  claim: ExpiryClaim,
+  at: number | undefined,
+): Promise<boolean> {
   const record = unit.opened.session;
   if (record === undefined || record.version !== claim.version) return false;
   const state = engine.records.decodeSession(record, unit.key);
@@ -269,7 +287,9 @@ async function nudgeStep(engine: Engine, unit: Unit, turn: Turn, step: IdleStep)
     state.nudges = { at: state.lastActiveAt, count: step.count };
     const { message } = step.nudge;
     const said =
-      typeof message === 'function' ? await engine.reporter.hook('nudge.message', () => message(turn.session, step.count), undefined) : message;
+      typeof message === 'function'
+        ? await engine.reporter.hook('nudge.message', () => message(turn.session, step.count), undefined)
+        : message;
     try {
       if (said !== undefined) turn.session.send(said);
     } catch (error) {

@@ -109,7 +109,12 @@ export class MemoryStore implements SessionStore {
   private readonly quarantined = new LRUCache<string, { key: string; record: StoredRecord }>({ max: 100 });
 
   constructor(options: MemoryStoreOptions = {}) {
-    const { maxSessions = 100_000, maxDataRecords } = parseOrThrow(optionsSchema, options, 'INVALID_OPTIONS', 'MemoryStore options');
+    const { maxSessions = 100_000, maxDataRecords } = parseOrThrow(
+      optionsSchema,
+      options,
+      'INVALID_OPTIONS',
+      'MemoryStore options',
+    );
     this.sessions = new LRUCache<string, SessionEntry>({
       // A size bound (1 per entry) instead of `max`: lru-cache then grows its index as sessions come instead of
       // allocating room for every possible session up front (with `max`, a full cache takes about 25 bytes less per
@@ -234,7 +239,10 @@ export class MemoryStore implements SessionStore {
 
   /** Keeps a copy of a record that could not be read back (the latest 100), for `quarantined()`. */
   quarantine(key: string, record: StoredRecord): void {
-    this.quarantined.set(`${key}#${record.version}.${record.generation}`, { key, record: { data: record.data, version: record.version, generation: record.generation } });
+    this.quarantined.set(`${key}#${record.version}.${record.generation}`, {
+      key,
+      record: { data: record.data, version: record.version, generation: record.generation },
+    });
   }
 
   /** The records set aside by `quarantine`, oldest first. */

@@ -228,4 +228,3 @@ export function encode(key: string): string {
 export function decode(member: string): string {
   return member.replace(/%(25|7B|7D)/g, (_, hex: string) => (hex === '25' ? '%' : hex === '7B' ? '{' : '}'));
 }
-

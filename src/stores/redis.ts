@@ -4,7 +4,16 @@ import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';
 import { CLAIM, COMMIT, decode, DELETE, encode, GET, HOLD, OPEN, QUARANTINE, RELEASE, RENEW } from './redis-scripts';
 import { SESSION_PREFIX } from './store';
-import type { CommitOptions, CommitResult, CommitWrite, ExpiryClaim, OpenOptions, OpenResult, SessionStore, StoredRecord } from './store';
+import type {
+  CommitOptions,
+  CommitResult,
+  CommitWrite,
+  ExpiryClaim,
+  OpenOptions,
+  OpenResult,
+  SessionStore,
+  StoredRecord,
+} from './store';
 
 /** A Lua script and its SHA1 digest (what `EVALSHA` takes). */
 export interface RedisScript {
@@ -63,8 +72,18 @@ const ms = z.number().int().positive();
 const optionsSchema = z
   .object({
     url: z.string().min(1).optional(),
-    redis: z.custom<NodeRedisClient>((v) => typeof v === 'object' && v !== null && typeof (v as NodeRedisClient).evalSha === 'function', { message: 'must be a node-redis client' }).optional(),
-    client: z.custom<RedisScriptClient>((v) => typeof v === 'object' && v !== null && typeof (v as RedisScriptClient).run === 'function', { message: 'must have a run(script, keys, args) method' }).optional(),
+    redis: z
+      .custom<NodeRedisClient>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as NodeRedisClient).evalSha === 'function',
+        { message: 'must be a node-redis client' },
+      )
+      .optional(),
+    client: z
+      .custom<RedisScriptClient>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as RedisScriptClient).run === 'function',
+        { message: 'must have a run(script, keys, args) method' },
+      )
+      .optional(),
     prefix: z.string().min(1).optional(),
     commandTimeout: ms.optional(),
     claimTimeout: ms.optional(),
@@ -72,7 +91,9 @@ const optionsSchema = z
     quarantineTtl: ms.optional(),
   })
   .strict()
-  .refine((o) => [o.url, o.redis, o.client].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of `url`, `redis` and `client`' });
+  .refine((o) => [o.url, o.redis, o.client].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of `url`, `redis` and `client`',
+  });
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -217,11 +238,16 @@ export class RedisStore implements SessionStore {
       lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)],
       `opening "${first}"`,
     )) as unknown[];
-    if (reply[0] === 'busy') return { records: [], busy: { holder: String(reply[1]), ttlMs: Math.max(0, Number(reply[2])) } };
+    if (reply[0] === 'busy')
+      return { records: [], busy: { holder: String(reply[1]), ttlMs: Math.max(0, Number(reply[2])) } };
     const records: (StoredRecord | undefined)[] = [];
     for (let i = 1; i < reply.length; i++) {
       const [data, version, generation] = reply[i] as (string | null)[];
-      records.push(version == null || data == null ? undefined : { data, version: Number(version), generation: Number(generation ?? 0) });
+      records.push(
+        version == null || data == null
+          ? undefined
+          : { data, version: Number(version), generation: Number(generation ?? 0) },
+      );
     }
     return { records };
   }
@@ -267,7 +293,12 @@ export class RedisStore implements SessionStore {
 
   async delete(key: string): Promise<void> {
     const recordKey = this.recordKey(key);
-    await this.call(DELETE, [recordKey, recordKey + ':tomb', this.deadlinesKey, this.claimsKey], [encode(key), String(this.tombstoneTtl)], `deleting "${key}"`);
+    await this.call(
+      DELETE,
+      [recordKey, recordKey + ':tomb', this.deadlinesKey, this.claimsKey],
+      [encode(key), String(this.tombstoneTtl)],
+      `deleting "${key}"`,
+    );
   }
 
   async claimDue(limit: number, now?: number): Promise<readonly ExpiryClaim[]> {
@@ -293,7 +324,10 @@ export class RedisStore implements SessionStore {
   }
 
   async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return Number(await this.call(RENEW, [this.leaseKey(key)], [token, String(ttlMs)], `renewing the lease of "${key}"`)) === 1;
+    return (
+      Number(await this.call(RENEW, [this.leaseKey(key)], [token, String(ttlMs)], `renewing the lease of "${key}"`)) ===
+      1
+    );
   }
 
   async release(key: string, token: string): Promise<void> {
@@ -328,7 +362,8 @@ export class RedisStore implements SessionStore {
   }
 
   private call(script: RedisScript, keys: string[], args: string[], doing: string): Promise<unknown> {
-    if (this.closed) return Promise.reject(new PalaverError('STORE_UNAVAILABLE', `The RedisStore is closed (while ${doing}).`));
+    if (this.closed)
+      return Promise.reject(new PalaverError('STORE_UNAVAILABLE', `The RedisStore is closed (while ${doing}).`));
     const connecting = this.connecting;
     if (connecting === undefined) return this.bounded(this.client.run(script, keys, args), this.commandTimeout, doing);
     return this.bounded(
@@ -341,7 +376,10 @@ export class RedisStore implements SessionStore {
   /** Rejects with STORE_UNAVAILABLE when `work` fails or takes longer than `timeout` ms. */
   private bounded<T>(work: Promise<T>, timeout: number, doing: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.unavailable(`Redis did not answer within ${timeout} ms${this.downSince()}`, doing)), timeout);
+      const timer = setTimeout(
+        () => reject(this.unavailable(`Redis did not answer within ${timeout} ms${this.downSince()}`, doing)),
+        timeout,
+      );
       timer.unref?.();
       work.then(
         (value) => {
@@ -357,11 +395,17 @@ export class RedisStore implements SessionStore {
   }
 
   private downSince(): string {
-    return this.lastConnectionError === undefined ? '' : ` (last connection error: ${messageOf(this.lastConnectionError)})`;
+    return this.lastConnectionError === undefined
+      ? ''
+      : ` (last connection error: ${messageOf(this.lastConnectionError)})`;
   }
 
   private unavailable(what: string, doing: string, cause?: unknown): PalaverError {
-    return new PalaverError('STORE_UNAVAILABLE', `Redis failed while ${doing}: ${what}.`, cause === undefined ? undefined : { cause });
+    return new PalaverError(
+      'STORE_UNAVAILABLE',
+      `Redis failed while ${doing}: ${what}.`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
@@ -377,7 +421,9 @@ function mayHaveRun(error: unknown): boolean {
   if (cause === undefined) return true; // our own timeout: the script may be running or done
   const kind = (cause as object | null)?.constructor?.name ?? '';
   if (NOT_RUN.has(kind)) return false;
-  return !/^(The client is (offline|closed)|(ERR|NOSCRIPT|LOADING|READONLY|BUSY|MASTERDOWN|NOPERM|WRONGTYPE|OOM)\b)/.test(messageOf(cause));
+  return !/^(The client is (offline|closed)|(ERR|NOSCRIPT|LOADING|READONLY|BUSY|MASTERDOWN|NOPERM|WRONGTYPE|OOM)\b)/.test(
+    messageOf(cause),
+  );
 }
 
 function outcomeUnknown(error: unknown, doing: string): PalaverError {

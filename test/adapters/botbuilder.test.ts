@@ -1,7 +1,18 @@
 import { TestAdapter, TurnContext, type Activity, type ConversationReference, type ResourceResponse } from 'botbuilder';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BotbuilderAdapter, type BotbuilderAdapterOptions } from '../../src/adapters/botbuilder';
-import { CardAction, HeroCard, Message, Prompts, SessionManager, type ActionArgs, type Address, type IncomingMessage, type OutgoingMessage, type SessionManagerOptions } from '../../src';
+import {
+  CardAction,
+  HeroCard,
+  Message,
+  Prompts,
+  SessionManager,
+  type ActionArgs,
+  type Address,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 
 /**
@@ -52,11 +63,13 @@ function harness(options: { manager?: ManagerFactory; bridge?: Partial<Botbuilde
 
 /** A manager whose root dialog sends `message` on every turn. */
 function sending(message: OutgoingMessage | string): ManagerFactory {
-  return (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void session.send(message));
+  return (deliver) =>
+    new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void session.send(message));
 }
 
 function capturing(into: IncomingMessage[]): ManagerFactory {
-  return (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void into.push(session.message!));
+  return (deliver) =>
+    new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void into.push(session.message!));
 }
 
 describe('BotbuilderAdapter: turns in a botbuilder bot', () => {
@@ -92,8 +105,16 @@ describe('BotbuilderAdapter: turns in a botbuilder bot', () => {
   it('passes the text, id, time, value and channelData along', async () => {
     const seen: IncomingMessage[] = [];
     const { adapter } = harness({ manager: capturing(seen) });
-    await adapter.send({ type: 'message', text: 'hi', value: { size: 'L' }, channelData: { clientActivityID: 'x1' } }).startTest();
-    expect(seen[0]).toMatchObject({ text: 'hi', id: '0', value: { size: 'L' }, sourceEvent: { clientActivityID: 'x1' }, timestamp: expect.any(Number) });
+    await adapter
+      .send({ type: 'message', text: 'hi', value: { size: 'L' }, channelData: { clientActivityID: 'x1' } })
+      .startTest();
+    expect(seen[0]).toMatchObject({
+      text: 'hi',
+      id: '0',
+      value: { size: 'L' },
+      sourceEvent: { clientActivityID: 'x1' },
+      timestamp: expect.any(Number),
+    });
   });
 
   it('runs event activities as palaver events', async () => {
@@ -113,7 +134,10 @@ describe('BotbuilderAdapter: turns in a botbuilder bot', () => {
   it('resolves with the turn result', async () => {
     const { adapter, results } = harness();
     await adapter.send('hi').startTest();
-    expect(results[0]).toMatchObject({ replies: [{ text: "Hi, I'm Botty. What's your name?" }], session: { turnCount: 1 } });
+    expect(results[0]).toMatchObject({
+      replies: [{ text: "Hi, I'm Botty. What's your name?" }],
+      session: { turnCount: 1 },
+    });
   });
 });
 
@@ -127,16 +151,33 @@ describe('BotbuilderAdapter: activities out', () => {
       buttons: [{ type: 'imBack', title: 'Order', value: 'order margherita' }],
     },
   };
-  const thumbnail = { contentType: 'application/vnd.microsoft.card.thumbnail', content: { title: 'Hours', text: '11–23' } };
+  const thumbnail = {
+    contentType: 'application/vnd.microsoft.card.thumbnail',
+    content: { title: 'Hours', text: '11–23' },
+  };
   const receipt = {
     contentType: 'application/vnd.microsoft.card.receipt',
-    content: { title: 'Order 42', items: [{ title: 'Margherita', price: '$9.00', quantity: '2' }], facts: [{ key: 'Table', value: '7' }], tax: '$1.80', total: '$19.80' },
+    content: {
+      title: 'Order 42',
+      items: [{ title: 'Margherita', price: '$9.00', quantity: '2' }],
+      facts: [{ key: 'Table', value: '7' }],
+      tax: '$1.80',
+      total: '$19.80',
+    },
   };
 
   it('sends hero, thumbnail and receipt cards as Bot Framework attachments', async () => {
-    const { adapter } = harness({ manager: sending({ attachments: [hero, thumbnail, receipt], attachmentLayout: 'carousel' }) });
+    const { adapter } = harness({
+      manager: sending({ attachments: [hero, thumbnail, receipt], attachmentLayout: 'carousel' }),
+    });
     await adapter.send('hi').startTest();
-    expect(adapter.activeQueue).toEqual([expect.objectContaining({ type: 'message', attachments: [hero, thumbnail, receipt], attachmentLayout: 'carousel' })]);
+    expect(adapter.activeQueue).toEqual([
+      expect.objectContaining({
+        type: 'message',
+        attachments: [hero, thumbnail, receipt],
+        attachmentLayout: 'carousel',
+      }),
+    ]);
   });
 
   it('sends an image as an attachment with its content URL', async () => {
@@ -148,7 +189,10 @@ describe('BotbuilderAdapter: activities out', () => {
 
   it('sends the choices of a choice prompt as suggested actions for the user', async () => {
     const { adapter } = harness({
-      manager: (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', [(session) => Prompts.choice(session, 'Which size?', ['Small', 'Large'])]),
+      manager: (deliver) =>
+        new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', [
+          (session) => Prompts.choice(session, 'Which size?', ['Small', 'Large']),
+        ]),
     });
     await adapter.send('hi').startTest();
     expect(adapter.activeQueue).toEqual([
@@ -172,8 +216,19 @@ describe('BotbuilderAdapter: activities out', () => {
         const manager = new SessionManager({ deliver, autoBatchDelay: 0 });
         manager.action('sizeHelp', { matches: /^sizes$/i, beginDialog: '/sizes' });
         const button = CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes');
-        manager.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([button]).addAttachment(new HeroCard().buttons([button]))));
-        manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
+        manager.dialog(
+          '/',
+          (session) =>
+            void session.send(
+              new Message()
+                .text('Menu')
+                .suggestedActions([button])
+                .addAttachment(new HeroCard().buttons([button])),
+            ),
+        );
+        manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) =>
+          session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'),
+        );
         return manager;
       },
     });
@@ -181,12 +236,22 @@ describe('BotbuilderAdapter: activities out', () => {
     const sent = adapter.activeQueue.splice(0)[0] as Activity;
     const suggested = sent.suggestedActions!.actions[0]!;
     const onCard = (sent.attachments![0]!.content as { buttons: { type: string; value: string }[] }).buttons[0]!;
-    expect({ type: suggested.type, title: suggested.title, card: onCard }).toEqual({ type: 'postBack', title: 'Help with sizes', card: { type: 'postBack', title: 'Help with sizes', value: suggested.value } });
-    await adapter.send({ type: 'message', text: suggested.value as string }).assertReply('Help on sizes.').startTest();
+    expect({ type: suggested.type, title: suggested.title, card: onCard }).toEqual({
+      type: 'postBack',
+      title: 'Help with sizes',
+      card: { type: 'postBack', title: 'Help with sizes', value: suggested.value },
+    });
+    await adapter
+      .send({ type: 'message', text: suggested.value as string })
+      .assertReply('Help on sizes.')
+      .startTest();
   });
 
   it('sends typing as a typing activity', async () => {
-    const { adapter } = harness({ manager: (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void session.sendTyping()) });
+    const { adapter } = harness({
+      manager: (deliver) =>
+        new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void session.sendTyping()),
+    });
     await adapter.send('hi').startTest();
     expect(adapter.activeQueue.map((activity) => activity.type)).toEqual(['typing']);
   });
@@ -200,7 +265,11 @@ describe('BotbuilderAdapter: activities out', () => {
   it('sends the replies through the turn context, as replies to the incoming activity', async () => {
     const { adapter } = harness();
     await adapter.send('hi').startTest();
-    expect(adapter.activeQueue[0]).toMatchObject({ replyToId: '0', recipient: { id: 'user1' }, conversation: { id: 'Convo1' } });
+    expect(adapter.activeQueue[0]).toMatchObject({
+      replyToId: '0',
+      recipient: { id: 'user1' },
+      conversation: { id: 'Convo1' },
+    });
   });
 });
 
@@ -214,7 +283,10 @@ describe('BotbuilderAdapter: batching and proactive messages', () => {
     expect({ done, queued: adapter.activeQueue.length }).toEqual({ done: false, queued: 0 });
     await vi.advanceTimersByTimeAsync(1);
     await turn;
-    expect({ continued: adapter.continued.length, replies: adapter.activeQueue.map((activity) => activity.text) }).toEqual({
+    expect({
+      continued: adapter.continued.length,
+      replies: adapter.activeQueue.map((activity) => activity.text),
+    }).toEqual({
       continued: 0,
       replies: ["Hi, I'm Botty. What's your name?"],
     });
@@ -222,11 +294,17 @@ describe('BotbuilderAdapter: batching and proactive messages', () => {
 
   it('with awaitReplies off, returns at once and sends the batch proactively', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const { adapter } = harness({ manager: (deliver) => createTutorialBot({ deliver, autoBatchDelay: 250 }), bridge: { awaitReplies: false } });
+    const { adapter } = harness({
+      manager: (deliver) => createTutorialBot({ deliver, autoBatchDelay: 250 }),
+      bridge: { awaitReplies: false },
+    });
     await adapter.processActivity(adapter.makeActivity('hi'));
     expect(adapter.activeQueue).toEqual([]);
     await vi.advanceTimersByTimeAsync(250);
-    expect({ continued: adapter.continued.length, replies: adapter.activeQueue.map((activity) => activity.text) }).toEqual({
+    expect({
+      continued: adapter.continued.length,
+      replies: adapter.activeQueue.map((activity) => activity.text),
+    }).toEqual({
       continued: 1,
       replies: ["Hi, I'm Botty. What's your name?"],
     });
@@ -247,16 +325,27 @@ describe('BotbuilderAdapter: batching and proactive messages', () => {
       },
     ]);
     expect(adapter.activeQueue).toEqual([
-      expect.objectContaining({ type: 'message', text: 'Your pizza is on its way!', from: { id: 'bot', name: 'Bot' }, recipient: { id: 'user1', name: 'User1' }, conversation: expect.objectContaining({ id: 'Convo1' }) }),
+      expect.objectContaining({
+        type: 'message',
+        text: 'Your pizza is on its way!',
+        from: { id: 'bot', name: 'Bot' },
+        recipient: { id: 'user1', name: 'User1' },
+        conversation: expect.objectContaining({ id: 'Convo1' }),
+      }),
     ]);
   });
 
   it('stops waiting when the turn context fails to send, and the retry goes out proactively', async () => {
-    const { adapter } = harness({ manager: (deliver) => createTutorialBot({ deliver, autoBatchDelay: 0, deliveryRetry: { minDelay: 0 } }) });
+    const { adapter } = harness({
+      manager: (deliver) => createTutorialBot({ deliver, autoBatchDelay: 0, deliveryRetry: { minDelay: 0 } }),
+    });
     adapter.failNextSend = true;
     await adapter.processActivity(adapter.makeActivity('hi'));
     await vi.waitFor(() => expect(adapter.activeQueue).toHaveLength(1));
-    expect({ continued: adapter.continued.length, text: adapter.activeQueue[0]?.text }).toEqual({ continued: 1, text: "Hi, I'm Botty. What's your name?" });
+    expect({ continued: adapter.continued.length, text: adapter.activeQueue[0]?.text }).toEqual({
+      continued: 1,
+      text: "Hi, I'm Botty. What's your name?",
+    });
   });
 
   it('uses a custom continueConversation when given', async () => {
@@ -265,6 +354,9 @@ describe('BotbuilderAdapter: batching and proactive messages', () => {
     const { adapter, manager } = harness({ manager: capturing(seen), bridge: { continueConversation } });
     await adapter.send('hi').startTest();
     await manager.send(seen[0]!.address, 'ping');
-    expect(continueConversation).toHaveBeenCalledWith(expect.objectContaining({ channelId: 'test', conversation: expect.objectContaining({ id: 'Convo1' }) }), expect.any(Function));
+    expect(continueConversation).toHaveBeenCalledWith(
+      expect.objectContaining({ channelId: 'test', conversation: expect.objectContaining({ id: 'Convo1' }) }),
+      expect.any(Function),
+    );
   });
 });

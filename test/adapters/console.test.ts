@@ -166,8 +166,18 @@ describe('ConsoleAdapter', () => {
     const bot = new SessionManager({ deliver: chat.deliver, autoBatchDelay: 0 });
     managers.push(bot);
     bot.action('sizeHelp', { beginDialog: '/sizes' });
-    bot.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')])));
-    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
+    bot.dialog(
+      '/',
+      (session) =>
+        void session.send(
+          new Message()
+            .text('Menu')
+            .suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')]),
+        ),
+    );
+    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) =>
+      session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'),
+    );
     const done = chat.start(bot);
     type('hi', 'help with sizes');
     end();
@@ -186,30 +196,35 @@ describe('ConsoleAdapter', () => {
     await done;
     // \x1b[2K erases the line, \x1b[1G goes to its start: the indicator is gone before the reply is written over it.
     // eslint-disable-next-line no-control-regex -- the escape codes are what this test reads
-    expect(output().replace(/\x1b\[[0-9]*[GJ]/g, '')).toBe("you> hi\r\n\x1b[2KBotty is typing…\x1b[2K\x1b[2KBotty> Hi, I'm Botty. What's your name?\nyou> ");
+    expect(output().replace(/\x1b\[[0-9]*[GJ]/g, '')).toBe(
+      "you> hi\r\n\x1b[2KBotty is typing…\x1b[2K\x1b[2KBotty> Hi, I'm Botty. What's your name?\nyou> ",
+    );
   });
 });
 
 describe('renderMessage', () => {
   it('renders a hero card with its image and buttons', () => {
-    const lines = renderMessage({
-      text: 'Our pick:',
-      attachments: [
-        {
-          contentType: 'application/vnd.microsoft.card.hero',
-          content: {
-            title: 'Margherita',
-            subtitle: 'Tomato, mozzarella',
-            text: 'The classic.',
-            images: [{ url: 'https://example.com/m.png', alt: 'a pizza' }],
-            buttons: [
-              { type: 'imBack', title: 'Order', value: 'order margherita' },
-              { type: 'openUrl', title: 'Menu', value: 'https://example.com/menu' },
-            ],
+    const lines = renderMessage(
+      {
+        text: 'Our pick:',
+        attachments: [
+          {
+            contentType: 'application/vnd.microsoft.card.hero',
+            content: {
+              title: 'Margherita',
+              subtitle: 'Tomato, mozzarella',
+              text: 'The classic.',
+              images: [{ url: 'https://example.com/m.png', alt: 'a pizza' }],
+              buttons: [
+                { type: 'imBack', title: 'Order', value: 'order margherita' },
+                { type: 'openUrl', title: 'Menu', value: 'https://example.com/menu' },
+              ],
+            },
           },
-        },
-      ],
-    }, 'Botty');
+        ],
+      },
+      'Botty',
+    );
     expect(lines).toEqual([
       'Botty> Our pick:',
       '  ┌ Margherita — Tomato, mozzarella',
@@ -235,10 +250,21 @@ describe('renderMessage', () => {
         },
       ],
     });
-    expect(lines).toEqual(['  ┌ Order 42', '  │ Margherita × 2  $9.00', '  │ Table: 7', '  │ Tax: $1.80', '  │ Total: $19.80', '  └']);
+    expect(lines).toEqual([
+      '  ┌ Order 42',
+      '  │ Margherita × 2  $9.00',
+      '  │ Table: 7',
+      '  │ Tax: $1.80',
+      '  │ Total: $19.80',
+      '  └',
+    ]);
   });
 
   it('renders an image attachment by its name', () => {
-    expect(renderMessage({ attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/p.png', name: 'pizza.png' }] })).toEqual(['  [image: pizza.png]']);
+    expect(
+      renderMessage({
+        attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/p.png', name: 'pizza.png' }],
+      }),
+    ).toEqual(['  [image: pizza.png]']);
   });
 });

@@ -2,7 +2,17 @@ import { Bot, type Context } from 'grammy';
 import type { Chat, Update, UserFromGetMe } from 'grammy/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrammyAdapter, type GrammyAdapterOptions } from '../../src/adapters/grammy';
-import { CardAction, HeroCard, Message, Prompts, SessionManager, type ActionArgs, type Address, type OutgoingMessage, type SessionManagerOptions } from '../../src';
+import {
+  CardAction,
+  HeroCard,
+  Message,
+  Prompts,
+  SessionManager,
+  type ActionArgs,
+  type Address,
+  type OutgoingMessage,
+  type SessionManagerOptions,
+} from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 
 const botInfo: UserFromGetMe = {
@@ -36,7 +46,12 @@ afterEach(async () => {
  * A real grammY bot with a fake identity and every Bot API call stubbed by a transformer; `calls` records them.
  * `failOnce(test)` makes the first call that passes `test` fail as Telegram would.
  */
-function harness(options: { manager?: (deliver: SessionManagerOptions['deliver']) => SessionManager<any, any, any, any>; adapter?: GrammyAdapterOptions } = {}) {
+function harness(
+  options: {
+    manager?: (deliver: SessionManagerOptions['deliver']) => SessionManager<any, any, any, any>;
+    adapter?: GrammyAdapterOptions;
+  } = {},
+) {
   const bot = new Bot('123:fake-token', { botInfo });
   const calls: Call[] = [];
   let failing: ((call: Call) => boolean) | undefined;
@@ -48,7 +63,10 @@ function harness(options: { manager?: (deliver: SessionManagerOptions['deliver']
       failing = undefined;
       return { ok: false, error_code: 502, description: 'Bad Gateway' } as never;
     }
-    const result = method.startsWith('send') && method !== 'sendChatAction' ? { message_id: messageId++, date: 0, chat: privateChat } : true;
+    const result =
+      method.startsWith('send') && method !== 'sendChatAction'
+        ? { message_id: messageId++, date: 0, chat: privateChat }
+        : true;
     return { ok: true, result } as never;
   });
   const telegram = new GrammyAdapter(bot.api, options.adapter);
@@ -99,7 +117,14 @@ function harness(options: { manager?: (deliver: SessionManagerOptions['deliver']
           from: lars,
           chat_instance: 'ci',
           data,
-          message: { message_id: 100, date: 0, chat: privateChat, from: botInfo, text: '…', ...(keyboard ? { reply_markup: keyboard } : {}) },
+          message: {
+            message_id: 100,
+            date: 0,
+            chat: privateChat,
+            from: botInfo,
+            text: '…',
+            ...(keyboard ? { reply_markup: keyboard } : {}),
+          },
         } as Update['callback_query'],
       }),
     feed,
@@ -160,14 +185,22 @@ describe('GrammyAdapter: messages in', () => {
     });
     await say('hi');
     expect(seen).toEqual([
-      expect.objectContaining({ text: 'hi', id: '1', timestamp: 1_700_000_000_000, locale: 'en', sourceEvent: expect.objectContaining({ update_id: 1 }) }),
+      expect.objectContaining({
+        text: 'hi',
+        id: '1',
+        timestamp: 1_700_000_000_000,
+        locale: 'en',
+        sourceEvent: expect.objectContaining({ update_id: 1 }),
+      }),
     ]);
   });
 
   it('replies in the forum topic the message came from', async () => {
     const { say, calls } = harness({ manager: sending('hello topic') });
     await say('hi', forum, 12);
-    expect(calls).toEqual([{ method: 'sendMessage', payload: { chat_id: -1001, message_thread_id: 12, text: 'hello topic' } }]);
+    expect(calls).toEqual([
+      { method: 'sendMessage', payload: { chat_id: -1001, message_thread_id: 12, text: 'hello topic' } },
+    ]);
   });
 
   it('marks group chats as group conversations', async () => {
@@ -181,24 +214,52 @@ describe('GrammyAdapter: messages in', () => {
 
   it('hands updates it does not handle to the next middleware', async () => {
     const { feed, passed, calls } = harness();
-    await feed({ message: { message_id: 1, date: 0, chat: privateChat, from: lars, sticker: { file_id: 'f' } } as unknown as Update['message'] });
-    await feed({ callback_query: { id: 'q', from: lars, chat_instance: 'ci', data: 'not-palaver' } as Update['callback_query'] });
+    await feed({
+      message: {
+        message_id: 1,
+        date: 0,
+        chat: privateChat,
+        from: lars,
+        sticker: { file_id: 'f' },
+      } as unknown as Update['message'],
+    });
+    await feed({
+      callback_query: { id: 'q', from: lars, chat_instance: 'ci', data: 'not-palaver' } as Update['callback_query'],
+    });
     expect({ passed: passed.length, calls }).toEqual({ passed: 2, calls: [] });
   });
 
   const command = (text: string, length = text.split(' ')[0]!.length) =>
-    ({ message_id: 1, date: 0, chat: privateChat, from: lars, text, entities: [{ type: 'bot_command', offset: 0, length }] }) as Update['message'];
+    ({
+      message_id: 1,
+      date: 0,
+      chat: privateChat,
+      from: lars,
+      text,
+      entities: [{ type: 'bot_command', offset: 0, length }],
+    }) as Update['message'];
 
   it('hands bot commands to the next middleware by default, so bot.command() handlers after it see them', async () => {
     const { feed, passed, calls } = harness({ manager: sending('palaver') });
     await feed({ message: command('/start') });
     await feed({ message: command('/help@botty_bot') });
-    expect({ passed: passed.map((ctx) => ctx.message?.text), calls }).toEqual({ passed: ['/start', '/help@botty_bot'], calls: [] });
+    expect({ passed: passed.map((ctx) => ctx.message?.text), calls }).toEqual({
+      passed: ['/start', '/help@botty_bot'],
+      calls: [],
+    });
   });
 
   it('hands a photo whose caption is a command to the next middleware by default', async () => {
     const { feed, passed } = harness({ manager: sending('palaver') });
-    const photo = { message_id: 1, date: 0, chat: privateChat, from: lars, photo: [], caption: '/scan', caption_entities: [{ type: 'bot_command', offset: 0, length: 5 }] };
+    const photo = {
+      message_id: 1,
+      date: 0,
+      chat: privateChat,
+      from: lars,
+      photo: [],
+      caption: '/scan',
+      caption_entities: [{ type: 'bot_command', offset: 0, length: 5 }],
+    };
     await feed({ message: photo as unknown as Update['message'] });
     expect(passed.map((ctx) => ctx.message?.caption)).toEqual(['/scan']);
   });
@@ -206,7 +267,16 @@ describe('GrammyAdapter: messages in', () => {
   it('runs a palaver turn for a text that only mentions a command later on', async () => {
     const { feed, passed, calls } = harness({ manager: sending('palaver') });
     const text = 'what does /start do?';
-    await feed({ message: { message_id: 1, date: 0, chat: privateChat, from: lars, text, entities: [{ type: 'bot_command', offset: 10, length: 6 }] } as Update['message'] });
+    await feed({
+      message: {
+        message_id: 1,
+        date: 0,
+        chat: privateChat,
+        from: lars,
+        text,
+        entities: [{ type: 'bot_command', offset: 10, length: 6 }],
+      } as Update['message'],
+    });
     expect({ passed: passed.length, sent: calls.map((c) => c.payload.text) }).toEqual({ passed: 0, sent: ['palaver'] });
   });
 
@@ -221,8 +291,20 @@ describe('GrammyAdapter: messages in', () => {
 function buttonBot(deliver: SessionManagerOptions['deliver']) {
   const manager = new SessionManager({ deliver, autoBatchDelay: 0 });
   manager.action('sizeHelp', { matches: /^sizes$/i, beginDialog: '/sizes' });
-  manager.dialog('/', (session) => void session.send(new Message().addAttachment(new HeroCard().title('Menu').buttons([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')]))));
-  manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
+  manager.dialog(
+    '/',
+    (session) =>
+      void session.send(
+        new Message().addAttachment(
+          new HeroCard()
+            .title('Menu')
+            .buttons([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')]),
+        ),
+      ),
+  );
+  manager.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) =>
+    session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'),
+  );
   return manager;
 }
 
@@ -233,13 +315,18 @@ describe('GrammyAdapter: buttons', () => {
     const keyboard = calls[0]?.payload.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] };
     const button = keyboard.inline_keyboard[0]![0]!;
     await press(button.callback_data);
-    expect({ title: button.text, reply: calls.at(-1) }).toEqual({ title: 'Help with sizes', reply: { method: 'sendMessage', payload: { chat_id: 7, text: 'Help on sizes.' } } });
+    expect({ title: button.text, reply: calls.at(-1) }).toEqual({
+      title: 'Help with sizes',
+      reply: { method: 'sendMessage', payload: { chat_id: 7, text: 'Help on sizes.' } },
+    });
   });
-
 
   it('shows a choice prompt as an inline keyboard', async () => {
     const { say, calls } = harness({
-      manager: (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', [(session) => Prompts.choice(session, 'Which size?', ['Small', 'Large'])]),
+      manager: (deliver) =>
+        new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', [
+          (session) => Prompts.choice(session, 'Which size?', ['Small', 'Large']),
+        ]),
     });
     await say('hi');
     expect(calls).toEqual([
@@ -248,7 +335,12 @@ describe('GrammyAdapter: buttons', () => {
         payload: {
           chat_id: 7,
           text: 'Which size?',
-          reply_markup: { inline_keyboard: [[{ text: 'Small', callback_data: 'pv:Small' }], [{ text: 'Large', callback_data: 'pv:Large' }]] },
+          reply_markup: {
+            inline_keyboard: [
+              [{ text: 'Small', callback_data: 'pv:Small' }],
+              [{ text: 'Large', callback_data: 'pv:Large' }],
+            ],
+          },
         },
       },
     ]);
@@ -290,7 +382,11 @@ describe('GrammyAdapter: buttons', () => {
   it('falls back to the button label for a long value it no longer remembers', async () => {
     const texts: (string | undefined)[] = [];
     const { press } = harness({
-      manager: (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void texts.push(session.message?.text)),
+      manager: (deliver) =>
+        new SessionManager({ deliver, autoBatchDelay: 0 }).dialog(
+          '/',
+          (session) => void texts.push(session.message?.text),
+        ),
     });
     await press('pv#zz', { inline_keyboard: [[{ text: 'Large', callback_data: 'pv#zz' }]] });
     expect(texts).toEqual(['Large']);
@@ -324,7 +420,10 @@ describe('GrammyAdapter: messages out', () => {
           caption: '<b>Margherita &lt;classic&gt;</b>\n<i>Tomato &amp; mozzarella</i>\nOur best seller.',
           parse_mode: 'HTML',
           reply_markup: {
-            inline_keyboard: [[{ text: 'Order', callback_data: 'pv:order margherita' }], [{ text: 'Menu', url: 'https://example.com/menu' }]],
+            inline_keyboard: [
+              [{ text: 'Order', callback_data: 'pv:order margherita' }],
+              [{ text: 'Menu', url: 'https://example.com/menu' }],
+            ],
           },
         },
       },
@@ -333,10 +432,16 @@ describe('GrammyAdapter: messages out', () => {
 
   it('sends a thumbnail card without an image as an HTML message', async () => {
     const { say, calls } = harness({
-      manager: sending({ attachments: [{ contentType: 'application/vnd.microsoft.card.thumbnail', content: { title: 'Hours', text: '11–23 daily' } }] }),
+      manager: sending({
+        attachments: [
+          { contentType: 'application/vnd.microsoft.card.thumbnail', content: { title: 'Hours', text: '11–23 daily' } },
+        ],
+      }),
     });
     await say('hi');
-    expect(calls).toEqual([{ method: 'sendMessage', payload: { chat_id: 7, text: '<b>Hours</b>\n11–23 daily', parse_mode: 'HTML' } }]);
+    expect(calls).toEqual([
+      { method: 'sendMessage', payload: { chat_id: 7, text: '<b>Hours</b>\n11–23 daily', parse_mode: 'HTML' } },
+    ]);
   });
 
   it('sends a receipt card as an HTML message with its items, facts, tax and total', async () => {
@@ -380,13 +485,20 @@ describe('GrammyAdapter: messages out', () => {
     expect(calls).toEqual([
       { method: 'sendMessage', payload: { chat_id: 7, text: 'Your files:' } },
       { method: 'sendPhoto', payload: { chat_id: 7, photo: 'https://example.com/a.png' } },
-      { method: 'sendDocument', payload: { chat_id: 7, document: 'https://example.com/menu.pdf', caption: 'menu.pdf' } },
+      {
+        method: 'sendDocument',
+        payload: { chat_id: 7, document: 'https://example.com/menu.pdf', caption: 'menu.pdf' },
+      },
     ]);
   });
 
   it('puts suggested actions on the last part of a message', async () => {
     const { say, calls } = harness({
-      manager: sending({ text: 'Look:', attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }], suggestedActions: [{ type: 'imBack', value: 'More' }] }),
+      manager: sending({
+        text: 'Look:',
+        attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }],
+        suggestedActions: [{ type: 'imBack', value: 'More' }],
+      }),
     });
     await say('hi');
     expect(calls.map((call) => [call.method, call.payload.reply_markup])).toEqual([
@@ -397,16 +509,21 @@ describe('GrammyAdapter: messages out', () => {
 
   it('sends typing with sendChatAction', async () => {
     const { say, calls } = harness({
-      manager: (deliver) => new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void session.sendTyping()),
+      manager: (deliver) =>
+        new SessionManager({ deliver, autoBatchDelay: 0 }).dialog('/', (session) => void session.sendTyping()),
     });
     await say('hi');
     expect(calls).toEqual([{ method: 'sendChatAction', payload: { chat_id: 7, action: 'typing' } }]);
   });
 
   it('merges sourceEvent.telegram into the options of the text', async () => {
-    const { say, calls } = harness({ manager: sending({ text: '*bold*', sourceEvent: { telegram: { parse_mode: 'MarkdownV2' } } }) });
+    const { say, calls } = harness({
+      manager: sending({ text: '*bold*', sourceEvent: { telegram: { parse_mode: 'MarkdownV2' } } }),
+    });
     await say('hi');
-    expect(calls).toEqual([{ method: 'sendMessage', payload: { chat_id: 7, text: '*bold*', parse_mode: 'MarkdownV2' } }]);
+    expect(calls).toEqual([
+      { method: 'sendMessage', payload: { chat_id: 7, text: '*bold*', parse_mode: 'MarkdownV2' } },
+    ]);
   });
 
   it('sends proactive messages to the saved address', async () => {

@@ -19,7 +19,11 @@ function address(user = 'u1'): Address {
 }
 
 function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 const texts = (body: HttpTurnResponse) => body.replies.map((message: OutgoingMessage) => message.text);
@@ -102,7 +106,10 @@ describe('HttpAdapter in Express 5', () => {
     app.post('/api/messages', handler);
     const url = await listenExpress(app);
     const response = await post(url, '{"address": ');
-    expect({ status: response.status, type: response.headers.get('content-type') }).toEqual({ status: 400, type: expect.stringContaining('text/html') });
+    expect({ status: response.status, type: response.headers.get('content-type') }).toEqual({
+      status: 400,
+      type: expect.stringContaining('text/html'),
+    });
   });
 
   it('does not apply maxBodyBytes to a body that express.json() parsed', async () => {
@@ -121,9 +128,15 @@ describe('HttpAdapter in Express 5', () => {
     app.use(express.json());
     app.post('/api/messages', handler);
     const url = await listenExpress(app);
-    const response = await post(url, { address: { channelId: 'web', user: { id: '' }, conversation: { id: 'c' } }, text: 'hi' });
+    const response = await post(url, {
+      address: { channelId: 'web', user: { id: '' }, conversation: { id: 'c' } },
+      text: 'hi',
+    });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining('address.user.id') });
+    expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'INVALID_MESSAGE',
+      message: expect.stringContaining('address.user.id'),
+    });
   });
 });
 
@@ -144,25 +157,37 @@ describe('HttpAdapter in Express 5, behind an authentication middleware', () => 
   it('speaks as the user the middleware put on the request, with a body that gives only the text', async () => {
     const url = await authenticatedApp();
     const response = await post(url, { text: 'hi' }, { authorization: 'token-ann' });
-    expect({ status: response.status, replies: texts((await response.json()) as HttpTurnResponse) }).toEqual({ status: 200, replies: ["Hi, I'm Botty. What's your name?"] });
+    expect({ status: response.status, replies: texts((await response.json()) as HttpTurnResponse) }).toEqual({
+      status: 200,
+      replies: ["Hi, I'm Botty. What's your name?"],
+    });
   });
 
   it('refuses a parsed body that names another user with 403 IDENTITY_MISMATCH', async () => {
     const url = await authenticatedApp();
     const response = await post(url, { address: address('bob'), text: 'hi' }, { authorization: 'token-ann' });
-    expect({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ status: 403, code: 'IDENTITY_MISMATCH' });
+    expect({
+      status: response.status,
+      code: ((await response.json()) as { error: { code: string } }).error.code,
+    }).toEqual({ status: 403, code: 'IDENTITY_MISMATCH' });
   });
 
   it('answers 401 UNAUTHENTICATED when the middleware found no user', async () => {
     const url = await authenticatedApp();
     const response = await post(url, { address: address('bob'), text: 'hi' });
-    expect({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    expect({
+      status: response.status,
+      code: ((await response.json()) as { error: { code: string } }).error.code,
+    }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
   });
 });
 
 describe('HttpAdapter in Fastify 5', () => {
   /** The README's route: Fastify parses the JSON, the adapter answers on the raw response. */
-  function fastifyApp(handler: ReturnType<HttpAdapter['handler']>, options: { bodyLimit?: number } = {}): FastifyInstance {
+  function fastifyApp(
+    handler: ReturnType<HttpAdapter['handler']>,
+    options: { bodyLimit?: number } = {},
+  ): FastifyInstance {
     const app = Fastify(options);
     app.post('/api/messages', (request, reply) => {
       reply.hijack();
@@ -175,7 +200,10 @@ describe('HttpAdapter in Fastify 5', () => {
     const { handler } = tutorialBot();
     const url = await listenFastify(fastifyApp(handler));
     const response = await post(url, '{"address": ');
-    expect({ status: response.status, body: await response.json() }).toEqual({ status: 400, body: expect.objectContaining({ statusCode: 400, code: expect.stringMatching(/^FST_/) }) });
+    expect({ status: response.status, body: await response.json() }).toEqual({
+      status: 400,
+      body: expect.objectContaining({ statusCode: 400, code: expect.stringMatching(/^FST_/) }),
+    });
   });
 
   it("applies Fastify's bodyLimit instead of maxBodyBytes in the parsed route", async () => {
@@ -220,7 +248,10 @@ describe('HttpAdapter in Fastify 5', () => {
 
   it('answers a body that is not JSON with INVALID_JSON when the route leaves the body to the adapter', async () => {
     const bad = await post(await listenWithBodyLeftToAdapter(), '{"address": ');
-    expect({ status: bad.status, code: ((await bad.json()) as { error: { code: string } }).error.code }).toEqual({ status: 400, code: 'INVALID_JSON' });
+    expect({ status: bad.status, code: ((await bad.json()) as { error: { code: string } }).error.code }).toEqual({
+      status: 400,
+      code: 'INVALID_JSON',
+    });
   });
 
   it('still answers a good request when the route leaves the body to the adapter', async () => {

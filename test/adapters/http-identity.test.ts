@@ -3,7 +3,13 @@
 import { createServer, type IncomingMessage as HttpRequest, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HttpAdapter, HttpError, type HttpAdapterOptions, type HttpIdentity, type HttpTurnResponse } from '../../src/adapters/http';
+import {
+  HttpAdapter,
+  HttpError,
+  type HttpAdapterOptions,
+  type HttpIdentity,
+  type HttpTurnResponse,
+} from '../../src/adapters/http';
 import { SessionManager, type Address, type OutgoingMessage } from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 
@@ -44,7 +50,11 @@ function byToken(req: HttpRequest): Address | undefined {
 }
 
 function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** A bot that answers with who it thinks is speaking, and records every turn it runs. */
@@ -63,7 +73,10 @@ async function whoBot(options: HttpAdapterOptions = {}) {
 /** The tutorial bot (it remembers the user's name) with bob's conversation under way. */
 async function tutorialWithBob() {
   const late: { address: Address; messages: OutgoingMessage[] }[] = [];
-  const http = new HttpAdapter({ identify: byToken, onDeliver: (address, messages) => void late.push({ address, messages }) });
+  const http = new HttpAdapter({
+    identify: byToken,
+    onDeliver: (address, messages) => void late.push({ address, messages }),
+  });
   const bot = createTutorialBot({ deliver: http.deliver });
   managers.push(bot);
   const url = await listen(http.handler(bot));
@@ -83,18 +96,27 @@ describe('HttpAdapter identify: the identified user speaks', () => {
   it('accepts a body that repeats the identified address', async () => {
     const { url } = await whoBot();
     const response = await post(url, { address: address('ann'), text: 'hello' }, as('ann'));
-    expect({ status: response.status, replies: texts((await response.json()) as HttpTurnResponse) }).toEqual({ status: 200, replies: ['ann in c-ann: hello'] });
+    expect({ status: response.status, replies: texts((await response.json()) as HttpTurnResponse) }).toEqual({
+      status: 200,
+      replies: ['ann in c-ann: hello'],
+    });
   });
 
   it("uses the identity's user object, not the body's name for it", async () => {
-    const { url, turns } = await whoBot({ identify: () => ({ user: { id: 'ann', name: 'Ann' }, channelId: 'web', conversation: { id: 'c-ann' } }) });
+    const { url, turns } = await whoBot({
+      identify: () => ({ user: { id: 'ann', name: 'Ann' }, channelId: 'web', conversation: { id: 'c-ann' } }),
+    });
     await post(url, { address: { user: { id: 'ann', name: 'Admin' } }, text: 'hello' });
     expect(turns.map((turn) => turn.user)).toEqual([{ id: 'ann', name: 'Ann' }]);
   });
 
   it('takes the conversation from the body when identify leaves it out', async () => {
-    const { url } = await whoBot({ identify: (req) => (byToken(req) ? { user: byToken(req)!.user, channelId: 'web' } : undefined) });
-    const body = (await (await post(url, { address: { conversation: { id: 'team-room' } }, text: 'hello' }, as('ann'))).json()) as HttpTurnResponse;
+    const { url } = await whoBot({
+      identify: (req) => (byToken(req) ? { user: byToken(req)!.user, channelId: 'web' } : undefined),
+    });
+    const body = (await (
+      await post(url, { address: { conversation: { id: 'team-room' } }, text: 'hello' }, as('ann'))
+    ).json()) as HttpTurnResponse;
     expect(texts(body)).toEqual(['ann in team-room: hello']);
   });
 
@@ -107,8 +129,14 @@ describe('HttpAdapter identify: the identified user speaks', () => {
 
   it('answers with the replies of the identified user only, while another user talks at the same time', async () => {
     const { url } = await whoBot();
-    const [ann, bob] = await Promise.all([post(url, { text: 'one' }, as('ann')), post(url, { text: 'two' }, as('bob'))]);
-    expect({ ann: texts((await ann.json()) as HttpTurnResponse), bob: texts((await bob.json()) as HttpTurnResponse) }).toEqual({
+    const [ann, bob] = await Promise.all([
+      post(url, { text: 'one' }, as('ann')),
+      post(url, { text: 'two' }, as('bob')),
+    ]);
+    expect({
+      ann: texts((await ann.json()) as HttpTurnResponse),
+      bob: texts((await bob.json()) as HttpTurnResponse),
+    }).toEqual({
       ann: ['ann in c-ann: one'],
       bob: ['bob in c-bob: two'],
     });
@@ -132,7 +160,13 @@ describe('HttpAdapter identify: a body cannot name another user', () => {
     const forgedText = await forged.text();
     const bobs = (await (await post(url, { text: '555-555-5555' }, as('bob'))).json()) as HttpTurnResponse;
     await bot.close();
-    expect({ status: forged.status, leaked: forgedText.includes('Secretname'), bob: texts(bobs), turnCount: bobs.session.turnCount, late }).toEqual({
+    expect({
+      status: forged.status,
+      leaked: forgedText.includes('Secretname'),
+      bob: texts(bobs),
+      turnCount: bobs.session.turnCount,
+      late,
+    }).toEqual({
       status: 403,
       leaked: false,
       bob: ['Can you tell Botty your location, Bob Secretname?'],
@@ -144,7 +178,11 @@ describe('HttpAdapter identify: a body cannot name another user', () => {
   it('answers 403 to a body naming another conversation when identify sets the conversation', async () => {
     const { url, turns } = await whoBot();
     const response = await post(url, { address: { conversation: { id: 'c-bob' } }, text: 'hello' }, as('ann'));
-    expect({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code, turns }).toEqual({
+    expect({
+      status: response.status,
+      code: ((await response.json()) as { error: { code: string } }).error.code,
+      turns,
+    }).toEqual({
       status: 403,
       code: 'IDENTITY_MISMATCH',
       turns: [],
@@ -160,7 +198,11 @@ describe('HttpAdapter identify: a body cannot name another user', () => {
   it('answers 400 INVALID_ADDRESS to an address that is not an object', async () => {
     const { url, turns } = await whoBot();
     const response = await post(url, { address: 'bob', text: 'hello' }, as('ann'));
-    expect({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code, turns }).toEqual({
+    expect({
+      status: response.status,
+      code: ((await response.json()) as { error: { code: string } }).error.code,
+      turns,
+    }).toEqual({
       status: 400,
       code: 'INVALID_ADDRESS',
       turns: [],
@@ -173,7 +215,12 @@ describe('HttpAdapter identify: an unidentified request runs nothing', () => {
     const toMessage = vi.fn((body: unknown) => body);
     const { url, turns } = await whoBot({ toMessage });
     const response = await post(url, { address: address('bob'), text: 'hello' });
-    expect({ status: response.status, body: await response.json(), toMessage: toMessage.mock.calls.length, turns }).toEqual({
+    expect({
+      status: response.status,
+      body: await response.json(),
+      toMessage: toMessage.mock.calls.length,
+      turns,
+    }).toEqual({
       status: 401,
       body: { error: { code: 'UNAUTHENTICATED', message: expect.stringContaining('does not say who sends it') } },
       toMessage: 0,
@@ -183,10 +230,19 @@ describe('HttpAdapter identify: an unidentified request runs nothing', () => {
 
   it('answers 401 UNAUTHENTICATED when identify throws, without the thrown message', async () => {
     const onError = vi.fn();
-    const { url, turns } = await whoBot({ identify: () => Promise.reject(new Error('jwt malformed at secret-key-id 7')), onError });
+    const { url, turns } = await whoBot({
+      identify: () => Promise.reject(new Error('jwt malformed at secret-key-id 7')),
+      onError,
+    });
     const response = await post(url, { text: 'hello' }, as('ann'));
     const text = await response.text();
-    expect({ status: response.status, code: (JSON.parse(text) as { error: { code: string } }).error.code, detail: text.includes('secret-key-id'), turns, onError: onError.mock.calls }).toEqual({
+    expect({
+      status: response.status,
+      code: (JSON.parse(text) as { error: { code: string } }).error.code,
+      detail: text.includes('secret-key-id'),
+      turns,
+      onError: onError.mock.calls,
+    }).toEqual({
       status: 401,
       code: 'UNAUTHENTICATED',
       detail: false,
@@ -196,7 +252,11 @@ describe('HttpAdapter identify: an unidentified request runs nothing', () => {
   });
 
   it('answers with the status, code and message of an HttpError thrown by identify', async () => {
-    const { url, turns } = await whoBot({ identify: () => { throw new HttpError(403, 'This account is suspended.', 'SUSPENDED'); } });
+    const { url, turns } = await whoBot({
+      identify: () => {
+        throw new HttpError(403, 'This account is suspended.', 'SUSPENDED');
+      },
+    });
     const response = await post(url, { text: 'hello' }, as('ann'));
     expect({ status: response.status, body: await response.json(), turns }).toEqual({
       status: 403,
@@ -219,7 +279,8 @@ describe('HttpAdapter identify: an unidentified request runs nothing', () => {
   it('serves the next request after a refused one on the same connection', async () => {
     const { url } = await whoBot();
     const statuses = [];
-    for (const headers of [{}, as('ann')]) statuses.push((await post(url, { text: 'x'.repeat(50_000) }, headers)).status);
+    for (const headers of [{}, as('ann')])
+      statuses.push((await post(url, { text: 'x'.repeat(50_000) }, headers)).status);
     expect(statuses).toEqual([401, 200]);
   });
 });
@@ -231,7 +292,14 @@ describe('HttpAdapter.authenticate: the same check for a push channel', () => {
     return listen((req, res) => {
       http.authenticate(req).then(
         (identity) => res.end(JSON.stringify({ identity })),
-        (error: unknown) => res.end(JSON.stringify({ status: (error as HttpError).status, code: (error as HttpError).code, type: (error as Error).name })),
+        (error: unknown) =>
+          res.end(
+            JSON.stringify({
+              status: (error as HttpError).status,
+              code: (error as HttpError).code,
+              type: (error as Error).name,
+            }),
+          ),
       );
     });
   }
@@ -243,10 +311,16 @@ describe('HttpAdapter.authenticate: the same check for a push channel', () => {
 
   it('rejects with an HttpError 401 UNAUTHENTICATED for a request identify does not know', async () => {
     const url = await probe({ identify: byToken });
-    expect(await (await fetch(url, { headers: { authorization: 'Bearer forged' } })).json()).toEqual({ status: 401, code: 'UNAUTHENTICATED', type: 'HttpError' });
+    expect(await (await fetch(url, { headers: { authorization: 'Bearer forged' } })).json()).toEqual({
+      status: 401,
+      code: 'UNAUTHENTICATED',
+      type: 'HttpError',
+    });
   });
 
   it('rejects with a TypeError when the adapter has no identify option', async () => {
-    await expect(new HttpAdapter().authenticate({ headers: {} } as HttpRequest)).rejects.toThrow(/needs the `identify` option/);
+    await expect(new HttpAdapter().authenticate({ headers: {} } as HttpRequest)).rejects.toThrow(
+      /needs the `identify` option/,
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage as HttpRequest, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage as HttpRequest,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpAdapter, HttpError, type HttpAdapterOptions, type HttpTurnResponse } from '../../src/adapters/http';
@@ -36,9 +42,15 @@ function address(user = 'u1'): Address {
 }
 
 /** The tutorial bot behind a real server; `late` collects what goes to onDeliver. */
-async function tutorial(options: Partial<Parameters<typeof createTutorialBot>[0]> = {}, adapterOptions: HttpAdapterOptions = {}) {
+async function tutorial(
+  options: Partial<Parameters<typeof createTutorialBot>[0]> = {},
+  adapterOptions: HttpAdapterOptions = {},
+) {
   const late: { address: Address; messages: OutgoingMessage[] }[] = [];
-  const http = new HttpAdapter({ onDeliver: (address, messages) => void late.push({ address, messages }), ...adapterOptions });
+  const http = new HttpAdapter({
+    onDeliver: (address, messages) => void late.push({ address, messages }),
+    ...adapterOptions,
+  });
   const bot = createTutorialBot({ deliver: http.deliver, ...options });
   managers.push(bot);
   const url = await listen(http.handler(bot));
@@ -46,7 +58,11 @@ async function tutorial(options: Partial<Parameters<typeof createTutorialBot>[0]
 }
 
 function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 async function say(url: string, text: string, user = 'u1'): Promise<HttpTurnResponse> {
@@ -104,7 +120,9 @@ describe('HttpAdapter: turns over HTTP', () => {
   it('sends proactive messages to onDeliver', async () => {
     const { bot, late } = await tutorial();
     await bot.send(address('u9'), 'Your pizza is on its way!');
-    expect(late).toEqual([{ address: address('u9'), messages: [expect.objectContaining({ text: 'Your pizza is on its way!' })] }]);
+    expect(late).toEqual([
+      { address: address('u9'), messages: [expect.objectContaining({ text: 'Your pizza is on its way!' })] },
+    ]);
   });
 
   it('sends the close message of a timed-out session to onDeliver', async () => {
@@ -146,7 +164,10 @@ describe('HttpAdapter: turns over HTTP', () => {
     await running.promise;
     await http.deliver(address(), [{ type: 'typing' }, { type: 'message', text: 'meanwhile' }]);
     gate.resolve();
-    expect({ replies: texts((await answer).replies), late }).toEqual({ replies: ['meanwhile', 'answer'], late: [[{ type: 'typing' }]] });
+    expect({ replies: texts((await answer).replies), late }).toEqual({
+      replies: ['meanwhile', 'answer'],
+      late: [[{ type: 'typing' }]],
+    });
   });
 
   it('sends dialogAction buttons as they are, and runs a posted press as the action with its data', async () => {
@@ -154,12 +175,25 @@ describe('HttpAdapter: turns over HTTP', () => {
     const bot = new SessionManager({ deliver: http.deliver });
     managers.push(bot);
     bot.action('sizeHelp', { beginDialog: '/sizes' });
-    bot.dialog('/', (session) => void session.send(new Message().text('Menu').suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')])));
-    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) => session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'));
+    bot.dialog(
+      '/',
+      (session) =>
+        void session.send(
+          new Message()
+            .text('Menu')
+            .suggestedActions([CardAction.dialogAction('sizeHelp', { topic: 'sizes' }, 'Help with sizes')]),
+        ),
+    );
+    bot.dialog('/sizes', (session, args: ActionArgs<{ topic: string }>) =>
+      session.endDialog('Help on %s.', args.data?.topic ?? 'nothing'),
+    );
     const url = await listen(http.handler(bot));
     const menu = await say(url, 'hi');
     const button = menu.replies[0]?.suggestedActions?.[0];
-    const response = await post(url, { address: address(), value: { dialogAction: button?.value, data: button?.data } });
+    const response = await post(url, {
+      address: address(),
+      value: { dialogAction: button?.value, data: button?.data },
+    });
     const body = (await response.json()) as HttpTurnResponse;
     expect({ button, replies: texts(body.replies) }).toEqual({
       button: { type: 'dialogAction', title: 'Help with sizes', value: 'sizeHelp', data: { topic: 'sizes' } },
@@ -177,7 +211,10 @@ describe('HttpAdapter: turns over HTTP', () => {
     });
     const url = await listen(http.handler(bot));
     const body = await say(url, 'hi');
-    expect({ replies: texts(body.replies), code: body.error?.code }).toEqual({ replies: ['Sorry, something went wrong.'], code: 'DIALOG_FAILED' });
+    expect({ replies: texts(body.replies), code: body.error?.code }).toEqual({
+      replies: ['Sorry, something went wrong.'],
+      code: 'DIALOG_FAILED',
+    });
   });
 
   it('serves many users at once, each getting only their own replies', async () => {
@@ -186,7 +223,8 @@ describe('HttpAdapter: turns over HTTP', () => {
     const transcripts = await Promise.all(
       users.map(async (user) => {
         const lines: (string | undefined)[] = [];
-        for (const text of ['hi', user, `555-${user}`, `City of ${user}`]) lines.push(...texts((await say(url, text, user)).replies));
+        for (const text of ['hi', user, `555-${user}`, `City of ${user}`])
+          lines.push(...texts((await say(url, text, user)).replies));
         return lines;
       }),
     );
@@ -224,7 +262,10 @@ describe('HttpAdapter: bad requests', () => {
 
   it('answers 400 INVALID_MESSAGE naming the field when the message is invalid', async () => {
     const { url } = await tutorial();
-    const response = await post(url, { address: { channelId: 'web', user: {}, conversation: { id: 'c' } }, text: 'hi' });
+    const response = await post(url, {
+      address: { channelId: 'web', user: {}, conversation: { id: 'c' } },
+      text: 'hi',
+    });
     const body = (await response.json()) as { error: { code: string; message: string } };
     expect({ status: response.status, code: body.error.code }).toEqual({ status: 400, code: 'INVALID_MESSAGE' });
     expect(body.error.message).toContain('address.user.id');
@@ -242,7 +283,11 @@ describe('HttpAdapter: bad requests', () => {
   it('answers 405 with an Allow header to a GET', async () => {
     const { url } = await tutorial();
     const response = await fetch(url);
-    expect({ status: response.status, allow: response.headers.get('allow'), code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({
+    expect({
+      status: response.status,
+      allow: response.headers.get('allow'),
+      code: ((await response.json()) as { error: { code: string } }).error.code,
+    }).toEqual({
       status: 405,
       allow: 'POST',
       code: 'METHOD_NOT_ALLOWED',
@@ -267,10 +312,14 @@ describe('HttpAdapter: bad requests', () => {
   it('answers 413 to a chunked body that grows over maxBodyBytes', async () => {
     const { url } = await tutorial({}, { maxBodyBytes: 1000 });
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.write(`{"text": "${'x'.repeat(800)}`);
       req.end(`${'y'.repeat(800)}"}`);
@@ -291,7 +340,10 @@ describe('HttpAdapter: bad requests', () => {
     const http = new HttpAdapter({ onError });
     const url = await listen(http.handler({ receive: () => Promise.reject(new Error('disk on fire')) }));
     const response = await post(url, { address: address(), text: 'hi' });
-    expect({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code }).toEqual({ status: 500, code: 'INTERNAL' });
+    expect({
+      status: response.status,
+      code: ((await response.json()) as { error: { code: string } }).error.code,
+    }).toEqual({ status: 500, code: 'INTERNAL' });
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'disk on fire' }));
   });
 
@@ -339,7 +391,10 @@ describe('HttpAdapter: options and mounting', () => {
 
   it('lets toMessage build the address from the request', async () => {
     const http = new HttpAdapter({
-      toMessage: (body, req) => ({ ...(body as object), address: { channelId: 'web', user: { id: String(req.headers['x-user']) }, conversation: { id: 'main' } } }),
+      toMessage: (body, req) => ({
+        ...(body as object),
+        address: { channelId: 'web', user: { id: String(req.headers['x-user']) }, conversation: { id: 'main' } },
+      }),
     });
     const bot = new SessionManager({ deliver: http.deliver });
     managers.push(bot);
@@ -357,11 +412,17 @@ describe('HttpAdapter: options and mounting', () => {
     });
     const url = await listen(http.handler({ receive: () => Promise.reject(new Error('not reached')) }));
     const response = await post(url, { text: 'hi' });
-    expect({ status: response.status, body: await response.json() }).toEqual({ status: 401, body: { error: { code: 'HTTP_401', message: 'Sign in first.' } } });
+    expect({ status: response.status, body: await response.json() }).toEqual({
+      status: 401,
+      body: { error: { code: 'HTTP_401', message: 'Sign in first.' } },
+    });
   });
 
   it('builds the answer with responseBody', async () => {
-    const { url } = await tutorial({}, { responseBody: (response, message) => ({ count: response.replies.length, echo: message.text }) });
+    const { url } = await tutorial(
+      {},
+      { responseBody: (response, message) => ({ count: response.replies.length, echo: message.text }) },
+    );
     const response = await post(url, { address: address(), text: 'hi' });
     expect(await response.json()).toEqual({ count: 1, echo: 'hi' });
   });
@@ -389,7 +450,12 @@ describe('HttpAdapter: options and mounting', () => {
       handled = handler(req, res);
     });
     const controller = new AbortController();
-    const request = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: address(), text: 'go' }), signal: controller.signal }).catch(() => 'aborted');
+    const request = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ address: address(), text: 'go' }),
+      signal: controller.signal,
+    }).catch(() => 'aborted');
     await running.promise; // the turn runs: the body was read, and 'early' is held for this request
     controller.abort();
     expect(await request).toBe('aborted');
@@ -412,7 +478,10 @@ describe('HttpAdapter: options and mounting', () => {
       handled = handler(req, res);
       req.once('data', () => arrived());
     });
-    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '1000' },
+    });
     req.on('error', () => undefined);
     req.write('{"text": "half');
     await arrival;

@@ -28,7 +28,8 @@ const { countCalls } = require('./bench/lib/count-calls.js') as {
   countCalls<T extends object>(client: T): { client: T; counts: { calls: number; byName: Record<string, number> } };
 };
 
-const command = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+const command = (...args: string[]) =>
+  `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
 
 /** A server that answers every command with `+OK`, or with what `reply` returns for it. */
 async function fakeRedis(reply: (name: string) => string = () => '+OK\r\n'): Promise<{ port: number; server: Server }> {
@@ -156,7 +157,11 @@ describe('countCalls', () => {
 
   it('counts the calls of a client the client hands out', async () => {
     const base = fake();
-    const withDuplicate = { ...base, sendCommand: async () => 'OK', duplicate: () => ({ ...base, sendCommand: async () => 'OK' }) };
+    const withDuplicate = {
+      ...base,
+      sendCommand: async () => 'OK',
+      duplicate: () => ({ ...base, sendCommand: async () => 'OK' }),
+    };
     const { client, counts } = countCalls(withDuplicate);
     await client.duplicate().get('a');
     expect(counts).toMatchObject({ calls: 1, byName: { get: 1 } });

@@ -1,7 +1,14 @@
 // The runner stays synchronous with actions registered: a turn whose matchers and steps return no promise costs no
 // promise (dispatch returns the shared settled DONE); only middleware, or an async matcher, makes the turn async.
 import { describe, expect, it } from 'vitest';
-import { HOST, type Dialog, type DialogAction, type DialogHostInternals, type DialogInstance, type DialogSession } from '../../src/dialogs/dialog';
+import {
+  HOST,
+  type Dialog,
+  type DialogAction,
+  type DialogHostInternals,
+  type DialogInstance,
+  type DialogSession,
+} from '../../src/dialogs/dialog';
 import { DialogRegistry } from '../../src/dialogs/registry';
 import { dispatch, DONE } from '../../src/dialogs/runner';
 
@@ -49,8 +56,18 @@ function bareSession(text: string, stack: DialogInstance[]) {
   return { session, sent };
 }
 
-const echo: Dialog = { type: 'test', begin: () => undefined, reply: (session) => void session.send(`echo ${session.message?.text}`), resume: () => undefined };
-const help: Dialog = { type: 'test', begin: (session) => void session.send('help').endDialogWithResult(), reply: () => undefined, resume: () => undefined };
+const echo: Dialog = {
+  type: 'test',
+  begin: () => undefined,
+  reply: (session) => void session.send(`echo ${session.message?.text}`),
+  resume: () => undefined,
+};
+const help: Dialog = {
+  type: 'test',
+  begin: (session) => void session.send('help').endDialogWithResult(),
+  reply: () => undefined,
+  resume: () => undefined,
+};
 
 function registry(): DialogRegistry {
   const r = new DialogRegistry();
@@ -63,13 +80,17 @@ function registry(): DialogRegistry {
 describe('dispatch with actions registered', () => {
   it('returns DONE for a message an action takes, when its matchers and dialogs are synchronous', () => {
     const { session, sent } = bareSession('help', [{ id: '/', data: {} }]);
-    expect(dispatch(session, registry(), '/', 100, { endConversation: () => undefined, topChanged: () => undefined })).toBe(DONE);
+    expect(
+      dispatch(session, registry(), '/', 100, { endConversation: () => undefined, topChanged: () => undefined }),
+    ).toBe(DONE);
     expect(sent).toEqual(['help']);
   });
 
   it('returns DONE for a message no action takes, handed to the dialog on top', () => {
     const { session, sent } = bareSession('hello', [{ id: '/', data: {} }]);
-    expect(dispatch(session, registry(), '/', 100, { endConversation: () => undefined, topChanged: () => undefined })).toBe(DONE);
+    expect(
+      dispatch(session, registry(), '/', 100, { endConversation: () => undefined, topChanged: () => undefined }),
+    ).toBe(DONE);
     expect(sent).toEqual(['echo hello']);
   });
 

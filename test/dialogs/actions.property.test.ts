@@ -14,7 +14,12 @@ type Spec = { word: (typeof WORDS)[number]; regexp: boolean };
 
 const spec: fc.Arbitrary<Spec> = fc.record({ word: fc.constantFrom(...WORDS), regexp: fc.boolean() });
 const world = fc.record({
-  scoped: fc.record(Object.fromEntries(DIALOGS.map((id) => [id, fc.array(spec, { maxLength: 3 })])) as Record<(typeof DIALOGS)[number], fc.Arbitrary<Spec[]>>),
+  scoped: fc.record(
+    Object.fromEntries(DIALOGS.map((id) => [id, fc.array(spec, { maxLength: 3 })])) as Record<
+      (typeof DIALOGS)[number],
+      fc.Arbitrary<Spec[]>
+    >,
+  ),
   globals: fc.array(spec, { maxLength: 4 }),
   stack: fc.array(fc.constantFrom(...DIALOGS), { maxLength: 6 }),
   word: fc.constantFrom(...WORDS, 'pizza'),
@@ -29,14 +34,19 @@ describe('action routing (property)', () => {
       fc.property(world, ({ scoped, globals, stack, word, upper }) => {
         const registry = new DialogRegistry();
         for (const id of DIALOGS) {
-          const actions = Object.fromEntries(scoped[id].map((s, i) => [`${id}${i}`, { matches: matcher(s), beginDialog: '/x' }]));
+          const actions = Object.fromEntries(
+            scoped[id].map((s, i) => [`${id}${i}`, { matches: matcher(s), beginDialog: '/x' }]),
+          );
           registry.routes.declare(id, { actions });
           registry.add(id, { type: 'test', begin: () => undefined, reply: () => undefined, resume: () => undefined });
         }
         globals.forEach((s, i) => registry.routes.action(`g${i}`, { matches: matcher(s), beginDialog: '/x' }));
         const instances: DialogInstance[] = stack.map((id) => ({ id, data: {} }));
         const text = upper ? ` ${word.toUpperCase()} ` : word;
-        const session = { message: { address: { channelId: 't', user: { id: 'u' }, conversation: { id: 'c' } }, text }, [HOST]: { stack: instances } } as unknown as DialogSession;
+        const session = {
+          message: { address: { channelId: 't', user: { id: 'u' }, conversation: { id: 'c' } }, text },
+          [HOST]: { stack: instances },
+        } as unknown as DialogSession;
 
         let expected: { name: string; index: number } | undefined;
         for (let index = stack.length - 1; index >= 0 && expected === undefined; index--) {

@@ -10,7 +10,12 @@ type MakeStore = () => SessionStore;
 
 /** A bot on `store` and a user talking to it; `close()` closes both. */
 function setup(makeStore: MakeStore, options: { trace?: (line: string) => void } = {}) {
-  const bot = new SessionManager({ deliver: () => undefined, autoBatchDelay: 0, store: makeStore(), trace: options.trace });
+  const bot = new SessionManager({
+    deliver: () => undefined,
+    autoBatchDelay: 0,
+    store: makeStore(),
+    trace: options.trace,
+  });
   bot.on('error', () => undefined); // failed turns are asserted through their results
   const client = createTestClient(bot, { advance: async () => undefined });
   const close = async () => {
@@ -27,7 +32,10 @@ function setup(makeStore: MakeStore, options: { trace?: (line: string) => void }
 function pizzaBot(makeStore: MakeStore, options: { trace?: (line: string) => void } = {}) {
   const made = setup(makeStore, options);
   const { bot } = made;
-  bot.dialog('/', [(session) => session.beginDialog('/order'), (session, results) => session.endDialog('Back at the root: %s.', results.resumed)]);
+  bot.dialog('/', [
+    (session) => session.beginDialog('/order'),
+    (session, results) => session.endDialog('Back at the root: %s.', results.resumed),
+  ]);
   bot.dialog(
     '/order',
     [
@@ -37,7 +45,8 @@ function pizzaBot(makeStore: MakeStore, options: { trace?: (line: string) => voi
         session.dialogData.count = results.response;
         Prompts.text(session, 'Which topping?');
       },
-      (session, results) => session.endDialog('%d pizzas with %s.', session.dialogData.count as number, results.response as string),
+      (session, results) =>
+        session.endDialog('%d pizzas with %s.', session.dialogData.count as number, results.response as string),
     ],
     {
       actions: {
@@ -46,7 +55,9 @@ function pizzaBot(makeStore: MakeStore, options: { trace?: (line: string) => voi
       },
     },
   );
-  bot.dialog('/orderHelp', (session, args: ActionArgs<{ topic: string }>) => session.endDialog(`Order help${args.data ? ` on ${args.data.topic}` : ''}.`));
+  bot.dialog('/orderHelp', (session, args: ActionArgs<{ topic: string }>) =>
+    session.endDialog(`Order help${args.data ? ` on ${args.data.topic}` : ''}.`),
+  );
   return made;
 }
 
@@ -59,8 +70,16 @@ function behaviours(makeStore: MakeStore): void {
   describe('triggers and actions', () => {
     it('re-asks a waiting number prompt after a help interruption ends, its retry count untouched', async () => {
       const { bot, client, close } = setup(makeStore);
-      bot.dialog('/help', (session) => session.endDialog('Just type a number.'), { triggerAction: { matches: /^help$/i, interrupt: true } });
-      bot.dialog('/', [(session) => Prompts.number(session, 'How many?', { maxRetries: 1 }), (session, r) => (r.resumed === ResumeReason.completed ? session.endDialog('Got %d.', r.response) : session.endDialog('Gave up.'))]);
+      bot.dialog('/help', (session) => session.endDialog('Just type a number.'), {
+        triggerAction: { matches: /^help$/i, interrupt: true },
+      });
+      bot.dialog('/', [
+        (session) => Prompts.number(session, 'How many?', { maxRetries: 1 }),
+        (session, r) =>
+          r.resumed === ResumeReason.completed
+            ? session.endDialog('Got %d.', r.response)
+            : session.endDialog('Gave up.'),
+      ]);
       expect(await talk(client, 'hi', 'lots')).toEqual(['How many?', "I didn't understand. How many?"]);
       expect(await talk(client, 'help')).toEqual(['Just type a number.', 'How many?']);
       // Had the help counted as a second wrong answer, maxRetries 1 would have given up at it.
@@ -72,7 +91,11 @@ function behaviours(makeStore: MakeStore): void {
       const { client, close } = pizzaBot(makeStore);
       expect(await talk(client, 'hi')).toEqual(['How many pizzas?']);
       expect(await talk(client, 'help')).toEqual(['Order help.', 'How many pizzas?']);
-      expect(await talk(client, '2', 'ham')).toEqual(['Which topping?', '2 pizzas with ham.', 'Back at the root: completed.']);
+      expect(await talk(client, '2', 'ham')).toEqual([
+        'Which topping?',
+        '2 pizzas with ham.',
+        'Back at the root: completed.',
+      ]);
       await close();
     });
 
@@ -95,11 +118,22 @@ function behaviours(makeStore: MakeStore): void {
 
     it('fires an action declared by a dialog lower in the stack, removing the dialogs above it', async () => {
       const { bot, client, close } = setup(makeStore);
-      bot.dialog('/', [(session) => session.beginDialog('/order'), (session, results) => session.endDialog('Root got %s.', results.resumed)]);
-      bot.dialog('/order', [(session) => session.beginDialog('/address'), (session) => session.endDialog('Order done.')], {
-        actions: { stop: { matches: 'stop', cancel: 'Stopped the order.' } },
-      });
-      bot.dialog('/address', [(session) => Prompts.text(session, 'Street?'), (session) => Prompts.text(session, 'Town?'), (session) => session.endDialog()]);
+      bot.dialog('/', [
+        (session) => session.beginDialog('/order'),
+        (session, results) => session.endDialog('Root got %s.', results.resumed),
+      ]);
+      bot.dialog(
+        '/order',
+        [(session) => session.beginDialog('/address'), (session) => session.endDialog('Order done.')],
+        {
+          actions: { stop: { matches: 'stop', cancel: 'Stopped the order.' } },
+        },
+      );
+      bot.dialog('/address', [
+        (session) => Prompts.text(session, 'Street?'),
+        (session) => Prompts.text(session, 'Town?'),
+        (session) => session.endDialog(),
+      ]);
       expect(await talk(client, 'hi', 'Main St')).toEqual(['Street?', 'Town?']);
       expect(await talk(client, '  STOP ')).toEqual(['Stopped the order.', 'Root got notCompleted.']);
       await close();
@@ -107,7 +141,9 @@ function behaviours(makeStore: MakeStore): void {
 
     it('clears the stack for a trigger without interrupt, so nothing re-asks when its dialog ends', async () => {
       const { bot, client, close } = pizzaBot(makeStore);
-      bot.dialog('/menu', (session) => session.endDialog('Menu: pizza, pasta.'), { triggerAction: { matches: 'menu' } });
+      bot.dialog('/menu', (session) => session.endDialog('Menu: pizza, pasta.'), {
+        triggerAction: { matches: 'menu' },
+      });
       await talk(client, 'hi', '2');
       const result = await client.say('Menu');
       expect(await client.replies()).toEqual(['Menu: pizza, pasta.']);
@@ -120,8 +156,12 @@ function behaviours(makeStore: MakeStore): void {
     it('lets the innermost dialog’s action win when several match', async () => {
       const { bot, client, close } = setup(makeStore);
       bot.action('help', { matches: 'help', beginDialog: '/globalHelp' });
-      bot.dialog('/', [(session) => session.beginDialog('/inner'), (session) => session.endDialog()], { actions: { help: { matches: 'help', beginDialog: '/outerHelp' } } });
-      bot.dialog('/inner', [(session) => Prompts.text(session, 'Name?'), (session) => session.endDialog()], { actions: { help: { matches: /help/, beginDialog: '/innerHelp' } } });
+      bot.dialog('/', [(session) => session.beginDialog('/inner'), (session) => session.endDialog()], {
+        actions: { help: { matches: 'help', beginDialog: '/outerHelp' } },
+      });
+      bot.dialog('/inner', [(session) => Prompts.text(session, 'Name?'), (session) => session.endDialog()], {
+        actions: { help: { matches: /help/, beginDialog: '/innerHelp' } },
+      });
       for (const id of ['/globalHelp', '/outerHelp', '/innerHelp']) bot.dialog(id, (session) => session.endDialog(id));
       await talk(client, 'hi');
       expect(await talk(client, 'help')).toEqual(['/innerHelp', 'Name?']);
@@ -154,7 +194,11 @@ function behaviours(makeStore: MakeStore): void {
       await talk(client, 'hi', '2');
       expect(await talk(client, 'start over')).toEqual(['How many pizzas?']);
       // Nothing from before is under it: finishing the order ends at the new root.
-      expect(await talk(client, '1', 'ham')).toEqual(['Which topping?', '1 pizzas with ham.', 'Back at the root: completed.']);
+      expect(await talk(client, '1', 'ham')).toEqual([
+        'Which topping?',
+        '1 pizzas with ham.',
+        'Back at the root: completed.',
+      ]);
       await close();
     });
 
@@ -168,7 +212,9 @@ function behaviours(makeStore: MakeStore): void {
         },
         beginDialog: '/calm',
       });
-      bot.dialog('/calm', (session, args: ActionArgs) => session.endDialog('No need to shout "%s".', args.matched[0] ?? ''));
+      bot.dialog('/calm', (session, args: ActionArgs) =>
+        session.endDialog('No need to shout "%s".', args.matched[0] ?? ''),
+      );
       await talk(client, 'hi');
       expect(await talk(client, 'HEY')).toEqual(['No need to shout "HEY".', 'How many pizzas?']);
       // It ran on each message: the first (nothing on the stack yet) and the shout (a number prompt waiting).
@@ -178,7 +224,9 @@ function behaviours(makeStore: MakeStore): void {
 
     it('asks a trigger’s confirmPrompt before it switches dialogs', async () => {
       const { bot, client, close } = pizzaBot(makeStore);
-      bot.dialog('/menu', (session) => session.endDialog('Menu.'), { triggerAction: { matches: 'menu', confirmPrompt: 'Leave your order?' } });
+      bot.dialog('/menu', (session) => session.endDialog('Menu.'), {
+        triggerAction: { matches: 'menu', confirmPrompt: 'Leave your order?' },
+      });
       await talk(client, 'hi');
       expect(await talk(client, 'menu')).toEqual(['Leave your order?']);
       expect(await talk(client, 'yes')).toEqual(['Menu.']);
@@ -189,7 +237,9 @@ function behaviours(makeStore: MakeStore): void {
       const lines: string[] = [];
       const { client, close } = pizzaBot(makeStore, { trace: (line) => lines.push(line) });
       await talk(client, 'hi', 'cancel');
-      expect(lines.some((line) => line.includes('action cancelOrder matched (declared by /order), asking to confirm'))).toBe(true);
+      expect(
+        lines.some((line) => line.includes('action cancelOrder matched (declared by /order), asking to confirm')),
+      ).toBe(true);
       await close();
     });
   });
@@ -281,7 +331,10 @@ function behaviours(makeStore: MakeStore): void {
       });
       await talk(client, 'hi', '2');
       const result = await client.say('boom');
-      expect(result.error).toMatchObject({ code: 'DIALOG_FAILED', cause: expect.objectContaining({ message: 'middleware broke' }) });
+      expect(result.error).toMatchObject({
+        code: 'DIALOG_FAILED',
+        cause: expect.objectContaining({ message: 'middleware broke' }),
+      });
       expect(result.session.currentDialogState).toBeUndefined();
       expect(await client.replies()).toEqual(['Oops. Something went wrong and we need to start over.']);
       await close();
@@ -398,23 +451,33 @@ describe('registering actions', () => {
   it('rejects a second global action with the same name', () => {
     const b = bot();
     b.action('help', { matches: 'help', beginDialog: '/help' });
-    expect(() => b.action('help', { matches: '?', beginDialog: '/help' })).toThrow(expect.objectContaining({ code: 'ACTION_EXISTS' }));
+    expect(() => b.action('help', { matches: '?', beginDialog: '/help' })).toThrow(
+      expect.objectContaining({ code: 'ACTION_EXISTS' }),
+    );
   });
 
   it('rejects an action that does two things', () => {
-    expect(() => bot().action('x', { matches: 'x', beginDialog: '/x', cancel: true })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => bot().action('x', { matches: 'x', beginDialog: '/x', cancel: true })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('rejects an action that does nothing', () => {
-    expect(() => bot().dialog('/', () => undefined, { actions: { x: { matches: 'x' } } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => bot().dialog('/', () => undefined, { actions: { x: { matches: 'x' } } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('rejects a matcher that is not a RegExp, string or function', () => {
-    expect(() => bot().action('x', { matches: 42 as unknown as string, cancel: true })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => bot().action('x', { matches: 42 as unknown as string, cancel: true })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('rejects a trigger without matches', () => {
-    expect(() => bot().dialog('/', () => undefined, { triggerAction: {} as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => bot().dialog('/', () => undefined, { triggerAction: {} as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('rejects middleware that is not a function', () => {
@@ -424,7 +487,9 @@ describe('registering actions', () => {
   it('keeps no actions of a dialog whose id is taken', () => {
     const b = bot();
     b.dialog('/', () => undefined);
-    expect(() => b.dialog('/', () => undefined, { triggerAction: { matches: 'x' } })).toThrow(expect.objectContaining({ code: 'DIALOG_EXISTS' }));
+    expect(() => b.dialog('/', () => undefined, { triggerAction: { matches: 'x' } })).toThrow(
+      expect.objectContaining({ code: 'DIALOG_EXISTS' }),
+    );
     expect(() => b.action('/', { matches: 'y', cancel: true })).not.toThrow();
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { Prompts } from '../../src';
 import { makeBot, slowStore } from '../support/bot';
 
-
 const OOPS = 'Oops. Something went wrong and we need to start over.';
 
 /** A root that asks a question, then throws on "fail" (and answers otherwise). */
@@ -26,7 +25,9 @@ describe('a dialog that throws', () => {
     const { say, errors } = fragileBot();
     await say('hi');
     await say('fail');
-    expect(errors).toEqual([expect.objectContaining({ code: 'DIALOG_FAILED', cause: expect.objectContaining({ message: 'step exploded' }) })]);
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'DIALOG_FAILED', cause: expect.objectContaining({ message: 'step exploded' }) }),
+    ]);
   });
 
   it('tells the user the error message and drops the replies of the failed turn', async () => {
@@ -119,7 +120,11 @@ describe('a dialog that throws', () => {
       throw new Error('boom');
     });
     const result = await say('hi');
-    expect([texts(), (await stored())?.entities, result.session.turnCount]).toEqual([['sent before the failure', OOPS], { Before: 'saved' }, 1]);
+    expect([texts(), (await stored())?.entities, result.session.turnCount]).toEqual([
+      ['sent before the failure', OOPS],
+      { Before: 'saved' },
+      1,
+    ]);
   });
 
   it('waits for a sendBatch save that was not awaited before rolling back to it', async () => {
@@ -132,7 +137,11 @@ describe('a dialog that throws', () => {
       throw new Error('boom');
     });
     const result = await say('hi');
-    expect([texts(), (await stored())?.entities, result.session.turnCount]).toEqual([['sent before the failure', OOPS], { Before: 'saved' }, 1]);
+    expect([texts(), (await stored())?.entities, result.session.turnCount]).toEqual([
+      ['sent before the failure', OOPS],
+      { Before: 'saved' },
+      1,
+    ]);
   });
 
   it('fails the turn with DIALOG_FAILED when an async reply rejects', async () => {
@@ -143,6 +152,14 @@ describe('a dialog that throws', () => {
     });
     await say('hi');
     const result = await say('fail');
-    expect([result.error?.code, errors]).toEqual(['DIALOG_FAILED', [expect.objectContaining({ code: 'DIALOG_FAILED', cause: expect.objectContaining({ message: 'reply exploded' }) })]]);
+    expect([result.error?.code, errors]).toEqual([
+      'DIALOG_FAILED',
+      [
+        expect.objectContaining({
+          code: 'DIALOG_FAILED',
+          cause: expect.objectContaining({ message: 'reply exploded' }),
+        }),
+      ],
+    ]);
   });
 });

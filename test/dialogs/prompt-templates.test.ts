@@ -26,7 +26,10 @@ describe('prompts with a template tuple', () => {
 
   it('fills in a retry prompt given as a tuple', async () => {
     const { bot, say, texts } = makeBot();
-    bot.dialog('/', (session) => void Prompts.number(session, 'How many?', { retryPrompt: ['A number from 1 to %d, please.', 10] }));
+    bot.dialog(
+      '/',
+      (session) => void Prompts.number(session, 'How many?', { retryPrompt: ['A number from 1 to %d, please.', 10] }),
+    );
     await say('hi');
     await say('lots');
     expect(texts()).toEqual(['How many?', 'A number from 1 to 10, please.']);
@@ -42,7 +45,10 @@ describe('prompts with a template tuple', () => {
   it('answers with the same result as a plain prompt', async () => {
     const { bot, say } = makeBot();
     const results: DialogResult[] = [];
-    bot.dialog('/', [(session) => Prompts.number(session, ['How many, %s?', 'Lars']), (_session, result) => void results.push(result)]);
+    bot.dialog('/', [
+      (session) => Prompts.number(session, ['How many, %s?', 'Lars']),
+      (_session, result) => void results.push(result),
+    ]);
     await say('hi');
     await say('3');
     expect(results).toEqual([{ resumed: ResumeReason.completed, response: 3, childId: PromptIds.number }]);
@@ -58,7 +64,10 @@ describe('prompts with a template tuple', () => {
   it('throws INVALID_ARGUMENT when the tuple does not start with the template text', async () => {
     const { bot, say } = makeBot();
     bot.dialog('/', (session) => void Prompts.text(session, [42 as unknown as string]));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('template text') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('template text'),
+    });
   });
 });
 
@@ -77,7 +86,10 @@ describe('the options slot', () => {
     const { bot, say } = makeBot();
     const untyped = Prompts.choice as (...args: unknown[]) => unknown;
     bot.dialog('/', (session) => void untyped(session, 'Pick', ['a', 'b'], 'b'));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('takes its options as an object') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('takes its options as an object'),
+    });
   });
 });
 

@@ -47,16 +47,22 @@ describe('Prompts.choice, read as people answer', () => {
   });
 
   it('returns the choice named by a synonym, kept with the prompt across turns', async () => {
-    const { say, results } = promptBot((s) => Prompts.choice(s, 'What can I do?', [{ value: 'Get support', synonyms: ['agent', 'help'] }, 'Order a pizza']));
+    const { say, results } = promptBot((s) =>
+      Prompts.choice(s, 'What can I do?', [{ value: 'Get support', synonyms: ['agent', 'help'] }, 'Order a pizza']),
+    );
     await say('hi');
     await say('an agent please');
     expect(results[0]?.response).toMatchObject({ entity: 'Get support', index: 0 });
   });
 
   it('shows a choice with synonyms by its value only', async () => {
-    const { say, delivered } = promptBot((s) => Prompts.choice(s, 'Pick', [{ value: 'Get support', synonyms: ['agent'] }]));
+    const { say, delivered } = promptBot((s) =>
+      Prompts.choice(s, 'Pick', [{ value: 'Get support', synonyms: ['agent'] }]),
+    );
     await say('hi');
-    expect(delivered[0]?.messages[0]?.suggestedActions).toEqual([{ type: 'imBack', title: 'Get support', value: 'Get support' }]);
+    expect(delivered[0]?.messages[0]?.suggestedActions).toEqual([
+      { type: 'imBack', title: 'Get support', value: 'Get support' },
+    ]);
   });
 
   it('returns the choice at the position named', async () => {
@@ -67,7 +73,9 @@ describe('Prompts.choice, read as people answer', () => {
   });
 
   it('asks which one was meant, naming only the tied choices as buttons', async () => {
-    const { say, delivered } = promptBot((s) => Prompts.choice(s, 'What can I do?', ['Order a pizza', 'Order a salad', 'Get support']));
+    const { say, delivered } = promptBot((s) =>
+      Prompts.choice(s, 'What can I do?', ['Order a pizza', 'Order a salad', 'Get support']),
+    );
     await say('hi');
     await say('order');
     expect(delivered[1]?.messages).toEqual([
@@ -84,7 +92,9 @@ describe('Prompts.choice, read as people answer', () => {
   });
 
   it('takes the answer to the which-one question among all the choices', async () => {
-    const { say, results } = promptBot((s) => Prompts.choice(s, 'What can I do?', ['Order a pizza', 'Order a salad', 'Get support']));
+    const { say, results } = promptBot((s) =>
+      Prompts.choice(s, 'What can I do?', ['Order a pizza', 'Order a salad', 'Get support']),
+    );
     await say('hi');
     await say('order');
     await say('salad');
@@ -92,21 +102,29 @@ describe('Prompts.choice, read as people answer', () => {
   });
 
   it('counts the which-one question as a retry', async () => {
-    const { say, results } = promptBot((s) => Prompts.choice(s, 'What can I do?', ['Order a pizza', 'Order a salad'], { maxRetries: 0 }));
+    const { say, results } = promptBot((s) =>
+      Prompts.choice(s, 'What can I do?', ['Order a pizza', 'Order a salad'], { maxRetries: 0 }),
+    );
     await say('hi');
     await say('order');
     expect(results).toEqual([{ resumed: ResumeReason.notCompleted, childId: 'palaver:prompt:choice' }]);
   });
 
   it('asks the which-one question in text only when the choices were listed in text', async () => {
-    const { say, delivered } = promptBot((s) => Prompts.choice(s, 'What?', ['Order a pizza', 'Order a salad'], { listStyle: 'list' }));
+    const { say, delivered } = promptBot((s) =>
+      Prompts.choice(s, 'What?', ['Order a pizza', 'Order a salad'], { listStyle: 'list' }),
+    );
     await say('hi');
     await say('order');
-    expect(delivered[1]?.messages).toEqual([{ type: 'message', text: 'Did you mean Order a pizza or Order a salad?', inputHint: 'expectingInput' }]);
+    expect(delivered[1]?.messages).toEqual([
+      { type: 'message', text: 'Did you mean Order a pizza or Order a salad?', inputHint: 'expectingInput' },
+    ]);
   });
 
   it('asks again for an answer under minScore', async () => {
-    const { say, texts, results } = promptBot((s) => Prompts.choice(s, 'What?', ['Order a pizza', 'Get support'], { minScore: 0.9, listStyle: 'none' }));
+    const { say, texts, results } = promptBot((s) =>
+      Prompts.choice(s, 'What?', ['Order a pizza', 'Get support'], { minScore: 0.9, listStyle: 'none' }),
+    );
     await say('hi');
     await say('pizza');
     expect([texts(), results]).toEqual([['What?', "I didn't understand. What?"], []]);
@@ -114,22 +132,34 @@ describe('Prompts.choice, read as people answer', () => {
 
   it.each([-0.1, 1.5, '0.5'])('rejects minScore %j with INVALID_ARGUMENT', async (minScore) => {
     const { say } = promptBot((s) => Prompts.choice(s, 'What?', ['a'], { minScore: minScore as number }));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`minScore`') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('`minScore`'),
+    });
   });
 
   it('rejects a choice whose synonyms are not strings with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((s) => Prompts.choice(s, 'What?', [{ value: 'a', synonyms: [1] } as never]));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('{ value: string, synonyms?: string[] }') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('{ value: string, synonyms?: string[] }'),
+    });
   });
 });
 
 describe('Prompts.number bounds', () => {
   it('says why it asks again: a whole number between the bounds', async () => {
-    const { say, texts } = promptBot((s) => Prompts.number(s, 'How many pizzas?', { min: 1, max: 10, integerOnly: true }));
+    const { say, texts } = promptBot((s) =>
+      Prompts.number(s, 'How many pizzas?', { min: 1, max: 10, integerOnly: true }),
+    );
     await say('hi');
     await say('12');
     await say('2.5');
-    expect(texts()).toEqual(['How many pizzas?', 'Please give a whole number from 1 to 10. How many pizzas?', 'Please give a whole number from 1 to 10. How many pizzas?']);
+    expect(texts()).toEqual([
+      'How many pizzas?',
+      'Please give a whole number from 1 to 10. How many pizzas?',
+      'Please give a whole number from 1 to 10. How many pizzas?',
+    ]);
   });
 
   it('returns a number inside min and max', async () => {
@@ -156,12 +186,18 @@ describe('Prompts.number bounds', () => {
 
   it('rejects min above max with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((s) => Prompts.number(s, 'How many?', { min: 5, max: 1 }));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: 'Prompts.number expects `min` (5) to be at most `max` (1).' });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'Prompts.number expects `min` (5) to be at most `max` (1).',
+    });
   });
 
   it('rejects a bound that is not a finite number with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((s) => Prompts.number(s, 'How many?', { max: Number.POSITIVE_INFINITY }));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`max` to be a finite number') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('`max` to be a finite number'),
+    });
   });
 });
 
@@ -170,7 +206,13 @@ describe('Prompts.time', () => {
     const { say, results } = promptBot((s) => Prompts.time(s, 'When?', { timezone: 'Europe/Berlin' }));
     await say('hi');
     await say('tomorrow at 5pm');
-    expect(results).toEqual([{ resumed: ResumeReason.completed, response: { iso: '2026-12-05T16:00:00.000Z', text: 'tomorrow at 5pm' }, childId: 'palaver:prompt:time' }]);
+    expect(results).toEqual([
+      {
+        resumed: ResumeReason.completed,
+        response: { iso: '2026-12-05T16:00:00.000Z', text: 'tomorrow at 5pm' },
+        childId: 'palaver:prompt:time',
+      },
+    ]);
   });
 
   it('reads the answer in the message’s locale', async () => {
@@ -189,7 +231,10 @@ describe('Prompts.time', () => {
 
   it('rejects a timezone that is not an IANA zone with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((s) => Prompts.time(s, 'When?', { timezone: 'Moon/Base' }));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("got \"Moon/Base\" (string)") });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('got "Moon/Base" (string)'),
+    });
   });
 });
 
@@ -201,11 +246,15 @@ describe('Prompts.attachment', () => {
     const { say, results } = promptBot((s) => Prompts.attachment(s, 'Send a photo'));
     await say('hi');
     await say('', address(), { text: undefined, attachments: [png] });
-    expect(results).toEqual([{ resumed: ResumeReason.completed, response: [png], childId: 'palaver:prompt:attachment' }]);
+    expect(results).toEqual([
+      { resumed: ResumeReason.completed, response: [png], childId: 'palaver:prompt:attachment' },
+    ]);
   });
 
   it('asks again, saying what it wants, for an answer without an attachment of the asked-for type', async () => {
-    const { say, texts, results } = promptBot((s) => Prompts.attachment(s, 'Send a photo', { contentTypes: ['image/*'] }));
+    const { say, texts, results } = promptBot((s) =>
+      Prompts.attachment(s, 'Send a photo', { contentTypes: ['image/*'] }),
+    );
     await say('hi');
     await say('here', address(), { attachments: [pdf] });
     expect([texts(), results]).toEqual([['Send a photo', 'Please send a file. Send a photo'], []]);
@@ -213,7 +262,10 @@ describe('Prompts.attachment', () => {
 
   it('rejects contentTypes that are not content types with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((s) => Prompts.attachment(s, 'Send', { contentTypes: ['png'] }));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`contentTypes`') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('`contentTypes`'),
+    });
   });
 });
 
@@ -229,7 +281,10 @@ describe('texts in the user’s language', () => {
     const { say, delivered } = promptBot((s) => Prompts.confirm(s, 'Sûr ?'), { texts: FRENCH });
     await say('salut', address(), { locale: 'fr-CA' });
     await say('peut-être', address(), { locale: 'fr-CA' });
-    expect(delivered[1]?.messages[0]).toMatchObject({ text: "J'ai pas compris. Sûr ?", suggestedActions: [{ title: 'Oui' }, { title: 'Non' }] });
+    expect(delivered[1]?.messages[0]).toMatchObject({
+      text: "J'ai pas compris. Sûr ?",
+      suggestedActions: [{ title: 'Oui' }, { title: 'Non' }],
+    });
   });
 
   it('speaks English to a locale it has no texts for', async () => {
@@ -247,7 +302,9 @@ describe('texts in the user’s language', () => {
   });
 
   it('replaces a text for every locale under the default key', async () => {
-    const { say, texts } = promptBot((s) => Prompts.text(s, 'Name?'), { texts: { default: { notUnderstood: 'Sorry?' } } });
+    const { say, texts } = promptBot((s) => Prompts.text(s, 'Name?'), {
+      texts: { default: { notUnderstood: 'Sorry?' } },
+    });
     await say('hi', address(), { locale: 'en-US' });
     await say(' ', address(), { locale: 'en-US' });
     expect(texts()[1]).toBe('Sorry? Name?');
@@ -261,27 +318,37 @@ describe('texts in the user’s language', () => {
   });
 
   it('joins an inline choice list with the locale’s or', async () => {
-    const { say, texts } = promptBot((s) => Prompts.choice(s, 'Taille ?', ['Petite', 'Moyenne', 'Grande'], { listStyle: 'inline' }), { texts: FRENCH });
+    const { say, texts } = promptBot(
+      (s) => Prompts.choice(s, 'Taille ?', ['Petite', 'Moyenne', 'Grande'], { listStyle: 'inline' }),
+      { texts: FRENCH },
+    );
     await say('salut', address(), fr);
     expect(texts()).toEqual(['Taille ? (1. Petite, 2. Moyenne ou 3. Grande)']);
   });
 
   it('reads positions in the locale’s ordinal words', async () => {
-    const { say, results } = promptBot((s) => Prompts.choice(s, 'Taille ?', ['Petite', 'Moyenne', 'Grande']), { texts: FRENCH });
+    const { say, results } = promptBot((s) => Prompts.choice(s, 'Taille ?', ['Petite', 'Moyenne', 'Grande']), {
+      texts: FRENCH,
+    });
     await say('salut', address(), fr);
     await say('la deuxième', address(), fr);
     expect(results[0]?.response).toMatchObject({ entity: 'Moyenne' });
   });
 
   it('asks which choice was meant in the locale', async () => {
-    const { say, texts } = promptBot((s) => Prompts.choice(s, 'Quoi ?', ['Pizza végétarienne', 'Pizza royale'], { listStyle: 'none' }), { texts: FRENCH });
+    const { say, texts } = promptBot(
+      (s) => Prompts.choice(s, 'Quoi ?', ['Pizza végétarienne', 'Pizza royale'], { listStyle: 'none' }),
+      { texts: FRENCH },
+    );
     await say('salut', address(), fr);
     await say('pizza', address(), fr);
     expect(texts()[1]).toBe('Vouliez-vous dire Pizza végétarienne ou Pizza royale ?');
   });
 
   it('says why a number was refused in the locale', async () => {
-    const { say, texts } = promptBot((s) => Prompts.number(s, 'Combien ?', { min: 1, max: 5, integerOnly: true }), { texts: FRENCH });
+    const { say, texts } = promptBot((s) => Prompts.number(s, 'Combien ?', { min: 1, max: 5, integerOnly: true }), {
+      texts: FRENCH,
+    });
     await say('salut', address(), fr);
     await say('9', address(), fr);
     expect(texts()[1]).toBe('Donnez un nombre entier de 1 à 5. Combien ?');
@@ -306,11 +373,15 @@ describe('texts in the user’s language', () => {
   });
 
   it('rejects an unknown text key with INVALID_OPTIONS', () => {
-    expect(() => new SessionManager({ deliver: () => {}, texts: { fr: { notUnderstod: 'x' } as never } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => new SessionManager({ deliver: () => {}, texts: { fr: { notUnderstod: 'x' } as never } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('rejects a template with a placeholder its key is not given, naming the key', () => {
-    expect(() => new SessionManager({ deliver: () => {}, texts: { fr: { numberRange: 'De %(from)s à %(max)s.' } } })).toThrow(
+    expect(
+      () => new SessionManager({ deliver: () => {}, texts: { fr: { numberRange: 'De %(from)s à %(max)s.' } } }),
+    ).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('`texts.fr.numberRange`') }),
     );
   });

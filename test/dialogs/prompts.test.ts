@@ -36,7 +36,7 @@ describe('Prompts.text', () => {
     const { say, texts, results } = promptBot((session) => Prompts.text(session, 'Your name?'));
     await say('hi');
     await say('   ');
-    expect([texts(), results]).toEqual([["Your name?", "I didn't understand. Your name?"], []]);
+    expect([texts(), results]).toEqual([['Your name?', "I didn't understand. Your name?"], []]);
   });
 
   it('takes a Message builder as the prompt', async () => {
@@ -47,7 +47,10 @@ describe('Prompts.text', () => {
 
   it('rejects a prompt that is neither a string nor a message with INVALID_ARGUMENT naming the prompt', async () => {
     const { say } = promptBot((session) => Prompts.text(session, 42 as never));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Prompts.text expects the prompt') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('Prompts.text expects the prompt'),
+    });
   });
 
   it('rejects a null prompt with INVALID_ARGUMENT', async () => {
@@ -58,8 +61,11 @@ describe('Prompts.text', () => {
   it('asks again when the answer has no text at all', async () => {
     const { say, texts, results } = promptBot((session) => Prompts.text(session, 'Your name?'));
     await say('hi');
-    await say('', undefined, { text: undefined, attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }] });
-    expect([texts(), results]).toEqual([["Your name?", "I didn't understand. Your name?"], []]);
+    await say('', undefined, {
+      text: undefined,
+      attachments: [{ contentType: 'image/png', contentUrl: 'https://example.com/a.png' }],
+    });
+    expect([texts(), results]).toEqual([['Your name?', "I didn't understand. Your name?"], []]);
   });
 
   it('delivers the question without the batching delay', async () => {
@@ -106,7 +112,9 @@ describe('Prompts.number', () => {
   });
 
   it('retries outside minValue and maxValue', async () => {
-    const { say, results, texts } = promptBot((session) => Prompts.number(session, 'Pick 1-10', { minValue: 1, maxValue: 10 }));
+    const { say, results, texts } = promptBot((session) =>
+      Prompts.number(session, 'Pick 1-10', { minValue: 1, maxValue: 10 }),
+    );
     await say('hi');
     await say('0');
     await say('11');
@@ -115,7 +123,9 @@ describe('Prompts.number', () => {
   });
 
   it('accepts minValue itself', async () => {
-    const { say, results } = promptBot((session) => Prompts.number(session, 'Pick 1-10', { minValue: 1, maxValue: 10 }));
+    const { say, results } = promptBot((session) =>
+      Prompts.number(session, 'Pick 1-10', { minValue: 1, maxValue: 10 }),
+    );
     await say('hi');
     await say('1');
     expect(results.map((r) => r.response)).toEqual([1]);
@@ -209,7 +219,9 @@ describe('Prompts.choice', () => {
   });
 
   it('takes the keys of an object as the choices', async () => {
-    const { say, results } = promptBot((session) => Prompts.choice(session, 'command?', { north: 'room1', look: 'room0' }));
+    const { say, results } = promptBot((session) =>
+      Prompts.choice(session, 'command?', { north: 'room1', look: 'room0' }),
+    );
     await say('hi');
     await say('north');
     expect(results[0]?.response).toMatchObject({ entity: 'north', index: 0 });
@@ -237,15 +249,22 @@ describe('Prompts.choice', () => {
   });
 
   it('lists the choices inline or one a line when asked', async () => {
-    const inline = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'inline' }));
+    const inline = promptBot((session) =>
+      Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'inline' }),
+    );
     const list = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'list' }));
     await inline.say('hi');
     await list.say('hi');
-    expect([inline.texts(), list.texts()]).toEqual([['command? (1. north or 2. look)'], ['command?\n1. north\n2. look']]);
+    expect([inline.texts(), list.texts()]).toEqual([
+      ['command? (1. north or 2. look)'],
+      ['command?\n1. north\n2. look'],
+    ]);
   });
 
   it('retries on an answer that matches no choice', async () => {
-    const { say, texts, results } = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'none' }));
+    const { say, texts, results } = promptBot((session) =>
+      Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'none' }),
+    );
     await say('hi');
     await say('banana');
     expect([texts(), results]).toEqual([['command?', "I didn't understand. command?"], []]);
@@ -258,15 +277,21 @@ describe('Prompts.choice', () => {
   });
 
   it('shows the question alone, without buttons, with listStyle none', async () => {
-    const { say, delivered } = promptBot((session) => Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'none' }));
+    const { say, delivered } = promptBot((session) =>
+      Prompts.choice(session, 'command?', ['north', 'look'], { listStyle: 'none' }),
+    );
     await say('hi');
     expect(delivered[0]?.messages).toEqual([{ type: 'message', text: 'command?', inputHint: 'expectingInput' }]);
   });
 
   it('lists the choices without a leading space or line when the question has no text', async () => {
     const image = { contentType: 'image/png', contentUrl: 'https://example.com/map.png' };
-    const inline = promptBot((session) => Prompts.choice(session, { attachments: [image] }, ['north', 'look'], { listStyle: 'inline' }));
-    const list = promptBot((session) => Prompts.choice(session, { attachments: [image] }, ['north', 'look'], { listStyle: 'list' }));
+    const inline = promptBot((session) =>
+      Prompts.choice(session, { attachments: [image] }, ['north', 'look'], { listStyle: 'inline' }),
+    );
+    const list = promptBot((session) =>
+      Prompts.choice(session, { attachments: [image] }, ['north', 'look'], { listStyle: 'list' }),
+    );
     await inline.say('hi');
     await list.say('hi');
     expect([inline.texts(), list.texts()]).toEqual([['(1. north or 2. look)'], ['1. north\n2. look']]);
@@ -279,7 +304,10 @@ describe('Prompts.choice', () => {
 
   it('rejects a list with a choice that is not a string with INVALID_ARGUMENT naming Prompts.choice and the index', async () => {
     const { say } = promptBot((session) => Prompts.choice(session, 'pick', ['a', 2] as never));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^Prompts\.choice expects each choice .* got 2 \(number\) at index 1\.$/) });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^Prompts\.choice expects each choice .* got 2 \(number\) at index 1\.$/),
+    });
   });
 
   it('rejects choices given as a number or null with INVALID_ARGUMENT', async () => {
@@ -289,15 +317,23 @@ describe('Prompts.choice', () => {
       errors.push((await say('hi')).error);
     }
     expect(errors).toEqual([
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Prompts.choice expects choices') }),
-      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('Prompts.choice expects choices') }),
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('Prompts.choice expects choices'),
+      }),
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('Prompts.choice expects choices'),
+      }),
     ]);
   });
 });
 
 describe('retries', () => {
   it('says retryPrompt when the answer was not understood', async () => {
-    const { say, texts } = promptBot((session) => Prompts.number(session, 'How many?', { retryPrompt: 'A number, please: how many?' }));
+    const { say, texts } = promptBot((session) =>
+      Prompts.number(session, 'How many?', { retryPrompt: 'A number, please: how many?' }),
+    );
     await say('hi');
     await say('lots');
     expect(texts()).toEqual(['How many?', 'A number, please: how many?']);
@@ -309,7 +345,10 @@ describe('retries', () => {
     await say('a');
     await say('b');
     await say('c');
-    expect([texts().length, results]).toEqual([3, [{ resumed: ResumeReason.notCompleted, childId: 'palaver:prompt:number' }]]);
+    expect([texts().length, results]).toEqual([
+      3,
+      [{ resumed: ResumeReason.notCompleted, childId: 'palaver:prompt:number' }],
+    ]);
   });
 
   it('allows maxRetries failed answers before giving up', async () => {
@@ -320,10 +359,19 @@ describe('retries', () => {
   });
 
   it('retries a message prompt with the apology before its text, keeping its other fields', async () => {
-    const { say, delivered } = promptBot((session) => Prompts.text(session, { text: 'Your *name*?', textFormat: 'markdown' }));
+    const { say, delivered } = promptBot((session) =>
+      Prompts.text(session, { text: 'Your *name*?', textFormat: 'markdown' }),
+    );
     await say('hi');
     await say('');
-    expect(delivered[1]?.messages).toEqual([{ type: 'message', text: "I didn't understand. Your *name*?", textFormat: 'markdown', inputHint: 'expectingInput' }]);
+    expect(delivered[1]?.messages).toEqual([
+      {
+        type: 'message',
+        text: "I didn't understand. Your *name*?",
+        textFormat: 'markdown',
+        inputHint: 'expectingInput',
+      },
+    ]);
   });
 
   it('retries a message prompt without text with the apology alone', async () => {
@@ -343,7 +391,10 @@ describe('retries', () => {
 
   it('rejects a negative maxRetries with INVALID_ARGUMENT', async () => {
     const { say } = promptBot((session) => Prompts.text(session, 'Name?', { maxRetries: -1 }));
-    expect((await say('hi')).error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`maxRetries`') });
+    expect((await say('hi')).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('`maxRetries`'),
+    });
   });
 
   it('asks its question again when an interruption on top of it ends, then takes the answer', async () => {
@@ -357,9 +408,14 @@ describe('retries', () => {
   });
 
   it('saves a waiting prompt’s options and question, without its kind or a retries count', async () => {
-    const { say, stored } = promptBot((session) => Prompts.choice(session, 'Tea or coffee?', ['tea', 'coffee'], { maxRetries: 5 }));
+    const { say, stored } = promptBot((session) =>
+      Prompts.choice(session, 'Tea or coffee?', ['tea', 'coffee'], { maxRetries: 5 }),
+    );
     await say('hi');
-    expect((await stored())?.stack[1]).toEqual({ id: 'palaver:prompt:choice', data: { prompt: 'Tea or coffee?', choices: ['tea', 'coffee'], maxRetries: 5 } });
+    expect((await stored())?.stack[1]).toEqual({
+      id: 'palaver:prompt:choice',
+      data: { prompt: 'Tea or coffee?', choices: ['tea', 'coffee'], maxRetries: 5 },
+    });
   });
 
   it('saves a retries count of 1 after the first answer it could not read', async () => {

@@ -43,7 +43,10 @@ describe('recognizeChoice', () => {
   });
 
   it('scores an exact answer 1, ignoring case and accents', () => {
-    expect(pick(['Crème brûlée', 'Tiramisu'], 'CREME BRULEE')).toEqual({ kind: 'found', choice: { entity: 'Crème brûlée', index: 0, score: 1 } });
+    expect(pick(['Crème brûlée', 'Tiramisu'], 'CREME BRULEE')).toEqual({
+      kind: 'found',
+      choice: { entity: 'Crème brûlée', index: 0, score: 1 },
+    });
   });
 
   it('scores a partial answer below 1', () => {
@@ -56,11 +59,18 @@ describe('recognizeChoice', () => {
   });
 
   it('picks a choice by one of its synonyms', () => {
-    expect(entity([{ value: 'Get support', synonyms: ['help', 'talk to a human'] }, { value: 'Order a pizza' }], 'I need HELP')).toBe('Get support');
+    expect(
+      entity(
+        [{ value: 'Get support', synonyms: ['help', 'talk to a human'] }, { value: 'Order a pizza' }],
+        'I need HELP',
+      ),
+    ).toBe('Get support');
   });
 
   it('picks a choice by a synonym said exactly, with a score of 1', () => {
-    expect(pick([{ value: 'Get support', synonyms: ['agent'] }, 'Order'], 'agent')).toMatchObject({ choice: { index: 0, score: 1 } });
+    expect(pick([{ value: 'Get support', synonyms: ['agent'] }, 'Order'], 'agent')).toMatchObject({
+      choice: { index: 0, score: 1 },
+    });
   });
 
   it.each([
@@ -114,7 +124,10 @@ describe('recognizeChoice', () => {
 
   it('reads ordinals in the words it is given', () => {
     const french = { ordinals: ['premier', 'deuxième', 'troisième'], lastWords: ['dernier'] };
-    expect([recognizeChoice([{ value: 'A' }, { value: 'B' }, { value: 'C' }], 'le deuxieme', french), recognizeChoice([{ value: 'A' }, { value: 'B' }], 'le dernier', french)]).toEqual([
+    expect([
+      recognizeChoice([{ value: 'A' }, { value: 'B' }, { value: 'C' }], 'le deuxieme', french),
+      recognizeChoice([{ value: 'A' }, { value: 'B' }], 'le dernier', french),
+    ]).toEqual([
       { kind: 'found', choice: { entity: 'B', index: 1, score: 1 } },
       { kind: 'found', choice: { entity: 'B', index: 1, score: 1 } },
     ]);
@@ -135,12 +148,23 @@ describe('recognizeConfirm', () => {
   });
 
   it('reads neither from an answer that is not a yes or no word', () => {
-    expect([recognizeConfirm('maybe', DEFAULT_TEXTS), recognizeConfirm('', DEFAULT_TEXTS)]).toEqual([undefined, undefined]);
+    expect([recognizeConfirm('maybe', DEFAULT_TEXTS), recognizeConfirm('', DEFAULT_TEXTS)]).toEqual([
+      undefined,
+      undefined,
+    ]);
   });
 
   it('reads the locale’s words and buttons, accents ignored', () => {
-    const french = { ...DEFAULT_TEXTS, yes: 'Oui', no: 'Non', yesWords: ['oui', 'bien sûr', "d'accord"], noWords: ['non', 'pas du tout'] };
-    expect(['oui', 'Bien sur', "d'accord", 'Non merci', 'pas du tout'].map((a) => recognizeConfirm(a, french))).toEqual([true, true, true, false, false]);
+    const french = {
+      ...DEFAULT_TEXTS,
+      yes: 'Oui',
+      no: 'Non',
+      yesWords: ['oui', 'bien sûr', "d'accord"],
+      noWords: ['non', 'pas du tout'],
+    };
+    expect(['oui', 'Bien sur', "d'accord", 'Non merci', 'pas du tout'].map((a) => recognizeConfirm(a, french))).toEqual(
+      [true, true, true, false, false],
+    );
   });
 });
 
@@ -175,11 +199,18 @@ describe('numberRetryText', () => {
 
 describe('joinOr and ambiguousText', () => {
   it('joins none, one, two and three items', () => {
-    expect([joinOr([], 'or'), joinOr(['A'], 'or'), joinOr(['A', 'B'], 'or'), joinOr(['A', 'B', 'C'], 'ou')]).toEqual(['', 'A', 'A or B', 'A, B ou C']);
+    expect([joinOr([], 'or'), joinOr(['A'], 'or'), joinOr(['A', 'B'], 'or'), joinOr(['A', 'B', 'C'], 'ou')]).toEqual([
+      '',
+      'A',
+      'A or B',
+      'A, B ou C',
+    ]);
   });
 
   it('asks which of the tied choices was meant', () => {
-    expect(ambiguousText(['Order a pizza', 'Order a salad'], DEFAULT_TEXTS)).toBe('Did you mean Order a pizza or Order a salad?');
+    expect(ambiguousText(['Order a pizza', 'Order a salad'], DEFAULT_TEXTS)).toBe(
+      'Did you mean Order a pizza or Order a salad?',
+    );
   });
 });
 
@@ -187,7 +218,12 @@ describe('recognizeTime', () => {
   // Friday 2026-12-04 10:00 UTC.
   const NOW = Date.UTC(2026, 11, 4, 10, 0, 0);
 
-  async function at(answer: string, locale: string | undefined, settings: Parameters<typeof recognizeTime>[3], now = NOW) {
+  async function at(
+    answer: string,
+    locale: string | undefined,
+    settings: Parameters<typeof recognizeTime>[3],
+    now = NOW,
+  ) {
     const chrono = await loadChrono();
     const realNow = Date.now;
     Date.now = () => now;
@@ -199,15 +235,23 @@ describe('recognizeTime', () => {
   }
 
   it('reads "tomorrow at 5pm" in the given time zone', async () => {
-    expect(await at('tomorrow at 5pm', 'en-US', { timezone: 'America/New_York' })).toEqual({ iso: '2026-12-05T22:00:00.000Z', text: 'tomorrow at 5pm' });
+    expect(await at('tomorrow at 5pm', 'en-US', { timezone: 'America/New_York' })).toEqual({
+      iso: '2026-12-05T22:00:00.000Z',
+      text: 'tomorrow at 5pm',
+    });
   });
 
   it('reads a time range with its end', async () => {
-    expect(await at('tomorrow from 5 to 7pm', 'en', { timezone: 'UTC' })).toMatchObject({ iso: '2026-12-05T17:00:00.000Z', end: '2026-12-05T19:00:00.000Z' });
+    expect(await at('tomorrow from 5 to 7pm', 'en', { timezone: 'UTC' })).toMatchObject({
+      iso: '2026-12-05T17:00:00.000Z',
+      end: '2026-12-05T19:00:00.000Z',
+    });
   });
 
   it('reads French in a French locale', async () => {
-    expect(await at('demain à 17h', 'fr-FR', { timezone: 'Europe/Paris' })).toMatchObject({ iso: '2026-12-05T16:00:00.000Z' });
+    expect(await at('demain à 17h', 'fr-FR', { timezone: 'Europe/Paris' })).toMatchObject({
+      iso: '2026-12-05T16:00:00.000Z',
+    });
   });
 
   it('reads the day first in British English and the month first in American English', async () => {
@@ -218,7 +262,9 @@ describe('recognizeTime', () => {
 
   it('uses the offset of the day it names across a daylight saving change', async () => {
     // 2027-03-28 is the day Paris moves from UTC+1 to UTC+2.
-    expect(await at('March 29 2027 at 9am', 'en', { timezone: 'Europe/Paris' }, Date.UTC(2027, 2, 27, 12))).toMatchObject({ iso: '2027-03-29T07:00:00.000Z' });
+    expect(
+      await at('March 29 2027 at 9am', 'en', { timezone: 'Europe/Paris' }, Date.UTC(2027, 2, 27, 12)),
+    ).toMatchObject({ iso: '2027-03-29T07:00:00.000Z' });
   });
 
   it('reads a weekday as the next one when forwardDate is on', async () => {
@@ -243,7 +289,9 @@ describe('checkTimezone', () => {
   });
 
   it.each(['Mars/Olympus', 60, ''])('rejects %j with INVALID_ARGUMENT naming the option', (zone) => {
-    expect(() => checkTimezone(zone)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`timezone`') }));
+    expect(() => checkTimezone(zone)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`timezone`') }),
+    );
   });
 });
 
@@ -256,10 +304,16 @@ describe('recognizeAttachments', () => {
   });
 
   it('keeps only the asked-for types, with wildcards and parameters', () => {
-    expect([recognizeAttachments([png, pdf], ['image/*']), recognizeAttachments([png, pdf], ['application/pdf'])]).toEqual([[png], [pdf]]);
+    expect([
+      recognizeAttachments([png, pdf], ['image/*']),
+      recognizeAttachments([png, pdf], ['application/pdf']),
+    ]).toEqual([[png], [pdf]]);
   });
 
   it('finds nothing without attachments or without one of the asked-for types', () => {
-    expect([recognizeAttachments(undefined, undefined), recognizeAttachments([pdf], ['image/*'])]).toEqual([undefined, undefined]);
+    expect([recognizeAttachments(undefined, undefined), recognizeAttachments([pdf], ['image/*'])]).toEqual([
+      undefined,
+      undefined,
+    ]);
   });
 });

@@ -12,12 +12,19 @@ describe('beginDialog and endDialog', () => {
     bot.dialog('/', [(session) => session.beginDialog('/child'), (_session, result) => void (got = result)]);
     bot.dialog('/child', [(session) => session.endDialogWithResult({ response: { name: 'joe smith', age: 37 } })]);
     await say('hi');
-    expect(got).toEqual({ resumed: ResumeReason.completed, response: { name: 'joe smith', age: 37 }, childId: '/child' });
+    expect(got).toEqual({
+      resumed: ResumeReason.completed,
+      response: { name: 'joe smith', age: 37 },
+      childId: '/child',
+    });
   });
 
   it('sends the message of endDialog and resumes the caller with completed', async () => {
     const { bot, say, texts } = makeBot();
-    bot.dialog('/', [(session) => session.beginDialog('/child'), (session, result: DialogResult) => session.send('resumed: %s', result.resumed)]);
+    bot.dialog('/', [
+      (session) => session.beginDialog('/child'),
+      (session, result: DialogResult) => session.send('resumed: %s', result.resumed),
+    ]);
     bot.dialog('/child', [(session) => session.endDialog('ok… operation canceled')]);
     await say('hi');
     expect(texts()).toEqual(['ok… operation canceled', 'resumed: completed']);
@@ -43,7 +50,9 @@ describe('beginDialog and endDialog', () => {
   it('quotes the unknown id exactly in DIALOG_NOT_FOUND', async () => {
     const { bot, say } = makeBot();
     bot.dialog('/', [(session) => session.beginDialog('/nope')]);
-    expect((await say('hi')).error?.message).toContain('No dialog is registered as "/nope"; register it with manager.dialog(id, ...) first');
+    expect((await say('hi')).error?.message).toContain(
+      'No dialog is registered as "/nope"; register it with manager.dialog(id, ...) first',
+    );
   });
 
   it('describes an id that is not a string in DIALOG_NOT_FOUND', async () => {
@@ -74,7 +83,9 @@ describe('beginDialog and endDialog', () => {
   it('names the registered dialogs when the root dialog is not registered', async () => {
     const { bot, say } = makeBot({ rootDialog: '/missing' });
     bot.dialog('/other', [() => undefined]);
-    expect((await say('hi')).error?.message).toMatch(/No dialog is registered as "\/missing".*\(registered: "\/other"\)\.$/);
+    expect((await say('hi')).error?.message).toMatch(
+      /No dialog is registered as "\/missing".*\(registered: "\/other"\)\.$/,
+    );
   });
 
   it('ends DIALOG_NOT_FOUND with a full stop when no dialog of the bot is registered', async () => {
@@ -91,7 +102,10 @@ describe('beginDialog and endDialog', () => {
       messages.push((await say('hi')).error?.message);
     }
     const ten = ['"/"', ...Array.from({ length: 9 }, (_, i) => `"/d${i + 1}"`)].join(', ');
-    expect(messages.map((m) => m?.slice(m.indexOf('(registered:')))).toEqual([`(registered: ${ten}).`, `(registered: ${ten}, …).`]);
+    expect(messages.map((m) => m?.slice(m.indexOf('(registered:')))).toEqual([
+      `(registered: ${ten}).`,
+      `(registered: ${ten}, …).`,
+    ]);
   });
 
   it('names the id in DIALOG_EXISTS', () => {
@@ -131,20 +145,30 @@ describe('replaceDialog', () => {
 
   it('resumes the original caller when the replacement ends', async () => {
     const { bot, say, texts, stored } = makeBot();
-    bot.dialog('/', [(session) => session.beginDialog('/first'), (session, result: DialogResult) => session.send('root got %s', String(result.response))]);
-    bot.dialog('/first', [(session) => Prompts.text(session, 'first?'), (session) => session.replaceDialog('/second', { from: 'first' })]);
+    bot.dialog('/', [
+      (session) => session.beginDialog('/first'),
+      (session, result: DialogResult) => session.send('root got %s', String(result.response)),
+    ]);
+    bot.dialog('/first', [
+      (session) => Prompts.text(session, 'first?'),
+      (session) => session.replaceDialog('/second', { from: 'first' }),
+    ]);
     bot.dialog('/second', [
       (session, args: { from: string }) => {
         session.dialogData.from = args.from;
         Prompts.text(session, 'second?');
       },
-      (session, result: DialogResult) => session.endDialogWithResult({ response: `${result.response} via ${session.dialogData.from}` }),
+      (session, result: DialogResult) =>
+        session.endDialogWithResult({ response: `${result.response} via ${session.dialogData.from}` }),
     ]);
     await say('hi');
     await say('one');
     const during = (await stored())?.stack.map((d) => d.id);
     await say('two');
-    expect([texts(), during]).toEqual([['first?', 'second?', 'root got two via first'], ['/', '/second', 'palaver:prompt:text']]);
+    expect([texts(), during]).toEqual([
+      ['first?', 'second?', 'root got two via first'],
+      ['/', '/second', 'palaver:prompt:text'],
+    ]);
   });
 
   it('throws DIALOG_NOT_FOUND for an unknown replacement', async () => {
@@ -212,7 +236,10 @@ describe('cancelDialog', () => {
     const { say, stored, resumed } = nested((session) => session.cancelDialog(1));
     await say('hi');
     await say('cancel');
-    expect([(await stored())?.stack.map((d) => d.id), resumed]).toEqual([['/'], [{ resumed: ResumeReason.notCompleted, childId: '/a' }]]);
+    expect([(await stored())?.stack.map((d) => d.id), resumed]).toEqual([
+      ['/'],
+      [{ resumed: ResumeReason.notCompleted, childId: '/a' }],
+    ]);
   });
 
   it('empties the stack when index 0 is canceled without a replacement', async () => {
@@ -288,13 +315,13 @@ describe('endConversation', () => {
     const before = await stored();
     await say('bye');
     const after = await stored();
-    expect([before?.stack.length, before?.privateConversationData, after?.stack, after?.privateConversationData, after?.entities]).toEqual([
-      3,
-      { p: 1 },
-      [],
-      {},
-      { Name: 'Lars' },
-    ]);
+    expect([
+      before?.stack.length,
+      before?.privateConversationData,
+      after?.stack,
+      after?.privateConversationData,
+      after?.entities,
+    ]).toEqual([3, { p: 1 }, [], {}, { Name: 'Lars' }]);
   });
 
   it('keeps userData and conversationData', async () => {
@@ -337,7 +364,10 @@ describe('currentDialogState and previousDialogState', () => {
       },
       (session) => void seen.push([session.info.currentDialogState?.id, session.info.previousDialogState?.id]),
     ]);
-    bot.dialog('/child', [(session) => void seen.push([session.info.currentDialogState?.id, session.info.previousDialogState?.id]), () => undefined]);
+    bot.dialog('/child', [
+      (session) => void seen.push([session.info.currentDialogState?.id, session.info.previousDialogState?.id]),
+      () => undefined,
+    ]);
     await say('hi');
     await say('done');
     expect(seen).toEqual([
@@ -374,7 +404,10 @@ describe('currentDialogState and previousDialogState', () => {
     const { bot, say } = makeBot();
     bot.dialog('/', (session) => session.endDialog());
     const result = await say('hi');
-    expect([result.session.currentDialogState, result.session.previousDialogState]).toEqual([undefined, { name: '/', id: '/', type: 'function' }]);
+    expect([result.session.currentDialogState, result.session.previousDialogState]).toEqual([
+      undefined,
+      { name: '/', id: '/', type: 'function' },
+    ]);
   });
 });
 
@@ -382,7 +415,10 @@ describe('operations per turn', () => {
   /** Root begins /b, /b begins /c, /c begins /d, which waits: four operations in one turn; `async` makes every step await first. */
   function chain(maxDialogOperations: number, async: boolean) {
     const h = makeBot({ maxDialogOperations });
-    const step = (next: string) => (async ? async (session: Session) => void session.beginDialog(await Promise.resolve(next)) : (session: Session) => void session.beginDialog(next));
+    const step = (next: string) =>
+      async
+        ? async (session: Session) => void session.beginDialog(await Promise.resolve(next))
+        : (session: Session) => void session.beginDialog(next);
     h.bot.dialog('/', [step('/b')]);
     h.bot.dialog('/b', [step('/c')]);
     h.bot.dialog('/c', [step('/d')]);
@@ -400,7 +436,9 @@ describe('operations per turn', () => {
     const { say } = chain(3, false);
     expect((await say('hi')).error).toMatchObject({
       code: 'DIALOG_LOOP',
-      message: expect.stringMatching(/more than 3 dialog operations without waiting for the user.*\(last operation: begin\)\.$/),
+      message: expect.stringMatching(
+        /more than 3 dialog operations without waiting for the user.*\(last operation: begin\)\.$/,
+      ),
     });
   });
 
@@ -477,7 +515,10 @@ describe('async dialogs', () => {
     ]);
     bot.dialog('/grandchild', [() => undefined, () => undefined]);
     await say('hi');
-    expect([texts(), (await stored())?.stack.map((d) => d.id)]).toEqual([['one', 'child begins'], ['/', '/child', '/grandchild']]);
+    expect([texts(), (await stored())?.stack.map((d) => d.id)]).toEqual([
+      ['one', 'child begins'],
+      ['/', '/child', '/grandchild'],
+    ]);
   });
 
   it('carries out an operation recorded while a sendBatch save that was not awaited is running, after an async step', async () => {
@@ -506,7 +547,12 @@ describe('async dialogs', () => {
       session.send('two');
     });
     const result = await say('hi');
-    expect([texts(), (await stored())?.entities, result.session.turnCount, errors]).toEqual([['one', 'two'], { Name: 'second' }, 1, []]);
+    expect([texts(), (await stored())?.entities, result.session.turnCount, errors]).toEqual([
+      ['one', 'two'],
+      { Name: 'second' },
+      1,
+      [],
+    ]);
   });
 });
 
@@ -514,7 +560,11 @@ describe('interruptions', () => {
   /** A root waterfall that waits on its first step and reports how it was resumed; it has no reprompt. */
   function interrupted() {
     const h = makeBot();
-    h.bot.dialog('/', [(session) => session.send('step 1'), (session, result: DialogResult) => session.send('step 2 got %s', result.resumed), () => undefined]);
+    h.bot.dialog('/', [
+      (session) => session.send('step 1'),
+      (session, result: DialogResult) => session.send('step 2 got %s', result.resumed),
+      () => undefined,
+    ]);
     h.bot.dialog('/alert', (session) => session.endDialog('Alert!'));
     return h;
   }
@@ -524,7 +574,10 @@ describe('interruptions', () => {
     await say('hi');
     await bot.beginDialog(address(), '/alert', undefined, { interrupt: true });
     await say('carry on');
-    expect([texts(), (await stored())?.stack]).toEqual([['step 1', 'Alert!', 'step 2 got completed'], [{ id: '/', data: {}, step: 1 }]]);
+    expect([texts(), (await stored())?.stack]).toEqual([
+      ['step 1', 'Alert!', 'step 2 got completed'],
+      [{ id: '/', data: {}, step: 1 }],
+    ]);
   });
 
   it('keeps the interruption mark on a dialog that replaces the interrupting one', async () => {
@@ -546,11 +599,17 @@ describe('interruptions', () => {
 
   it('keeps the interruption mark on the replacement of a canceled interrupting dialog', async () => {
     const { bot, say, stored, texts } = interrupted();
-    bot.dialog('/waiter', [(session) => session.send('waiting'), (session) => session.cancelDialog('/waiter', '/alert')]);
+    bot.dialog('/waiter', [
+      (session) => session.send('waiting'),
+      (session) => session.cancelDialog('/waiter', '/alert'),
+    ]);
     await say('hi');
     await bot.beginDialog(address(), '/waiter', undefined, { interrupt: true });
     await say('stop');
-    expect([texts(), (await stored())?.stack]).toEqual([['step 1', 'waiting', 'Alert!'], [{ id: '/', data: {}, step: 0 }]]);
+    expect([texts(), (await stored())?.stack]).toEqual([
+      ['step 1', 'waiting', 'Alert!'],
+      [{ id: '/', data: {}, step: 0 }],
+    ]);
   });
 
   it('does not mark a dialog begun with interrupt on an empty stack', async () => {
@@ -566,7 +625,11 @@ describe('interruptions', () => {
 describe('without a trace function', () => {
   it('begins, replaces, ends and cancels dialogs and ends the conversation', async () => {
     const { bot, say, texts } = makeBot({ trace: undefined });
-    bot.dialog('/', [(session) => session.beginDialog('/a'), (session) => session.beginDialog('/c'), (session) => session.endConversation('bye')]);
+    bot.dialog('/', [
+      (session) => session.beginDialog('/a'),
+      (session) => session.beginDialog('/c'),
+      (session) => session.endConversation('bye'),
+    ]);
     bot.dialog('/a', [(session) => session.replaceDialog('/b')]);
     bot.dialog('/b', [(session) => session.endDialog('b ends')]);
     bot.dialog('/c', [() => undefined, (session) => session.cancelDialog('/c', '/d')]);
@@ -581,7 +644,11 @@ describe('without a trace function', () => {
 describe('without a trace function, discard', () => {
   it('drops the current dialog, then the whole stack', async () => {
     const { bot, say, stored } = makeBot({ trace: undefined });
-    bot.dialog('/', [(session) => session.beginDialog('/a'), () => undefined, (session) => session.discard({ all: true })]);
+    bot.dialog('/', [
+      (session) => session.beginDialog('/a'),
+      () => undefined,
+      (session) => session.discard({ all: true }),
+    ]);
     bot.dialog('/a', [() => undefined, (session) => session.discard()]);
     await say('hi');
     await say('discard one');
@@ -603,7 +670,11 @@ describe('DialogRegistry', () => {
 describe('discard', () => {
   function discarding(act: (session: Session) => void) {
     const h = makeBot();
-    h.bot.dialog('/', [(session) => session.beginDialog('/a'), (session) => session.send('root resumed'), () => undefined]);
+    h.bot.dialog('/', [
+      (session) => session.beginDialog('/a'),
+      (session) => session.send('root resumed'),
+      () => undefined,
+    ]);
     h.bot.dialog('/a', [() => undefined, (session) => act(session)]);
     return h;
   }
@@ -629,6 +700,9 @@ describe('discard', () => {
       await h.say('hi');
       await h.say('discard');
     }
-    expect([one.trace.some((l) => l.includes('session.discard()')), all.trace.some((l) => l.includes('session.discard({ all: true })'))]).toEqual([true, true]);
+    expect([
+      one.trace.some((l) => l.includes('session.discard()')),
+      all.trace.some((l) => l.includes('session.discard({ all: true })')),
+    ]).toEqual([true, true]);
   });
 });

@@ -24,7 +24,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ op: fc.constant('end' as const) }),
   fc.record({ op: fc.constant('replace' as const), id }),
   fc.record({ op: fc.constant('cancelId' as const), id: fc.constantFrom<Id | '/'>('/', ...IDS) }),
-  fc.record({ op: fc.constant('cancelIndex' as const), index: fc.nat(5), replaceWith: fc.option(id, { nil: undefined }) }, { requiredKeys: ['op', 'index'] }),
+  fc.record(
+    { op: fc.constant('cancelIndex' as const), index: fc.nat(5), replaceWith: fc.option(id, { nil: undefined }) },
+    { requiredKeys: ['op', 'index'] },
+  ),
   fc.record({ op: fc.constant('endConversation' as const) }),
 );
 
@@ -61,7 +64,12 @@ const commandDialog: Dialog<Session> = {
 };
 
 /** What the model expects after `cmd` on `stack`; `failed` when the operation is invalid (the conversation then ends). */
-function model(stack: Entry[], pcd: { last?: number }, cmd: Command, uid: number): { stack: Entry[]; pcd: { last?: number }; failed: boolean } {
+function model(
+  stack: Entry[],
+  pcd: { last?: number },
+  cmd: Command,
+  uid: number,
+): { stack: Entry[]; pcd: { last?: number }; failed: boolean } {
   if (stack.length === 0) return { stack: [{ id: '/', uid }], pcd, failed: false };
   const touched = { last: uid };
   switch (cmd.op) {
@@ -73,12 +81,18 @@ function model(stack: Entry[], pcd: { last?: number }, cmd: Command, uid: number
       return { stack: [...stack.slice(0, -1), { id: cmd.id, uid }], pcd: touched, failed: false };
     case 'cancelId': {
       const index = stack.map((e) => e.id).lastIndexOf(cmd.id);
-      return index < 0 ? { stack: [], pcd: {}, failed: true } : { stack: stack.slice(0, index), pcd: touched, failed: false };
+      return index < 0
+        ? { stack: [], pcd: {}, failed: true }
+        : { stack: stack.slice(0, index), pcd: touched, failed: false };
     }
     case 'cancelIndex': {
       if (cmd.index >= stack.length) return { stack: [], pcd: {}, failed: true };
       const kept = stack.slice(0, cmd.index);
-      return { stack: cmd.replaceWith === undefined ? kept : [...kept, { id: cmd.replaceWith, uid }], pcd: touched, failed: false };
+      return {
+        stack: cmd.replaceWith === undefined ? kept : [...kept, { id: cmd.replaceWith, uid }],
+        pcd: touched,
+        failed: false,
+      };
     }
     case 'endConversation':
       return { stack: [], pcd: {}, failed: false };
@@ -123,7 +137,8 @@ describe('the dialog stack under random operations', () => {
         for (const dialogId of ['/', ...IDS]) bot.dialog(dialogId, commandDialog);
         let uid = 0;
         await say('root', undefined, { value: { cmd: { op: 'end' }, uid: uid++ } });
-        for (const next of ids) await say('begin', undefined, { value: { cmd: { op: 'begin', id: next }, uid: uid++ } });
+        for (const next of ids)
+          await say('begin', undefined, { value: { cmd: { op: 'begin', id: next }, uid: uid++ } });
         const before = (await stored())!.stack;
         await say('cancel', undefined, { value: { cmd: { op: 'cancelId', id: target }, uid: uid++ } });
         const after = (await stored())!.stack;
@@ -172,7 +187,9 @@ describe('the pure stack operations', () => {
           expect(stack.map((d) => d.id)).toEqual(expected);
           expect(top(stack)?.id).toBe(expected[expected.length - 1]);
         }
-        expect(stack.every((d) => typeof d.id === 'string' && d.data !== null && typeof d.data === 'object')).toBe(true);
+        expect(stack.every((d) => typeof d.id === 'string' && d.data !== null && typeof d.data === 'object')).toBe(
+          true,
+        );
       }),
     );
   });

@@ -4,8 +4,14 @@ import { makeBot, smallStore } from '../support/bot';
 import { address } from '../support/fixtures';
 
 function askName(bot: SessionManager) {
-  bot.dialog('/', [(session) => session.beginDialog('/askName'), (session, results) => session.send('Hello %s!', String(results.response))]);
-  bot.dialog('/askName', [(session) => Prompts.text(session, 'Hi! What is your name?'), (session, results) => session.endDialogWithResult(results)]);
+  bot.dialog('/', [
+    (session) => session.beginDialog('/askName'),
+    (session, results) => session.send('Hello %s!', String(results.response)),
+  ]);
+  bot.dialog('/askName', [
+    (session) => Prompts.text(session, 'Hi! What is your name?'),
+    (session, results) => session.endDialogWithResult(results),
+  ]);
 }
 
 afterEach(() => {

@@ -5,7 +5,11 @@ import { makeBot } from '../support/bot';
 describe('waterfalls', () => {
   it('runs one step per message, in order', async () => {
     const { bot, say, texts } = makeBot();
-    bot.dialog('/', [(session) => session.send('step 1'), (session) => session.send('step 2'), (session) => session.send('step 3')]);
+    bot.dialog('/', [
+      (session) => session.send('step 1'),
+      (session) => session.send('step 2'),
+      (session) => session.send('step 3'),
+    ]);
     await say('a');
     await say('b');
     await say('c');
@@ -33,7 +37,10 @@ describe('waterfalls', () => {
   it('skips ahead with next(), passing its results to the following step', async () => {
     const { bot, say } = makeBot();
     const seen: unknown[] = [];
-    bot.dialog('/', [(_session, _args, next) => next({ response: 'skipped' }), (_session, results) => void seen.push(results)]);
+    bot.dialog('/', [
+      (_session, _args, next) => next({ response: 'skipped' }),
+      (_session, results) => void seen.push(results),
+    ]);
     await say('hi');
     expect(seen).toEqual([{ resumed: ResumeReason.completed, response: 'skipped' }]);
   });
@@ -58,7 +65,10 @@ describe('waterfalls', () => {
     const { bot, say } = makeBot();
     let returned: DialogResult | undefined;
     bot.dialog('/', [(session) => session.beginDialog('/child'), (_session, results) => void (returned = results)]);
-    bot.dialog('/child', [(session) => Prompts.number(session, 'How many?'), (session, results) => session.send('got %d', results.response ?? NaN)]);
+    bot.dialog('/child', [
+      (session) => Prompts.number(session, 'How many?'),
+      (session, results) => session.send('got %d', results.response ?? NaN),
+    ]);
     await say('hi');
     await say('3');
     expect(returned).toEqual({ resumed: ResumeReason.completed, response: 3, childId: '/child' });

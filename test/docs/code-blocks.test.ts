@@ -14,11 +14,14 @@ const blocks = files.flatMap(typeScriptBlocks);
 const checked = blocks.filter((block) => block.skipReason === undefined);
 // Each block is its own module in a folder of the root, so that zod, grammy and the rest resolve from node_modules.
 const blockDir = join(root, '.doc-blocks');
-const blockPath = (block: CodeBlock, index: number): string => join(blockDir, `${index}-${block.file.replace(/[^\w]+/g, '-')}-${block.line}.ts`);
+const blockPath = (block: CodeBlock, index: number): string =>
+  join(blockDir, `${index}-${block.file.replace(/[^\w]+/g, '-')}-${block.line}.ts`);
 const diagnosticsByFile = new Map<string, string[]>();
 
 beforeAll(() => {
-  const sources = new Map(checked.map((block, index) => [blockPath(block, index), { block, text: `${block.code}\nexport {};\n` }]));
+  const sources = new Map(
+    checked.map((block, index) => [blockPath(block, index), { block, text: `${block.code}\nexport {};\n` }]),
+  );
   const { config } = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile);
   const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, root);
   const compilerOptions: ts.CompilerOptions = {
@@ -48,7 +51,10 @@ beforeAll(() => {
     }
     const { line, character } = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
     const where = `${virtual.block.file}:${virtual.block.line + line}:${character + 1}`;
-    diagnosticsByFile.set(virtual.block.file, [...(diagnosticsByFile.get(virtual.block.file) ?? []), `${where} ${text}`]);
+    diagnosticsByFile.set(virtual.block.file, [
+      ...(diagnosticsByFile.get(virtual.block.file) ?? []),
+      `${where} ${text}`,
+    ]);
   }
 }, 120_000);
 
@@ -61,7 +67,9 @@ describe('the TypeScript blocks of the docs', () => {
   });
 
   it('include the README quick start among the checked blocks', () => {
-    expect(checked.some((block) => block.file === 'README.md' && block.code.includes('async function main'))).toBe(true);
+    expect(checked.some((block) => block.file === 'README.md' && block.code.includes('async function main'))).toBe(
+      true,
+    );
   });
 
   it('give a reason for every block they leave unchecked', () => {
@@ -86,15 +94,21 @@ describe('the README quick start', () => {
 
   it('runs as pasted with ts-node against the built package and prints the conversation', () => {
     expect(existsSync(join(root, 'dist/index.js')), 'run `npm run build` first').toBe(true);
-    const block = checked.find((candidate) => candidate.file === 'README.md' && candidate.code.includes('async function main'))!;
+    const block = checked.find(
+      (candidate) => candidate.file === 'README.md' && candidate.code.includes('async function main'),
+    )!;
     mkdirSync(scratch, { recursive: true });
     writeFileSync(join(scratch, 'quick-start.ts'), block.code);
     // `palaver` resolves to this package's own build through its exports map, as it would from node_modules.
-    const output = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(scratch, 'quick-start.ts')], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const output = execFileSync(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', join(scratch, 'quick-start.ts')],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect(output.trim().split('\n')).toEqual(['bot → u1: Hi! What is your name?', 'bot → u1: Hello Lars!']);
   }, 40_000);
 });

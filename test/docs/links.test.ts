@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { documentationFiles, root } from './markdown';
 
 /** Pages that other work writes; the index links them already. */
-const writtenElsewhere = ['docs/architecture.md', 'docs/guides/actions.md', 'docs/guides/prompts.md', 'docs/guides/typescript.md', 'docs/operations/privacy.md'];
+const writtenElsewhere = [
+  'docs/architecture.md',
+  'docs/guides/actions.md',
+  'docs/guides/prompts.md',
+  'docs/guides/typescript.md',
+  'docs/operations/privacy.md',
+];
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2... */
 function anchors(markdown: string): Set<string> {
@@ -31,7 +37,9 @@ function anchors(markdown: string): Set<string> {
 /** The relative links of a page outside code: `[text](target)`. */
 function links(markdown: string): string[] {
   const prose = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
-  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]!).filter((target) => !/^[a-z]+:/i.test(target));
+  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((match) => match[1]!)
+    .filter((target) => !/^[a-z]+:/i.test(target));
 }
 
 describe('the links of the docs', () => {

@@ -55,7 +55,12 @@ export function typeScriptBlocks(file: string): CodeBlock[] {
       let previous = i - 1;
       while (previous >= 0 && lines[previous]!.trim() === '') previous--;
       const marker = previous >= 0 ? skipMarker.exec(lines[previous]!.trim()) : null;
-      blocks.push({ file, line: i + 2, code: lines.slice(i + 1, end).join('\n'), skipReason: marker ? marker[1] : undefined });
+      blocks.push({
+        file,
+        line: i + 2,
+        code: lines.slice(i + 1, end).join('\n'),
+        skipReason: marker ? marker[1] : undefined,
+      });
     }
     i = end;
   }
@@ -97,7 +102,14 @@ export function markedTables(file: string): MarkedTable[] {
       if (!name) throw new Error(`${file}:${row + 1}: a row without a backticked name in its first cell`);
       names.push(name[1]!);
     }
-    tables.push({ file, line: i + 1, kind: marker[1] as MarkedTable['kind'], typeName: marker[2]!, entry: marker[3]!, names });
+    tables.push({
+      file,
+      line: i + 1,
+      kind: marker[1] as MarkedTable['kind'],
+      typeName: marker[2]!,
+      entry: marker[3]!,
+      names,
+    });
   });
   return tables;
 }

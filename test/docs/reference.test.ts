@@ -12,7 +12,13 @@ let program: ts.Program;
 
 beforeAll(() => {
   const entries = [...new Set(tables.map((table) => join(root, table.entry)))];
-  program = ts.createProgram(entries, { strict: true, skipLibCheck: true, noEmit: true, types: ['node'], esModuleInterop: true });
+  program = ts.createProgram(entries, {
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: ['node'],
+    esModuleInterop: true,
+  });
 }, 120_000);
 
 /** The members a table should list: an interface's properties, or a string union's members. */
@@ -20,12 +26,15 @@ function declared(table: MarkedTable): string[] {
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(join(root, table.entry));
   if (!source) throw new Error(`${table.file}:${table.line}: no entry file ${table.entry}`);
-  const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(source)!).find((symbol) => symbol.name === table.typeName);
+  const exported = checker
+    .getExportsOfModule(checker.getSymbolAtLocation(source)!)
+    .find((symbol) => symbol.name === table.typeName);
   if (!exported) throw new Error(`${table.file}:${table.line}: ${table.entry} does not export ${table.typeName}`);
   const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
   const type = checker.getDeclaredTypeOfSymbol(symbol);
   if (table.kind === 'options-of') return checker.getPropertiesOfType(type).map((property) => property.name);
-  if (!type.isUnion()) throw new Error(`${table.file}:${table.line}: ${table.typeName} is not a union of string literals`);
+  if (!type.isUnion())
+    throw new Error(`${table.file}:${table.line}: ${table.typeName} is not a union of string literals`);
   return type.types.map((member) => (member.isStringLiteral() ? member.value : checker.typeToString(member)));
 }
 
@@ -46,7 +55,10 @@ describe('the options and error-code tables', () => {
     '%s lists every member the code declares, once, and nothing else',
     (_, table) => {
       const names = declared(table);
-      expect({ missing: names.filter((name) => !table.names.includes(name)), unknown: table.names.filter((name) => !names.includes(name)) }).toEqual({
+      expect({
+        missing: names.filter((name) => !table.names.includes(name)),
+        unknown: table.names.filter((name) => !names.includes(name)),
+      }).toEqual({
         missing: [],
         unknown: [],
       });

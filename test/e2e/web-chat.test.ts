@@ -13,10 +13,22 @@ if (!available && process.env.PALAVER_REQUIRE_CHROMIUM === '1') {
   // CI installs Chromium and sets this: there a missing browser is a failure, not a skip.
   throw new Error(`PALAVER_REQUIRE_CHROMIUM=1 but there is no Chromium at ${executablePath}.`);
 }
-if (!available) console.warn(`[web-chat e2e] SKIPPED: no Chromium at ${executablePath} (apt-get install chromium, or set CHROMIUM_PATH).`);
+if (!available)
+  console.warn(
+    `[web-chat e2e] SKIPPED: no Chromium at ${executablePath} (apt-get install chromium, or set CHROMIUM_PATH).`,
+  );
 
 // How Chromium runs here: headless, no sandbox (root), and no background traffic to Google on a closed network.
-const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const flags = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const screenshot = resolve(__dirname, '../artifacts/web-chat.png');
 
 // The steps below are one conversation, in order: each `it` checks one thing the page shows along the way.
@@ -30,7 +42,12 @@ describe.skipIf(!available)('the web chat example in headless Chromium', () => {
   beforeAll(async () => {
     chat = await startWebChat({ port: 0 });
     profile = mkdtempSync(join(tmpdir(), 'palaver-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: flags, viewport: { width: 1000, height: 900 } });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      args: flags,
+      viewport: { width: 1000, height: 900 },
+    });
     page = context.pages()[0] ?? (await context.newPage());
     await page.goto(chat.url);
     await page.waitForSelector('body[data-ready="true"]');
@@ -45,8 +62,13 @@ describe.skipIf(!available)('the web chat example in headless Chromium', () => {
   const botLines = () => page.$$eval('.msg.bot', (nodes) => nodes.map((node) => node.textContent));
   const sessionId = () => page.textContent('#session-id');
   const entities = () =>
-    page.$$eval('#entities tr[data-entity]', (rows) => Object.fromEntries(rows.map((row) => [row.getAttribute('data-entity'), row.querySelector('td')?.textContent])));
-  const lastBatch = () => page.$$eval('.batch', (batches) => [...(batches.at(-1)?.querySelectorAll('.msg.bot') ?? [])].map((node) => node.textContent));
+    page.$$eval('#entities tr[data-entity]', (rows) =>
+      Object.fromEntries(rows.map((row) => [row.getAttribute('data-entity'), row.querySelector('td')?.textContent])),
+    );
+  const lastBatch = () =>
+    page.$$eval('.batch', (batches) =>
+      [...(batches.at(-1)?.querySelectorAll('.msg.bot') ?? [])].map((node) => node.textContent),
+    );
 
   /** Types `text` and waits until the bot's answer is on the page. */
   async function say(text: string): Promise<void> {
@@ -110,7 +132,11 @@ describe.skipIf(!available)('the web chat example in headless Chromium', () => {
   it('starts a new session on the next message, which still knows the user', async () => {
     await say('hi');
     const session = await sessionId();
-    expect({ last: await lastBatch(), fresh: session !== firstSession && session !== '—', entities: await entities() }).toEqual({
+    expect({
+      last: await lastBatch(),
+      fresh: session !== firstSession && session !== '—',
+      entities: await entities(),
+    }).toEqual({
       last: ['Can you tell Botty your location, Lars?'],
       fresh: true,
       entities: { BotName: 'Botty', UserName: 'Lars', UserPhone: '555-555-5555' },
@@ -125,13 +151,24 @@ describe.skipIf(!available)('the web chat example in headless Chromium', () => {
       status: await page.textContent('#session-status'),
       session: await sessionId(),
       entities: await entities(),
-      pushed: await page.$$eval('.batch', (nodes) => nodes.filter((node) => node.getAttribute('data-label')?.endsWith('pushed')).length),
-    }).toEqual({ status: 'ended: timeout', session: '—', entities: { UserName: 'Lars', UserPhone: '555-555-5555' }, pushed: 1 });
+      pushed: await page.$$eval(
+        '.batch',
+        (nodes) => nodes.filter((node) => node.getAttribute('data-label')?.endsWith('pushed')).length,
+      ),
+    }).toEqual({
+      status: 'ended: timeout',
+      session: '—',
+      entities: { UserName: 'Lars', UserPhone: '555-555-5555' },
+      pushed: 1,
+    });
   });
 
   it('keeps who the browser is in a signed HttpOnly SameSite=Lax cookie, which the page cannot read', async () => {
     const cookies = await context.cookies(chat.url);
-    expect({ page: await page.evaluate('document.cookie'), cookies: cookies.map(({ name, httpOnly, sameSite }) => ({ name, httpOnly, sameSite })) }).toEqual({
+    expect({
+      page: await page.evaluate('document.cookie'),
+      cookies: cookies.map(({ name, httpOnly, sameSite }) => ({ name, httpOnly, sameSite })),
+    }).toEqual({
       page: '',
       cookies: [{ name: 'palaver_user', httpOnly: true, sameSite: 'Lax' }],
     });
@@ -146,7 +183,10 @@ describe.skipIf(!available)('the web chat example in headless Chromium', () => {
       await otherPage.waitForSelector('body[data-ready="true"]');
       // A message pushed to the first browser's user: shown there, and nowhere else.
       const user = (await context.cookies(chat.url))[0]!.value.split('.')[0]!;
-      await chat.bot.send({ channelId: 'webchat', user: { id: user }, conversation: { id: `webchat-${user}` } }, 'Only for the first browser.');
+      await chat.bot.send(
+        { channelId: 'webchat', user: { id: user }, conversation: { id: `webchat-${user}` } },
+        'Only for the first browser.',
+      );
       await page.waitForSelector('text=Only for the first browser.');
       expect({
         session: await otherPage.textContent('#session-id'),

@@ -25,7 +25,12 @@ function run(example: string, input?: string): Promise<{ code: number | null; st
 describe.concurrent('the adapter examples', { timeout: 60_000 }, () => {
   it('examples/chat.ts chats through the console adapter when its input is piped', async () => {
     const { code, stdout } = await run('examples/chat.ts', 'hi\nLars\n/timeout\nhello\n');
-    expect({ code, lines: stdout.split('\n').filter((line) => line.startsWith('Botty>') || line.startsWith('you>') || line.includes('ended')) }).toEqual({
+    expect({
+      code,
+      lines: stdout
+        .split('\n')
+        .filter((line) => line.startsWith('Botty>') || line.startsWith('you>') || line.includes('ended')),
+    }).toEqual({
       code: 0,
       lines: [
         'you> hi',

@@ -22,7 +22,11 @@ describe('examples/cards', () => {
             title: 'Hero Card',
             subtitle: 'Space Needle',
             text: 'The <b>Space Needle</b> is an observation tower in Seattle, Washington, a landmark of the Pacific Northwest, and an icon of Seattle.',
-            images: [{ url: 'https://upload.wikimedia.org/wikipedia/commons/thumb/7/7c/Seattlenighttimequeenanne.jpg/320px-Seattlenighttimequeenanne.jpg' }],
+            images: [
+              {
+                url: 'https://upload.wikimedia.org/wikipedia/commons/thumb/7/7c/Seattlenighttimequeenanne.jpg/320px-Seattlenighttimequeenanne.jpg',
+              },
+            ],
             tap: { type: 'openUrl', value: 'https://en.wikipedia.org/wiki/Space_Needle' },
           },
         },

@@ -28,7 +28,10 @@ describe('examples/order-pizza', () => {
     await vi.advanceTimersByTimeAsync(1999);
     const before = delivered.length;
     await vi.advanceTimersByTimeAsync(1);
-    expect([before, delivered.slice(before)]).toEqual([2, [{ address: address(), messages: [{ type: 'message', text: 'Your margherita pizza is on its way!' }] }]]);
+    expect([before, delivered.slice(before)]).toEqual([
+      2,
+      [{ address: address(), messages: [{ type: 'message', text: 'Your margherita pizza is on its way!' }] }],
+    ]);
   });
 
   it('puts the proactive message behind replies still waiting for the user, in the same batch', async () => {
@@ -68,6 +71,11 @@ describe('examples/order-pizza', () => {
     const rec = recorder();
     const bot = createPizzaBot(rec.options, new Kitchen(2000));
     for (const text of ['hi', 'cancel', 'no', 'hawaiian']) await bot.receive({ address: address(), text });
-    expect(rec.texts()).toEqual(['Which pizza would you like?', 'Cancel your order?', 'Which pizza would you like?', 'Starting your hawaiian pizza order...']);
+    expect(rec.texts()).toEqual([
+      'Which pizza would you like?',
+      'Cancel your order?',
+      'Which pizza would you like?',
+      'Starting your hawaiian pizza order...',
+    ]);
   });
 });

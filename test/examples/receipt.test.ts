@@ -27,8 +27,16 @@ describe('examples/receipt', () => {
         content: {
           title: "Recipient's Name",
           items: [
-            { price: '$22.00', title: 'EMP Museum', image: { url: 'https://upload.wikimedia.org/wikipedia/commons/a/a0/Night_Exterior_EMP.jpg' } },
-            { price: '$22.00', title: 'Space Needle', image: { url: 'https://upload.wikimedia.org/wikipedia/commons/7/7c/Seattlenighttimequeenanne.jpg' } },
+            {
+              price: '$22.00',
+              title: 'EMP Museum',
+              image: { url: 'https://upload.wikimedia.org/wikipedia/commons/a/a0/Night_Exterior_EMP.jpg' },
+            },
+            {
+              price: '$22.00',
+              title: 'Space Needle',
+              image: { url: 'https://upload.wikimedia.org/wikipedia/commons/7/7c/Seattlenighttimequeenanne.jpg' },
+            },
           ],
           facts: [
             { key: 'Order Number', value: '1234567898' },

@@ -11,8 +11,11 @@ function runExample(): Promise<{ code: number | null; stdout: string; stderr: st
   const env = { ...process.env };
   delete env.REDIS_URL;
   return new Promise((done) => {
-    execFile(process.execPath, ['-r', 'ts-node/register/transpile-only', 'examples/redis-two-processes.ts'], { cwd: root, env, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', 'examples/redis-two-processes.ts'],
+      { cwd: root, env, timeout: 60_000 },
+      (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }

@@ -16,7 +16,10 @@ function tutorial() {
     autoBatchDelay: 0,
     store: new MemoryStore({ maxSessions: 10 }),
   });
-  bot.on('sessionEnd', ({ reason, entities, kept }) => void ends.push({ reason, entities: entities as TutorialEntities, kept }));
+  bot.on(
+    'sessionEnd',
+    ({ reason, entities, kept }) => void ends.push({ reason, entities: entities as TutorialEntities, kept }),
+  );
   /** Sends `text` and returns what the bot answered to it. */
   const say = async (text: string) => {
     const before = said.length;
@@ -70,7 +73,13 @@ describe('the Conversation Learner session callbacks tutorial', () => {
     const { bot, say, ends } = tutorial();
     for (const text of ['hi', 'Lars', '555-555-5555']) await say(text);
     await vi.advanceTimersByTimeAsync(TIMEOUT);
-    expect(ends).toEqual([{ reason: 'timeout', entities: { BotName: 'Botty', UserName: 'Lars', UserPhone: '555-555-5555' }, kept: ['UserName', 'UserPhone'] }]);
+    expect(ends).toEqual([
+      {
+        reason: 'timeout',
+        entities: { BotName: 'Botty', UserName: 'Lars', UserPhone: '555-555-5555' },
+        kept: ['UserName', 'UserPhone'],
+      },
+    ]);
     expect(await say('hello')).toEqual(['Can you tell Botty your location, Lars?']);
     await bot.close();
   });
@@ -97,7 +106,8 @@ describe('the Conversation Learner session callbacks tutorial', () => {
   it('runs the tutorial’s test script: hi, Lars, phone, Seattle, hello, Detroit, then a session timeout', async () => {
     const { bot, say, ends } = tutorial();
     const transcript: string[] = [];
-    for (const text of ['hi', 'Lars', '555-555-5555', 'Seattle', 'hello', 'Detroit']) transcript.push(...(await say(text)));
+    for (const text of ['hi', 'Lars', '555-555-5555', 'Seattle', 'hello', 'Detroit'])
+      transcript.push(...(await say(text)));
     await vi.advanceTimersByTimeAsync(TIMEOUT);
     transcript.push(...(await say('hi')));
     expect(transcript).toEqual([

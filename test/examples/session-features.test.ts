@@ -163,10 +163,19 @@ describe('examples/serverless-expiry.ts', () => {
     const shared = store();
     const said: string[] = [];
     const deliver = (_to: Address, messages: OutgoingMessage[]) => void said.push(...messages.map((m) => m.text ?? ''));
-    await handleWebhook(shared, deliver, { address: { channelId: 'webhook', user: { id: 'lars' }, conversation: { id: 'c1' } }, text: 'hi' });
+    await handleWebhook(shared, deliver, {
+      address: { channelId: 'webhook', user: { id: 'lars' }, conversation: { id: 'c1' } },
+      text: 'hi',
+    });
     const start = Date.now();
-    const ended = [await handleCron(shared, deliver, start + 10 * 60_000), await handleCron(shared, deliver, start + 16 * 60_000)];
-    expect({ ended, said }).toEqual({ ended: [0, 1], said: ['Got it: hi', 'Closing this chat after 15 quiet minutes. Write any time!'] });
+    const ended = [
+      await handleCron(shared, deliver, start + 10 * 60_000),
+      await handleCron(shared, deliver, start + 16 * 60_000),
+    ];
+    expect({ ended, said }).toEqual({
+      ended: [0, 1],
+      said: ['Got it: hi', 'Closing this chat after 15 quiet minutes. Write any time!'],
+    });
   });
 });
 
@@ -189,7 +198,13 @@ function run(example: string): Promise<{ code: number | null; stdout: string }> 
 describe.concurrent('the session-feature scripts', { timeout: 60_000 }, () => {
   it('examples/still-there.ts nudges, nudges twice while paying, then closes', async () => {
     const { code, stdout } = await run('examples/still-there.ts');
-    expect({ code, bot: stdout.split('\n').filter((line) => line.includes('bot>')).map((line) => line.replace(/^.*bot> /, '')) }).toEqual({
+    expect({
+      code,
+      bot: stdout
+        .split('\n')
+        .filter((line) => line.includes('bot>'))
+        .map((line) => line.replace(/^.*bot> /, '')),
+    }).toEqual({
       code: 0,
       bot: [
         'Hi! Say "pay" to settle your order.',
@@ -204,14 +219,19 @@ describe.concurrent('the session-feature scripts', { timeout: 60_000 }, () => {
 
   it('examples/typed-entities.ts migrates the stored name on the deploy', async () => {
     const { code, stdout } = await run('examples/typed-entities.ts');
-    expect({ code, last: stdout.trim().split('\n').at(-1) }).toEqual({ code: 0, last: '  bot> v2 knows: first=Lars last=Nilsson cart=- consent=true' });
+    expect({ code, last: stdout.trim().split('\n').at(-1) }).toEqual({
+      code: 0,
+      last: '  bot> v2 knows: first=Lars last=Nilsson cart=- consent=true',
+    });
   });
 
   it('examples/reminder.ts resumes the booking after the reminder and prints its analytics', async () => {
     const { code, stdout } = await run('examples/reminder.ts');
     expect({ code, stdout }).toEqual({
       code: 0,
-      stdout: expect.stringMatching(/bot> Well done!\n {2}bot> For how many people\?\n[\s\S]*\[analytics\] session endSession after [\d.]+s: 4 turns, 4 from the user, 6 from the bot/),
+      stdout: expect.stringMatching(
+        /bot> Well done!\n {2}bot> For how many people\?\n[\s\S]*\[analytics\] session endSession after [\d.]+s: 4 turns, 4 from the user, 6 from the bot/,
+      ),
     });
   });
 

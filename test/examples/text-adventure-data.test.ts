@@ -13,7 +13,9 @@ async function play(commands: string[], map: Record<string, Location> = world) {
 describe('examples/text-adventure-data', () => {
   it("asks with the location's description and its commands as choices", async () => {
     const { messages } = await play([]);
-    expect(messages().map((m) => [m.text, m.suggestedActions?.map((a) => a.value)])).toEqual([[world.room0!.description, ['north', 'look']]]);
+    expect(messages().map((m) => [m.text, m.suggestedActions?.map((a) => a.value)])).toEqual([
+      [world.room0!.description, ['north', 'look']],
+    ]);
   });
 
   it('walks the world and congratulates the player on the way out', async () => {

@@ -3,7 +3,8 @@ import { createTextAdventureBot } from '../../examples/text-adventure';
 import { address, errorsOf, recorder, stackOf } from './recorder';
 
 const CLEARING = "You're in a large clearing. There's a path to the north.";
-const HOUSE = "There's a small house here surrounded by a white fence with a gate. There's a path to the south and west.";
+const HOUSE =
+  "There's a small house here surrounded by a white fence with a gate. There's a path to the south and west.";
 const GARDEN = "You're in a garden behind the fence. A path leads out of the woods to the east.";
 const FOREST = "You're in a dark forest. The only path leads east.";
 
@@ -35,8 +36,20 @@ describe('examples/text-adventure (hand-written)', () => {
   });
 
   it('reaches every location the commands name', async () => {
-    const { descriptions, errors } = await play('north', 'west', 'look', 'east', 'open gate', 'back', 'open gate', 'look');
-    expect([descriptions, errors]).toEqual([[CLEARING, HOUSE, FOREST, FOREST, HOUSE, GARDEN, HOUSE, GARDEN, GARDEN], []]);
+    const { descriptions, errors } = await play(
+      'north',
+      'west',
+      'look',
+      'east',
+      'open gate',
+      'back',
+      'open gate',
+      'look',
+    );
+    expect([descriptions, errors]).toEqual([
+      [CLEARING, HOUSE, FOREST, FOREST, HOUSE, GARDEN, HOUSE, GARDEN, GARDEN],
+      [],
+    ]);
   });
 
   it('moves with replaceDialog: the location and its prompt are all there is on the stack', async () => {

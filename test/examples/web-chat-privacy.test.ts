@@ -25,10 +25,17 @@ async function visit(): Promise<string> {
 }
 
 const userOf = (cookie: string) => cookie.slice(cookie.indexOf('=') + 1, cookie.indexOf('.'));
-const addressOf = (user: string): Address => ({ channelId: 'webchat', user: { id: user, name: 'You' }, conversation: { id: `webchat-${user}` } });
+const addressOf = (user: string): Address => ({
+  channelId: 'webchat',
+  user: { id: user, name: 'You' },
+  conversation: { id: `webchat-${user}` },
+});
 
 function api(path: string, cookie: string | undefined, init: RequestInit = {}): Promise<Response> {
-  return fetch(new URL(path, chat.url), { ...init, headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) } });
+  return fetch(new URL(path, chat.url), {
+    ...init,
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+  });
 }
 
 async function say(cookie: string | undefined, body: unknown): Promise<{ status: number; text: string }> {
@@ -40,7 +47,10 @@ async function say(cookie: string | undefined, body: unknown): Promise<{ status:
 async function events(cookie: string | undefined, query = '') {
   const controller = new AbortController();
   streams.push(controller);
-  const response = await fetch(new URL(`/api/events${query}`, chat.url), { headers: cookie ? { cookie } : {}, signal: controller.signal });
+  const response = await fetch(new URL(`/api/events${query}`, chat.url), {
+    headers: cookie ? { cookie } : {},
+    signal: controller.signal,
+  });
   let received = '';
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -60,7 +70,9 @@ async function events(cookie: string | undefined, query = '') {
 describe('the web chat: a browser is the user of its signed cookie', () => {
   it('sets a signed, HttpOnly, SameSite=Lax session cookie on the first visit', async () => {
     const response = await fetch(chat.url);
-    expect(response.headers.get('set-cookie')).toMatch(/^palaver_user=[\w-]{22}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(response.headers.get('set-cookie')).toMatch(
+      /^palaver_user=[\w-]{22}\.[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
   });
 
   it('gives each new browser its own user', async () => {
@@ -76,7 +88,9 @@ describe('the web chat: a browser is the user of its signed cookie', () => {
     const cookie = await visit();
     const first = await say(cookie, { text: 'hi' });
     const session = (await (await api('/api/session', cookie)).json()) as { id: string | null };
-    expect({ status: first.status, greeted: first.text.includes("Hi, I'm Botty"), session: typeof session.id }).toEqual({ status: 200, greeted: true, session: 'string' });
+    expect({ status: first.status, greeted: first.text.includes("Hi, I'm Botty"), session: typeof session.id }).toEqual(
+      { status: 200, greeted: true, session: 'string' },
+    );
   });
 });
 
@@ -85,7 +99,11 @@ describe('the web chat: no request reaches another user', () => {
     let started = 0;
     chat.bot.on('sessionStart', () => void started++);
     const answer = await say(undefined, { address: addressOf('someone'), text: 'hi' });
-    expect({ status: answer.status, code: (JSON.parse(answer.text) as { error: { code: string } }).error.code, started }).toEqual({
+    expect({
+      status: answer.status,
+      code: (JSON.parse(answer.text) as { error: { code: string } }).error.code,
+      started,
+    }).toEqual({
       status: 401,
       code: 'UNAUTHENTICATED',
       started: 0,
@@ -114,7 +132,11 @@ describe('the web chat: no request reaches another user', () => {
     await say(bob, { text: 'Bob Secretname' });
     const forged = await say(ann, { address: addressOf(userOf(bob)), text: '555-555-5555' });
     const bobs = await say(bob, { text: '555-555-5555' });
-    expect({ status: forged.status, leaked: forged.text.includes('Secretname'), bob: bobs.text.includes('Can you tell Botty your location, Bob Secretname?') }).toEqual({
+    expect({
+      status: forged.status,
+      leaked: forged.text.includes('Secretname'),
+      bob: bobs.text.includes('Can you tell Botty your location, Bob Secretname?'),
+    }).toEqual({
       status: 403,
       leaked: false,
       bob: true,
@@ -132,7 +154,10 @@ describe('the web chat: no request reaches another user', () => {
 
   it('answers 401 to an event stream opened without the cookie', async () => {
     const stream = await events(undefined);
-    expect({ status: stream.status, body: await stream.until('UNAUTHENTICATED') }).toEqual({ status: 401, body: expect.stringContaining('UNAUTHENTICATED') });
+    expect({ status: stream.status, body: await stream.until('UNAUTHENTICATED') }).toEqual({
+      status: 401,
+      body: expect.stringContaining('UNAUTHENTICATED'),
+    });
   });
 
   it("streams to each browser only its own user's pushed messages", async () => {
@@ -144,8 +169,14 @@ describe('the web chat: no request reaches another user', () => {
     await chat.bot.send(addressOf(userOf(bob)), 'for bob');
     await chat.bot.send(addressOf(userOf(ann)), 'for ann');
     await chat.bot.send(addressOf(userOf(bob)), 'for bob, again');
-    const [annGot, bobGot] = await Promise.all([annStream.until('for ann', 'for bob'), bobStream.until('for bob, again')]);
-    expect({ ann: [annGot.includes('for ann'), annGot.includes('for bob')], bobGotAnns: bobGot.includes('for ann') }).toEqual({ ann: [true, false], bobGotAnns: false });
+    const [annGot, bobGot] = await Promise.all([
+      annStream.until('for ann', 'for bob'),
+      bobStream.until('for bob, again'),
+    ]);
+    expect({
+      ann: [annGot.includes('for ann'), annGot.includes('for bob')],
+      bobGotAnns: bobGot.includes('for ann'),
+    }).toEqual({ ann: [true, false], bobGotAnns: false });
   });
 
   it('ignores a ?user= naming another user on the event stream', async () => {
@@ -158,8 +189,11 @@ describe('the web chat: no request reaches another user', () => {
     expect({ ann: got.includes('for ann'), bob: got.includes('for bob only') }).toEqual({ ann: true, bob: false });
   });
 
-  it("answers 401 to the session panel and the timeout button without the cookie", async () => {
-    const statuses = [(await api('/api/session', undefined)).status, (await api('/api/timeout', undefined, { method: 'POST' })).status];
+  it('answers 401 to the session panel and the timeout button without the cookie', async () => {
+    const statuses = [
+      (await api('/api/session', undefined)).status,
+      (await api('/api/timeout', undefined, { method: 'POST' })).status,
+    ];
     expect(statuses).toEqual([401, 401]);
   });
 });

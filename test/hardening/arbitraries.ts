@@ -4,13 +4,42 @@ import fc from 'fast-check';
 
 /** Keys that break naive code: prototype names, Object.prototype methods, the fields palaver reads. */
 export const nastyKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'then', 'id', 'text', 'type', 'data', 'v'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    'then',
+    'id',
+    'text',
+    'type',
+    'data',
+    'v',
+  ),
   fc.string({ maxLength: 8 }),
 );
 
 /** Text that looks like a sprintf template, or like a session key. */
 export const nastyText = fc.oneof(
-  fc.constantFrom('%s', '%(x)s', '%', '100%', '%%', '%d%%', '%(constructor)s', '%(__proto__)s', '%1$s', '%j', '%c', 'a:b', '%3A', 's:x', ''),
+  fc.constantFrom(
+    '%s',
+    '%(x)s',
+    '%',
+    '100%',
+    '%%',
+    '%d%%',
+    '%(constructor)s',
+    '%(__proto__)s',
+    '%1$s',
+    '%j',
+    '%c',
+    'a:b',
+    '%3A',
+    's:x',
+    '',
+  ),
   fc.string({ maxLength: 24 }),
   fc.string({ unit: 'binary', maxLength: 12 }),
 );
@@ -31,7 +60,9 @@ export const { json } = fc.letrec<{ json: unknown }>((tie) => ({
 }));
 
 /** A JSON object with nasty own keys. */
-export const jsonObject = fc.array(fc.tuple(nastyKey, json), { maxLength: 4 }).map((entries) => Object.fromEntries(entries) as Record<string, unknown>);
+export const jsonObject = fc
+  .array(fc.tuple(nastyKey, json), { maxLength: 4 })
+  .map((entries) => Object.fromEntries(entries) as Record<string, unknown>);
 
 /** Adds the own keys of `extra` (nasty ones included) under the record's. */
 function withExtra<T extends object>(record: fc.Arbitrary<T>): fc.Arbitrary<T> {
@@ -39,14 +70,24 @@ function withExtra<T extends object>(record: fc.Arbitrary<T>): fc.Arbitrary<T> {
 }
 
 /** Ids: mostly valid, some with the key separator, some not strings at all. Never the bystander's. */
-export const id = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('u1', 'u2', 'a:b', 'a', 'b:c', '%3A', '%', ' ', '__proto__', 'constructor') },
-  { weight: 2, arbitrary: fc.string({ maxLength: 6 }) },
-  { weight: 1, arbitrary: json },
-).filter((value) => value !== 'safe' && value !== 'bystander' && value !== 'quiet-room');
+export const id = fc
+  .oneof(
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom('u1', 'u2', 'a:b', 'a', 'b:c', '%3A', '%', ' ', '__proto__', 'constructor'),
+    },
+    { weight: 2, arbitrary: fc.string({ maxLength: 6 }) },
+    { weight: 1, arbitrary: json },
+  )
+  .filter((value) => value !== 'safe' && value !== 'bystander' && value !== 'quiet-room');
 
 export const address = fc.oneof(
-  { weight: 4, arbitrary: withExtra(fc.record({ channelId: id, user: withExtra(fc.record({ id })), conversation: withExtra(fc.record({ id })) })) },
+  {
+    weight: 4,
+    arbitrary: withExtra(
+      fc.record({ channelId: id, user: withExtra(fc.record({ id })), conversation: withExtra(fc.record({ id })) }),
+    ),
+  },
   {
     weight: 1,
     arbitrary: fc.record(
@@ -66,7 +107,14 @@ const attachment = withExtra(
   fc.record(
     {
       contentType: fc.oneof(
-        fc.constantFrom('image/png', 'application/vnd.microsoft.card.hero', 'application/vnd.microsoft.card.receipt', 'constructor', '__proto__', 'toString'),
+        fc.constantFrom(
+          'image/png',
+          'application/vnd.microsoft.card.hero',
+          'application/vnd.microsoft.card.receipt',
+          'constructor',
+          '__proto__',
+          'toString',
+        ),
         json,
       ),
       content: json,
@@ -126,4 +174,7 @@ export const outgoing = fc.oneof(
 );
 
 /** Format arguments: none most of the time, since no arguments means no formatting. */
-export const args = fc.oneof({ weight: 2, arbitrary: fc.constant([] as unknown[]) }, { weight: 1, arbitrary: fc.array(json, { maxLength: 3 }) });
+export const args = fc.oneof(
+  { weight: 2, arbitrary: fc.constant([] as unknown[]) },
+  { weight: 1, arbitrary: fc.array(json, { maxLength: 3 }) },
+);

@@ -1,8 +1,26 @@
 // Faults: a store that fails, a deliver that throws or hangs, hooks and listeners that throw, close() mid-flight.
 import { describe, expect, it, vi } from 'vitest';
-import { DeliveryError, MemoryStore, SessionManager, type Address, type EndReason, type OutgoingMessage, type PalaverError, type SessionManagerOptions } from '../../src';
+import {
+  DeliveryError,
+  MemoryStore,
+  SessionManager,
+  type Address,
+  type EndReason,
+  type OutgoingMessage,
+  type PalaverError,
+  type SessionManagerOptions,
+} from '../../src';
 import { address, MINUTE } from '../support/fixtures';
-import { type FaultRule, FaultyStore, makeBot, outcome, recordsOf, rejection, useFakeTime, watchProcess } from '../support/hardening';
+import {
+  type FaultRule,
+  FaultyStore,
+  makeBot,
+  outcome,
+  recordsOf,
+  rejection,
+  useFakeTime,
+  watchProcess,
+} from '../support/hardening';
 import { decodeState } from '../../src/codec';
 
 useFakeTime(0);
@@ -70,17 +88,26 @@ describe('a store that fails', () => {
         expect(made.texts().length).toBe([...saved.values()].flat().length);
       });
 
-      it.each(rules)('keeps state intact: each counter equals the saved turns, and the next turn works, when %s', async (_what, rule) => {
-        const made = faultyBot({}, async);
-        made.store.rule = rule;
-        const { saved } = await drive(made.bot, ['ann', 'bob', 'cy'], 10);
-        made.store.rule = () => false;
-        const next = await Promise.all(['ann', 'bob', 'cy'].map((user) => made.bot.receive({ address: address(user), text: 'next' })));
-        const counts = next.map((r) => r.replies[0]?.text);
-        expect(counts).toEqual(['ann#next', 'bob#next', 'cy#next']);
-        const stored = ['ann', 'bob', 'cy'].map((user) => [made.bot.keyOf(address(user)), ...recordsOf(made.bot, address(user)).slice(0, 2)] as const).map(([key, session, user]) => [decodeState(session!, key), JSON.parse(user!)] as const);
-        expect(stored.map(([session, user]) => [session.entities.n, user.n])).toEqual(['ann', 'bob', 'cy'].map((u) => [saved.get(u)!.length + 1, saved.get(u)!.length + 1]));
-      });
+      it.each(rules)(
+        'keeps state intact: each counter equals the saved turns, and the next turn works, when %s',
+        async (_what, rule) => {
+          const made = faultyBot({}, async);
+          made.store.rule = rule;
+          const { saved } = await drive(made.bot, ['ann', 'bob', 'cy'], 10);
+          made.store.rule = () => false;
+          const next = await Promise.all(
+            ['ann', 'bob', 'cy'].map((user) => made.bot.receive({ address: address(user), text: 'next' })),
+          );
+          const counts = next.map((r) => r.replies[0]?.text);
+          expect(counts).toEqual(['ann#next', 'bob#next', 'cy#next']);
+          const stored = ['ann', 'bob', 'cy']
+            .map((user) => [made.bot.keyOf(address(user)), ...recordsOf(made.bot, address(user)).slice(0, 2)] as const)
+            .map(([key, session, user]) => [decodeState(session!, key), JSON.parse(user!)] as const);
+          expect(stored.map(([session, user]) => [session.entities.n, user.n])).toEqual(
+            ['ann', 'bob', 'cy'].map((u) => [saved.get(u)!.length + 1, saved.get(u)!.length + 1]),
+          );
+        },
+      );
     });
   }
 
@@ -109,7 +136,12 @@ describe('a store that fails', () => {
   it('runs onSessionEnd once when the turn that ended the session failed to save and is sent again', async () => {
     const store = new FaultyStore();
     const ends: EndReason[] = [];
-    const made = makeBot({ store, closePolicy: 'lazy', timeout: MINUTE, onSessionEnd: (_s, reason) => void ends.push(reason) });
+    const made = makeBot({
+      store,
+      closePolicy: 'lazy',
+      timeout: MINUTE,
+      onSessionEnd: (_s, reason) => void ends.push(reason),
+    });
     made.bot.dialog('/', () => undefined);
     await made.bot.receive({ address: address(), text: 'hi' });
     vi.advanceTimersByTime(2 * MINUTE);
@@ -132,7 +164,10 @@ describe('a store that fails', () => {
     await vi.advanceTimersByTimeAsync(2 * MINUTE);
     store.rule = () => false;
     await vi.advanceTimersByTimeAsync(2 * MINUTE);
-    expect([ends.sort(), made.errors.some((e) => e.code === 'STORE_UNAVAILABLE')]).toEqual([['ann:timeout', 'bob:timeout'], true]);
+    expect([ends.sort(), made.errors.some((e) => e.code === 'STORE_UNAVAILABLE')]).toEqual([
+      ['ann:timeout', 'bob:timeout'],
+      true,
+    ]);
     await made.bot.close();
   });
 
@@ -149,7 +184,11 @@ describe('a store that fails', () => {
     store.rule = () => false;
     await vi.advanceTimersByTimeAsync(MINUTE);
     // About one sweep a second while the store is down (not a tight loop), then the session ends.
-    expect([claims <= 10 * 60 + 5, made.errors.filter((e) => e.code === 'STORE_UNAVAILABLE').length, ended]).toEqual([true, 1, ['timeout']]);
+    expect([claims <= 10 * 60 + 5, made.errors.filter((e) => e.code === 'STORE_UNAVAILABLE').length, ended]).toEqual([
+      true,
+      1,
+      ['timeout'],
+    ]);
     await made.bot.close();
   });
 
@@ -158,10 +197,15 @@ describe('a store that fails', () => {
     const made = makeBot({ store });
     made.bot.dialog('/', () => undefined);
     store.rule = ({ op }) => op === 'get';
-    const failed = [await outcome(made.bot.startSession(address())), await outcome(made.bot.endSession(address()))].map(rejection);
+    const failed = [await outcome(made.bot.startSession(address())), await outcome(made.bot.endSession(address()))].map(
+      rejection,
+    );
     store.rule = () => false;
     await made.bot.startSession(address());
-    expect([failed, await made.bot.endSession(address())]).toEqual([[expect.objectContaining({ code: 'STORE_UNAVAILABLE' }), expect.objectContaining({ code: 'STORE_UNAVAILABLE' })], true]);
+    expect([failed, await made.bot.endSession(address())]).toEqual([
+      [expect.objectContaining({ code: 'STORE_UNAVAILABLE' }), expect.objectContaining({ code: 'STORE_UNAVAILABLE' })],
+      true,
+    ]);
   });
 });
 
@@ -194,7 +238,13 @@ describe('a deliver that throws or hangs', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect([calls.map((c) => c.at), errors]).toEqual([
       [0, 100, 300, 700],
-      [expect.objectContaining({ code: 'DELIVERY_FAILED', messages: [expect.objectContaining({ text: 'hello' })], address: address() })],
+      [
+        expect.objectContaining({
+          code: 'DELIVERY_FAILED',
+          messages: [expect.objectContaining({ text: 'hello' })],
+          address: address(),
+        }),
+      ],
     ]);
     expect(errors[0]).toBeInstanceOf(DeliveryError);
   });
@@ -226,7 +276,9 @@ describe('a deliver that throws or hangs', () => {
   });
 
   it('keeps later batches for the address in order behind a hanging one', async () => {
-    const { bot, calls } = deliveryBot((_to, messages) => (messages[0]?.text === 'first' ? new Promise(() => undefined) : undefined));
+    const { bot, calls } = deliveryBot((_to, messages) =>
+      messages[0]?.text === 'first' ? new Promise(() => undefined) : undefined,
+    );
     await bot.receive({ address: address(), text: 'first' });
     await bot.receive({ address: address(), text: 'second' });
     await vi.advanceTimersByTimeAsync(60_000);
@@ -295,12 +347,12 @@ describe('hooks and listeners that throw', () => {
       await made.bot.receive({ address: address(), text: 'end' }),
       await made.bot.receive({ address: address(), text: 'hi' }),
     ];
-    expect([results.map((r) => r.session.turnCount), made.errors.map((e) => e.code), made.ended, watch.unhandled]).toEqual([
-      [1, 2, 1],
-      Array(calls).fill('HOOK_FAILED'),
-      ['lars:endSession'],
-      [],
-    ]);
+    expect([
+      results.map((r) => r.session.turnCount),
+      made.errors.map((e) => e.code),
+      made.ended,
+      watch.unhandled,
+    ]).toEqual([[1, 2, 1], Array(calls).fill('HOOK_FAILED'), ['lars:endSession'], []]);
   });
 
   it.each([
@@ -310,7 +362,11 @@ describe('hooks and listeners that throw', () => {
     const made = hookBot({ onSessionEnd: hook });
     for (const user of ['a', 'b', 'c']) await made.bot.receive({ address: address(user), text: 'hi' });
     await vi.advanceTimersByTimeAsync(5 * MINUTE);
-    expect([made.ended.sort(), made.errors.map((e) => e.code), watch.unhandled]).toEqual([['a:timeout', 'b:timeout', 'c:timeout'], ['HOOK_FAILED', 'HOOK_FAILED', 'HOOK_FAILED'], []]);
+    expect([made.ended.sort(), made.errors.map((e) => e.code), watch.unhandled]).toEqual([
+      ['a:timeout', 'b:timeout', 'c:timeout'],
+      ['HOOK_FAILED', 'HOOK_FAILED', 'HOOK_FAILED'],
+      [],
+    ]);
   });
 
   it('ends every idle session once when a sessionEnd listener throws inside the scheduler', async () => {
@@ -318,17 +374,27 @@ describe('hooks and listeners that throw', () => {
     made.bot.on('sessionEnd', boom);
     for (const user of ['a', 'b', 'c']) await made.bot.receive({ address: address(user), text: 'hi' });
     await vi.advanceTimersByTimeAsync(5 * MINUTE);
-    expect([made.ended.sort(), made.errors.map((e) => e.code), watch.unhandled]).toEqual([['a:timeout', 'b:timeout', 'c:timeout'], ['HOOK_FAILED', 'HOOK_FAILED', 'HOOK_FAILED'], []]);
+    expect([made.ended.sort(), made.errors.map((e) => e.code), watch.unhandled]).toEqual([
+      ['a:timeout', 'b:timeout', 'c:timeout'],
+      ['HOOK_FAILED', 'HOOK_FAILED', 'HOOK_FAILED'],
+      [],
+    ]);
   });
 
-  it.each(['sessionStart', 'sessionEnd', 'turn'] as const)('reports an async %s listener that rejects as HOOK_FAILED, with no unhandled rejection', async (event) => {
-    const made = hookBot();
-    made.bot.on(event, reject);
-    await made.bot.receive({ address: address(), text: 'end' });
-    await vi.advanceTimersByTimeAsync(0);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect([made.errors.map((e) => [e.code, e.message.includes('async hook bug')]), watch.unhandled]).toEqual([[['HOOK_FAILED', true]], []]);
-  });
+  it.each(['sessionStart', 'sessionEnd', 'turn'] as const)(
+    'reports an async %s listener that rejects as HOOK_FAILED, with no unhandled rejection',
+    async (event) => {
+      const made = hookBot();
+      made.bot.on(event, reject);
+      await made.bot.receive({ address: address(), text: 'end' });
+      await vi.advanceTimersByTimeAsync(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect([made.errors.map((e) => [e.code, e.message.includes('async hook bug')]), watch.unhandled]).toEqual([
+        [['HOOK_FAILED', true]],
+        [],
+      ]);
+    },
+  );
 
   it('reports an async listener that rejects inside the scheduler, with no unhandled rejection', async () => {
     const made = hookBot();
@@ -336,7 +402,11 @@ describe('hooks and listeners that throw', () => {
     await made.bot.receive({ address: address(), text: 'hi' });
     await vi.advanceTimersByTimeAsync(5 * MINUTE);
     await new Promise((resolve) => setImmediate(resolve));
-    expect([made.ended, made.errors.map((e) => e.code), watch.unhandled]).toEqual([['lars:timeout'], ['HOOK_FAILED'], []]);
+    expect([made.ended, made.errors.map((e) => e.code), watch.unhandled]).toEqual([
+      ['lars:timeout'],
+      ['HOOK_FAILED'],
+      [],
+    ]);
   });
 
   it('survives an error listener that throws or rejects, printing what it could not report', async () => {
@@ -348,15 +418,26 @@ describe('hooks and listeners that throw', () => {
     await new Promise((resolve) => setImmediate(resolve));
     const lines = printed.mock.calls.map((call) => String(call[0]));
     printed.mockRestore();
-    expect([result.status, lines, watch.unhandled]).toEqual(['fulfilled', ['[palaver] an "error" listener threw:', '[palaver] an "error" listener threw:'], []]);
+    expect([result.status, lines, watch.unhandled]).toEqual([
+      'fulfilled',
+      ['[palaver] an "error" listener threw:', '[palaver] an "error" listener threw:'],
+      [],
+    ]);
   });
 
   it('fails no turn and loses no reply when the trace function throws', async () => {
     const made = makeBot({ trace: boom, autoBatchDelay: 250 });
     made.bot.dialog('/', [(session) => session.send('one'), (session) => session.send('two')]);
-    const results = [await outcome(made.bot.receive({ address: address(), text: 'a' })), await outcome(made.bot.receive({ address: address(), text: 'b' }))];
+    const results = [
+      await outcome(made.bot.receive({ address: address(), text: 'a' })),
+      await outcome(made.bot.receive({ address: address(), text: 'b' })),
+    ];
     await made.bot.close();
-    expect([results.map((r) => r.status), made.texts(), watch.unhandled]).toEqual([['fulfilled', 'fulfilled'], ['one', 'two'], []]);
+    expect([results.map((r) => r.status), made.texts(), watch.unhandled]).toEqual([
+      ['fulfilled', 'fulfilled'],
+      ['one', 'two'],
+      [],
+    ]);
   });
 
   it('treats a continueIf that throws as false: the old session ends once, a new one starts', async () => {
@@ -364,7 +445,11 @@ describe('hooks and listeners that throw', () => {
     await made.bot.receive({ address: address(), text: 'hi' });
     vi.advanceTimersByTime(2 * MINUTE);
     const { session } = await made.bot.receive({ address: address(), text: 'hi' });
-    expect([session.turnCount, made.ended, made.errors.map((e) => e.code)]).toEqual([1, ['lars:timeout'], ['HOOK_FAILED']]);
+    expect([session.turnCount, made.ended, made.errors.map((e) => e.code)]).toEqual([
+      1,
+      ['lars:timeout'],
+      ['HOOK_FAILED'],
+    ]);
   });
 
   it('closes cleanly when a sessionEnd listener throws during shutdown', async () => {
@@ -381,7 +466,10 @@ describe('hooks and listeners that throw', () => {
     made.bot.on('sessionEnd', ({ session }) => ids.push(session.id));
     for (const user of ['a', 'b', 'c']) await made.bot.receive({ address: address(user), text: 'hi' });
     vi.advanceTimersByTime(MINUTE + 1); // the scheduler starts its sweep
-    const racing: Promise<unknown>[] = ['a', 'b', 'c'].flatMap((user) => [made.bot.receive({ address: address(user), text: 'end' }), made.bot.endSession(address(user))]);
+    const racing: Promise<unknown>[] = ['a', 'b', 'c'].flatMap((user) => [
+      made.bot.receive({ address: address(user), text: 'end' }),
+      made.bot.endSession(address(user)),
+    ]);
     racing.push(made.bot.close());
     await vi.advanceTimersByTimeAsync(MINUTE);
     await Promise.allSettled(racing);
@@ -425,11 +513,19 @@ describe('close() while turns are in flight', () => {
     store.rule = ({ op }) => op === 'commit';
     gate.resolve();
     const [result, closed] = [await outcome(turn), await outcome(closing)];
-    expect([rejection(result), closed.status, made.texts(), vi.getTimerCount()]).toEqual([expect.objectContaining({ code: 'STORE_UNAVAILABLE' }), 'fulfilled', [], 0]);
+    expect([rejection(result), closed.status, made.texts(), vi.getTimerCount()]).toEqual([
+      expect.objectContaining({ code: 'STORE_UNAVAILABLE' }),
+      'fulfilled',
+      [],
+      0,
+    ]);
   });
 
   it('waits for a retrying delivery, reports it, then leaves no timer', async () => {
-    const made = makeBot({ deliver: () => Promise.reject(new Error('down')), deliveryRetry: { retries: 2, minDelay: 1000, timeout: 0 } });
+    const made = makeBot({
+      deliver: () => Promise.reject(new Error('down')),
+      deliveryRetry: { retries: 2, minDelay: 1000, timeout: 0 },
+    });
     made.bot.dialog('/', (session) => void session.send('hi'));
     await made.bot.receive({ address: address(), text: 'hi' });
     let closed = false;

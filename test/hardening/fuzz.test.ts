@@ -2,10 +2,28 @@
 // never another exception, a hang, an unhandled rejection, a polluted prototype, or a change to another user's state.
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { MemoryStore, PalaverError, Prompts, SessionManager, type Address, type Session, type SessionManagerOptions, type SessionStore } from '../../src';
+import {
+  MemoryStore,
+  PalaverError,
+  Prompts,
+  SessionManager,
+  type Address,
+  type Session,
+  type SessionManagerOptions,
+  type SessionStore,
+} from '../../src';
 import * as arb from './arbitraries';
 import { MINUTE } from '../support/fixtures';
-import { bystander, isTyped, makeBot, outcome, type Outcome, rejection, useFakeTime, watchProcess } from '../support/hardening';
+import {
+  bystander,
+  isTyped,
+  makeBot,
+  outcome,
+  type Outcome,
+  rejection,
+  useFakeTime,
+  watchProcess,
+} from '../support/hardening';
 
 useFakeTime(0);
 const watch = watchProcess();
@@ -95,7 +113,10 @@ function fuzzBot(options: Partial<SessionManagerOptions> = {}) {
 }
 
 /** The checks every property run ends with. */
-async function afterRun(made: ReturnType<typeof makeBot>, quiet: Awaited<ReturnType<typeof bystander>> | undefined): Promise<void> {
+async function afterRun(
+  made: ReturnType<typeof makeBot>,
+  quiet: Awaited<ReturnType<typeof bystander>> | undefined,
+): Promise<void> {
   quiet?.untouched();
   // The scheduler runs too: every session the run left goes idle and ends.
   await vi.advanceTimersByTimeAsync(31 * MINUTE);
@@ -118,13 +139,27 @@ type Command =
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 5, arbitrary: arb.message.map((message) => ({ kind: 'receive' as const, message })) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('send' as const), address: arb.address, message: arb.outgoing, args: arb.args }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('send' as const),
+      address: arb.address,
+      message: arb.outgoing,
+      args: arb.args,
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('startSession' as const),
       address: arb.address,
-      options: fc.oneof(arb.json, fc.record({ dialogId: fc.oneof(fc.constantFrom('/form', '/', 'nope'), arb.json), args: arb.json }, { requiredKeys: [] })),
+      options: fc.oneof(
+        arb.json,
+        fc.record(
+          { dialogId: fc.oneof(fc.constantFrom('/form', '/', 'nope'), arb.json), args: arb.json },
+          { requiredKeys: [] },
+        ),
+      ),
     }),
   },
   {
@@ -140,7 +175,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     weight: 1,
     // Any `now` but a real time (which would rightly end the bystander's session too).
     arbitrary: fc
-      .oneof(fc.constantFrom(NaN, Infinity, -Infinity, '1e15', null), arb.json.filter((v) => !(typeof v === 'number' && Number.isFinite(v))))
+      .oneof(
+        fc.constantFrom(NaN, Infinity, -Infinity, '1e15', null),
+        arb.json.filter((v) => !(typeof v === 'number' && Number.isFinite(v))),
+      )
       .map((now) => ({ kind: 'sweepExpired' as const, now })),
   },
 );
@@ -244,7 +282,16 @@ describe('arbitrary input at the public entry points', () => {
         maxCommitRetries: arb.json,
         maxStateBytes: fc.oneof(fc.integer({ min: -1, max: 5000 }), arb.json),
         deliveryRetry: fc.oneof(
-          fc.record({ retries: fc.integer({ min: -1, max: 5 }), minDelay: fc.double(), maxDelay: fc.integer({ min: -1, max: 2 ** 33 }), factor: fc.double(), timeout: fc.integer({ min: -1, max: 2 ** 33 }) }, { requiredKeys: [] }),
+          fc.record(
+            {
+              retries: fc.integer({ min: -1, max: 5 }),
+              minDelay: fc.double(),
+              maxDelay: fc.integer({ min: -1, max: 2 ** 33 }),
+              factor: fc.double(),
+              timeout: fc.integer({ min: -1, max: 2 ** 33 }),
+            },
+            { requiredKeys: [] },
+          ),
           arb.json,
         ),
         shutdown: fc.oneof(fc.constantFrom('end', 'persist'), arb.json),
@@ -253,24 +300,39 @@ describe('arbitrary input at the public entry points', () => {
       { requiredKeys: [] },
     );
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: known }, { weight: 1, arbitrary: arb.jsonObject }, { weight: 1, arbitrary: arb.json }), async (options) => {
-        const built = attempt(() => {
-          const withDeliver = typeof options === 'object' && options !== null && !Array.isArray(options) ? { ...options, deliver, store: new MemoryStore({ maxSessions: 10 }) } : options;
-          return new SessionManager(withDeliver as SessionManagerOptions);
-        });
-        expect(untyped(built)).toBeUndefined();
-        expect(built.status === 'fulfilled' || (built.status === 'rejected' && (built.reason as PalaverError).code === 'INVALID_OPTIONS')).toBe(true);
-        if (built.status !== 'fulfilled') return;
-        const bot = built.value;
-        bot.on('error', () => undefined);
-        bot.dialog('/', (session) => void session.send('hi %s', session.message?.text ?? ''));
-        const turn = await outcome(bot.receive({ address: { channelId: 'o', user: { id: 'u' }, conversation: { id: 'c' } }, text: 'x' }));
-        expect(untyped(turn)).toBeUndefined();
-        await vi.advanceTimersByTimeAsync(11 * MINUTE);
-        const closed = await outcome(bot.close());
-        expect(closed.status).toBe('fulfilled');
-        expect(vi.getTimerCount()).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          { weight: 4, arbitrary: known },
+          { weight: 1, arbitrary: arb.jsonObject },
+          { weight: 1, arbitrary: arb.json },
+        ),
+        async (options) => {
+          const built = attempt(() => {
+            const withDeliver =
+              typeof options === 'object' && options !== null && !Array.isArray(options)
+                ? { ...options, deliver, store: new MemoryStore({ maxSessions: 10 }) }
+                : options;
+            return new SessionManager(withDeliver as SessionManagerOptions);
+          });
+          expect(untyped(built)).toBeUndefined();
+          expect(
+            built.status === 'fulfilled' ||
+              (built.status === 'rejected' && (built.reason as PalaverError).code === 'INVALID_OPTIONS'),
+          ).toBe(true);
+          if (built.status !== 'fulfilled') return;
+          const bot = built.value;
+          bot.on('error', () => undefined);
+          bot.dialog('/', (session) => void session.send('hi %s', session.message?.text ?? ''));
+          const turn = await outcome(
+            bot.receive({ address: { channelId: 'o', user: { id: 'u' }, conversation: { id: 'c' } }, text: 'x' }),
+          );
+          expect(untyped(turn)).toBeUndefined();
+          await vi.advanceTimersByTimeAsync(11 * MINUTE);
+          const closed = await outcome(bot.close());
+          expect(closed.status).toBe('fulfilled');
+          expect(vi.getTimerCount()).toBe(0);
+        },
+      ),
       { numRuns: 300 * RUNS },
     );
     expect(watch.unhandled).toEqual([]);
@@ -278,10 +340,22 @@ describe('arbitrary input at the public entry points', () => {
 
   it('answers any MemoryStore options with a store or INVALID_OPTIONS', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.record({ maxSessions: fc.oneof(fc.integer({ min: -2, max: 50 }), arb.json), maxDataRecords: arb.json }, { requiredKeys: [] }), arb.json), (options) => {
-        const built = attempt(() => new MemoryStore(options as never));
-        expect(built.status === 'fulfilled' || (built.status === 'rejected' && (built.reason as PalaverError).code === 'INVALID_OPTIONS')).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.record(
+            { maxSessions: fc.oneof(fc.integer({ min: -2, max: 50 }), arb.json), maxDataRecords: arb.json },
+            { requiredKeys: [] },
+          ),
+          arb.json,
+        ),
+        (options) => {
+          const built = attempt(() => new MemoryStore(options as never));
+          expect(
+            built.status === 'fulfilled' ||
+              (built.status === 'rejected' && (built.reason as PalaverError).code === 'INVALID_OPTIONS'),
+          ).toBe(true);
+        },
+      ),
       { numRuns: 500 * RUNS },
     );
   });
@@ -306,42 +380,59 @@ describe('corrupt records read back from a store', () => {
   const sessionData = fc.oneof(
     fc.string({ maxLength: 30 }),
     arb.json.map((value) => JSON.stringify(value) ?? 'undefined'),
-    fc.tuple(fc.constantFrom(...Object.keys(valid), 'ended', 'timeout', 'entityExpiry', 'previousDialogState'), arb.json).map(([field, value]) =>
-      JSON.stringify({ ...valid, [field]: value }),
-    ),
-    fc.tuple(fc.constantFrom('/', '/form', 'palaver:prompt:number', 'nope'), arb.json, fc.oneof(fc.integer({ min: -1, max: 9 }), arb.json)).map(([id, data, step]) =>
-      JSON.stringify({ ...valid, stack: [{ id, data, step }] }),
-    ),
+    fc
+      .tuple(
+        fc.constantFrom(...Object.keys(valid), 'ended', 'timeout', 'entityExpiry', 'previousDialogState'),
+        arb.json,
+      )
+      .map(([field, value]) => JSON.stringify({ ...valid, [field]: value })),
+    fc
+      .tuple(
+        fc.constantFrom('/', '/form', 'palaver:prompt:number', 'nope'),
+        arb.json,
+        fc.oneof(fc.integer({ min: -1, max: 9 }), arb.json),
+      )
+      .map(([id, data, step]) => JSON.stringify({ ...valid, stack: [{ id, data, step }] })),
   );
-  const bagData = fc.oneof(fc.string({ maxLength: 20 }), arb.json.map((value) => JSON.stringify(value) ?? 'null'));
+  const bagData = fc.oneof(
+    fc.string({ maxLength: 20 }),
+    arb.json.map((value) => JSON.stringify(value) ?? 'null'),
+  );
   const action = fc.constantFrom('receive', 'startSession', 'endSession', 'expire');
 
   it('answers turns on corrupt session, userData and conversationData records with success or a PalaverError, sparing a bystander', async () => {
     await fc.assert(
-      fc.asyncProperty(sessionData, bagData, bagData, fc.integer({ min: 0, max: 20 * MINUTE }), action, async (session, user, conversation, idleMs, what) => {
-        const store = new MemoryStore({ maxSessions: 100 });
-        const made = fuzzBot({ store });
-        const quiet = await bystander(made.bot);
-        const key = made.bot.keyOf(victim);
-        store.commit([
-          { key, expected: null, data: session, idleMs },
-          { key: 'u:fuzz:victim', expected: null, data: user },
-          { key: 'c:fuzz:room', expected: null, data: conversation },
-        ]);
-        const run: Promise<unknown> =
-          what === 'receive'
-            ? made.bot.receive({ address: victim, text: 'count' })
-            : what === 'startSession'
-              ? made.bot.startSession(victim, { dialogId: '/form' })
-              : what === 'endSession'
-                ? made.bot.endSession(victim)
-                : vi.advanceTimersByTimeAsync(21 * MINUTE);
-        expect(untyped(await outcome(run))).toBeUndefined();
-        // The key works again afterwards.
-        const next = await outcome(made.bot.receive({ address: victim, text: 'count' }));
-        expect(untyped(next)).toBeUndefined();
-        await afterRun(made, quiet);
-      }),
+      fc.asyncProperty(
+        sessionData,
+        bagData,
+        bagData,
+        fc.integer({ min: 0, max: 20 * MINUTE }),
+        action,
+        async (session, user, conversation, idleMs, what) => {
+          const store = new MemoryStore({ maxSessions: 100 });
+          const made = fuzzBot({ store });
+          const quiet = await bystander(made.bot);
+          const key = made.bot.keyOf(victim);
+          store.commit([
+            { key, expected: null, data: session, idleMs },
+            { key: 'u:fuzz:victim', expected: null, data: user },
+            { key: 'c:fuzz:room', expected: null, data: conversation },
+          ]);
+          const run: Promise<unknown> =
+            what === 'receive'
+              ? made.bot.receive({ address: victim, text: 'count' })
+              : what === 'startSession'
+                ? made.bot.startSession(victim, { dialogId: '/form' })
+                : what === 'endSession'
+                  ? made.bot.endSession(victim)
+                  : vi.advanceTimersByTimeAsync(21 * MINUTE);
+          expect(untyped(await outcome(run))).toBeUndefined();
+          // The key works again afterwards.
+          const next = await outcome(made.bot.receive({ address: victim, text: 'count' }));
+          expect(untyped(next)).toBeUndefined();
+          await afterRun(made, quiet);
+        },
+      ),
       { numRuns: 300 * RUNS },
     );
   });
@@ -349,14 +440,24 @@ describe('corrupt records read back from a store', () => {
   it('answers turns with success or a PalaverError when a store hands back records that are not records at all', async () => {
     const garbage = fc.oneof(
       fc.constantFrom(null, 0, '', 'x', [], {}),
-      fc.record({ data: fc.oneof(fc.string(), arb.json), version: fc.oneof(fc.nat(), arb.json), generation: fc.oneof(fc.nat(), arb.json) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          data: fc.oneof(fc.string(), arb.json),
+          version: fc.oneof(fc.nat(), arb.json),
+          generation: fc.oneof(fc.nat(), arb.json),
+        },
+        { requiredKeys: [] },
+      ),
       arb.json,
     );
     await fc.assert(
       fc.asyncProperty(garbage, fc.constantFrom('s:', 'u:', 'c:'), action, async (record, prefix, what) => {
         const inner = new MemoryStore({ maxSessions: 100 });
         const store: SessionStore = {
-          get: (key) => (key.startsWith(prefix) && key.includes('victim') || key === 'c:fuzz:room' && prefix === 'c:' ? (record as never) : inner.get(key)),
+          get: (key) =>
+            (key.startsWith(prefix) && key.includes('victim')) || (key === 'c:fuzz:room' && prefix === 'c:')
+              ? (record as never)
+              : inner.get(key),
           commit: (writes, options) => inner.commit(writes, options),
           delete: (key) => inner.delete(key),
           claimDue: (limit, now) => inner.claimDue(limit, now),

@@ -8,7 +8,22 @@ import { makeBot, useFakeTime, watchProcess } from '../support/hardening';
 useFakeTime(0);
 const watch = watchProcess();
 
-const TEMPLATES = ['%s', '%(x)s', '%', '100%', '%%', '50%% off', '%d', '%(constructor)s', '%(__proto__)s', '%1$s', '%j', '%(', 'a % b %', '%-5s|%05d'];
+const TEMPLATES = [
+  '%s',
+  '%(x)s',
+  '%',
+  '100%',
+  '%%',
+  '50%% off',
+  '%d',
+  '%(constructor)s',
+  '%(__proto__)s',
+  '%1$s',
+  '%j',
+  '%(',
+  'a % b %',
+  '%-5s|%05d',
+];
 
 describe('user text is data, never a template', () => {
   /** A bot that repeats the user's text through `how`. */
@@ -26,9 +41,16 @@ describe('user text is data, never a template', () => {
 
   it('sends any text verbatim through session.send(text)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.constantFrom(...TEMPLATES), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 })), async (text) => {
-        expect(await echoed((session, t) => session.send(t), text)).toEqual([text]);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constantFrom(...TEMPLATES),
+          fc.string({ maxLength: 40 }),
+          fc.string({ unit: 'grapheme', maxLength: 20 }),
+        ),
+        async (text) => {
+          expect(await echoed((session, t) => session.send(t), text)).toEqual([text]);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -50,7 +72,9 @@ describe('user text is data, never a template', () => {
   });
 
   it('formats only with explicit arguments, and then puts the user text in as data', async () => {
-    expect(await echoed((session, t) => session.send('You said: %s', t), '%(x)s %s %%')).toEqual(['You said: %(x)s %s %%']);
+    expect(await echoed((session, t) => session.send('You said: %s', t), '%(x)s %s %%')).toEqual([
+      'You said: %(x)s %s %%',
+    ]);
   });
 
   it('puts user text into a named placeholder as data', async () => {
@@ -58,7 +82,11 @@ describe('user text is data, never a template', () => {
   });
 
   it('sends dialogErrorMessage and closeMessage verbatim, percent signs and all', async () => {
-    const made = makeBot({ dialogErrorMessage: 'Sorry, 100% broken %s', closeMessage: 'Bye %(name)s', timeout: MINUTE });
+    const made = makeBot({
+      dialogErrorMessage: 'Sorry, 100% broken %s',
+      closeMessage: 'Bye %(name)s',
+      timeout: MINUTE,
+    });
     made.bot.dialog('/', (session) => {
       if (session.message?.text === 'crash') throw new Error('bug');
     });
@@ -72,14 +100,25 @@ describe('user text is data, never a template', () => {
 describe('session keys cannot collide', () => {
   const pairs: [string, Address, Address][] = [
     ['channel "a:b", user "c" / channel "a", user "b:c"', address('c', 'x', 'a:b'), address('b:c', 'x', 'a')],
-    ['channel "a:b", conversation "c" / channel "a", conversation "b:c"', address('u', 'c', 'a:b'), address('u', 'b:c', 'a')],
-    ['conversation "a:b", user "c" / conversation "a", user "b:c"', address('c', 'a:b', 'ch'), address('b:c', 'a', 'ch')],
+    [
+      'channel "a:b", conversation "c" / channel "a", conversation "b:c"',
+      address('u', 'c', 'a:b'),
+      address('u', 'b:c', 'a'),
+    ],
+    [
+      'conversation "a:b", user "c" / conversation "a", user "b:c"',
+      address('c', 'a:b', 'ch'),
+      address('b:c', 'a', 'ch'),
+    ],
     ['an escaped separator "a%3Ab" / a real one "a:b"', address('a%3Ab'), address('a:b')],
     ['"a%b" / "a%25b"', address('a%b'), address('a%25b')],
   ];
 
   it('gives any two different (channel, conversation, user) triples different keys', () => {
-    const part = fc.oneof(fc.constantFrom('a', 'b', ':', '%', '%3A', '%25', 'a:b', 's:', 'u:'), fc.string({ maxLength: 5 }).filter((s) => s.length > 0));
+    const part = fc.oneof(
+      fc.constantFrom('a', 'b', ':', '%', '%3A', '%25', 'a:b', 's:', 'u:'),
+      fc.string({ maxLength: 5 }).filter((s) => s.length > 0),
+    );
     const { bot } = makeBot();
     fc.assert(
       fc.property(fc.tuple(part, part, part), fc.tuple(part, part, part), ([c1, v1, u1], [c2, v2, u2]) => {
@@ -97,20 +136,36 @@ describe('session keys cannot collide', () => {
       bump(session.entities);
       bump(session.userData);
       bump(session.conversationData);
-      session.send('%s/%s/%s: %d %d %d', session.address.channelId, session.address.conversation.id, session.address.user.id, session.entities.n!, session.userData.n as number, session.conversationData.n as number);
+      session.send(
+        '%s/%s/%s: %d %d %d',
+        session.address.channelId,
+        session.address.conversation.id,
+        session.address.user.id,
+        session.entities.n!,
+        session.userData.n as number,
+        session.conversationData.n as number,
+      );
     });
     await made.bot.receive({ address: first, text: 'x' });
     await made.bot.receive({ address: first, text: 'x' });
     const { replies } = await made.bot.receive({ address: second, text: 'x' });
     const sameUserBag = first.channelId === second.channelId && first.user.id === second.user.id;
     const sameRoomBag = first.channelId === second.channelId && first.conversation.id === second.conversation.id;
-    expect(replies[0]!.text).toBe(`${second.channelId}/${second.conversation.id}/${second.user.id}: 1 ${sameUserBag ? 3 : 1} ${sameRoomBag ? 3 : 1}`);
+    expect(replies[0]!.text).toBe(
+      `${second.channelId}/${second.conversation.id}/${second.user.id}: 1 ${sameUserBag ? 3 : 1} ${sameRoomBag ? 3 : 1}`,
+    );
     await made.bot.close();
   });
 
   it.each(pairs)('delivers batched replies to their own address for %s', async (_what, first, second) => {
     const made = makeBot({ autoBatchDelay: 250 });
-    made.bot.dialog('/', (session) => void session.send(`for ${session.address.channelId}/${session.address.conversation.id}/${session.address.user.id}`));
+    made.bot.dialog(
+      '/',
+      (session) =>
+        void session.send(
+          `for ${session.address.channelId}/${session.address.conversation.id}/${session.address.user.id}`,
+        ),
+    );
     await made.bot.receive({ address: first, text: 'x' });
     await made.bot.receive({ address: second, text: 'x' });
     await made.bot.close();
@@ -150,20 +205,29 @@ describe('session keys cannot collide', () => {
         throw new TypeError('no key for you');
       },
     });
-    await expect(made.bot.receive({ address: address(), text: 'x' })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('no key for you') });
+    await expect(made.bot.receive({ address: address(), text: 'x' })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('no key for you'),
+    });
   });
 });
 
 describe('a bad clock', () => {
-  it.each([NaN, Infinity, '2024-01-01'])('rejects sweepExpired(%j) with INVALID_ARGUMENT and ends no session', async (now) => {
-    const made = makeBot();
-    const ended: string[] = [];
-    made.bot.on('sessionEnd', ({ session }) => ended.push(session.id));
-    made.bot.dialog('/', () => undefined);
-    await made.bot.receive({ address: address(), text: 'hi' });
-    await expect(made.bot.sweepExpired(now as number)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`now`') });
-    expect(ended).toEqual([]);
-  });
+  it.each([NaN, Infinity, '2024-01-01'])(
+    'rejects sweepExpired(%j) with INVALID_ARGUMENT and ends no session',
+    async (now) => {
+      const made = makeBot();
+      const ended: string[] = [];
+      made.bot.on('sessionEnd', ({ session }) => ended.push(session.id));
+      made.bot.dialog('/', () => undefined);
+      await made.bot.receive({ address: address(), text: 'hi' });
+      await expect(made.bot.sweepExpired(now as number)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('`now`'),
+      });
+      expect(ended).toEqual([]);
+    },
+  );
 
   it.each([null, 'lars', { channelId: 'x' }])('rejects keyOf(%j) with INVALID_ADDRESS', (value) => {
     const { bot } = makeBot();
@@ -172,7 +236,8 @@ describe('a bad clock', () => {
 });
 
 describe('prototype pollution', () => {
-  const NASTY = '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}},"prototype":{"isAdmin":true},"a":1}';
+  const NASTY =
+    '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}},"prototype":{"isAdmin":true},"a":1}';
   const nasty = () => JSON.parse(NASTY) as JsonObject;
 
   function expectCleanPrototypes(): void {
@@ -198,7 +263,12 @@ describe('prototype pollution', () => {
     let seen: unknown[] = [];
     made.bot.dialog('/', (session) => {
       const m = session.message as unknown as JsonObject;
-      seen = [m.isAdmin, (m.address as JsonObject).isAdmin, (session.address.user as JsonObject).isAdmin, (m.sourceEvent as JsonObject).isAdmin];
+      seen = [
+        m.isAdmin,
+        (m.address as JsonObject).isAdmin,
+        (session.address.user as JsonObject).isAdmin,
+        (m.sourceEvent as JsonObject).isAdmin,
+      ];
       session.send('ok');
     });
     const message = JSON.parse(
@@ -215,7 +285,9 @@ describe('prototype pollution', () => {
     const made = makeBot();
     let value: unknown;
     made.bot.dialog('/', (session) => void (value = session.message?.value));
-    await made.bot.receive(JSON.parse(`{"address":{"channelId":"t","user":{"id":"u"},"conversation":{"id":"c"}},"value":${NASTY}}`));
+    await made.bot.receive(
+      JSON.parse(`{"address":{"channelId":"t","user":{"id":"u"},"conversation":{"id":"c"}},"value":${NASTY}}`),
+    );
     expect(heldAsData(value)).toBe(true);
     expectCleanPrototypes();
   });
@@ -234,26 +306,34 @@ describe('prototype pollution', () => {
       await made.bot.receive({ address: address(), text: 'write' });
       await made.bot.receive({ address: address(), text: 'read' });
       const read = readBack as JsonObject;
-      expect([heldAsData(read.nested), Object.hasOwn(read, '__proto__'), read.isAdmin, read.a]).toEqual([true, true, undefined, 1]);
+      expect([heldAsData(read.nested), Object.hasOwn(read, '__proto__'), read.isAdmin, read.a]).toEqual([
+        true,
+        true,
+        undefined,
+        1,
+      ]);
       expectCleanPrototypes();
       await made.bot.close();
     },
   );
 
-  it.each(['__proto__', 'constructor', 'prototype'])('round-trips an entity named %s set with setEntity', async (name) => {
-    const made = makeBot({ preserve: [name] });
-    let readBack: unknown;
-    made.bot.dialog('/', (session) => {
-      if (session.message?.text === 'write') session.setEntity(name, { isAdmin: true }, { ttl: 5 * MINUTE });
-      else readBack = Object.hasOwn(session.entities, name) ? session.entities[name] : 'missing';
-    });
-    await made.bot.receive({ address: address(), text: 'write' });
-    await made.bot.endSession(address());
-    await made.bot.receive({ address: address(), text: 'read' });
-    expect([readBack, (made.bot as unknown as JsonObject).isAdmin]).toEqual([{ isAdmin: true }, undefined]);
-    expectCleanPrototypes();
-    await made.bot.close();
-  });
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'round-trips an entity named %s set with setEntity',
+    async (name) => {
+      const made = makeBot({ preserve: [name] });
+      let readBack: unknown;
+      made.bot.dialog('/', (session) => {
+        if (session.message?.text === 'write') session.setEntity(name, { isAdmin: true }, { ttl: 5 * MINUTE });
+        else readBack = Object.hasOwn(session.entities, name) ? session.entities[name] : 'missing';
+      });
+      await made.bot.receive({ address: address(), text: 'write' });
+      await made.bot.endSession(address());
+      await made.bot.receive({ address: address(), text: 'read' });
+      expect([readBack, (made.bot as unknown as JsonObject).isAdmin]).toEqual([{ isAdmin: true }, undefined]);
+      expectCleanPrototypes();
+      await made.bot.close();
+    },
+  );
 
   it('carries an entity named __proto__ into a new session as data', async () => {
     const made = makeBot();
@@ -274,13 +354,36 @@ describe('prototype pollution', () => {
     const store = new MemoryStore({ maxSessions: 10 });
     const made = makeBot({ store });
     const key = made.bot.keyOf(address());
-    const state = { v: 1, id: 'x', startedAt: 0, lastActiveAt: 0, turnCount: 1, interactive: true, developer: false, address: address(), entities: nasty(), stack: [{ id: '/', data: nasty() }], privateConversationData: nasty() };
+    const state = {
+      v: 1,
+      id: 'x',
+      startedAt: 0,
+      lastActiveAt: 0,
+      turnCount: 1,
+      interactive: true,
+      developer: false,
+      address: address(),
+      entities: nasty(),
+      stack: [{ id: '/', data: nasty() }],
+      privateConversationData: nasty(),
+    };
     store.commit([
-      { key, expected: null, data: JSON.stringify(state).replace('{"v":1', `{${NASTY.slice(1, -1)},"v":1`), idleMs: MINUTE },
+      {
+        key,
+        expected: null,
+        data: JSON.stringify(state).replace('{"v":1', `{${NASTY.slice(1, -1)},"v":1`),
+        idleMs: MINUTE,
+      },
       { key: 'u:test:lars', expected: null, data: NASTY },
     ]);
     let read: unknown[] = [];
-    made.bot.dialog('/', (session) => void (read = [session.entities, session.dialogData, session.privateConversationData, session.userData].map(heldAsData)));
+    made.bot.dialog(
+      '/',
+      (session) =>
+        void (read = [session.entities, session.dialogData, session.privateConversationData, session.userData].map(
+          heldAsData,
+        )),
+    );
     await made.bot.receive({ address: address(), text: 'x' });
     expect([read, made.errors]).toEqual([[true, true, true, true], []]);
     expectCleanPrototypes();

@@ -50,12 +50,17 @@ describe('maxMessageBytes', () => {
   it('counts UTF-8 bytes, not characters', async () => {
     // 10,000 euro signs are 10,000 characters but 30,000 bytes.
     const { bot } = counter({ maxMessageBytes: 20_000 });
-    await expect(bot.receive({ address: address(), text: '€'.repeat(10_000) })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE', message: expect.stringContaining('30') });
+    await expect(bot.receive({ address: address(), text: '€'.repeat(10_000) })).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+      message: expect.stringContaining('30'),
+    });
   });
 
   it('counts every field, not only the text', async () => {
     const { bot } = counter({ maxMessageBytes: 1024 });
-    await expect(bot.receive({ address: address(), value: { blob: 'x'.repeat(2000) } })).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(bot.receive({ address: address(), value: { blob: 'x'.repeat(2000) } })).rejects.toMatchObject({
+      code: 'MESSAGE_TOO_LARGE',
+    });
   });
 
   it('runs no dialog and changes no state for a message that is too large', async () => {
@@ -67,7 +72,9 @@ describe('maxMessageBytes', () => {
   });
 
   it.each([0, -1, 1.5, '64k'])('rejects maxMessageBytes %j with INVALID_OPTIONS', (value) => {
-    expect(thrown(() => new SessionManager({ deliver: () => undefined, maxMessageBytes: value as number }))).toMatchObject({
+    expect(
+      thrown(() => new SessionManager({ deliver: () => undefined, maxMessageBytes: value as number })),
+    ).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: expect.stringContaining('maxMessageBytes'),
     });
@@ -75,7 +82,10 @@ describe('maxMessageBytes', () => {
 
   it('rejects a message that is not JSON (a BigInt) with INVALID_MESSAGE', async () => {
     const { bot } = counter();
-    await expect(bot.receive({ address: address(), value: 10n })).rejects.toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining('JSON') });
+    await expect(bot.receive({ address: address(), value: 10n })).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+      message: expect.stringContaining('JSON'),
+    });
   });
 
   it('rejects a message with a cycle with INVALID_MESSAGE', async () => {
@@ -87,7 +97,9 @@ describe('maxMessageBytes', () => {
 
   it('rejects an address with a non-JSON extra field with INVALID_MESSAGE instead of failing at save time', async () => {
     const { bot } = counter();
-    await expect(bot.receive({ address: { ...address(), extra: 1n } as never, text: 'hi' })).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(bot.receive({ address: { ...address(), extra: 1n } as never, text: 'hi' })).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+    });
   });
 });
 
@@ -107,7 +119,10 @@ describe('maxStateBytes', () => {
     'rejects a turn that grows %s past maxStateBytes with STATE_TOO_LARGE',
     async (scope) => {
       const { bot } = grower(scope);
-      await expect(bot.receive({ address: address(), text: 'grow' })).rejects.toMatchObject({ code: 'STATE_TOO_LARGE', message: expect.stringContaining('maxStateBytes (10000)') });
+      await expect(bot.receive({ address: address(), text: 'grow' })).rejects.toMatchObject({
+        code: 'STATE_TOO_LARGE',
+        message: expect.stringContaining('maxStateBytes (10000)'),
+      });
     },
   );
 
@@ -128,7 +143,10 @@ describe('maxStateBytes', () => {
     });
     await made.bot.receive({ address: address(), text: 'hi' });
     const before = recordsOf(made.bot, address());
-    await expect(made.bot.receive({ address: address(), text: 'bad' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('JSON') });
+    await expect(made.bot.receive({ address: address(), text: 'bad' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('JSON'),
+    });
     expect(recordsOf(made.bot, address())).toEqual(before);
   });
 });
@@ -141,7 +159,9 @@ describe('maxQueuedTurns', () => {
     const early = await Promise.all(flood.map((turn) => outcome(turn, 1)));
     gate.resolve();
     const results = await Promise.allSettled(flood);
-    const rejected = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code);
+    const rejected = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => (r as PromiseRejectedResult).reason.code);
     // One turn runs and 1,000 wait; the other 3,999 are turned away at once, before the first turn is done.
     expect([
       results.length - rejected.length,
@@ -163,8 +183,12 @@ describe('maxQueuedTurns', () => {
 
   it('serves another user while one user floods', async () => {
     const gate = deferred();
-    const made = counter({ onSessionStart: (session) => (session.info.user.id === 'flooder' ? gate.promise : undefined) });
-    const flood = Array.from({ length: 3000 }, () => made.bot.receive({ address: address('flooder'), text: 'hi' }).catch(() => undefined));
+    const made = counter({
+      onSessionStart: (session) => (session.info.user.id === 'flooder' ? gate.promise : undefined),
+    });
+    const flood = Array.from({ length: 3000 }, () =>
+      made.bot.receive({ address: address('flooder'), text: 'hi' }).catch(() => undefined),
+    );
     const other = await outcome(made.bot.receive({ address: address('calm'), text: 'hi' }));
     gate.resolve();
     await Promise.all(flood);
@@ -174,10 +198,14 @@ describe('maxQueuedTurns', () => {
   it('takes turns from the flooding user again once the queue drains', async () => {
     const gate = deferred();
     const made = counter({ maxQueuedTurns: 5, onSessionStart: () => gate.promise });
-    const flood = Array.from({ length: 50 }, () => made.bot.receive({ address: address(), text: 'hi' }).catch(() => undefined));
+    const flood = Array.from({ length: 50 }, () =>
+      made.bot.receive({ address: address(), text: 'hi' }).catch(() => undefined),
+    );
     gate.resolve();
     await Promise.all(flood);
-    await expect(made.bot.receive({ address: address(), text: 'hi' })).resolves.toMatchObject({ replies: [{ text: 'turn 7' }] });
+    await expect(made.bot.receive({ address: address(), text: 'hi' })).resolves.toMatchObject({
+      replies: [{ text: 'turn 7' }],
+    });
     expect(watch.unhandled).toEqual([]);
   });
 
@@ -188,7 +216,12 @@ describe('maxQueuedTurns', () => {
     const result = await outcome(made.bot.receive({ address: address(), text: 'hi' }), 1);
     gate.resolve();
     await Promise.all(accepted);
-    expect(rejection(result)).toMatchObject({ code: 'TURN_QUEUE_FULL', message: expect.stringMatching(/1000 turns are already waiting for session "s:test:c1:lars" \(maxQueuedTurns is 1000\)/) });
+    expect(rejection(result)).toMatchObject({
+      code: 'TURN_QUEUE_FULL',
+      message: expect.stringMatching(
+        /1000 turns are already waiting for session "s:test:c1:lars" \(maxQueuedTurns is 1000\)/,
+      ),
+    });
   });
 });
 
@@ -199,7 +232,9 @@ describe('delays longer than a timer can wait', () => {
     ['deliveryRetry.minDelay', { deliveryRetry: { minDelay: 2 ** 32 } }],
     ['deliveryRetry.maxDelay', { deliveryRetry: { maxDelay: 2 ** 40 } }],
   ])('rejects a %s past 2^31-1 ms (Node would fire it after 1 ms) with INVALID_OPTIONS', (field, options) => {
-    expect(thrown(() => new SessionManager({ deliver: () => undefined, ...(options as Partial<SessionManagerOptions>) }))).toMatchObject({
+    expect(
+      thrown(() => new SessionManager({ deliver: () => undefined, ...(options as Partial<SessionManagerOptions>) })),
+    ).toMatchObject({
       code: 'INVALID_OPTIONS',
       message: expect.stringContaining(`\`${field}\` must be at most 2147483647 ms`),
     });

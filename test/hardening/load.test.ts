@@ -72,7 +72,11 @@ describe(`${USERS.toLocaleString('en')} users × ${TURNS} turns, concurrent`, ()
         const address: Address = { channelId: 'load', user: { id: `user${u}` }, conversation: { id: `room${u}` } };
         for (let t = 0; t < TURNS - 1; t++) wave.push(bot.receive({ address, text: 'count' }));
         // Keep each user's last result only: enough to check the turn counts, without holding a million objects.
-        wave.push(bot.receive({ address, text: 'count' }).then((r) => void results.push({ turnCount: r.session.turnCount, user: r.session.user.id })));
+        wave.push(
+          bot
+            .receive({ address, text: 'count' })
+            .then((r) => void results.push({ turnCount: r.session.turnCount, user: r.session.user.id })),
+        );
       }
       await Promise.all(wave);
     }
@@ -107,7 +111,13 @@ describe(`${USERS.toLocaleString('en')} users × ${TURNS} turns, concurrent`, ()
 
   it('delivers every reply to its own user, each user’s in order, none lost', () => {
     const incomplete = [...lastReply.values()].filter((n) => n !== TURNS).length;
-    expect([crossUser.slice(0, 5), outOfOrder.slice(0, 5), delivered, lastReply.size, incomplete]).toEqual([[], [], USERS * TURNS, USERS, 0]);
+    expect([crossUser.slice(0, 5), outOfOrder.slice(0, 5), delivered, lastReply.size, incomplete]).toEqual([
+      [],
+      [],
+      USERS * TURNS,
+      USERS,
+      0,
+    ]);
   });
 
   it('ends every session exactly once, on timeout, after fake time passes the timeout', () => {

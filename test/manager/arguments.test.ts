@@ -22,10 +22,22 @@ describe('SessionManager options', () => {
     ['a negative autoBatchDelay', { deliver, autoBatchDelay: -1 }, '`autoBatchDelay`'],
     ['a preserve that is not an array', { deliver, preserve: 'UserName' }, '`preserve`'],
     ['a preserve with a non-string name', { deliver, preserve: ['UserName', 5] }, '`preserve.1`'],
-    ['an onSessionStart that is not a function', { deliver, onSessionStart: 'hello' }, '`onSessionStart` must be a function'],
-    ['an onSessionEnd that is not a function', { deliver, onSessionEnd: ['UserName'] }, '`onSessionEnd` must be a function'],
+    [
+      'an onSessionStart that is not a function',
+      { deliver, onSessionStart: 'hello' },
+      '`onSessionStart` must be a function',
+    ],
+    [
+      'an onSessionEnd that is not a function',
+      { deliver, onSessionEnd: ['UserName'] },
+      '`onSessionEnd` must be a function',
+    ],
     ['a sessionKey that is not a function', { deliver, sessionKey: 'user' }, '`sessionKey` must be a function'],
-    ['a store that does not implement the contract', { deliver, store: { get() {} } }, '`store` must implement the SessionStore contract'],
+    [
+      'a store that does not implement the contract',
+      { deliver, store: { get() {} } },
+      '`store` must implement the SessionStore contract',
+    ],
     ['a botId that is not a string', { deliver, botId: 7 }, '`botId`'],
     ['an empty rootDialog', { deliver, rootDialog: '' }, '`rootDialog`'],
     ['a zero maxQueuedTurns', { deliver, maxQueuedTurns: 0 }, '`maxQueuedTurns`'],
@@ -96,7 +108,10 @@ describe('MemoryStore options', () => {
     ['a negative maxDataRecords', { maxDataRecords: -1 }, '`maxDataRecords`'],
     ['an unknown option', { max: 5 }, 'max'],
   ])('rejects %s with INVALID_OPTIONS naming the field', (_what, options, field) => {
-    expect(thrown(() => new MemoryStore(options as never))).toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining(field) });
+    expect(thrown(() => new MemoryStore(options as never))).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining(field),
+    });
   });
 });
 
@@ -108,18 +123,37 @@ describe('incoming messages', () => {
     ['no message', undefined, '(root)'],
     ['a message that is text', 'hi', '(root)'],
     ['a message without an address', { text: 'hi' }, '`address`'],
-    ['an address without a channel', { address: { user: { id: 'u' }, conversation: { id: 'c' } } }, '`address.channelId`'],
+    [
+      'an address without a channel',
+      { address: { user: { id: 'u' }, conversation: { id: 'c' } } },
+      '`address.channelId`',
+    ],
     ['an address without a user', { address: { channelId: 'x', conversation: { id: 'c' } } }, '`address.user`'],
-    ['an address with an empty user id', { address: { ...address, user: { id: '' } } }, '`address.user.id` must be a non-empty string'],
-    ['an address without a conversation id', { address: { ...address, conversation: {} } }, '`address.conversation.id`'],
+    [
+      'an address with an empty user id',
+      { address: { ...address, user: { id: '' } } },
+      '`address.user.id` must be a non-empty string',
+    ],
+    [
+      'an address without a conversation id',
+      { address: { ...address, conversation: {} } },
+      '`address.conversation.id`',
+    ],
     ['text that is not a string', { address, text: 42 }, '`text`'],
     ['an unknown message type', { address, type: 'typing' }, '`type`'],
     ['attachments that are not an array', { address, attachments: 'cat.png' }, '`attachments`'],
-    ['an attachment without a contentType', { address, attachments: [{ contentUrl: 'x' }] }, '`attachments.0.contentType`'],
+    [
+      'an attachment without a contentType',
+      { address, attachments: [{ contentUrl: 'x' }] },
+      '`attachments.0.contentType`',
+    ],
     ['a developer flag that is not a boolean', { address, text: 'hi', developer: 'yes' }, '`developer`'],
     ['a locale that is not a string', { address, text: 'hi', locale: 1 }, '`locale`'],
   ])('rejects %s with INVALID_MESSAGE naming the field', async (_what, message, field) => {
-    await expect(bot.receive(message as never)).rejects.toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining(field) });
+    await expect(bot.receive(message as never)).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+      message: expect.stringContaining(field),
+    });
   });
 });
 
@@ -129,27 +163,45 @@ describe('addresses outside a turn', () => {
   const badAddress = { channelId: 'x', user: { id: 'u' } } as unknown as Address;
 
   it('rejects a bad address passed to send() with INVALID_ADDRESS naming the field', async () => {
-    await expect(bot.send(badAddress, 'hi')).rejects.toMatchObject({ code: 'INVALID_ADDRESS', message: expect.stringContaining('`conversation`') });
+    await expect(bot.send(badAddress, 'hi')).rejects.toMatchObject({
+      code: 'INVALID_ADDRESS',
+      message: expect.stringContaining('`conversation`'),
+    });
   });
 
   it('rejects a bad address passed to startSession() with INVALID_ADDRESS naming the field', async () => {
-    await expect(bot.startSession({ ...address, channelId: '' })).rejects.toMatchObject({ code: 'INVALID_ADDRESS', message: expect.stringContaining('`channelId`') });
+    await expect(bot.startSession({ ...address, channelId: '' })).rejects.toMatchObject({
+      code: 'INVALID_ADDRESS',
+      message: expect.stringContaining('`channelId`'),
+    });
   });
 
   it('rejects a bad address passed to endSession() with INVALID_ADDRESS naming the field', async () => {
-    await expect(bot.endSession(badAddress)).rejects.toMatchObject({ code: 'INVALID_ADDRESS', message: expect.stringContaining('`conversation`') });
+    await expect(bot.endSession(badAddress)).rejects.toMatchObject({
+      code: 'INVALID_ADDRESS',
+      message: expect.stringContaining('`conversation`'),
+    });
   });
 
   it('rejects an unknown end reason passed to endSession() with INVALID_ARGUMENT', async () => {
-    await expect(bot.endSession(address, 'bored' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('`reason`') });
+    await expect(bot.endSession(address, 'bored' as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('`reason`'),
+    });
   });
 
   it('rejects an unknown dialog passed to startSession() with DIALOG_NOT_FOUND', async () => {
-    await expect(bot.startSession(address, { dialogId: '/nope' })).rejects.toMatchObject({ code: 'DIALOG_NOT_FOUND', message: expect.stringContaining('"/nope"') });
+    await expect(bot.startSession(address, { dialogId: '/nope' })).rejects.toMatchObject({
+      code: 'DIALOG_NOT_FOUND',
+      message: expect.stringContaining('"/nope"'),
+    });
   });
 
   it('rejects an outgoing message that does not match the schema with INVALID_MESSAGE', async () => {
-    await expect(bot.send(address, { text: 5 } as never)).rejects.toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining('`text`') });
+    await expect(bot.send(address, { text: 5 } as never)).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+      message: expect.stringContaining('`text`'),
+    });
   });
 });
 
@@ -161,12 +213,18 @@ describe('the sessionKey option’s result', () => {
   ])('rejects %s with INVALID_OPTIONS naming sessionKey', async (_what, key) => {
     const bot = new SessionManager({ deliver, store: smallStore(), sessionKey: () => key as string });
     bot.dialog('/', () => undefined);
-    await expect(bot.receive({ address, text: 'hi' })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('sessionKey') });
+    await expect(bot.receive({ address, text: 'hi' })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('sessionKey'),
+    });
   });
 
   it('rejects a sessionKey that throws for startSession() too', async () => {
     const bot = new SessionManager({ deliver, store: smallStore(), sessionKey: () => '' });
-    await expect(bot.startSession(address)).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('sessionKey') });
+    await expect(bot.startSession(address)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('sessionKey'),
+    });
   });
 });
 
@@ -179,7 +237,12 @@ describe('values set inside a turn', () => {
   });
 
   /** Runs `step` in a turn and returns the error the turn reports. */
-  async function turnError(step: (session: { timeout: number; setEntity: (name: string, value: unknown, options?: { ttl?: number }) => unknown }) => void) {
+  async function turnError(
+    step: (session: {
+      timeout: number;
+      setEntity: (name: string, value: unknown, options?: { ttl?: number }) => unknown;
+    }) => void,
+  ) {
     const bot = new SessionManager({ deliver, store: smallStore(), dialogErrorMessage: null });
     bot.on('error', () => undefined);
     bot.dialog('/', (session) => step(session as never));
@@ -217,11 +280,17 @@ describe('dialog registration', () => {
     ['a waterfall with a step that is not a function', '/b', [() => undefined, 'step 2'], 'waterfall'],
     ['a dialog that is a string', '/c', 'hello', 'expected an array of steps, a function or a Dialog'],
   ])('rejects %s with INVALID_ARGUMENT', (_what, id, dialog, text) => {
-    expect(thrown(() => bot.dialog(id, dialog as never))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(text) });
+    expect(thrown(() => bot.dialog(id, dialog as never))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(text),
+    });
   });
 
   it('rejects an id registered twice with DIALOG_EXISTS', () => {
     bot.dialog('/twice', () => undefined);
-    expect(thrown(() => bot.dialog('/twice', () => undefined))).toMatchObject({ code: 'DIALOG_EXISTS', message: expect.stringContaining('"/twice"') });
+    expect(thrown(() => bot.dialog('/twice', () => undefined))).toMatchObject({
+      code: 'DIALOG_EXISTS',
+      message: expect.stringContaining('"/twice"'),
+    });
   });
 });

@@ -29,7 +29,9 @@ describe('turns of one session key', () => {
       session.entities.log = [...log, session.message!.text!];
       session.send('got %s', session.message!.text!);
     });
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => bot.receive({ address: address(), text: String(i) })));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => bot.receive({ address: address(), text: String(i) })),
+    );
     expect(results.map((r) => r.session.turnCount)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     let final: unknown;
     bot.on('sessionEnd', ({ entities }) => void (final = entities.log));
@@ -56,7 +58,9 @@ describe('turns of one session key', () => {
       if (session.info.user.id === 'slow') await gate.promise;
     });
     const slow = bot.receive({ address: address('slow'), text: 'hi' });
-    await expect(bot.receive({ address: address('fast'), text: 'hi' })).resolves.toMatchObject({ session: { turnCount: 1 } });
+    await expect(bot.receive({ address: address('fast'), text: 'hi' })).resolves.toMatchObject({
+      session: { turnCount: 1 },
+    });
     gate.resolve();
     await slow;
     await bot.close();
@@ -112,7 +116,10 @@ describe('the store under a turn', () => {
     const store = new FlakyStore();
     const { bot, runs, delivered, errors } = countingBot(store, { maxCommitRetries: 2 });
     store.conflicts = 3;
-    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('3 attempts') });
+    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('3 attempts'),
+    });
     expect(runs).toHaveBeenCalledTimes(3);
     expect(delivered).toEqual([]);
     expect(errors).toEqual([]); // the rejection is the report: it is not emitted too
@@ -125,7 +132,10 @@ describe('the store under a turn', () => {
     await bot.receive({ address: address(), text: 'hi' });
     delivered.length = 0;
     store.failures = 1;
-    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('disk on fire') });
+    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('disk on fire'),
+    });
     await elapse(1000);
     expect(delivered).toEqual([]);
     const next = await bot.receive({ address: address(), text: 'hi' });
@@ -140,7 +150,10 @@ describe('the store under a turn', () => {
     vi.spyOn(store, 'get').mockImplementationOnce(() => {
       throw new Error('connection refused');
     });
-    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('connection refused') });
+    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('connection refused'),
+    });
     await expect(bot.receive({ address: address(), text: 'hi' })).resolves.toMatchObject({ session: { turnCount: 1 } });
     await bot.close();
   });
@@ -185,7 +198,9 @@ describe('the store under a turn', () => {
     store.commit([{ key, expected: null, data: JSON.stringify({ v: 1, entities: 'not an object' }) }]);
     const { session } = await bot.receive({ address: address(), text: 'hi' });
     expect(session.turnCount).toBe(1);
-    expect(errors).toMatchObject([{ code: 'CORRUPT_STATE', message: expect.stringContaining('does not match the session schema') }]);
+    expect(errors).toMatchObject([
+      { code: 'CORRUPT_STATE', message: expect.stringContaining('does not match the session schema') },
+    ]);
     await bot.close();
   });
 
@@ -253,7 +268,10 @@ describe('turns and the expiry scheduler', () => {
       session.send('turn %d', session.info.turnCount);
     });
     await bot.receive({ address: address(), text: 'hi' });
-    await expect(bot.receive({ address: address(), text: 'big' })).rejects.toMatchObject({ code: 'STATE_TOO_LARGE', message: expect.stringContaining('maxStateBytes') });
+    await expect(bot.receive({ address: address(), text: 'big' })).rejects.toMatchObject({
+      code: 'STATE_TOO_LARGE',
+      message: expect.stringContaining('maxStateBytes'),
+    });
     const next = await bot.receive({ address: address(), text: 'hi' });
     expect(next.session.turnCount).toBe(2);
     expect(delivered.flatMap((d) => d.messages.map((m) => m.text))).toEqual(['turn 1', 'turn 2']);
@@ -272,7 +290,12 @@ describe('the expiry scheduler at scale', () => {
   it('expires 100,000 sessions with only a handful of pending timers', async () => {
     const store = new MemoryStore({ maxSessions: 100_000 });
     let ended = 0;
-    const { bot } = harness({ store, onSessionEnd: () => void ended++, persistUserData: false, persistConversationData: false });
+    const { bot } = harness({
+      store,
+      onSessionEnd: () => void ended++,
+      persistUserData: false,
+      persistConversationData: false,
+    });
     bot.dialog('/', () => undefined);
     const timers: number[] = [];
     for (let i = 0; i < 100_000; i++) {
@@ -319,7 +342,9 @@ describe('close()', () => {
 
   it('ends every live session with reason shutdown by default', async () => {
     const ended: string[] = [];
-    const { bot } = harness({ onSessionEnd: (session, reason) => void ended.push(`${session.info.user.id} ${reason}`) });
+    const { bot } = harness({
+      onSessionEnd: (session, reason) => void ended.push(`${session.info.user.id} ${reason}`),
+    });
     bot.dialog('/', (session) => void (session.info.user.id === 'gone' && session.endSession()));
     for (const user of ['a', 'b', 'gone']) await bot.receive({ address: address(user), text: 'hi' });
     await bot.close();

@@ -55,7 +55,10 @@ describe('explicit session control inside a turn', () => {
   it('ends the session with session.newSession() and handles the same message again in a fresh one', async () => {
     const log: string[] = [];
     const ids: string[] = [];
-    const { bot } = harness<Entities>({ onSessionEnd: (_s, reason) => void log.push(`end ${reason}`), onSessionStart: () => void log.push('start') });
+    const { bot } = harness<Entities>({
+      onSessionEnd: (_s, reason) => void log.push(`end ${reason}`),
+      onSessionStart: () => void log.push('start'),
+    });
     bot.dialog('/', (session) => {
       ids.push(session.info.id);
       log.push(`turn ${session.message?.text} #${session.info.turnCount}`);
@@ -139,7 +142,10 @@ describe('explicit session control inside a turn', () => {
   it('refuses a second newSession() while re-handling the message: a NEW_SESSION_LOOP error, emitted, not a loop', async () => {
     const handled = vi.fn();
     const onSessionEnd = vi.fn();
-    const { bot, errors, texts } = harness<Entities>({ onSessionEnd, dialogErrorMessage: 'Sorry, something went wrong.' });
+    const { bot, errors, texts } = harness<Entities>({
+      onSessionEnd,
+      dialogErrorMessage: 'Sorry, something went wrong.',
+    });
     bot.dialog('/', (session) => {
       handled();
       // JAICP's pitfall: the re-handled message still carries the event that asks for a new session.
@@ -418,7 +424,10 @@ describe('explicit session control from outside a turn', () => {
       session.send('never delivered');
       throw new Error('boom');
     });
-    await expect(b.startSession(address(), { dialogId: '/broken' })).rejects.toMatchObject({ code: 'DIALOG_FAILED', message: expect.stringContaining('boom') });
+    await expect(b.startSession(address(), { dialogId: '/broken' })).rejects.toMatchObject({
+      code: 'DIALOG_FAILED',
+      message: expect.stringContaining('boom'),
+    });
     const { session, replies } = await b.receive({ address: address(), text: 'hi' });
     expect(session).toMatchObject({ turnCount: 1, currentDialogState: { id: '/' } });
     expect(replies.map((m) => m.text)).toEqual(['hi stranger']);

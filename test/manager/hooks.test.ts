@@ -27,7 +27,10 @@ describe('onSessionStart', () => {
     bot.dialog('/welcome', [(session) => session.endDialog('Welcome! You said %s.', session.message?.text ?? '')]);
     const first = await bot.receive({ address: address(), text: 'hi' });
     const second = await bot.receive({ address: address(), text: 'again' });
-    expect([first.replies.map((m) => m.text), second.replies.map((m) => m.text)]).toEqual([['Welcome! You said hi.'], ['root: again']]);
+    expect([first.replies.map((m) => m.text), second.replies.map((m) => m.text)]).toEqual([
+      ['Welcome! You said hi.'],
+      ['root: again'],
+    ]);
     await bot.close();
   });
 
@@ -81,7 +84,9 @@ describe('onSessionStart', () => {
     bot.dialog('/', (session) => void session.send('turn %d', session.info.turnCount));
     const first = await bot.receive({ address: address(), text: 'hi' });
     const second = await bot.receive({ address: address(), text: 'hi' });
-    expect(errors).toMatchObject([{ code: 'HOOK_FAILED', message: expect.stringContaining('onSessionStart threw: no bot name today') }]);
+    expect(errors).toMatchObject([
+      { code: 'HOOK_FAILED', message: expect.stringContaining('onSessionStart threw: no bot name today') },
+    ]);
     expect(second.session).toMatchObject({ id: first.session.id, turnCount: 2 });
     await bot.close();
   });
@@ -98,7 +103,10 @@ describe('onSessionEnd', () => {
   /** A bot whose root dialog obeys `end`, `new` and `refresh`; records every onSessionEnd call by session id. */
   function recordingBot(options: Parameters<typeof harness<Entities>>[0] = {}) {
     const calls: [string, EndReason][] = [];
-    const h = harness<Entities>({ ...options, onSessionEnd: (session, reason) => void calls.push([session.info.id, reason]) });
+    const h = harness<Entities>({
+      ...options,
+      onSessionEnd: (session, reason) => void calls.push([session.info.id, reason]),
+    });
     h.bot.dialog('/', (session) => {
       const text = session.message?.text;
       if (text === 'end') session.endSession();
@@ -181,7 +189,9 @@ describe('onSessionEnd', () => {
     const first = await bot.receive({ address: address(), text: 'hi' });
     await elapse(30 * MINUTE);
     const second = await bot.receive({ address: address(), text: 'back' });
-    expect(errors).toMatchObject([{ code: 'HOOK_FAILED', message: expect.stringContaining('onSessionEnd threw: analytics down') }]);
+    expect(errors).toMatchObject([
+      { code: 'HOOK_FAILED', message: expect.stringContaining('onSessionEnd threw: analytics down') },
+    ]);
     expect(second.session.id).not.toBe(first.session.id);
     expect(seen).toEqual([{}, { UserName: 'Lars' }]);
     await bot.close();
@@ -220,7 +230,10 @@ describe('onSessionEnd', () => {
 
   it('gets the session with its entities and the turn’s message when it ends in a turn', async () => {
     const seen: unknown[] = [];
-    const { bot } = harness<Entities>({ onSessionEnd: (session, reason) => void seen.push({ text: session.message?.text, entities: { ...session.entities }, reason }) });
+    const { bot } = harness<Entities>({
+      onSessionEnd: (session, reason) =>
+        void seen.push({ text: session.message?.text, entities: { ...session.entities }, reason }),
+    });
     bot.dialog('/', (session) => {
       session.entities.UserName = 'Lars';
       session.endSession();
@@ -271,7 +284,10 @@ describe('events', () => {
     const log: string[] = [];
     bot.on('sessionStart', ({ session }) => void log.push(`sessionStart #${session.turnCount}`));
     bot.on('sessionEnd', ({ reason, kept }) => void log.push(`sessionEnd ${reason} kept=${kept.join(',')}`));
-    bot.on('turn', ({ message, replies }) => void log.push(`turn ${message.text} -> ${replies.map((m) => m.text).join(',')}`));
+    bot.on(
+      'turn',
+      ({ message, replies }) => void log.push(`turn ${message.text} -> ${replies.map((m) => m.text).join(',')}`),
+    );
     return log;
   }
 
@@ -296,7 +312,9 @@ describe('events', () => {
     bot.on('sessionStart', (event) => void starts.push(event));
     bot.dialog('/', () => undefined);
     const { session } = await bot.receive({ address: address(), text: 'hi' });
-    expect(starts).toEqual([{ session: expect.objectContaining({ id: session.id, channel: 'test' }), address: address() }]);
+    expect(starts).toEqual([
+      { session: expect.objectContaining({ id: session.id, channel: 'test' }), address: address() },
+    ]);
     await bot.close();
   });
 
@@ -364,7 +382,9 @@ describe('events', () => {
     bot.dialog('/', (session) => void session.send('ok'));
     const { replies } = await bot.receive({ address: address(), text: 'hi' });
     expect(replies.map((m) => m.text)).toEqual(['ok']);
-    expect(errors).toMatchObject([{ code: 'HOOK_FAILED', message: expect.stringContaining('"turn" listener threw: listener bug') }]);
+    expect(errors).toMatchObject([
+      { code: 'HOOK_FAILED', message: expect.stringContaining('"turn" listener threw: listener bug') },
+    ]);
     await bot.close();
   });
 

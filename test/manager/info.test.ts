@@ -17,7 +17,12 @@ describe('session.info', () => {
     bot.dialog('/', () => undefined);
     const to = { channelId: 'webchat', user: { id: 'u-7', name: 'Lars' }, conversation: { id: 'c-9' } };
     const { session } = await bot.receive({ address: to, text: 'hi' });
-    expect(session).toMatchObject({ botId: 'pizza-bot', version: '1.4.0', channel: 'webchat', user: { id: 'u-7', name: 'Lars' } });
+    expect(session).toMatchObject({
+      botId: 'pizza-bot',
+      version: '1.4.0',
+      channel: 'webchat',
+      user: { id: 'u-7', name: 'Lars' },
+    });
     await bot.close();
   });
 
@@ -45,7 +50,8 @@ describe('session.info', () => {
     for (let user = 0; user < 200; user++) {
       for (const text of ['hi', 'end']) ids.add((await bot.receive({ address: address(`u${user}`), text })).session.id);
     }
-    for (let user = 0; user < 200; user++) ids.add((await bot.receive({ address: address(`u${user}`), text: 'hi' })).session.id);
+    for (let user = 0; user < 200; user++)
+      ids.add((await bot.receive({ address: address(`u${user}`), text: 'hi' })).session.id);
     expect(ids.size).toBe(400);
     expect([...ids].every((id) => id.length > 0)).toBe(true);
     await bot.close();
@@ -76,7 +82,9 @@ describe('session.info', () => {
     bot.dialog('/', () => undefined);
     const locales: (string | undefined)[] = [];
     for (const locale of [undefined, 'de-DE', undefined]) {
-      locales.push((await bot.receive({ address: address(), text: 'hi', ...(locale ? { locale } : {}) })).session.locale);
+      locales.push(
+        (await bot.receive({ address: address(), text: 'hi', ...(locale ? { locale } : {}) })).session.locale,
+      );
     }
     expect(locales).toEqual(['en-US', 'de-DE', 'de-DE']);
     await bot.close();
@@ -104,7 +112,13 @@ describe('session.info', () => {
     const { bot } = harness();
     bot.dialog('/', (session) => void (session.message?.text === 'end' && session.endSession()));
     const flags: boolean[] = [];
-    for (const message of [{ text: 'hi' }, { text: 'test', developer: true }, { text: 'again' }, { text: 'end' }, { text: 'new' }]) {
+    for (const message of [
+      { text: 'hi' },
+      { text: 'test', developer: true },
+      { text: 'again' },
+      { text: 'end' },
+      { text: 'new' },
+    ]) {
       flags.push((await bot.receive({ address: address(), ...message })).session.developer);
     }
     expect(flags).toEqual([false, true, true, true, false]);
@@ -113,8 +127,12 @@ describe('session.info', () => {
 
   it('names the dialog on top of the stack and the one before it', async () => {
     const { bot } = harness();
-    bot.dialog('/', (session, result) => void (result === undefined && session.beginDialog('/order')), { name: 'Main menu' });
-    bot.dialog('/order', [(session) => void session.send('What pizza?'), (session) => void session.endDialog('ok')], { name: 'Order pizza' });
+    bot.dialog('/', (session, result) => void (result === undefined && session.beginDialog('/order')), {
+      name: 'Main menu',
+    });
+    bot.dialog('/order', [(session) => void session.send('What pizza?'), (session) => void session.endDialog('ok')], {
+      name: 'Order pizza',
+    });
     const { session } = await bot.receive({ address: address(), text: 'hi' });
     expect(session.currentDialogState).toEqual({ name: 'Order pizza', id: '/order', type: 'waterfall' });
     expect(session.previousDialogState).toEqual({ name: 'Main menu', id: '/', type: 'function' });
@@ -129,7 +147,11 @@ describe('session.info', () => {
     bot.dialog('/', (session) => void (session.message?.text === 'short' && (session.timeout = MINUTE)));
     const first = await bot.receive({ address: address(), text: 'hi' });
     const second = await bot.receive({ address: address(), text: 'short' });
-    expect([first.session.key, first.session.timeout, second.session.timeout]).toEqual([bot.keyOf(address()), 10 * MINUTE, MINUTE]);
+    expect([first.session.key, first.session.timeout, second.session.timeout]).toEqual([
+      bot.keyOf(address()),
+      10 * MINUTE,
+      MINUTE,
+    ]);
     await bot.close();
   });
 });

@@ -8,8 +8,15 @@ const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
 /** Asks for a name with a text prompt; '/reminder' asks a yes/no question and ends; '/alert' says something and ends. */
 function reminderBot() {
-  const bot = new SessionManager({ deliver: () => undefined, autoBatchDelay: 0, store: new MemoryStore({ maxSessions: 10 }) });
-  bot.dialog('/', [(session) => Prompts.text(session, "What's your name?"), (session, results) => session.endDialog('Hello %s!', results.response ?? '')]);
+  const bot = new SessionManager({
+    deliver: () => undefined,
+    autoBatchDelay: 0,
+    store: new MemoryStore({ maxSessions: 10 }),
+  });
+  bot.dialog('/', [
+    (session) => Prompts.text(session, "What's your name?"),
+    (session, results) => session.endDialog('Hello %s!', results.response ?? ''),
+  ]);
   bot.dialog('/reminder', [
     (session, args: { text: string }) => Prompts.confirm(session, `${args.text} Done?`),
     (session, results) => session.endDialog(results.response ? 'Great.' : 'I will ask again later.'),
@@ -106,7 +113,9 @@ describe('manager.beginDialog with interrupt', () => {
     });
     await bot.beginDialog(client.address, '/slow');
     const turn = client.say('go');
-    const interject = bot.beginDialog(client.address, '/alert', { text: 'ping' }, { interrupt: true }).then(() => log.push('interruption saved'));
+    const interject = bot
+      .beginDialog(client.address, '/alert', { text: 'ping' }, { interrupt: true })
+      .then(() => log.push('interruption saved'));
     await vi.advanceTimersByTimeAsync(0);
     gate.resolve();
     await Promise.all([turn, interject]);
@@ -144,7 +153,11 @@ describe('manager.beginDialog without interrupt', () => {
   it('starts a bot-initiated session when the user has none', async () => {
     const { bot, client } = reminderBot();
     const info = await bot.beginDialog(client.address, '/reminder', { text: 'Take your pill.' });
-    expect({ interactive: info.interactive, starts: client.sessionStarts.length, said: await client.replies() }).toEqual({
+    expect({
+      interactive: info.interactive,
+      starts: client.sessionStarts.length,
+      said: await client.replies(),
+    }).toEqual({
       interactive: false,
       starts: 1,
       said: ['Take your pill. Done?'],
@@ -160,7 +173,9 @@ describe('manager.beginDialog without interrupt', () => {
 
   it('rejects a bad address with INVALID_ADDRESS', async () => {
     const { bot } = reminderBot();
-    await expect(bot.beginDialog({ channelId: 'test' } as never, '/alert')).rejects.toMatchObject({ code: 'INVALID_ADDRESS' });
+    await expect(bot.beginDialog({ channelId: 'test' } as never, '/alert')).rejects.toMatchObject({
+      code: 'INVALID_ADDRESS',
+    });
     await bot.close();
   });
 
@@ -168,7 +183,9 @@ describe('manager.beginDialog without interrupt', () => {
     const { bot, client } = reminderBot();
     await client.say('hi');
     await client.replies();
-    await expect(bot.beginDialog(client.address, '/boom', undefined, { interrupt: true })).rejects.toMatchObject({ code: 'DIALOG_FAILED' });
+    await expect(bot.beginDialog(client.address, '/boom', undefined, { interrupt: true })).rejects.toMatchObject({
+      code: 'DIALOG_FAILED',
+    });
     await client.say('Lars');
     expect(await client.replies()).toEqual(['Hello Lars!']);
     await bot.close();

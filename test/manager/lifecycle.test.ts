@@ -18,7 +18,8 @@ function echoBot(options: Parameters<typeof harness<Entities>>[0] = {}) {
     const [verb, name, value] = (session.message?.text ?? '').split(' ');
     if (verb === 'set' && name && value) (session.entities as Record<string, unknown>)[name] = value;
     if (verb === 'entity' && name && value) session.setEntity(name as 'Coupon', value);
-    if (verb === 'ttl' && name && value) session.setEntity(name as 'Coupon', value, { ttl: Number(session.message?.value) });
+    if (verb === 'ttl' && name && value)
+      session.setEntity(name as 'Coupon', value, { ttl: Number(session.message?.value) });
     if (verb === 'timeout') session.timeout = Number(name);
     session.send(`${session.info.id}#${session.info.turnCount}`);
   });
@@ -45,7 +46,12 @@ describe('sessions and inactivity', () => {
   it('keeps one session per user, per conversation and per channel by default', async () => {
     const { bot } = echoBot();
     const ids = new Set<string>();
-    for (const to of [address('a', 'c1', 'x'), address('b', 'c1', 'x'), address('a', 'c2', 'x'), address('a', 'c1', 'y')]) {
+    for (const to of [
+      address('a', 'c1', 'x'),
+      address('b', 'c1', 'x'),
+      address('a', 'c2', 'x'),
+      address('a', 'c1', 'y'),
+    ]) {
       ids.add((await bot.receive({ address: to, text: 'hi' })).session.id);
     }
     expect(ids.size).toBe(4);
@@ -125,7 +131,9 @@ describe('sessions and inactivity', () => {
     await bot.receive({ address: to, text: 'hi' });
     delivered.length = 0;
     await elapse(30 * MINUTE);
-    expect(delivered).toEqual([{ address: to, messages: [{ type: 'message', text: 'Closing this chat after inactivity.' }] }]);
+    expect(delivered).toEqual([
+      { address: to, messages: [{ type: 'message', text: 'Closing this chat after inactivity.' }] },
+    ]);
     await bot.close();
   });
 
@@ -324,7 +332,8 @@ describe('entity-preserving resets', () => {
 
   it('keeps the entities that onSessionEnd returns', async () => {
     const h = tracking({ onSessionEnd: () => ['UserName', 'UserPhone'] });
-    for (const text of ['set UserName Lars', 'set UserPhone 555', 'set UserLocation Seattle']) await h.bot.receive({ address: address(), text });
+    for (const text of ['set UserName Lars', 'set UserPhone 555', 'set UserLocation Seattle'])
+      await h.bot.receive({ address: address(), text });
     expect(await entitiesAfterTimeout(h)).toEqual({ UserName: 'Lars', UserPhone: '555' });
     await h.bot.close();
   });
@@ -338,7 +347,8 @@ describe('entity-preserving resets', () => {
 
   it('keeps both the preserved entities and those onSessionEnd returns', async () => {
     const h = tracking({ preserve: ['UserPhone'], onSessionEnd: () => ['UserName'] });
-    for (const text of ['set UserName Lars', 'set UserPhone 555', 'set UserLocation Seattle']) await h.bot.receive({ address: address(), text });
+    for (const text of ['set UserName Lars', 'set UserPhone 555', 'set UserLocation Seattle'])
+      await h.bot.receive({ address: address(), text });
     expect(await entitiesAfterTimeout(h)).toEqual({ UserName: 'Lars', UserPhone: '555' });
     await h.bot.close();
   });
@@ -402,5 +412,4 @@ describe('entity-preserving resets', () => {
     expect(await entitiesAfterTimeout(h)).toEqual({ Coupon: 'SAVE20' });
     await h.bot.close();
   });
-
 });

@@ -48,7 +48,12 @@ describe('idle nudges', () => {
     await client.say('hi');
     await client.replies();
     const heard: [string, (string | undefined)[]][] = [];
-    for (const [wait, at] of [['5m', 5], ['10m', 15], ['10m', 25], ['5m', 30]] as const) {
+    for (const [wait, at] of [
+      ['5m', 5],
+      ['10m', 15],
+      ['10m', 25],
+      ['5m', 30],
+    ] as const) {
       await client.idle(wait);
       heard.push([`${at}m`, await client.replies()]);
     }
@@ -114,11 +119,15 @@ describe('idle nudges', () => {
   });
 
   it('sends a nudge given as a message with its fields', async () => {
-    const { bot, client } = nudgingBot({ nudge: { after: MINUTE, message: { text: 'Still there?', inputHint: 'expectingInput' } } });
+    const { bot, client } = nudgingBot({
+      nudge: { after: MINUTE, message: { text: 'Still there?', inputHint: 'expectingInput' } },
+    });
     await client.say('hi');
     await client.replies();
     await client.idle('1m');
-    expect(client.transcript.at(-1)).toEqual([expect.objectContaining({ text: 'Still there?', inputHint: 'expectingInput' })]);
+    expect(client.transcript.at(-1)).toEqual([
+      expect.objectContaining({ text: 'Still there?', inputHint: 'expectingInput' }),
+    ]);
     await bot.close();
   });
 
@@ -136,7 +145,11 @@ describe('idle nudges', () => {
 
   it('builds the nudge from a function of the session and the nudge number', async () => {
     const { bot, client } = nudgingBot({
-      nudge: { after: MINUTE, max: 2, message: (session, count) => `Still there, ${session.message?.text ?? 'you'}? (#${count})` },
+      nudge: {
+        after: MINUTE,
+        max: 2,
+        message: (session, count) => `Still there, ${session.message?.text ?? 'you'}? (#${count})`,
+      },
     });
     await client.say('hi');
     await client.replies();
@@ -156,7 +169,10 @@ describe('idle nudges', () => {
     });
     await client.say('hi');
     await client.idle('31m');
-    expect({ codes: errors.map((e) => (e as { code: string }).code), ends: client.sessionEnds.map((end) => end.reason) }).toEqual({
+    expect({
+      codes: errors.map((e) => (e as { code: string }).code),
+      ends: client.sessionEnds.map((end) => end.reason),
+    }).toEqual({
       codes: ['HOOK_FAILED'],
       ends: ['timeout'],
     });
@@ -211,21 +227,34 @@ describe('idle nudges', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
-  it.each([[null], [42], [[]]])('rejects a nudge message of %j as INVALID_OPTIONS, asking for a message, a string or a function', (message) => {
-    expect(() => new SessionManager({ deliver: () => undefined, nudge: { after: MINUTE, message } as never })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('must be a message, a string or a function') }),
-    );
-  });
+  it.each([[null], [42], [[]]])(
+    'rejects a nudge message of %j as INVALID_OPTIONS, asking for a message, a string or a function',
+    (message) => {
+      expect(
+        () => new SessionManager({ deliver: () => undefined, nudge: { after: MINUTE, message } as never }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('must be a message, a string or a function'),
+        }),
+      );
+    },
+  );
 
   it('rejects a dialog nudge message of null as INVALID_OPTIONS, asking for a message, a string or a function', () => {
     const bot = new SessionManager({ deliver: () => undefined });
     expect(() => bot.dialog('/d', () => undefined, { nudge: { after: MINUTE, message: null } as never })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('must be a message, a string or a function') }),
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('must be a message, a string or a function'),
+      }),
     );
   });
 
   it('rejects a nudge without `after` as INVALID_OPTIONS', () => {
-    expect(() => new SessionManager({ deliver: () => undefined, nudge: { message: 'hi' } as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => new SessionManager({ deliver: () => undefined, nudge: { message: 'hi' } as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 });
 
@@ -250,10 +279,17 @@ describe('per-dialog idle options', () => {
       if (session.message?.text === 'pay') session.beginDialog('/pay');
       else session.send('Hello!');
     });
-    bot.dialog('/pay', [(session) => Prompts.text(session, 'Your card number?'), (session, results) => session.endDialog('Paid with %s.', results.response ?? '')], {
-      timeout: 60 * MINUTE,
-      nudge: { after: 20 * MINUTE, message: 'Take your time: I still have your order.' },
-    });
+    bot.dialog(
+      '/pay',
+      [
+        (session) => Prompts.text(session, 'Your card number?'),
+        (session, results) => session.endDialog('Paid with %s.', results.response ?? ''),
+      ],
+      {
+        timeout: 60 * MINUTE,
+        nudge: { after: 20 * MINUTE, message: 'Take your time: I still have your order.' },
+      },
+    );
     bot.dialog('/quiet', (session) => session.send('Shh.'), { nudge: false });
     return { bot, client: createTestClient(bot, { advance }) };
   }
@@ -270,7 +306,12 @@ describe('per-dialog idle options', () => {
   });
 
   it('uses the timeout the root dialog was registered with while it is on the stack', async () => {
-    const bot = new SessionManager({ deliver: () => undefined, autoBatchDelay: 0, store: new MemoryStore({ maxSessions: 100 }), timeout: 30 * MINUTE });
+    const bot = new SessionManager({
+      deliver: () => undefined,
+      autoBatchDelay: 0,
+      store: new MemoryStore({ maxSessions: 100 }),
+      timeout: 30 * MINUTE,
+    });
     const ended: string[] = [];
     bot.on('sessionEnd', ({ reason }) => void ended.push(reason));
     bot.dialog('/', (session) => session.send('Hello!'), { timeout: 5 * MINUTE });
@@ -319,7 +360,9 @@ describe('per-dialog idle options', () => {
 
   it('rejects a dialog timeout that is not a positive integer as INVALID_OPTIONS', () => {
     const bot = new SessionManager({ deliver: () => undefined });
-    expect(() => bot.dialog('/x', () => undefined, { timeout: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => bot.dialog('/x', () => undefined, { timeout: -1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 });
 

@@ -1,7 +1,14 @@
 // The typed retention policy: entities declared once with a schema, a scope, a TTL and keepOnReset; checked and migrated on load.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { defineEntities, MemoryStore, SessionManager, type JsonObject, type PalaverError, type SessionManagerOptions } from '../../src';
+import {
+  defineEntities,
+  MemoryStore,
+  SessionManager,
+  type JsonObject,
+  type PalaverError,
+  type SessionManagerOptions,
+} from '../../src';
 import { createTestClient } from '../../src/testing';
 import { MINUTE } from '../support/fixtures';
 import { decodeState } from '../../src/codec';
@@ -21,7 +28,14 @@ const entities = {
  */
 function retentionBot(store: MemoryStore, options: Partial<SessionManagerOptions> = {}) {
   const errors: PalaverError[] = [];
-  const bot = new SessionManager({ deliver: () => undefined, autoBatchDelay: 0, store, shutdown: 'persist', entities, ...options });
+  const bot = new SessionManager({
+    deliver: () => undefined,
+    autoBatchDelay: 0,
+    store,
+    shutdown: 'persist',
+    entities,
+    ...options,
+  });
   bot.on('error', (error) => errors.push(error));
   bot.dialog('/', (session) => {
     const [verb, name, ...rest] = (session.message?.text ?? '').split(' ');
@@ -50,7 +64,8 @@ async function storedBy(options: Partial<SessionManagerOptions>, ...lines: strin
 }
 
 async function fill(client: ReturnType<typeof createTestClient>): Promise<void> {
-  for (const text of ['set UserName "Lars"', 'set Consent true', 'set Coupon "SAVE10"', 'set Cart ["pizza"]']) await client.say(text);
+  for (const text of ['set UserName "Lars"', 'set Consent true', 'set Coupon "SAVE10"', 'set Cart ["pizza"]'])
+    await client.say(text);
 }
 
 describe('typed retention', () => {
@@ -87,7 +102,10 @@ describe('typed retention', () => {
   });
 
   it('still keeps what preserve and the end hook name, on top of the declarations', async () => {
-    const { bot, client, show } = retentionBot(new MemoryStore({ maxSessions: 10 }), { preserve: ['Cart'], onSessionEnd: () => ['Note'] });
+    const { bot, client, show } = retentionBot(new MemoryStore({ maxSessions: 10 }), {
+      preserve: ['Cart'],
+      onSessionEnd: () => ['Note'],
+    });
     await fill(client);
     await client.say('set Note "hello"');
     await client.say('end');
@@ -112,7 +130,9 @@ describe('typed retention', () => {
     const store = await storedBy({ entities: undefined }, 'set UserName 42');
     const after = retentionBot(store);
     await after.client.say('hi');
-    expect(after.errors).toEqual([expect.objectContaining({ code: 'CORRUPT_STATE', message: expect.stringContaining('entity "UserName"') })]);
+    expect(after.errors).toEqual([
+      expect.objectContaining({ code: 'CORRUPT_STATE', message: expect.stringContaining('entity "UserName"') }),
+    ]);
     await after.bot.close();
   });
 
@@ -120,7 +140,9 @@ describe('typed retention', () => {
     const store = await storedBy({ entities: undefined }, 'set UserName 42');
     const after = retentionBot(store);
     await after.client.say('hi');
-    expect(store.quarantinedRecords().map(({ key, record }) => decodeState(record.data, key).entities)).toEqual([{ UserName: 42 }]);
+    expect(store.quarantinedRecords().map(({ key, record }) => decodeState(record.data, key).entities)).toEqual([
+      { UserName: 42 },
+    ]);
     await after.bot.close();
   });
 
@@ -196,11 +218,19 @@ describe('typed retention', () => {
     await bot.close();
   });
 
-  it.each([null, 'string'])('rejects an entity whose schema is %j as INVALID_OPTIONS, saying it must be a zod schema', (schema) => {
-    expect(() => new SessionManager({ deliver: () => undefined, entities: { UserName: { schema } } as never })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('`entities.UserName.schema` must be a zod schema') }),
-    );
-  });
+  it.each([null, 'string'])(
+    'rejects an entity whose schema is %j as INVALID_OPTIONS, saying it must be a zod schema',
+    (schema) => {
+      expect(
+        () => new SessionManager({ deliver: () => undefined, entities: { UserName: { schema } } as never }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('`entities.UserName.schema` must be a zod schema'),
+        }),
+      );
+    },
+  );
 
   it('gives back the declarations defineEntities is given', () => {
     expect(defineEntities(entities)).toBe(entities);
@@ -266,7 +296,10 @@ describe('entity migrations', () => {
       },
     });
     const { session: again } = await after.client.say('hi');
-    expect({ codes: after.errors.map((e) => e.code), same: again.id === session.id }).toEqual({ codes: ['CORRUPT_STATE'], same: true });
+    expect({ codes: after.errors.map((e) => e.code), same: again.id === session.id }).toEqual({
+      codes: ['CORRUPT_STATE'],
+      same: true,
+    });
     await after.bot.close();
   });
 
@@ -280,7 +313,9 @@ describe('entity migrations', () => {
       },
     });
     await after.client.say('hi');
-    expect(after.errors.map((e) => e.message)).toEqual([expect.stringContaining('migration 1 threw (bad data); the entities stay as the migration before it left them')]);
+    expect(after.errors.map((e) => e.message)).toEqual([
+      expect.stringContaining('migration 1 threw (bad data); the entities stay as the migration before it left them'),
+    ]);
     await after.bot.close();
   });
 
@@ -316,13 +351,19 @@ describe('entity migrations', () => {
     ['nothing', undefined],
     ['null', null],
     ['an array', []],
-  ])('reports a migration that returns %s instead of an object and keeps the entities as they were', async (_what, returned) => {
-    const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
-    const after = retentionBot(store, { migrations: { 1: () => returned as unknown as JsonObject } });
-    const shown = await after.show();
-    expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({ shown: { Cart: ['pizza'] }, errors: [expect.stringContaining('migration 1 threw (it did not return an object of entities)')] });
-    await after.bot.close();
-  });
+  ])(
+    'reports a migration that returns %s instead of an object and keeps the entities as they were',
+    async (_what, returned) => {
+      const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
+      const after = retentionBot(store, { migrations: { 1: () => returned as unknown as JsonObject } });
+      const shown = await after.show();
+      expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({
+        shown: { Cart: ['pizza'] },
+        errors: [expect.stringContaining('migration 1 threw (it did not return an object of entities)')],
+      });
+      await after.bot.close();
+    },
+  );
 
   it('reports a migration that throws undefined', async () => {
     const store = await storedBy({ entities: undefined }, 'set Cart ["pizza"]');
@@ -334,7 +375,10 @@ describe('entity migrations', () => {
       },
     });
     const shown = await after.show();
-    expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({ shown: { Cart: ['pizza'] }, errors: [expect.stringContaining('migration 1 threw (undefined)')] });
+    expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({
+      shown: { Cart: ['pizza'] },
+      errors: [expect.stringContaining('migration 1 threw (undefined)')],
+    });
     await after.bot.close();
   });
 
@@ -353,15 +397,21 @@ describe('entity migrations', () => {
 
   it('rejects a migration that is not a function as INVALID_OPTIONS', () => {
     expect(() => new SessionManager({ deliver: () => undefined, migrations: { 1: 'upgrade' } as never })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('`migrations.1` must be a function') }),
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('`migrations.1` must be a function'),
+      }),
     );
   });
 
-  it.each(['0', 'a1', '1a', '-1', '1.5'])('rejects the migration key %j, which is not a positive integer, as INVALID_OPTIONS', (key) => {
-    expect(() => new SessionManager({ deliver: () => undefined, migrations: { [key]: (old: JsonObject) => old } })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
-    );
-  });
+  it.each(['0', 'a1', '1a', '-1', '1.5'])(
+    'rejects the migration key %j, which is not a positive integer, as INVALID_OPTIONS',
+    (key) => {
+      expect(
+        () => new SessionManager({ deliver: () => undefined, migrations: { [key]: (old: JsonObject) => old } }),
+      ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    },
+  );
 
   it('takes a migration key of several digits as the current version', async () => {
     const store = new MemoryStore({ maxSessions: 10 });
@@ -373,18 +423,29 @@ describe('entity migrations', () => {
   });
 
   it('checks entities of a newer version against its schemas and names that version when one fails', async () => {
-    const store = await storedBy({ entities: undefined, migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } }, 'set UserName 42', 'set Cart ["pizza"]');
+    const store = await storedBy(
+      { entities: undefined, migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } },
+      'set UserName 42',
+      'set Cart ["pizza"]',
+    );
     const after = retentionBot(store);
     const shown = await after.show();
     expect({ shown, errors: after.errors.map((e) => e.message) }).toEqual({
       shown: { Cart: ['pizza'] },
-      errors: [expect.stringMatching(/entity "UserName" .*dropped \(its entities were written in version 2, newer than this bot's 0\)\.$/)],
+      errors: [
+        expect.stringMatching(
+          /entity "UserName" .*dropped \(its entities were written in version 2, newer than this bot's 0\)\.$/,
+        ),
+      ],
     });
     await after.bot.close();
   });
 
   it('keeps entities of a newer version that pass its schemas, without a report', async () => {
-    const store = await storedBy({ migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } }, 'set Cart ["pizza"]');
+    const store = await storedBy(
+      { migrations: { 1: (old: JsonObject) => old, 2: (old: JsonObject) => old } },
+      'set Cart ["pizza"]',
+    );
     const after = retentionBot(store);
     expect({ shown: await after.show(), errors: after.errors }).toEqual({ shown: { Cart: ['pizza'] }, errors: [] });
     await after.bot.close();
@@ -392,7 +453,9 @@ describe('entity migrations', () => {
 
   it('does not migrate again an entity that a bot rolled back to an older version left alone', async () => {
     const store = new MemoryStore({ maxSessions: 10 });
-    const upgrade = { 1: (old: JsonObject) => ({ ...old, Cart: [...((old.Cart as string[] | undefined) ?? []), 'v1'] }) };
+    const upgrade = {
+      1: (old: JsonObject) => ({ ...old, Cart: [...((old.Cart as string[] | undefined) ?? []), 'v1'] }),
+    };
     const v1 = retentionBot(store, { migrations: upgrade });
     await v1.client.say('set Cart ["pizza"]');
     await v1.bot.close();
@@ -406,7 +469,9 @@ describe('entity migrations', () => {
 
   it('keeps the version of the entities a session end keeps, so that they are not migrated again', async () => {
     const store = new MemoryStore({ maxSessions: 10 });
-    const upgrade = { 1: (old: JsonObject) => (typeof old.UserName === 'string' ? { ...old, UserName: `${old.UserName}!` } : old) };
+    const upgrade = {
+      1: (old: JsonObject) => (typeof old.UserName === 'string' ? { ...old, UserName: `${old.UserName}!` } : old),
+    };
     const v1 = retentionBot(store, { migrations: upgrade });
     await v1.client.say('set UserName "Lars"');
     await v1.bot.close();

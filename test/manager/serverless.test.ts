@@ -41,7 +41,11 @@ describe('serverless expiry', () => {
     const cron = invocation(store, said, { onSessionEnd });
     const ended = await cron.sweepExpired();
     await cron.close();
-    expect({ ended, reasons: onSessionEnd.mock.calls.map((call) => call[1]), said }).toEqual({ ended: 1, reasons: ['timeout'], said: ['Hi!', 'Bye for now.'] });
+    expect({ ended, reasons: onSessionEnd.mock.calls.map((call) => call[1]), said }).toEqual({
+      ended: 1,
+      reasons: ['timeout'],
+      said: ['Hi!', 'Bye for now.'],
+    });
   });
 
   it('ends nothing before the timeout', async () => {

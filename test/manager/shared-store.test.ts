@@ -154,7 +154,10 @@ describe('SessionManager on a shared store', () => {
     bot.dialog('/', (session) => session.send('never'));
     store.steal(KEY);
     const turn = bot.receive({ address: address(), text: 'hi' });
-    const outcome = expect(turn).rejects.toMatchObject({ code: 'LEASE_TIMEOUT', message: expect.stringContaining('other-host:4242:abc') });
+    const outcome = expect(turn).rejects.toMatchObject({
+      code: 'LEASE_TIMEOUT',
+      message: expect.stringContaining('other-host:4242:abc'),
+    });
     await elapse(1_500);
     await outcome;
     expect(errors).toEqual([]); // the rejection is the report
@@ -194,7 +197,14 @@ describe('SessionManager on a shared store', () => {
     const record = store.inner.get(KEY)!;
     const state = decodeState(record.data, KEY) as SessionStateRecord & { entities: { n: number } };
     state.entities.n = 10;
-    store.inner.commit([{ key: KEY, expected: { version: record.version, generation: record.generation }, data: JSON.stringify(state), idleMs: 60_000 }]);
+    store.inner.commit([
+      {
+        key: KEY,
+        expected: { version: record.version, generation: record.generation },
+        data: JSON.stringify(state),
+        idleMs: 60_000,
+      },
+    ]);
     await elapse(200);
     resume();
     await elapse(100);
@@ -275,7 +285,9 @@ describe('SessionManager on a shared store', () => {
     const { bot, errors, texts } = harness({ store });
     bot.dialog('/', (session) => session.send(`turn ${session.info.turnCount}`));
     await bot.receive({ address: address(), text: 'hi' });
-    expect(store.inner.quarantinedRecords()).toEqual([{ key: KEY, record: { data: '{not json', version: 1, generation: 0 } }]);
+    expect(store.inner.quarantinedRecords()).toEqual([
+      { key: KEY, record: { data: '{not json', version: 1, generation: 0 } },
+    ]);
     expect(errors.map((e) => e.code)).toContain('CORRUPT_STATE');
     expect(texts()).toEqual(['turn 1']);
     await bot.close();

@@ -10,7 +10,13 @@ const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 
 /** Replies twice to each message (a typing indicator first), once to each event; `bye` ends the session. */
 function chattyBot(options: Partial<SessionManagerOptions> = {}) {
-  const bot = new SessionManager({ deliver: () => undefined, autoBatchDelay: 0, store: new MemoryStore({ maxSessions: 10 }), timeout: 10 * MINUTE, ...options });
+  const bot = new SessionManager({
+    deliver: () => undefined,
+    autoBatchDelay: 0,
+    store: new MemoryStore({ maxSessions: 10 }),
+    timeout: 10 * MINUTE,
+    ...options,
+  });
   bot.dialog('/', (session) => {
     if (session.message?.type === 'event') return void session.send('noted');
     session.sendTyping();
@@ -36,7 +42,9 @@ describe('the sessionEnd summary', () => {
     await client.say('hi');
     await client.event('location', { lat: 1 });
     await client.say('bye');
-    expect(summaries.map(({ turns, userMessages, botMessages }) => ({ turns, userMessages, botMessages }))).toEqual([{ turns: 3, userMessages: 2, botMessages: 5 }]);
+    expect(summaries.map(({ turns, userMessages, botMessages }) => ({ turns, userMessages, botMessages }))).toEqual([
+      { turns: 3, userMessages: 2, botMessages: 5 },
+    ]);
     await bot.close();
   });
 
@@ -80,7 +88,9 @@ describe('the sessionEnd summary', () => {
     const { bot, client, summaries } = chattyBot();
     await bot.startSession(client.address);
     await client.idle('10m');
-    expect(summaries.map(({ interactive, turns, reason }) => ({ interactive, turns, reason }))).toEqual([{ interactive: false, turns: 0, reason: 'timeout' }]);
+    expect(summaries.map(({ interactive, turns, reason }) => ({ interactive, turns, reason }))).toEqual([
+      { interactive: false, turns: 0, reason: 'timeout' },
+    ]);
     await bot.close();
   });
 
@@ -123,7 +133,11 @@ describe('manager.stats()', () => {
   });
 
   it('counts ends by reason without any sessionEnd listener', async () => {
-    const bot = new SessionManager({ deliver: () => undefined, store: new MemoryStore({ maxSessions: 10 }), timeout: MINUTE });
+    const bot = new SessionManager({
+      deliver: () => undefined,
+      store: new MemoryStore({ maxSessions: 10 }),
+      timeout: MINUTE,
+    });
     bot.dialog('/', (session) => {
       if (session.message?.text === 'bye') session.endSession();
     });
@@ -131,7 +145,14 @@ describe('manager.stats()', () => {
     await bot.receive({ address: to('a'), text: 'bye' });
     await bot.receive({ address: to('b'), text: 'hi' });
     await vi.advanceTimersByTimeAsync(MINUTE);
-    expect(bot.stats().endsByReason).toEqual({ timeout: 1, endSession: 1, newSession: 0, refresh: 0, evicted: 0, shutdown: 0 });
+    expect(bot.stats().endsByReason).toEqual({
+      timeout: 1,
+      endSession: 1,
+      newSession: 0,
+      refresh: 0,
+      evicted: 0,
+      shutdown: 0,
+    });
     await bot.close();
   });
 

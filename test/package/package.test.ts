@@ -14,7 +14,13 @@ function node(args: string[]): string {
 
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), 'palaver-pack-'));
-  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project], {
+    cwd: root,
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop()!;
   const modules = join(project, 'node_modules');
   mkdirSync(join(modules, 'palaver'), { recursive: true });
   execFileSync('tar', ['-xzf', join(project, packed), '-C', join(modules, 'palaver'), '--strip-components=1']);
@@ -34,12 +40,19 @@ describe('the packed package', () => {
   });
 
   it('loads from CommonJS with require()', () => {
-    const out = node(['-e', "const p = require('palaver'); console.log(typeof p.SessionManager, typeof p.MemoryStore, typeof p.Prompts.text)"]);
+    const out = node([
+      '-e',
+      "const p = require('palaver'); console.log(typeof p.SessionManager, typeof p.MemoryStore, typeof p.Prompts.text)",
+    ]);
     expect(out.trim()).toBe('function function function');
   });
 
   it('loads from ESM with import', () => {
-    const out = node(['--input-type=module', '-e', "import { SessionManager, PalaverError } from 'palaver'; console.log(typeof SessionManager, new PalaverError('CLOSED', 'x').code)"]);
+    const out = node([
+      '--input-type=module',
+      '-e',
+      "import { SessionManager, PalaverError } from 'palaver'; console.log(typeof SessionManager, new PalaverError('CLOSED', 'x').code)",
+    ]);
     expect(out.trim()).toBe('function CLOSED');
   });
 
@@ -50,14 +63,28 @@ describe('the packed package', () => {
         "const store = new r.RedisStore({ url: 'redis://127.0.0.1:1' }); console.log(typeof r.RedisStore, before, Object.keys(require.cache).some((f) => f.includes('@redis')));" +
         'store.close().finally(() => process.exit(0));',
     ]);
-    const esm = node(['--input-type=module', '-e', "import { RedisStore } from 'palaver/redis'; console.log(typeof RedisStore, new RedisStore({ client: { run: async () => null } }).persistent)"]);
-    const core = node(['-e', "require('palaver'); console.log(Object.keys(require.cache).some((f) => f.includes('@redis')))"]);
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      "import { RedisStore } from 'palaver/redis'; console.log(typeof RedisStore, new RedisStore({ client: { run: async () => null } }).persistent)",
+    ]);
+    const core = node([
+      '-e',
+      "require('palaver'); console.log(Object.keys(require.cache).some((f) => f.includes('@redis')))",
+    ]);
     expect([cjs.trim(), esm.trim(), core.trim()]).toEqual(['function false true', 'function true', 'false']);
   });
 
   it('throws errors from palaver/redis that are instances of the PalaverError palaver exports, in CommonJS and ESM', () => {
-    const cjs = node(['-e', "const { PalaverError } = require('palaver'); const { RedisStore } = require('palaver/redis'); try { new RedisStore({}); } catch (e) { console.log(e instanceof PalaverError, e.code); }"]);
-    const esm = node(['--input-type=module', '-e', "import { PalaverError } from 'palaver'; import { RedisStore } from 'palaver/redis'; try { new RedisStore({}); } catch (e) { console.log(e instanceof PalaverError, e.code); }"]);
+    const cjs = node([
+      '-e',
+      "const { PalaverError } = require('palaver'); const { RedisStore } = require('palaver/redis'); try { new RedisStore({}); } catch (e) { console.log(e instanceof PalaverError, e.code); }",
+    ]);
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      "import { PalaverError } from 'palaver'; import { RedisStore } from 'palaver/redis'; try { new RedisStore({}); } catch (e) { console.log(e instanceof PalaverError, e.code); }",
+    ]);
     expect([cjs.trim(), esm.trim()]).toEqual(['true INVALID_OPTIONS', 'true INVALID_OPTIONS']);
   });
 
@@ -69,13 +96,29 @@ describe('the packed package', () => {
       mkdirSync(join(modules, 'palaver'), { recursive: true });
       const packed = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
       execFileSync('tar', ['-xzf', join(project, packed), '-C', join(modules, 'palaver'), '--strip-components=1']);
-      for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js', 'chrono-node']) symlinkSync(join(root, 'node_modules', dependency), join(modules, dependency), 'dir');
-      const attempt = "try { new RedisStore({ url: 'redis://127.0.0.1:1' }); } catch (e) { console.log(typeof RedisStore, e instanceof PalaverError, e.code, e.message.includes('npm install redis')); }";
+      for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js', 'chrono-node'])
+        symlinkSync(join(root, 'node_modules', dependency), join(modules, dependency), 'dir');
+      const attempt =
+        "try { new RedisStore({ url: 'redis://127.0.0.1:1' }); } catch (e) { console.log(typeof RedisStore, e instanceof PalaverError, e.code, e.message.includes('npm install redis')); }";
       const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: bare, encoding: 'utf8' }).trim();
-      const cjs = run(['-e', `const { RedisStore } = require('palaver/redis'); const { PalaverError } = require('palaver'); ${attempt}`]);
-      const esm = run(['--input-type=module', '-e', `import { RedisStore } from 'palaver/redis'; import { PalaverError } from 'palaver'; ${attempt}`]);
-      const client = run(['-e', "const { RedisStore } = require('palaver/redis'); console.log(new RedisStore({ client: { run: async () => null } }).persistent)"]);
-      expect([cjs, esm, client]).toEqual(['function true MISSING_DEPENDENCY true', 'function true MISSING_DEPENDENCY true', 'true']);
+      const cjs = run([
+        '-e',
+        `const { RedisStore } = require('palaver/redis'); const { PalaverError } = require('palaver'); ${attempt}`,
+      ]);
+      const esm = run([
+        '--input-type=module',
+        '-e',
+        `import { RedisStore } from 'palaver/redis'; import { PalaverError } from 'palaver'; ${attempt}`,
+      ]);
+      const client = run([
+        '-e',
+        "const { RedisStore } = require('palaver/redis'); console.log(new RedisStore({ client: { run: async () => null } }).persistent)",
+      ]);
+      expect([cjs, esm, client]).toEqual([
+        'function true MISSING_DEPENDENCY true',
+        'function true MISSING_DEPENDENCY true',
+        'true',
+      ]);
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }
@@ -118,10 +161,22 @@ describe('the packed package', () => {
     writeFileSync(join(project, 'consumer.cts'), consumer);
     writeFileSync(
       join(project, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ['consumer.mts', 'consumer.cts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: [],
+        },
+        files: ['consumer.mts', 'consumer.cts'],
+      }),
     );
     symlinkSync(join(root, 'node_modules', 'typescript'), join(project, 'node_modules', 'typescript'), 'dir');
     const tsc = join(project, 'node_modules', 'typescript', 'bin', 'tsc');
-    expect(() => execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })).not.toThrow();
+    expect(() =>
+      execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' }),
+    ).not.toThrow();
   }, 60_000);
 });

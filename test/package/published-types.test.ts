@@ -25,7 +25,7 @@ describe('the published type declarations', () => {
     expect(bodies.length).toBeGreaterThan(0);
     for (const body of bodies) {
       for (const member of ['replies', 'state', 'host', 'lifecycle', 'saved', 'closed', 'previousDialog', 'flush']) {
-        expect(body).not.toMatch(new RegExp(`^\\s+(/\\*\\*.*?\\*/\\s*)?(readonly |private )?${member}\\b`, "m"));
+        expect(body).not.toMatch(new RegExp(`^\\s+(/\\*\\*.*?\\*/\\s*)?(readonly |private )?${member}\\b`, 'm'));
       }
     }
   });
@@ -35,10 +35,12 @@ describe('the published type declarations', () => {
       .map(({ text }) => classBody(text, 'SessionManager'))
       .filter((body): body is string => body !== undefined);
     expect(bodies.length).toBeGreaterThan(0);
-    for (const body of bodies) expect(body).not.toMatch(/^\s+(private )?(readonly )?(registry|outbox|queue|leases|options|counters)\b/m);
+    for (const body of bodies)
+      expect(body).not.toMatch(/^\s+(private )?(readonly )?(registry|outbox|queue|leases|options|counters)\b/m);
   });
 
   it('leave out what is exported for palaver’s own tests', () => {
-    for (const { file, text } of declarations()) expect({ file, found: text.includes('installFakeClock') }).toEqual({ file, found: false });
+    for (const { file, text } of declarations())
+      expect({ file, found: text.includes('installFakeClock') }).toEqual({ file, found: false });
   });
 });

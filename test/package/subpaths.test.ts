@@ -6,7 +6,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = resolve(__dirname, '../..');
-const subpaths = { console: 'ConsoleAdapter', http: 'HttpAdapter', grammy: 'GrammyAdapter', botbuilder: 'BotbuilderAdapter' };
+const subpaths = {
+  console: 'ConsoleAdapter',
+  http: 'HttpAdapter',
+  grammy: 'GrammyAdapter',
+  botbuilder: 'BotbuilderAdapter',
+};
 const scratch = join(root, 'test/artifacts/subpath-consumer');
 
 function node(args: string[]): string {
@@ -19,13 +24,19 @@ afterAll(() => {
 
 describe('the adapter subpaths of the built package', () => {
   it('load from CommonJS with require()', () => {
-    const script = Object.entries(subpaths).map(([path, name]) => `typeof require('palaver/${path}').${name}`).join(', ');
+    const script = Object.entries(subpaths)
+      .map(([path, name]) => `typeof require('palaver/${path}').${name}`)
+      .join(', ');
     expect(node(['-e', `console.log([${script}].join(' '))`]).trim()).toBe('function function function function');
   });
 
   it('load from ESM with import', () => {
-    const script = Object.entries(subpaths).map(([path, name]) => `typeof (await import('palaver/${path}')).${name}`).join(', ');
-    expect(node(['--input-type=module', '-e', `console.log([${script}].join(' '))`]).trim()).toBe('function function function function');
+    const script = Object.entries(subpaths)
+      .map(([path, name]) => `typeof (await import('palaver/${path}')).${name}`)
+      .join(', ');
+    expect(node(['--input-type=module', '-e', `console.log([${script}].join(' '))`]).trim()).toBe(
+      'function function function function',
+    );
   });
 
   it('need none of grammy, botbuilder or the core dependencies at run time', () => {
@@ -34,7 +45,9 @@ describe('the adapter subpaths of the built package', () => {
       const load = Module._load;
       const loaded = new Set();
       Module._load = function (request, ...rest) { loaded.add(request); return load.call(this, request, ...rest); };
-      ${Object.keys(subpaths).map((path) => `require('palaver/${path}');`).join('\n')}
+      ${Object.keys(subpaths)
+        .map((path) => `require('palaver/${path}');`)
+        .join('\n')}
       console.log([...loaded].filter((r) => /^(grammy|botbuilder|zod|eventemitter3|lru-cache|sprintf-js)(\\/|$)/.test(r)).join(',') || 'none');`;
     expect(node(['-e', script]).trim()).toBe('none');
   });
@@ -61,7 +74,17 @@ describe('the adapter subpaths of the built package', () => {
     writeFileSync(join(scratch, 'consumer.cts'), consumer);
     writeFileSync(
       join(scratch, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['consumer.mts', 'consumer.cts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+        },
+        files: ['consumer.mts', 'consumer.cts'],
+      }),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     expect(() => execFileSync(process.execPath, [tsc, '-p', scratch], { cwd: root, encoding: 'utf8' })).not.toThrow();

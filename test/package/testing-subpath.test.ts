@@ -11,11 +11,17 @@ function node(args: string[]): string {
 
 describe('the palaver/testing subpath of the built package', () => {
   it('loads from CommonJS with require()', () => {
-    expect(node(['-e', "const t = require('palaver/testing'); console.log(typeof t.createTestClient, typeof t.parseDuration)"]).trim()).toBe('function function');
+    expect(
+      node([
+        '-e',
+        "const t = require('palaver/testing'); console.log(typeof t.createTestClient, typeof t.parseDuration)",
+      ]).trim(),
+    ).toBe('function function');
   });
 
   it('loads from ESM with import', () => {
-    const script = "const t = await import('palaver/testing'); console.log(typeof t.createTestClient, t.parseDuration('31m'))";
+    const script =
+      "const t = await import('palaver/testing'); console.log(typeof t.createTestClient, t.parseDuration('31m'))";
     expect(node(['--input-type=module', '-e', script]).trim()).toBe('function 1860000');
   });
 

@@ -16,7 +16,15 @@ function workerBundle(): string {
   if (bundle === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'palaver-worker-'));
     const file = join(dir, 'worker.js');
-    buildSync({ entryPoints: [join(__dirname, 'worker.ts')], outfile: file, bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'error' });
+    buildSync({
+      entryPoints: [join(__dirname, 'worker.ts')],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'error',
+    });
     bundle = { dir, file };
     process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
@@ -82,7 +90,10 @@ export class Worker {
         this.events.splice(this.events.indexOf(found), 1);
         return found as Received<T>;
       }
-      if (!this.alive) throw new Error(`worker ${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before a "${t}" event`);
+      if (!this.alive)
+        throw new Error(
+          `worker ${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before a "${t}" event`,
+        );
       if (Date.now() - started > timeout) throw new Error(`worker ${this.name}: no "${t}" event within ${timeout} ms`);
       await sleep(5);
     }
@@ -117,7 +128,9 @@ export class Cluster {
   private constructor(readonly workers: Worker[]) {}
 
   static async start(count: number, config: Omit<WorkerConfig, 'name'>, names = 'ABCDEFGH'): Promise<Cluster> {
-    return new Cluster(await Promise.all(Array.from({ length: count }, (_, i) => Worker.start({ ...config, name: names[i]! }))));
+    return new Cluster(
+      await Promise.all(Array.from({ length: count }, (_, i) => Worker.start({ ...config, name: names[i]! }))),
+    );
   }
 
   random(): Worker {

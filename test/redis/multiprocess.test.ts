@@ -15,7 +15,11 @@ function newClient(url: string) {
   return createClient({ url }).on('error', () => undefined);
 }
 
-async function start(count: number, config: Omit<Parameters<typeof Cluster.start>[1], 'url'> & { url?: string }, names?: string): Promise<Cluster> {
+async function start(
+  count: number,
+  config: Omit<Parameters<typeof Cluster.start>[1], 'url'> & { url?: string },
+  names?: string,
+): Promise<Cluster> {
   const cluster = await Cluster.start(count, { url: server.url, ...config }, names);
   running.push(cluster);
   return cluster;
@@ -27,7 +31,10 @@ async function sessionOf(prefix: string, user: string): Promise<{ n?: number; lo
   const key = `s:t:${user}:${user}`;
   const record = await store.get(key);
   await store.close();
-  return record === undefined ? undefined : (decodeState(record.data, key) as { privateConversationData: { n?: number; log?: [number, string][] } }).privateConversationData;
+  return record === undefined
+    ? undefined
+    : (decodeState(record.data, key) as { privateConversationData: { n?: number; log?: [number, string][] } })
+        .privateConversationData;
 }
 
 async function countKeys(prefix: string): Promise<number> {
@@ -57,7 +64,9 @@ describeRedis('several processes on one Redis', () => {
   it('loses no update: 4 processes × 200 users × 25 counter turns, each message to a random process', async () => {
     const cluster = await start(4, { prefix: 'lost' });
     const started = Date.now();
-    const dones = (await Promise.all(range(200).map((u) => Promise.all(range(25).map(() => cluster.random().receive(`u${u}`)))))).flat();
+    const dones = (
+      await Promise.all(range(200).map((u) => Promise.all(range(25).map(() => cluster.random().receive(`u${u}`)))))
+    ).flat();
     const took = Date.now() - started;
     const committed = dones.filter((d) => d.ok).length;
     await until(() => cluster.of('deliver').flatMap((d) => d.texts).length >= committed, 5_000);
@@ -67,7 +76,13 @@ describeRedis('several processes on one Redis', () => {
     console.log(
       `[lost updates] ${dones.length} turns in ${took} ms (${Math.round((dones.length / took) * 1000)} turns/s), ${committed} committed, ` +
         `${replies.length} replies (${new Set(replies).size} distinct), ${rejected} commits refused and re-run, ` +
-        `p50 ${percentile(dones.map((d) => d.ms), 50)} ms, p99 ${percentile(dones.map((d) => d.ms), 99)} ms; counters at 25: ${counters.filter((n) => n === 25).length}/200`,
+        `p50 ${percentile(
+          dones.map((d) => d.ms),
+          50,
+        )} ms, p99 ${percentile(
+          dones.map((d) => d.ms),
+          99,
+        )} ms; counters at 25: ${counters.filter((n) => n === 25).length}/200`,
     );
     expect(dones.filter((d) => !d.ok)).toEqual([]);
     expect(counters.every((n) => n === 25)).toBe(true);
@@ -135,10 +150,15 @@ describeRedis('several processes on one Redis', () => {
       }),
     );
     const firstSids = new Map<string, string>();
-    for (const started of cluster.of('started').sort((a, b) => a.at - b.at)) if (!firstSids.has(started.key)) firstSids.set(started.key, started.sid);
+    for (const started of cluster.of('started').sort((a, b) => a.at - b.at))
+      if (!firstSids.has(started.key)) firstSids.set(started.key, started.sid);
     await sleep(2_000); // the sessions that continued time out as well (their end comes after 2 turns)
     const replies = new Map<string, string>();
-    for (const [, user, n] of cluster.of('deliver').flatMap((d) => d.texts).map((t) => t.split(':'))) if (n! > (replies.get(user!) ?? '')) replies.set(user!, n!);
+    for (const [, user, n] of cluster
+      .of('deliver')
+      .flatMap((d) => d.texts)
+      .map((t) => t.split(':')))
+      if (n! > (replies.get(user!) ?? '')) replies.set(user!, n!);
     const hooks = cluster.of('hook');
     let continued = 0;
     let restarted = 0;
@@ -153,14 +173,23 @@ describeRedis('several processes on one Redis', () => {
       else if (n === '1' && endsOfFirst.length === 1 && endedBeforeTheMessage === 1) restarted++;
       else broken.push(`${key}: reply n=${n}, ends of the first session ${endsOfFirst.map((h) => h.turns).join(',')}`);
     }
-    console.log(`[expiry race] 100 messages at the deadline ±50 ms: ${continued} continued the session, ${restarted} ended it once and started anew, ${broken.length} broken ${broken.slice(0, 3).join('; ')}`);
+    console.log(
+      `[expiry race] 100 messages at the deadline ±50 ms: ${continued} continued the session, ${restarted} ended it once and started anew, ${broken.length} broken ${broken.slice(0, 3).join('; ')}`,
+    );
     expect(raced.every((d) => d.ok)).toBe(true);
     expect(broken).toEqual([]);
     expect(continued + restarted).toBe(100);
   }, 30_000);
 
   it('still ends every session when the process running onSessionEnd is killed with SIGKILL', async () => {
-    const config = { url: server.url, prefix: 'crash', timeout: 1_000, sweepInterval: 100, claimTimeout: 1_500, leaseTtl: 1_000 };
+    const config = {
+      url: server.url,
+      prefix: 'crash',
+      timeout: 1_000,
+      sweepInterval: 100,
+      claimTimeout: 1_500,
+      leaseTtl: 1_000,
+    };
     const victim = await Worker.start({ ...config, name: 'V', hangInEndHook: true });
     running.push(victim);
     await Promise.all(range(100).map((i) => victim.receive(`k${i}`)));
@@ -177,7 +206,9 @@ describeRedis('several processes on one Redis', () => {
     const ended = healthy.of('ended');
     const again = healthy.of('claim').filter((c) => victimClaims.has(c.key));
     const sameGeneration = again.filter((c) => victimClaims.get(c.key) === c.generation).length;
-    const stuck = (await Promise.all(range(100).map((i) => sessionOf('crash', `k${i}`)))).filter((s) => s !== undefined).length;
+    const stuck = (await Promise.all(range(100).map((i) => sessionOf('crash', `k${i}`)))).filter(
+      (s) => s !== undefined,
+    ).length;
     const [claims, deadlines] = await Promise.all([admin.zCard('crash:claims'), admin.zCard('crash:deadlines')]);
     const victimSids = new Set(victim.of('hook').map((h) => h.sid));
     console.log(
@@ -197,7 +228,14 @@ describeRedis('several processes on one Redis', () => {
   it('survives a Redis restart mid-load: turns fail fast, service resumes, ends due meanwhile fire once after', async () => {
     const aof = await RedisServer.start({ appendonly: true });
     try {
-      const cluster = await start(3, { url: aof.url, prefix: 'outage', timeout: 1_500, sweepInterval: 200, commandTimeout: 300, leaseTtl: 2_000 });
+      const cluster = await start(3, {
+        url: aof.url,
+        prefix: 'outage',
+        timeout: 1_500,
+        sweepInterval: 200,
+        commandTimeout: 300,
+        leaseTtl: 2_000,
+      });
       await Promise.all(range(50).map((i) => cluster.random().receive(`due${i}`)));
       const results: (Done & { at: number; worker: string })[] = [];
       let stop = false;
@@ -230,7 +268,9 @@ describeRedis('several processes on one Redis', () => {
       const firstOk = Math.min(...results.filter((r) => r.at > upAt && r.ok).map((r) => r.at + r.ms));
       const after = results.filter((r) => r.at > recovered);
       const dueHooks = cluster.of('hook').filter((h) => isDue(h.key));
-      const sweepReports = cluster.workers.map((w) => w.of('error').filter((e) => e.message.includes('claiming due sessions')).length);
+      const sweepReports = cluster.workers.map(
+        (w) => w.of('error').filter((e) => e.message.includes('claiming due sessions')).length,
+      );
       console.log(
         `[redis restart] outage ${upAt - downAt} ms; ${during.length} turns during it: ${during.filter((r) => !r.ok).length} failed ` +
           `(${[...new Set(during.map((r) => r.code))].join(', ')}), slowest failure ${Math.max(...during.map((r) => r.ms))} ms; ` +
@@ -314,7 +354,9 @@ describeRedis('several processes on one Redis', () => {
         return done.ok ? Date.now() - killedAt : Infinity;
       }),
     );
-    console.log(`[worker killed] its 20 users served by the other process within ${Math.max(...servedIn)} ms (leaseTtl 5000)`);
+    console.log(
+      `[worker killed] its 20 users served by the other process within ${Math.max(...servedIn)} ms (leaseTtl 5000)`,
+    );
     expect(Math.max(...servedIn)).toBeLessThan(5_000 + 1_000);
   }, 40_000);
 

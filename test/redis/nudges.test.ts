@@ -35,7 +35,8 @@ describeRedis('idle nudges on Redis', () => {
     const [a, b] = [make(), make()];
     await a.receive({ address, text: 'hi' });
     const start = Date.now();
-    for (const at of [5 * MINUTE + 1000, 10 * MINUTE + 1000, 31 * MINUTE]) await Promise.all([a.sweepExpired(start + at), b.sweepExpired(start + at)]);
+    for (const at of [5 * MINUTE + 1000, 10 * MINUTE + 1000, 31 * MINUTE])
+      await Promise.all([a.sweepExpired(start + at), b.sweepExpired(start + at)]);
     await Promise.all([a.close(), b.close()]);
     expect(said).toEqual(['ok', 'Are you still there?', 'Are you still there?', 'Closing.']);
   });

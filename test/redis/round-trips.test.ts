@@ -14,7 +14,13 @@ function counting(inner: RedisScriptClient) {
   const calls: string[] = [];
   const client: RedisScriptClient = {
     run(script, keys, args) {
-      calls.push(script.source.includes("'SET', KEYS[1], ARGV[1], 'NX', 'GET'") ? 'open' : script.source.includes('release()') ? 'commit' : 'other');
+      calls.push(
+        script.source.includes("'SET', KEYS[1], ARGV[1], 'NX', 'GET'")
+          ? 'open'
+          : script.source.includes('release()')
+            ? 'commit'
+            : 'other',
+      );
       return inner.run(script, keys, args);
     },
   };
@@ -34,7 +40,7 @@ async function executed(): Promise<number> {
 describeRedis('a turn on RedisStore', () => {
   beforeAll(async () => {
     server = await RedisServer.start();
-    redis = createClient({ url: server.url }).on("error", () => undefined);
+    redis = createClient({ url: server.url }).on('error', () => undefined);
     await redis.connect();
   });
   afterAll(async () => {

@@ -147,12 +147,36 @@ export class RedisServer {
   }
 
   private async spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--loglevel', 'warning'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      this.dir,
+      '--loglevel',
+      'warning',
+    ];
     args.push(...(this.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
     if (this.master !== undefined) {
       const conf = join(this.dir, 'sentinel.conf');
       writeFileSync(conf, `sentinel monitor mymaster 127.0.0.1 ${this.master.port} 1\n`);
-      args.splice(0, args.length, conf, '--sentinel', '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--loglevel', 'warning');
+      args.splice(
+        0,
+        args.length,
+        conf,
+        '--sentinel',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--loglevel',
+        'warning',
+      );
     }
     const child = spawn(BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     live.add(child);

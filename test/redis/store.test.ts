@@ -80,7 +80,9 @@ describeRedis('RedisStore', () => {
     await store.commit([{ key: 's:done', expected: null, data: '{}', idleMs: 0 }]);
     await sleep(5);
     const [claim] = await store.claimDue(10);
-    await store.commit([{ key: 's:done', expected: { version: claim!.version, generation: claim!.generation }, data: null }]);
+    await store.commit([
+      { key: 's:done', expected: { version: claim!.version, generation: claim!.generation }, data: null },
+    ]);
     await sleep(150);
     expect(await store.claimDue(10)).toEqual([]);
     expect(await admin.exists([`t${prefixes}:claims`, `t${prefixes}:deadlines`])).toBe(0);
@@ -104,7 +106,9 @@ describeRedis('RedisStore', () => {
     const store = new RedisStore({ client, prefix: `t${++prefixes}` });
     await store.commit([{ key: 's:retry', expected: null, data: '1' }]);
     dropNextReply = true;
-    const result = await store.commit([{ key: 's:retry', expected: { version: 1, generation: 0 }, data: '2' }], { turnId: 'attempt-1' });
+    const result = await store.commit([{ key: 's:retry', expected: { version: 1, generation: 0 }, data: '2' }], {
+      turnId: 'attempt-1',
+    });
     real.destroy();
     expect(result).toEqual({ ok: true, versions: [2] });
   });
@@ -125,7 +129,10 @@ describeRedis('RedisStore', () => {
     await store.commit([{ key: 's:noturn', expected: null, data: '1' }]);
     drop = true;
     const commit = store.commit([{ key: 's:noturn', expected: { version: 1, generation: 0 }, data: '2' }]);
-    await expect(commit).rejects.toMatchObject({ code: 'COMMIT_UNKNOWN', message: expect.stringContaining('may or may not') });
+    await expect(commit).rejects.toMatchObject({
+      code: 'COMMIT_UNKNOWN',
+      message: expect.stringContaining('may or may not'),
+    });
     real.destroy();
   });
 
@@ -189,7 +196,11 @@ describeRedis('RedisStore', () => {
     const store = makeStore({ prefix: 'corrupt' });
     const texts: (string | undefined)[] = [];
     const errors: string[] = [];
-    const bot = new SessionManager<{ n?: number }>({ store, autoBatchDelay: 0, deliver: (_to, messages) => void texts.push(...messages.map((m) => m.text)) });
+    const bot = new SessionManager<{ n?: number }>({
+      store,
+      autoBatchDelay: 0,
+      deliver: (_to, messages) => void texts.push(...messages.map((m) => m.text)),
+    });
     bot.on('error', (error) => errors.push(error.code));
     bot.dialog('/', (session) => {
       session.entities.n = (session.entities.n ?? 0) + 1;
@@ -212,7 +223,9 @@ describeRedis('RedisStore', () => {
   });
 
   it('rejects a negative commandTimeout', () => {
-    expect(() => new RedisStore({ url: server.url, commandTimeout: -5 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+    expect(() => new RedisStore({ url: server.url, commandTimeout: -5 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('accepts a node-redis client made by the caller, and leaves it open on close', async () => {
@@ -227,14 +240,19 @@ describeRedis('RedisStore', () => {
 
   it('works through a Sentinel client', async () => {
     const sentinel = await RedisServer.sentinel(server);
-    const client = createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }] }).on('error', () => undefined);
+    const client = createSentinel({
+      name: 'mymaster',
+      sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }],
+    }).on('error', () => undefined);
     try {
       await client.connect();
       const store = new RedisStore({ redis: client, prefix: `t${++prefixes}` });
       await store.commit([{ key: 's:sentinel', expected: null, data: '{}', idleMs: 0 }], { turnId: 'a' });
       await sleep(5);
       const claims = await store.claimDue(10);
-      expect(claims).toEqual([{ key: 's:sentinel', generation: 1, version: 1, deadline: expect.any(Number), holdMs: 10_000 }]);
+      expect(claims).toEqual([
+        { key: 's:sentinel', generation: 1, version: 1, deadline: expect.any(Number), holdMs: 10_000 },
+      ]);
     } finally {
       await client.close().catch(() => undefined);
       await sentinel.dispose();

@@ -31,7 +31,8 @@ export interface Command {
   pause?: number;
 }
 
-export type ToWorker = { t: 'setup'; config: WorkerConfig } | { t: 'recv'; id: number; user: string; command: Command } | { t: 'close' };
+export type ToWorker =
+  { t: 'setup'; config: WorkerConfig } | { t: 'recv'; id: number; user: string; command: Command } | { t: 'close' };
 
 export type FromWorker =
   | { t: 'ready'; pid: number }
@@ -57,7 +58,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 class ObservedStore extends RedisStore {
   override async claimDue(limit: number, now?: number) {
     const claims = await super.claimDue(limit, now);
-    for (const claim of claims) send({ t: 'claim', key: claim.key, generation: claim.generation, version: claim.version });
+    for (const claim of claims)
+      send({ t: 'claim', key: claim.key, generation: claim.generation, version: claim.version });
     return claims;
   }
 
@@ -88,10 +90,18 @@ function setup(config: WorkerConfig): void {
     leaseTtl: config.leaseTtl ?? 5_000,
     leaseWait: config.leaseWait ?? 20_000,
     maxCommitRetries: config.maxCommitRetries ?? 5,
-    deliver: (address, messages) => send({ t: 'deliver', user: address.user.id, texts: messages.map((m) => m.text ?? '') }),
+    deliver: (address, messages) =>
+      send({ t: 'deliver', user: address.user.id, texts: messages.map((m) => m.text ?? '') }),
     onSessionEnd: async (session, reason) => {
       const info = session.info;
-      send({ t: 'hook', key: info.key, sid: info.id, reason, lag: Date.now() - (info.lastActiveAt + info.timeout), turns: info.turnCount });
+      send({
+        t: 'hook',
+        key: info.key,
+        sid: info.id,
+        reason,
+        lag: Date.now() - (info.lastActiveAt + info.timeout),
+        turns: info.turnCount,
+      });
       if (config.hangInEndHook) await new Promise(() => undefined);
     },
   });
@@ -132,7 +142,8 @@ process.on('message', (message: ToWorker) => {
   const address = { channelId: 't', user: { id: message.user }, conversation: { id: message.user } };
   bot!.receive({ address, text: JSON.stringify(message.command) }).then(
     () => send({ t: 'done', id: message.id, ok: true, ms: Date.now() - started }),
-    (error: { code?: string }) => send({ t: 'done', id: message.id, ok: false, code: error.code ?? 'UNKNOWN', ms: Date.now() - started }),
+    (error: { code?: string }) =>
+      send({ t: 'done', id: message.id, ok: false, code: error.code ?? 'UNKNOWN', ms: Date.now() - started }),
   );
 });
 

@@ -15,7 +15,8 @@ function key(): string {
   return `s:conf:${process.pid}:${++n}`;
 }
 
-const ref = (record: StoredRecord | undefined) => (record === undefined ? null : { version: record.version, generation: record.generation });
+const ref = (record: StoredRecord | undefined) =>
+  record === undefined ? null : { version: record.version, generation: record.generation };
 
 export function storeConformance(name: string, target: ConformanceTarget): void {
   describe(`${name} (SessionStore conformance)`, () => {
@@ -30,7 +31,10 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const store = await target.make();
       const k = key();
       await store.commit([{ key: k, expected: null, data: '1' }]);
-      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({ ok: true, versions: [2] });
+      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({
+        ok: true,
+        versions: [2],
+      });
       expect(await store.get(k)).toMatchObject({ data: '2', version: 2 });
     });
 
@@ -38,7 +42,8 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const store = await target.make();
       const k = key();
       await store.commit([{ key: k, expected: null, data: '0' }]);
-      for (let v = 1; v <= 20; v++) await store.commit([{ key: k, expected: { version: v, generation: 0 }, data: String(v) }]);
+      for (let v = 1; v <= 20; v++)
+        await store.commit([{ key: k, expected: { version: v, generation: 0 }, data: String(v) }]);
       let rejected = 0;
       for (let v = 1; v <= 20; v++) {
         const result = await store.commit([{ key: k, expected: { version: v, generation: 0 }, data: 'stale' }]);
@@ -52,9 +57,13 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
     it('lets exactly one of 50 concurrent creates of one key win', async () => {
       const store = await target.make();
       const k = key();
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.commit([{ key: k, expected: null, data: String(i) }])));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.commit([{ key: k, expected: null, data: String(i) }])),
+      );
       const winners = results.filter((r) => r.ok);
-      console.log(`[conformance ${name}] concurrent creates: ${winners.length} won, ${results.length - winners.length} conflicted`);
+      console.log(
+        `[conformance ${name}] concurrent creates: ${winners.length} won, ${results.length - winners.length} conflicted`,
+      );
       expect(winners).toHaveLength(1);
     });
 
@@ -62,9 +71,17 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const store = await target.make();
       const k = key();
       await store.commit([{ key: k, expected: null, data: '1' }]);
-      expect(await store.commit([{ key: k, expected: null, data: 'again' }])).toEqual({ ok: false, reason: 'conflict', key: k });
+      expect(await store.commit([{ key: k, expected: null, data: 'again' }])).toEqual({
+        ok: false,
+        reason: 'conflict',
+        key: k,
+      });
       const absent = key();
-      expect(await store.commit([{ key: absent, expected: { version: 1, generation: 0 }, data: 'x' }])).toEqual({ ok: false, reason: 'conflict', key: absent });
+      expect(await store.commit([{ key: absent, expected: { version: 1, generation: 0 }, data: 'x' }])).toEqual({
+        ok: false,
+        reason: 'conflict',
+        key: absent,
+      });
     });
 
     it('writes nothing of a commit when one of its writes is stale', async () => {
@@ -101,9 +118,14 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const store = await target.make();
       const k = key();
       await store.commit([{ key: k, expected: null, data: '1' }]);
-      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: null }])).toMatchObject({ ok: true });
+      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: null }])).toMatchObject({
+        ok: true,
+      });
       expect(await store.get(k)).toBeUndefined();
-      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: 'stale' }])).toMatchObject({ ok: false, reason: 'conflict' });
+      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: 'stale' }])).toMatchObject({
+        ok: false,
+        reason: 'conflict',
+      });
       expect(await store.commit([{ key: k, expected: null, data: 'new' }])).toMatchObject({ ok: true });
       expect((await store.get(k))?.data).toBe('new');
     });
@@ -128,8 +150,15 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const claims = (await store.claimDue(1000)).filter((c) => c.key === k);
       expect(claims).toMatchObject([{ key: k, generation: 1, version: 1, deadline: expect.any(Number) }]);
       expect(claims).toHaveLength(1);
-      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: 'late' }])).toEqual({ ok: false, reason: 'ended', key: k });
-      expect(await store.commit([{ key: k, expected: { version: 1, generation: 1 }, data: 'ended' }])).toEqual({ ok: true, versions: [2] });
+      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: 'late' }])).toEqual({
+        ok: false,
+        reason: 'ended',
+        key: k,
+      });
+      expect(await store.commit([{ key: k, expected: { version: 1, generation: 1 }, data: 'ended' }])).toEqual({
+        ok: true,
+        versions: [2],
+      });
     });
 
     it('does not claim a key whose deadline was cleared with idleMs null', async () => {
@@ -169,14 +198,18 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
       const k = key();
       await store.commit([{ key: k, expected: null, data: '1' }]);
       await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: '2' }], { turnId: 'turn-a' });
-      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: '2' }], { turnId: 'turn-b' })).toMatchObject({ ok: false, reason: 'conflict' });
+      expect(
+        await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: '2' }], { turnId: 'turn-b' }),
+      ).toMatchObject({ ok: false, reason: 'conflict' });
     });
 
     it('applies a later commit of the same turn (a checkpoint, then the end) normally', async () => {
       const store = await target.make();
       const k = key();
       await store.commit([{ key: k, expected: null, data: '1' }], { turnId: 'turn-a' });
-      expect(await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: '2' }], { turnId: 'turn-a' })).toEqual({ ok: true, versions: [2] });
+      expect(
+        await store.commit([{ key: k, expected: { version: 1, generation: 0 }, data: '2' }], { turnId: 'turn-a' }),
+      ).toEqual({ ok: true, versions: [2] });
       expect(await store.get(k)).toMatchObject({ data: '2', version: 2 });
     });
 
@@ -216,7 +249,10 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         await store.commit([{ key: k, expected: null, data: '1' }]);
         const [opened] = (await openOf(store)([k])).records;
         await store.commit([{ key: k, expected: ref(opened), data: '2' }]);
-        expect(await store.commit([{ key: k, expected: ref(opened), data: 'stale' }])).toMatchObject({ ok: false, reason: 'conflict' });
+        expect(await store.commit([{ key: k, expected: ref(opened), data: 'stale' }])).toMatchObject({
+          ok: false,
+          reason: 'conflict',
+        });
         expect(await store.get(k)).toMatchObject({ data: '2', version: 2 });
       });
 
@@ -240,7 +276,9 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         const store = await target.make();
         if (store.renew === undefined) return void expect(store.release).toBeUndefined();
         const k = key();
-        const opened = await Promise.all(Array.from({ length: 10 }, (_, i) => store.open!([k], { lease: { token: `t${i}`, ttlMs: 10_000 } })));
+        const opened = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.open!([k], { lease: { token: `t${i}`, ttlMs: 10_000 } })),
+        );
         expect(opened.filter((o) => o.busy === undefined)).toHaveLength(1);
       });
 
@@ -289,7 +327,9 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         if (store.renew === undefined) return void expect(store.release).toBeUndefined();
         const k = key();
         await store.open!([k], { lease: { token: 'me', ttlMs: 10_000 } });
-        expect(await store.commit([{ key: k, expected: null, data: '1' }], { release: { key: k, token: 'me' } })).toMatchObject({ ok: true });
+        expect(
+          await store.commit([{ key: k, expected: null, data: '1' }], { release: { key: k, token: 'me' } }),
+        ).toMatchObject({ ok: true });
         expect((await store.open!([k], { lease: { token: 'other', ttlMs: 10_000 } })).busy).toBeUndefined();
       });
 
@@ -322,7 +362,9 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         expect(await store.renew(k, 'me', 1000)).toBe(false);
         expect((await store.open!([k], { lease: { token: 'other', ttlMs: 1000 } })).busy).toBeUndefined();
         // The compare-and-set, not the lease, decides: the late holder's commit still applies only on the version it read.
-        expect(await store.commit([{ key: k, expected: null, data: 'late' }], { release: { key: k, token: 'me' } })).toMatchObject({ ok: true });
+        expect(
+          await store.commit([{ key: k, expected: null, data: 'late' }], { release: { key: k, token: 'me' } }),
+        ).toMatchObject({ ok: true });
         expect((await store.open!([k], { lease: { token: 'third', ttlMs: 1000 } })).busy?.holder).toBe('other');
       });
     });
@@ -332,5 +374,7 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
 /** The store's `open`, or the one the manager builds from `get` for stores without it. */
 function openOf(store: SessionStore) {
   return async (keys: string[]) =>
-    store.open !== undefined ? await store.open(keys) : { records: await Promise.all(keys.map((k) => store.get(k))), busy: undefined };
+    store.open !== undefined
+      ? await store.open(keys)
+      : { records: await Promise.all(keys.map((k) => store.get(k))), busy: undefined };
 }

@@ -24,7 +24,8 @@ function consistent(heap: DeadlineHeap<Item>): boolean {
   );
 }
 
-type Op = { kind: 'set'; item: number; deadline: number } | { kind: 'remove'; item: number } | { kind: 'popDue'; now: number };
+type Op =
+  { kind: 'set'; item: number; deadline: number } | { kind: 'remove'; item: number } | { kind: 'popDue'; now: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), item: fc.nat(19), deadline: fc.integer({ min: 0, max: 100 }) }),
@@ -138,16 +139,24 @@ describe('DeadlineHeap', () => {
             const popped = heap.popDue(o.now);
             // The popped item has the earliest deadline, and is popped exactly when that deadline is due.
             expect(deadline).toBe(model.size === 0 ? undefined : earliest);
-            expect(popped === undefined ? undefined : model.get(popped.name)).toBe(earliest <= o.now ? earliest : undefined);
+            expect(popped === undefined ? undefined : model.get(popped.name)).toBe(
+              earliest <= o.now ? earliest : undefined,
+            );
             if (popped !== undefined) model.delete(popped.name);
           }
           expect(consistent(heap)).toBe(true);
           expect(heap.size).toBe(model.size);
-          expect(items.filter((held) => held.heapIndex >= 0).map((held) => held.name).sort((x, y) => x - y)).toEqual([...model.keys()].sort((x, y) => x - y));
+          expect(
+            items
+              .filter((held) => held.heapIndex >= 0)
+              .map((held) => held.name)
+              .sort((x, y) => x - y),
+          ).toEqual([...model.keys()].sort((x, y) => x - y));
           expect(items.map((held) => heap.deadlineOf(held))).toEqual(items.map((held) => model.get(held.name)));
         }
         const drained: [number, number][] = [];
-        for (let deadline = heap.peekDeadline(); deadline !== undefined; deadline = heap.peekDeadline()) drained.push([heap.popDue(Infinity)!.name, deadline]);
+        for (let deadline = heap.peekDeadline(); deadline !== undefined; deadline = heap.peekDeadline())
+          drained.push([heap.popDue(Infinity)!.name, deadline]);
         const deadlines = drained.map(([, deadline]) => deadline);
         expect(deadlines).toEqual([...deadlines].sort((x, y) => x - y));
         expect(drained.sort((x, y) => x[0] - y[0])).toEqual([...model.entries()].sort((x, y) => x[0] - y[0]));

@@ -22,7 +22,10 @@ describe('MemoryStore', () => {
   it('adds 1 to the version on every commit', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     store.commit([{ key: 's:a', expected: null, data: '1' }]);
-    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({ ok: true, versions: [2] });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
     expect(store.get('s:a')).toEqual({ data: '2', version: 2, generation: 0 });
   });
 
@@ -30,20 +33,30 @@ describe('MemoryStore', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     store.commit([{ key: 's:a', expected: null, data: '1' }]);
     store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }]);
-    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: 'stale' }])).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: 'stale' }])).toEqual({
+      ok: false,
+      reason: 'conflict',
+      key: 's:a',
+    });
     expect(store.get('s:a')?.data).toBe('2');
   });
 
   it('reports a create over an existing key as a conflict', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     store.commit([{ key: 's:a', expected: null, data: '1' }]);
-    expect(store.commit([{ key: 's:a', expected: null, data: 'again' }])).toMatchObject({ ok: false, reason: 'conflict' });
+    expect(store.commit([{ key: 's:a', expected: null, data: 'again' }])).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+    });
     expect(store.get('s:a')?.data).toBe('1');
   });
 
   it('reports an update of a key that is gone as a conflict', () => {
     const store = new MemoryStore({ maxSessions: 100 });
-    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: 'x' }])).toMatchObject({ ok: false, reason: 'conflict' });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: 'x' }])).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+    });
     expect(store.get('s:a')).toBeUndefined();
   });
 
@@ -62,7 +75,10 @@ describe('MemoryStore', () => {
   it('deletes a key with a null write', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
-    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: null }])).toEqual({ ok: true, versions: [0] });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: null }])).toEqual({
+      ok: true,
+      versions: [0],
+    });
     expect(store.get('s:a')).toBeUndefined();
     expect(store.pendingDeadlines).toBe(0);
   });
@@ -75,7 +91,10 @@ describe('MemoryStore', () => {
       { key: 's:a', expected, data: null },
       { key: 's:a', expected, data: '2', idleMs: 1000 },
     ]);
-    expect({ record: store.get('s:a'), deadlines: store.pendingDeadlines }).toEqual({ record: { data: '2', version: 1, generation: 0 }, deadlines: 1 });
+    expect({ record: store.get('s:a'), deadlines: store.pendingDeadlines }).toEqual({
+      record: { data: '2', version: 1, generation: 0 },
+      deadlines: 1,
+    });
   });
 
   it('hands out snapshots that a caller cannot change', () => {
@@ -133,7 +152,12 @@ describe('MemoryStore', () => {
 
   it('claims due keys earliest first, at most `limit` at a time', () => {
     const store = new MemoryStore({ maxSessions: 100 });
-    for (const [key, idle] of [['s:c', 30], ['s:a', 10], ['s:b', 20]] as const) store.commit([{ key, expected: null, data: '1', idleMs: idle }]);
+    for (const [key, idle] of [
+      ['s:c', 30],
+      ['s:a', 10],
+      ['s:b', 20],
+    ] as const)
+      store.commit([{ key, expected: null, data: '1', idleMs: idle }]);
     expect(store.claimDue(2, Date.now() + 100).map((c) => c.key)).toEqual(['s:a', 's:b']);
     expect(store.claimDue(2, Date.now() + 100).map((c) => c.key)).toEqual(['s:c']);
   });
@@ -142,15 +166,26 @@ describe('MemoryStore', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     store.commit([{ key: 's:a', expected: null, data: '1', idleMs: 1000 }]);
     store.claimDue(10, Date.now() + 1000);
-    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({ ok: false, reason: 'ended', key: 's:a' });
-    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 1 }, data: '2' }])).toEqual({ ok: true, versions: [2] });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({
+      ok: false,
+      reason: 'ended',
+      key: 's:a',
+    });
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 1 }, data: '2' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
   });
 
   it('recognises a commit retried with the same turn id after 1,000 writes of other turns', () => {
     const store = new MemoryStore({ maxSessions: 2000 });
-    const writes = [{ key: 's:a', expected: null, data: '1' }, { key: 'u:a', expected: null, data: '{}' }];
+    const writes = [
+      { key: 's:a', expected: null, data: '1' },
+      { key: 'u:a', expected: null, data: '{}' },
+    ];
     const first = store.commit(writes, { turnId: 'turn-a' });
-    for (let i = 0; i < 1000; i++) store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
+    for (let i = 0; i < 1000; i++)
+      store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
     expect(store.commit(writes, { turnId: 'turn-a' })).toEqual(first);
   });
 
@@ -158,7 +193,8 @@ describe('MemoryStore', () => {
     const store = new MemoryStore({ maxSessions: 3000 });
     const writes = [{ key: 's:a', expected: null, data: '1' }];
     store.commit(writes, { turnId: 'turn-a' });
-    for (let i = 0; i < 2048; i++) store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
+    for (let i = 0; i < 2048; i++)
+      store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
     expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
   });
 
@@ -175,7 +211,8 @@ describe('MemoryStore', () => {
     const store = new MemoryStore({ maxSessions: 2000 });
     const writes = [{ key: 's:a', expected: null, data: '1' }];
     store.commit(writes, { turnId: 'turn-a' });
-    for (let i = 0; i < 1024; i++) store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
+    for (let i = 0; i < 1024; i++)
+      store.commit([{ key: `s:${i}`, expected: null, data: '1' }], { turnId: `turn-${i}` });
     store.delete('s:a');
     store.commit(writes);
     expect(store.commit(writes, { turnId: 'turn-a' })).toEqual({ ok: false, reason: 'conflict', key: 's:a' });
@@ -213,7 +250,10 @@ describe('MemoryStore', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     store.commit([{ key: 'u:a', expected: null, data: '{}' }]);
     store.claimDue(10, Infinity);
-    expect(store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: '{"n":1}' }])).toEqual({ ok: true, versions: [2] });
+    expect(store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: '{"n":1}' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
     expect(store.get('u:a')).toEqual({ data: '{"n":1}', version: 2, generation: 0 });
   });
 
@@ -249,7 +289,11 @@ describe('MemoryStore', () => {
     store.commit([{ key: 's:a', expected: null, data: '"a"', idleMs: 1000 }]);
     store.commit([{ key: 's:b', expected: null, data: '"b"', idleMs: 2000 }]);
     expect(evicted).toEqual([['s:a', { data: '"a"', version: 1, generation: 0 }]]);
-    expect({ size: store.size, pending: store.pendingDeadlines, next: store.nextDeadline() }).toEqual({ size: 1, pending: 1, next: Date.now() + 2000 });
+    expect({ size: store.size, pending: store.pendingDeadlines, next: store.nextDeadline() }).toEqual({
+      size: 1,
+      pending: 1,
+      next: Date.now() + 2000,
+    });
   });
 
   it('works with a huge maxSessions (its index grows as sessions come)', () => {
@@ -265,7 +309,10 @@ describe('MemoryStore', () => {
   it('gives back text built in parts exactly as it was committed', () => {
     const store = new MemoryStore({ maxSessions: 100 });
     const data = JSON.stringify({ text: 'é'.repeat(80), list: Array.from({ length: 40 }, (_, i) => i) });
-    store.commit([{ key: 's:a', expected: null, data }, { key: 'u:a', expected: null, data }]);
+    store.commit([
+      { key: 's:a', expected: null, data },
+      { key: 'u:a', expected: null, data },
+    ]);
     expect([store.get('s:a')?.data, store.get('u:a')?.data]).toEqual([data, data]);
   });
 
@@ -294,7 +341,10 @@ describe('MemoryStore', () => {
 
   it('lists the session keys it holds', () => {
     const store = new MemoryStore({ maxSessions: 100 });
-    store.commit([{ key: 's:a', expected: null, data: '1' }, { key: 'u:a', expected: null, data: '{}' }]);
+    store.commit([
+      { key: 's:a', expected: null, data: '1' },
+      { key: 'u:a', expected: null, data: '{}' },
+    ]);
     store.commit([{ key: 's:b', expected: null, data: '1' }]);
     expect([...store.sessionKeys()].sort()).toEqual(['s:a', 's:b']);
   });
@@ -345,12 +395,17 @@ describe('MemoryStore', () => {
   });
 
   it('rejects a maxSessions that is not a positive integer with INVALID_OPTIONS', () => {
-    expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSessions') }));
+    expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSessions') }),
+    );
   });
 
   it('rejects a maxDataRecords under 2 with INVALID_OPTIONS (a turn may write userData and conversationData)', () => {
     expect(() => new MemoryStore({ maxDataRecords: 1 })).toThrow(
-      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringMatching(/^Invalid MemoryStore options: `maxDataRecords` must be at least 2/) }),
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringMatching(/^Invalid MemoryStore options: `maxDataRecords` must be at least 2/),
+      }),
     );
   });
 
@@ -389,6 +444,8 @@ describe('MemoryStore', () => {
   });
 
   it('rejects an unknown option with INVALID_OPTIONS', () => {
-    expect(() => new MemoryStore({ maxSession: 5 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSession') }));
+    expect(() => new MemoryStore({ maxSession: 5 } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('maxSession') }),
+    );
   });
 });

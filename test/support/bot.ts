@@ -33,9 +33,12 @@ export interface Bot<E extends JsonObject, U extends JsonObject, C extends JsonO
 }
 
 /** A manager that records deliveries, errors and trace lines; replies go out at the end of each turn unless told otherwise. */
-export function makeBot<E extends JsonObject = JsonObject, U extends JsonObject = JsonObject, C extends JsonObject = JsonObject, P extends JsonObject = JsonObject>(
-  options: Partial<SessionManagerOptions<E, U, C, P>> = {},
-): Bot<E, U, C, P> {
+export function makeBot<
+  E extends JsonObject = JsonObject,
+  U extends JsonObject = JsonObject,
+  C extends JsonObject = JsonObject,
+  P extends JsonObject = JsonObject,
+>(options: Partial<SessionManagerOptions<E, U, C, P>> = {}): Bot<E, U, C, P> {
   const delivered: Bot<E, U, C, P>['delivered'] = [];
   const errors: PalaverError[] = [];
   const trace: string[] = [];
@@ -65,7 +68,11 @@ export function makeBot<E extends JsonObject = JsonObject, U extends JsonObject 
 }
 
 /** A promise with its resolve and reject functions, for a `deliver` that the test settles. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+export function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+} {
   let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
   const promise = new Promise<T>((res, rej) => {

@@ -46,7 +46,8 @@ export function watchProcess(): { unhandled: unknown[] } {
   return watch;
 }
 
-export type Outcome<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown } | { status: 'hung' };
+export type Outcome<T> =
+  { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown } | { status: 'hung' };
 
 /**
  * Settles `promise` without advancing fake time: after `turns` real turns of the event loop, a promise still pending
@@ -91,7 +92,12 @@ export function recorder(): Recorder {
 export function makeBot<E extends JsonObject = JsonObject>(options: Partial<SessionManagerOptions<E>> = {}) {
   const record = recorder();
   const errors: PalaverError[] = [];
-  const bot = new SessionManager<E>({ deliver: record.deliver, autoBatchDelay: 0, store: new MemoryStore({ maxSessions: 1000 }), ...options });
+  const bot = new SessionManager<E>({
+    deliver: record.deliver,
+    autoBatchDelay: 0,
+    store: new MemoryStore({ maxSessions: 1000 }),
+    ...options,
+  });
   bot.on('error', (error) => errors.push(error));
   return { bot, errors, ...record };
 }
@@ -117,7 +123,10 @@ export class FaultyStore implements SessionStore {
   get(key: string): StoredRecord | undefined | Promise<StoredRecord | undefined> {
     return this.run('get', key, () => this.inner.get(key));
   }
-  commit(writes: readonly CommitWrite[], options?: Parameters<SessionStore['commit']>[1]): CommitResult | Promise<CommitResult> {
+  commit(
+    writes: readonly CommitWrite[],
+    options?: Parameters<SessionStore['commit']>[1],
+  ): CommitResult | Promise<CommitResult> {
     return this.run('commit', writes[0]?.key ?? '', () => this.inner.commit(writes, options));
   }
   delete(key: string): void {
@@ -157,7 +166,9 @@ export class FaultyStore implements SessionStore {
 export function recordsOf(bot: SessionManager<any>, to: Address): (string | undefined)[] {
   const store = bot.store as MemoryStore | FaultyStore;
   const inner = store instanceof FaultyStore ? store.inner : store;
-  return [bot.keyOf(to), `u:${to.channelId}:${to.user.id}`, `c:${to.channelId}:${to.conversation.id}`].map((key) => inner.get(key)?.data);
+  return [bot.keyOf(to), `u:${to.channelId}:${to.user.id}`, `c:${to.channelId}:${to.conversation.id}`].map(
+    (key) => inner.get(key)?.data,
+  );
 }
 
 /**

@@ -27,7 +27,9 @@ export interface Harness<E extends JsonObject> {
  * A manager with a recording `deliver` and `error` listener; replies go out at the end of each turn unless told otherwise.
  * The default store is small: lru-cache preallocates for `maxSessions`, and 100,000 costs ~50 ms per manager.
  */
-export function harness<E extends JsonObject = JsonObject>(options: Partial<SessionManagerOptions<E>> = {}): Harness<E> {
+export function harness<E extends JsonObject = JsonObject>(
+  options: Partial<SessionManagerOptions<E>> = {},
+): Harness<E> {
   const delivered: Harness<E>['delivered'] = [];
   const errors: PalaverError[] = [];
   const bot = new SessionManager<E>({

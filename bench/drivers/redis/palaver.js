@@ -5,7 +5,9 @@
 const path = require('node:path');
 const { QUESTION } = require('../../lib/conversation');
 
-const dist = process.env.PALAVER_DIST ? path.resolve(process.env.PALAVER_DIST) : path.join(__dirname, '..', '..', '..', 'dist', 'index.js');
+const dist = process.env.PALAVER_DIST
+  ? path.resolve(process.env.PALAVER_DIST)
+  : path.join(__dirname, '..', '..', '..', 'dist', 'index.js');
 const palaver = require(dist);
 const { RedisStore } = require(path.join(path.dirname(dist), 'redis.js'));
 // The node-redis that palaver itself resolves (its peer dependency, as an application would have it installed).

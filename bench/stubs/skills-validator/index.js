@@ -4,7 +4,9 @@
 // ChatConnector's skill-token authentication calls it (the benchmark uses an in-memory connector), so this stand-in
 // makes `require('botbuilder')` load and fails loudly if anything ever reaches it.
 function unavailable() {
-  throw new Error('skills-validator is stubbed in the palaver benchmark: ChatConnector skill authentication is not available here.');
+  throw new Error(
+    'skills-validator is stubbed in the palaver benchmark: ChatConnector skill authentication is not available here.',
+  );
 }
 const SkillValidation = { isSkillToken: () => false };
 const JwtTokenValidation = { authenticateRequest: unavailable, getAppIdFromClaims: unavailable };
@@ -15,4 +17,10 @@ class MicrosoftAppCredentials {
     unavailable();
   }
 }
-module.exports = { SkillValidation, JwtTokenValidation, DefaultAuthenticationConfiguration, SimpleCredentialProvider, MicrosoftAppCredentials };
+module.exports = {
+  SkillValidation,
+  JwtTokenValidation,
+  DefaultAuthenticationConfiguration,
+  SimpleCredentialProvider,
+  MicrosoftAppCredentials,
+};
