@@ -1,7 +1,9 @@
 // The options of SessionManager: their type and TSDoc, the schema that checks them, and every default, resolved once
 // into one Settings object that the rest of the engine reads.
 import { z } from 'zod';
+import type { MessageLike } from '../cards';
 import { formatText } from '../format';
+import { toOutgoing } from '../outgoing';
 import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outbox';
 import { nudgeSchema, type NudgeOptions } from '../nudge';
 import { entitiesOptionSchema, migrationsOptionSchema, type EntityMigrations, type EntitySpec } from '../retention';
@@ -37,8 +39,11 @@ export interface SessionManagerOptions<
   closePolicy?: ClosePolicy;
   /** Lazy policy: return true to let an expired session continue with this message (for example: the same intent continues). */
   continueIf?: (session: Session<E, U, C, P>, message: IncomingMessage) => Awaitable<boolean>;
-  /** Sent to the saved address when the proactive scheduler closes a session. */
-  closeMessage?: string | OutgoingMessage;
+  /**
+   * Sent to the saved address when the proactive scheduler closes a session: text, a message, a `Message` builder, or a
+   * function of the ending session that returns one (or nothing, to say nothing).
+   */
+  closeMessage?: MessageLike | ((session: Session<E, U, C, P>) => Awaitable<MessageLike | undefined>);
   /** Replies wait this many ms after the last `send` and go out together; 0 sends at the end of the turn. @default 250 */
   autoBatchDelay?: number;
   /** Entity names kept across every session end. @default [] */
@@ -131,7 +136,13 @@ const optionsSchema = z
     timeout: z.number().int().positive().optional(),
     closePolicy: z.enum(['proactive', 'lazy']).optional(),
     continueIf: fn.optional(),
-    closeMessage: messageLike.optional(),
+    // One check rather than a union, so that the error says what the message may be instead of every shape it tried.
+    closeMessage: z
+      .custom<unknown>(
+        (v) => typeof v === 'string' || typeof v === 'function' || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+        { message: 'must be a string, an OutgoingMessage, a Message builder or a function of the session' },
+      )
+      .optional(),
     autoBatchDelay: timerDelay.int().optional(),
     preserve: z.array(z.string()).optional(),
     onSessionStart: fn.optional(),
@@ -183,7 +194,7 @@ export interface Settings {
   readonly timeout: number;
   readonly proactive: boolean;
   readonly continueIf: ((session: AnySession, message: IncomingMessage) => Awaitable<boolean>) | undefined;
-  readonly closeMessage: OutgoingMessage | undefined;
+  readonly closeMessage: OutgoingMessage | ((session: AnySession) => Awaitable<MessageLike | undefined>) | undefined;
   readonly autoBatchDelay: number;
   readonly preserve: readonly string[];
   readonly onSessionStart: ((session: AnySession) => Awaitable<void>) | undefined;
@@ -228,7 +239,10 @@ export function resolveSettings(options: AnyOptions): Settings {
     timeout: options.timeout ?? 30 * 60_000,
     proactive: (options.closePolicy ?? 'proactive') === 'proactive',
     continueIf: options.continueIf,
-    closeMessage: options.closeMessage === undefined ? undefined : toMessage(options.closeMessage),
+    closeMessage:
+      options.closeMessage === undefined || typeof options.closeMessage === 'function'
+        ? (options.closeMessage as Settings['closeMessage'])
+        : toOutgoing(options.closeMessage, []),
     autoBatchDelay: options.autoBatchDelay ?? 250,
     preserve: options.preserve ?? [],
     onSessionStart: options.onSessionStart,

@@ -6,6 +6,7 @@ import { HOST } from '../dialogs/dialog';
 import { dispatch, DONE, drain } from '../dialogs/runner';
 import { PalaverError } from '../errors';
 import type { IdleStep } from '../nudge';
+import { toOutgoing } from '../outgoing';
 import type { SessionStateRecord } from '../schema';
 import type { ExpiryClaim, StoredRecord } from '../stores/store';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
@@ -272,11 +273,25 @@ export async function expireUnit(
   }
   const ended = await engine.closeSession(turn, 'timeout', now, unit.events);
   turn.close(unit.replies);
-  const closeMessage = engine.settings.closeMessage;
-  if (closeMessage) unit.replies.push(closeMessage);
+  const farewell = await closeMessageOf(engine, turn);
+  if (farewell !== undefined) unit.replies.push(farewell);
   unit.flush = true;
   unit.save(dormantState(state, ended), turn.session, state.address);
   return true;
+}
+
+/** The `closeMessage` of a session the scheduler closes; a function's failure or bad answer is reported, not sent. */
+async function closeMessageOf(engine: Engine, turn: Turn): Promise<OutgoingMessage | undefined> {
+  const option = engine.settings.closeMessage;
+  if (typeof option !== 'function') return option;
+  const said = await engine.reporter.hook('closeMessage', () => option(turn.session), undefined);
+  if (said === undefined) return undefined;
+  try {
+    return toOutgoing(said, []);
+  } catch (error) {
+    engine.reporter.fail(error, 'INVALID_MESSAGE', 'the closeMessage function');
+    return undefined;
+  }
 }
 
 /** A claimed idle deadline that is not the close: sends the nudge it stands for, or sets the next deadline again. */
