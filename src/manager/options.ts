@@ -139,7 +139,10 @@ const optionsSchema = z
     // One check rather than a union, so that the error says what the message may be instead of every shape it tried.
     closeMessage: z
       .custom<unknown>(
-        (v) => typeof v === 'string' || typeof v === 'function' || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+        (v) =>
+          typeof v === 'string' ||
+          typeof v === 'function' ||
+          (typeof v === 'object' && v !== null && !Array.isArray(v)),
         { message: 'must be a string, an OutgoingMessage, a Message builder or a function of the session' },
       )
       .optional(),
