@@ -297,6 +297,11 @@ export class HttpAdapter {
       }
       // The store or the bot failed (STORE_UNAVAILABLE, CONFLICT...): say which, but not the details.
       this.reportError(error);
+      if (code === 'COMMIT_UNKNOWN') {
+        // Saved or not, nobody knows yet: a blind retry could handle the message twice.
+        sendJson(res, 504, errorBody(code, 'The bot may have handled this message; check before sending it again.'));
+        return;
+      }
       sendJson(res, 500, errorBody(code, 'The bot could not handle this message; try again.'));
       return;
     }

@@ -8,7 +8,15 @@ import {
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpAdapter, HttpError, type HttpAdapterOptions, type HttpTurnResponse } from '../../src/adapters/http';
-import { CardAction, Message, SessionManager, type ActionArgs, type Address, type OutgoingMessage } from '../../src';
+import {
+  CardAction,
+  Message,
+  PalaverError,
+  SessionManager,
+  type ActionArgs,
+  type Address,
+  type OutgoingMessage,
+} from '../../src';
 import { createTutorialBot } from '../../examples/session-callbacks';
 import { deferred } from '../support/bot';
 
@@ -345,6 +353,19 @@ describe('HttpAdapter: bad requests', () => {
       code: ((await response.json()) as { error: { code: string } }).error.code,
     }).toEqual({ status: 500, code: 'INTERNAL' });
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'disk on fire' }));
+  });
+
+  it('answers 504 COMMIT_UNKNOWN, not a plain retry, when the store lost the answer to the commit', async () => {
+    const http = new HttpAdapter({ onError: () => undefined });
+    const lost = new PalaverError('COMMIT_UNKNOWN', 'Redis took no answer back');
+    const url = await listen(http.handler({ receive: () => Promise.reject(lost) }));
+    const response = await post(url, { address: address(), text: 'hi' });
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect({ status: response.status, code: body.error.code, message: body.error.message }).toEqual({
+      status: 504,
+      code: 'COMMIT_UNKNOWN',
+      message: expect.stringContaining('check before sending it again'),
+    });
   });
 
   it('answers 429 when too many turns already wait for the same session', async () => {
