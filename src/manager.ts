@@ -20,7 +20,8 @@ import { dialogIdleSchema, IdleLadder, nudgeSchema, type NudgeOptions } from './
 import { Outbox } from './outbox';
 import { Retention, type EntitySpecs } from './retention';
 import { addressSchema, messageSchema, parseOrThrow } from './schema';
-import { toOutgoing, type Session } from './session';
+import { toOutgoing } from './outgoing';
+import type { Session } from './session';
 import { StatsCounter, type ManagerStats } from './stats';
 import { SESSION_PREFIX, type SessionStore } from './stores/store';
 import type { Address, EndReason, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';

@@ -7,7 +7,7 @@ import { plainOutgoing } from './validate';
 
 /**
  * Turns what `send` takes into a reply: text (a template when `args` are given), a message object, or a builder.
- * @internal shared with `manager.send`
+ * Shared by `session.send` and `manager.send`.
  * @throws PalaverError `INVALID_TEMPLATE`, `INVALID_MESSAGE`.
  */
 export function toOutgoing(message: MessageLike, args: readonly unknown[]): OutgoingMessage {

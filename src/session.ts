@@ -547,4 +547,3 @@ class Internals implements DialogHostInternals {
   }
 }
 
-export { toOutgoing };
