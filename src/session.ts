@@ -546,4 +546,3 @@ class Internals implements DialogHostInternals {
     return this.turn.saving;
   }
 }
-
