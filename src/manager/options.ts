@@ -2,6 +2,7 @@
 // into one Settings object that the rest of the engine reads.
 import { z } from 'zod';
 import type { MessageLike } from '../cards';
+import { errorText, PalaverError } from '../errors';
 import { formatText } from '../format';
 import { toOutgoing } from '../outgoing';
 import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outbox';
@@ -245,7 +246,7 @@ export function resolveSettings(options: AnyOptions): Settings {
     closeMessage:
       options.closeMessage === undefined || typeof options.closeMessage === 'function'
         ? (options.closeMessage as Settings['closeMessage'])
-        : toOutgoing(options.closeMessage, []),
+        : closeMessageOf(options.closeMessage),
     autoBatchDelay: options.autoBatchDelay ?? 250,
     preserve: options.preserve ?? [],
     onSessionStart: options.onSessionStart,
@@ -276,6 +277,17 @@ export function resolveSettings(options: AnyOptions): Settings {
     entities: options.entities,
     migrations: options.migrations,
   };
+}
+
+/** A fixed closeMessage as a reply; a bad one is an INVALID_OPTIONS error naming the option. */
+function closeMessageOf(message: MessageLike): OutgoingMessage {
+  try {
+    return toOutgoing(message, []);
+  } catch (error) {
+    throw new PalaverError('INVALID_OPTIONS', `Invalid SessionManager options: \`closeMessage\` ${errorText(error)}`, {
+      cause: error,
+    });
+  }
 }
 
 /** A reply from what an option holds: text (a template when `args` are given) or a message object. */
