@@ -1,5 +1,7 @@
 // Session keys and the addresses they come from. The default key of an address is reversible, which lets the stored
 // state leave the address out (see codec.ts).
+import { describe, PalaverError } from './errors';
+import { addressSchema, parseOrThrow } from './schema';
 import type { Address } from './types';
 import { SESSION_PREFIX } from './stores/store';
 
@@ -72,4 +74,34 @@ function unescapePart(part: string): string {
 /** The outbox lane of an address: one per user per conversation per channel (the default session key, unprefixed). */
 export function laneKey(address: Address): string {
   return joinKey(address.channelId, address.conversation.id, address.user.id);
+}
+
+/**
+ * The session key of `address`: the default key, or the `sessionKey` option's, prefixed.
+ * @throws PalaverError `INVALID_ADDRESS` for something that is not an address; `INVALID_OPTIONS` when `custom` throws or
+ * returns no string.
+ */
+export function sessionKeyOf(address: Address, custom: ((address: Address) => string) | undefined): string {
+  // Cheap: the turns pass addresses already parsed; only a caller's own value can fail here.
+  if (
+    typeof address?.channelId !== 'string' ||
+    typeof address.user?.id !== 'string' ||
+    typeof address.conversation?.id !== 'string'
+  ) {
+    parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to keyOf()');
+  }
+  if (custom === undefined) return defaultSessionKey(address);
+  let key: unknown;
+  try {
+    key = custom(address);
+  } catch (error) {
+    throw PalaverError.from(error, 'INVALID_OPTIONS', 'The sessionKey option');
+  }
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new PalaverError(
+      'INVALID_OPTIONS',
+      `The sessionKey option must return a non-empty string, got ${describe(key)}.`,
+    );
+  }
+  return SESSION_PREFIX + key;
 }

@@ -1,22 +1,22 @@
 import { EventEmitter } from 'eventemitter3';
 import type { MessageLike } from './cards';
 import { registerPrompts } from './dialogs/prompts';
-import type { ActionOptions, Middleware, TriggerActionOptions } from './dialogs/actions';
+import type { ActionOptions, Middleware } from './dialogs/actions';
 import { DialogRegistry } from './dialogs/registry';
-import { FunctionDialog, WaterfallDialog } from './dialogs/waterfall';
 import type { Dialog, DialogHandler, DialogResult, WaterfallStep } from './dialogs/dialog';
 import type { Waterfall } from './dialogs/typed';
 import type { TemplateArgs } from './template';
 import { describe, PalaverError } from './errors';
-import { defaultSessionKey } from './keys';
+import { sessionKeyOf } from './keys';
 import { Reporter, type SessionManagerEvents } from './manager/events';
 import { TurnGate } from './manager/gate';
 import { resolveSettings, type SessionManagerOptions, type Settings } from './manager/options';
 import { Records } from './manager/records';
 import { Sweeper } from './manager/expiry';
+import { registerDialog, type DialogOptions } from './manager/dialogs';
 import { Engine } from './manager/turns';
 import { endUnit, evictedUnit, interjectUnit, messageTurn, startUnit, type TurnResult } from './manager/units';
-import { dialogIdleSchema, IdleLadder, nudgeSchema, type NudgeOptions } from './nudge';
+import { IdleLadder } from './nudge';
 import { Outbox } from './outbox';
 import { Retention, type EntitySpecs } from './retention';
 import { addressSchema, messageSchema, parseOrThrow } from './schema';
@@ -30,20 +30,7 @@ import { checkMessageSize, plainMessage } from './validate';
 export type { SessionManagerOptions } from './manager/options';
 export type { SessionManagerEvents } from './manager/events';
 export type { TurnResult } from './manager/units';
-
-/** Options of {@link SessionManager.dialog}. */
-export interface DialogOptions<S> {
-  /** Shown in traces and `currentDialogState.name`. @default the id */
-  name?: string;
-  /** The inactivity timeout while this dialog is the innermost on the stack that declares one, in ms. */
-  timeout?: number;
-  /** Nudges while this dialog waits (`false`: none, whatever the manager's option says). */
-  nudge?: NudgeOptions<S> | false;
-  /** Begins this dialog from anywhere in the conversation when `matches` matches. */
-  triggerAction?: TriggerActionOptions<S>;
-  /** Named actions in force while this dialog is on the stack. */
-  actions?: Record<string, ActionOptions<S>>;
-}
+export type { DialogOptions } from './manager/dialogs';
 
 const END_REASONS: readonly EndReason[] = ['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown'];
 
@@ -134,60 +121,15 @@ export class SessionManager<
    * @throws PalaverError `DIALOG_EXISTS` when the id is taken; `ACTION_EXISTS` when a global action has the id's name;
    * `INVALID_OPTIONS` for a bad action; `INVALID_ARGUMENT` for anything else.
    */
-  dialog<
-    A,
-    O1,
-    I2 = DialogResult,
-    O2 = unknown,
-    I3 = DialogResult,
-    O3 = unknown,
-    I4 = DialogResult,
-    O4 = unknown,
-    I5 = DialogResult,
-    O5 = unknown,
-    I6 = DialogResult,
-    O6 = unknown,
-    I7 = DialogResult,
-    O7 = unknown,
-    I8 = DialogResult,
-    O8 = unknown,
-    I9 = DialogResult,
-    O9 = unknown,
-    I10 = DialogResult,
-    O10 = unknown,
-    I11 = DialogResult,
-    O11 = unknown,
-    I12 = DialogResult,
-    O12 = unknown,
-  >(
+  // Twelve typed steps; prettier would give each type parameter a line of its own.
+  // prettier-ignore
+  dialog<A, O1, I2 = DialogResult, O2 = unknown, I3 = DialogResult, O3 = unknown, I4 = DialogResult, O4 = unknown,
+    I5 = DialogResult, O5 = unknown, I6 = DialogResult, O6 = unknown, I7 = DialogResult, O7 = unknown, I8 = DialogResult,
+    O8 = unknown, I9 = DialogResult, O9 = unknown, I10 = DialogResult, O10 = unknown, I11 = DialogResult, O11 = unknown,
+    I12 = DialogResult, O12 = unknown>(
     id: string,
-    steps: Waterfall<
-      Session<E, U, C, P>,
-      A,
-      O1,
-      I2,
-      O2,
-      I3,
-      O3,
-      I4,
-      O4,
-      I5,
-      O5,
-      I6,
-      O6,
-      I7,
-      O7,
-      I8,
-      O8,
-      I9,
-      O9,
-      I10,
-      O10,
-      I11,
-      O11,
-      I12,
-      O12
-    >,
+    steps: Waterfall<Session<E, U, C, P>, A, O1, I2, O2, I3, O3, I4, O4, I5, O5, I6, O6, I7, O7, I8, O8, I9, O9, I10, O10,
+      I11, O11, I12, O12>,
     options?: DialogOptions<Session<E, U, C, P>>,
   ): this;
   dialog<A = unknown>(
@@ -203,30 +145,7 @@ export class SessionManager<
     dialog: readonly unknown[] | DialogHandler<Session<E, U, C, P>, any> | Dialog<Session<E, U, C, P>>,
     options: DialogOptions<Session<E, U, C, P>> = {},
   ): this {
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new PalaverError('INVALID_ARGUMENT', `Expected a dialog id as a non-empty string, got ${describe(id)}.`);
-    }
-    const built = buildDialog(id, dialog);
-    const idle = options.timeout !== undefined || options.nudge !== undefined;
-    if (idle) {
-      // A nudge object is checked on its own first: inside the union with `false`, its errors would read "Invalid input".
-      if (typeof options.nudge === 'object' && options.nudge !== null) {
-        parseOrThrow(nudgeSchema, options.nudge, 'INVALID_OPTIONS', `nudge of dialog "${id}"`);
-      }
-      parseOrThrow(
-        dialogIdleSchema,
-        { timeout: options.timeout, nudge: options.nudge },
-        'INVALID_OPTIONS',
-        `idle options of dialog "${id}"`,
-      );
-    }
-    if (options.triggerAction !== undefined || options.actions !== undefined)
-      this.#registry.routes.declare(id, options);
-    this.#registry.add(id, built, options.name);
-    if (idle) {
-      const { timeout, proactive } = this.#settings;
-      (this.#engine.idle ??= new IdleLadder(undefined, timeout, proactive)).setDialog(id, options);
-    }
+    registerDialog(this.#registry, this.#engine, id, dialog, options);
     return this;
   }
 
@@ -340,29 +259,7 @@ export class SessionManager<
    * @throws PalaverError `INVALID_ADDRESS` for something that is not an address.
    */
   keyOf(address: Address): string {
-    // Cheap: the turns pass addresses already parsed; only a caller's own value can fail here.
-    if (
-      typeof address?.channelId !== 'string' ||
-      typeof address.user?.id !== 'string' ||
-      typeof address.conversation?.id !== 'string'
-    ) {
-      parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to keyOf()');
-    }
-    const custom = this.#settings.sessionKey;
-    if (custom === undefined) return defaultSessionKey(address);
-    let key: unknown;
-    try {
-      key = custom(address);
-    } catch (error) {
-      throw PalaverError.from(error, 'INVALID_OPTIONS', 'The sessionKey option');
-    }
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new PalaverError(
-        'INVALID_OPTIONS',
-        `The sessionKey option must return a non-empty string, got ${describe(key)}.`,
-      );
-    }
-    return SESSION_PREFIX + key;
+    return sessionKeyOf(address, this.#settings.sessionKey);
   }
 
   /**
@@ -470,22 +367,6 @@ export class SessionManager<
     this.#outbox.stop();
     await this.store.close?.();
   }
-}
-
-function buildDialog(id: string, dialog: unknown): Dialog<any> {
-  if (Array.isArray(dialog)) {
-    if (dialog.length === 0 || !dialog.every((step) => typeof step === 'function')) {
-      throw new PalaverError('INVALID_ARGUMENT', `Dialog "${id}": a waterfall is a non-empty array of step functions.`);
-    }
-    return new WaterfallDialog(dialog);
-  }
-  if (typeof dialog === 'function') return new FunctionDialog(dialog as DialogHandler<any>);
-  if (typeof dialog === 'object' && dialog !== null && typeof (dialog as Dialog).begin === 'function')
-    return dialog as Dialog<any>;
-  throw new PalaverError(
-    'INVALID_ARGUMENT',
-    `Dialog "${id}": expected an array of steps, a function or a Dialog, got ${describe(dialog)}.`,
-  );
 }
 
 function closedError(): PalaverError {
