@@ -1,5 +1,5 @@
 'use strict';
-// The floors under issue 6's two grammY targets: the least palaver's layout (the session kept as text between turns,
+// The floors under the two grammY targets: the least palaver's layout (the session kept as text between turns,
 // userData in a record of its own) must spend.
 //
 //   node floor.js            (from bench/; re-runs itself under --expose-gc)

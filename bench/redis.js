@@ -498,7 +498,7 @@ function report(raw) {
   return L.join('\n');
 }
 
-/** Issue 17's Redis targets for palaver, each with the figure measured and whether it holds. */
+/** The Redis targets for palaver, each with the figure measured and whether it holds. */
 function targets(raw) {
   const rows = [];
   const pc = raw.counts.find((c) => c.peer === 'palaver');
@@ -539,7 +539,7 @@ function targets(raw) {
   if (!rows.length) return [];
   return [
     '',
-    '### Issue 17’s Redis targets',
+    '### The Redis targets',
     '',
     '| target | palaver | holds |',
     '|---|---|---|',

@@ -444,7 +444,7 @@ function report() {
   }
 
   if (bar.length) {
-    lines.push('', '## The bar (issue 6)', '', '| criterion | palaver | holds |', '|---|---|---|');
+    lines.push('', '## The targets', '', '| criterion | palaver | holds |', '|---|---|---|');
     for (const [what, value, ok] of bar) lines.push(`| ${what} | ${value} | ${ok ? 'yes' : '**no**'} |`);
   }
   return lines.join('\n') + '\n';
