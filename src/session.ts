@@ -12,6 +12,7 @@ import {
   type DialogInstance,
   type DialogResult,
   type DialogSession,
+  METHOD_OF_ACTION,
 } from './dialogs/dialog';
 import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
@@ -494,18 +495,6 @@ function assertOpen(turn: TurnContext, operation: string): void {
   }
 }
 
-// The session method that records each dialog operation, for error messages.
-const METHOD_OF_ACTION: Readonly<Record<DialogAction['kind'], string>> = {
-  begin: 'beginDialog',
-  replace: 'replaceDialog',
-  end: 'endDialogWithResult',
-  cancel: 'cancelDialog',
-  endConversation: 'endConversation',
-  discard: 'discard',
-  next: 'next',
-  fail: 'error',
-};
-
 /** What the dialog runner and the built-in dialogs reach through `session[HOST]`: one object per session, no closures. */
 class Internals implements DialogHostInternals {
   constructor(
@@ -540,6 +529,10 @@ class Internals implements DialogHostInternals {
 
   get trace(): ((line: string) => void) | undefined {
     return this.turn.trace;
+  }
+
+  get locale(): string | undefined {
+    return this.state.locale ?? this.turn.services.defaultLocale;
   }
 
   saving(): Promise<unknown> | undefined {

@@ -70,6 +70,8 @@ export interface DialogHostInternals {
   requestFlush(): void;
   /** Writes a trace line (prefixed with the stack depth and the top dialog); `undefined` when tracing is off. */
   readonly trace: ((line: string) => void) | undefined;
+  /** The session's locale (the message's, else the manager's), without building `session.info`. */
+  readonly locale: string | undefined;
   /** The `sendBatch` saves still running (never rejects), or `undefined`; the turn waits for them before it commits. */
   saving(): Promise<unknown> | undefined;
 }
@@ -77,7 +79,7 @@ export interface DialogHostInternals {
 /** The part of a session that built-in dialogs use. `Session` implements it. */
 export interface DialogSession {
   readonly message: IncomingMessage | undefined;
-  /** Prompts read the locale, to understand and answer in the user's language. */
+  /** The session's metadata (a dialog may read the user's locale here; built-in prompts use `[HOST].locale`). */
   readonly info: { readonly locale: string | undefined };
   dialogData: JsonObject;
   send(message: MessageLike, ...args: unknown[]): this;
@@ -116,3 +118,15 @@ export type WaterfallStep<S = DialogSession> = (
  * Its second parameter is `unknown` unless the handler annotates it.
  */
 export type DialogHandler<S = DialogSession, A = unknown> = (session: S, argsOrResult: A) => Awaitable<unknown>;
+
+// The session method that records each dialog operation, for error messages.
+export const METHOD_OF_ACTION: Readonly<Record<DialogAction['kind'], string>> = {
+  begin: 'beginDialog',
+  replace: 'replaceDialog',
+  end: 'endDialogWithResult',
+  cancel: 'cancelDialog',
+  endConversation: 'endConversation',
+  discard: 'discard',
+  next: 'next',
+  fail: 'error',
+};

@@ -335,11 +335,11 @@ export class PromptDialog implements Dialog {
 
   reply(session: DialogSession): Promise<void> | void {
     const data = session.dialogData as unknown as PromptData;
-    const texts = this.texts.for(session.info.locale);
+    const texts = this.texts.for(session[HOST].locale);
     if (this.kind === 'time') {
       const answer = (session.message?.text ?? '').trim();
       return loadChrono().then((chrono) =>
-        this.conclude(session, data, texts, ok(recognizeTime(chrono, answer, session.info.locale, data))),
+        this.conclude(session, data, texts, ok(recognizeTime(chrono, answer, session[HOST].locale, data))),
       );
     }
     this.conclude(session, data, texts, recognize(this.kind, data, session, texts));
@@ -385,24 +385,24 @@ export class PromptDialog implements Dialog {
 
   reprompt(session: DialogSession): void {
     const data = session.dialogData as unknown as PromptData;
-    this.ask(session, data.prompt, data, this.texts.for(session.info.locale));
+    this.ask(session, data.prompt, data, this.texts.for(session[HOST].locale));
   }
 
-  private ask(
-    session: DialogSession,
-    prompt: string | OutgoingMessage,
-    data: PromptData,
-    texts: Texts = this.texts.for(session.info.locale),
-  ): void {
+  private ask(session: DialogSession, prompt: string | OutgoingMessage, data: PromptData, texts?: Texts): void {
     const message: OutgoingMessage = typeof prompt === 'string' ? { text: prompt } : { ...prompt };
     message.inputHint = 'expectingInput';
-    if (this.kind === 'confirm') message.suggestedActions = [imBack(texts.yes), imBack(texts.no)];
+    if (this.kind === 'confirm') {
+      const { yes, no } = texts ?? this.texts.for(session[HOST].locale);
+      message.suggestedActions = [imBack(yes), imBack(no)];
+    }
     if (this.kind === 'choice' && data.choices) {
       const style = data.listStyle ?? 'button';
       const numbered = data.choices.map((c, i) => `${i + 1}. ${c}`);
       if (style === 'button') message.suggestedActions = data.choices.map(imBack);
-      else if (style === 'inline') message.text = `${message.text ?? ''} (${joinOr(numbered, texts.or)})`.trim();
-      else if (style === 'list') message.text = `${message.text ?? ''}\n${numbered.join('\n')}`.trim();
+      else if (style === 'inline') {
+        const { or } = texts ?? this.texts.for(session[HOST].locale);
+        message.text = `${message.text ?? ''} (${joinOr(numbered, or)})`.trim();
+      } else if (style === 'list') message.text = `${message.text ?? ''}\n${numbered.join('\n')}`.trim();
     }
     session.send(message);
     session[HOST].requestFlush();

@@ -27,6 +27,7 @@ function bareSession(text: string, stack: DialogInstance[]) {
     },
     requestFlush: () => undefined,
     trace: undefined,
+    locale: undefined,
     saving: () => undefined,
   };
   const session: DialogSession = {
