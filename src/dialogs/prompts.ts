@@ -303,7 +303,12 @@ function begin(
       `Expected \`maxRetries\` to be a non-negative integer, got ${describe(options.maxRetries)}.`,
     );
   }
-  const data: PromptData = { ...stripUndefined({ ...options, retryPrompt }), prompt };
+  const data = { prompt } as PromptData;
+  for (const key in options) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && key !== 'retryPrompt') (data as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (retryPrompt !== undefined) data.retryPrompt = retryPrompt;
   session.beginDialog(PromptIds[kind], data);
   return PROMPTED[kind];
 }
@@ -534,10 +539,4 @@ function imBack(title: string): CardAction {
 function withPrefix(prefix: string, prompt: string | OutgoingMessage): string | OutgoingMessage {
   if (typeof prompt === 'string') return prefix + prompt;
   return { ...prompt, text: prefix + (prompt.text ?? '') };
-}
-
-function stripUndefined<T extends object>(value: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined) out[key] = v;
-  return out as T;
 }

@@ -67,6 +67,8 @@ export class Records {
   /** The deadline a committed session next needs the scheduler for (its close or its next nudge). */
   readonly #wakeAt: (state: SessionStateRecord) => number | undefined;
   readonly #armed: (at: number) => void;
+  /** The store, when it is a MemoryStore whose reads are its own (trusted, synchronous). */
+  readonly #memory: MemoryStore | undefined;
 
   constructor(
     settings: Settings,
@@ -81,6 +83,9 @@ export class Records {
     this.#retention = retention;
     this.#wakeAt = wakeAt;
     this.#armed = armed;
+    const store = settings.store;
+    this.#memory =
+      store instanceof MemoryStore && store.open === memoryOpen && store.get === memoryGet ? store : undefined;
   }
 
   /**
@@ -88,28 +93,30 @@ export class Records {
    * when it must be read from the session first. Synchronous when the store answers synchronously.
    */
   open(key: string, address: Address | undefined, lease?: LeaseRequest): Awaitable<Opened> {
-    const doing = `loading session "${key}"`;
     if (address === undefined) {
-      return then(this.#read([key], lease, doing), (first) => {
+      return then(this.#read([key], lease, key), (first) => {
         if (first.busy !== undefined) return busyOpened(first.busy);
         const session = first.records[0];
         const at = session === undefined ? undefined : this.decodeSession(session, key, false)?.address;
-        const [userKey, conversationKey] = this.#dataKeys(at);
-        if (userKey === undefined && conversationKey === undefined) return opened(session, [], undefined, undefined);
+        const userKey = this.#userKey(at);
+        const conversationKey = this.#conversationKey(at);
+        if (userKey === undefined && conversationKey === undefined) return opened(session, [], undefined, undefined, 0);
         const keys = [userKey, conversationKey].filter((k): k is string => k !== undefined);
-        return then(this.#read(keys, undefined, doing), (rest) =>
-          opened(session, rest.records, userKey, conversationKey),
+        return then(this.#read(keys, undefined, key), (rest) =>
+          opened(session, rest.records, userKey, conversationKey, 0),
         );
       });
     }
-    const [userKey, conversationKey] = this.#dataKeys(address);
+    const userKey = this.#userKey(address);
+    const conversationKey = this.#conversationKey(address);
+    if (this.#memory !== undefined) return this.#openMemory(this.#memory, key, userKey, conversationKey);
     const keys = [key];
     if (userKey !== undefined) keys.push(userKey);
     if (conversationKey !== undefined) keys.push(conversationKey);
-    return then(this.#read(keys, lease, doing), (read) => {
+    return then(this.#read(keys, lease, key), (read) => {
       if (read.busy !== undefined) return busyOpened(read.busy);
       const records = read.records;
-      return opened(records[0], records.slice(1), userKey, conversationKey);
+      return opened(records[0], records, userKey, conversationKey, 1);
     });
   }
 
@@ -221,39 +228,52 @@ export class Records {
       }
     }
     if (writes.length === 0 && release === undefined) return true;
-    const doing = `saving session "${key}"`;
     let pending: Awaitable<CommitResult>;
     try {
-      pending = this.#store.commit(writes, { turnId: expected.turnId, ...(release === undefined ? {} : { release }) });
+      const turnId = expected.turnId;
+      pending = this.#store.commit(writes, release === undefined ? { turnId } : { turnId, release });
     } catch (error) {
-      throw storeError(error, doing);
+      throw storeError(error, `saving session "${key}"`);
     }
-    const done = (result: CommitResult) => {
-      if (!result.ok) return false;
-      // Later commits of this unit of work (a checkpoint, then the end) build on what was just written.
-      for (let i = 0; i < writes.length; i++) {
-        const write = writes[i]!;
-        const version = result.versions[i]!;
-        const next: ExpectedRecord =
-          write.data === null
-            ? null
-            : { version, generation: write.key === key ? (expected.session?.generation ?? 0) : 0 };
-        if (write.key === key) expected.session = next;
-        else if (write.key === userKey) {
-          expected.user = next;
-          expected.userData = userJson;
-        } else {
-          expected.conversation = next;
-          expected.conversationData = conversationJson;
-        }
-      }
-      if (wake !== undefined) this.#armed(wake);
-      return true;
-    };
     if (isThenable(pending)) {
-      return Promise.resolve(pending).then(done, (error: unknown) => Promise.reject(storeError(error, doing)));
+      return Promise.resolve(pending).then(
+        (result) => this.#committed(key, writes, result, expected, userJson, conversationJson, wake),
+        (error: unknown) => Promise.reject(storeError(error, `saving session "${key}"`)),
+      );
     }
-    return done(pending);
+    return this.#committed(key, writes, pending, expected, userJson, conversationJson, wake);
+  }
+
+  /** After a commit the store answered: false on a lost race, else what later commits of the unit of work expect. */
+  #committed(
+    key: string,
+    writes: CommitWrite[],
+    result: CommitResult,
+    expected: Expected,
+    userJson: string | undefined,
+    conversationJson: string | undefined,
+    wake: number | undefined,
+  ): boolean {
+    if (!result.ok) return false;
+    // Later commits of this unit of work (a checkpoint, then the end) build on what was just written.
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i]!;
+      const version = result.versions[i]!;
+      const next: ExpectedRecord =
+        write.data === null
+          ? null
+          : { version, generation: write.key === key ? (expected.session?.generation ?? 0) : 0 };
+      if (write.key === key) expected.session = next;
+      else if (write.key === expected.userKey) {
+        expected.user = next;
+        expected.userData = userJson;
+      } else {
+        expected.conversation = next;
+        expected.conversationData = conversationJson;
+      }
+    }
+    if (wake !== undefined) this.#armed(wake);
+    return true;
   }
 
   /**
@@ -282,37 +302,57 @@ export class Records {
     return json;
   }
 
-  #dataKeys(at: Address | undefined): [string | undefined, string | undefined] {
-    if (at === undefined) return [undefined, undefined];
-    const settings = this.#settings;
-    return [
-      settings.persistUserData ? USER_PREFIX + joinKey(at.channelId, at.user.id) : undefined,
-      settings.persistConversationData ? CONVERSATION_PREFIX + joinKey(at.channelId, at.conversation.id) : undefined,
-    ];
+  #userKey(at: Address | undefined): string | undefined {
+    return at !== undefined && this.#settings.persistUserData
+      ? USER_PREFIX + joinKey(at.channelId, at.user.id)
+      : undefined;
+  }
+
+  #conversationKey(at: Address | undefined): string | undefined {
+    return at !== undefined && this.#settings.persistConversationData
+      ? CONVERSATION_PREFIX + joinKey(at.channelId, at.conversation.id)
+      : undefined;
+  }
+
+  /** MemoryStore's own records, read without the arrays of the general `open` (the in-memory turn's hot path). */
+  #openMemory(
+    store: MemoryStore,
+    key: string,
+    userKey: string | undefined,
+    conversationKey: string | undefined,
+  ): Opened {
+    try {
+      const session = store.get(key);
+      const user = userKey === undefined ? undefined : store.get(userKey);
+      const conversation = conversationKey === undefined ? undefined : store.get(conversationKey);
+      return { session, user, conversation, userKey, conversationKey };
+    } catch (error) {
+      throw storeError(error, `loading session "${key}"`);
+    }
   }
 
   /** One store call: the store's `open`, or `get` per key for stores without one. */
-  #read(keys: string[], lease: LeaseRequest | undefined, doing: string): Awaitable<OpenResult> {
+  #read(keys: string[], lease: LeaseRequest | undefined, key: string): Awaitable<OpenResult> {
     const store = this.#store;
     let result: Awaitable<OpenResult>;
     try {
       if (store.open !== undefined) result = store.open(keys, lease === undefined ? undefined : { lease });
       else result = readEach(store, keys);
     } catch (error) {
-      throw storeError(error, doing);
+      throw storeError(error, `loading session "${key}"`);
     }
     // MemoryStore's own open() answers records it built itself; any other store's answer is checked.
     const trusted = store.open === memoryOpen && store.get === memoryGet;
     if (isThenable(result)) {
       return Promise.resolve(result).then(
         (read) => checkOpen(read, keys, trusted),
-        (error: unknown) => Promise.reject(storeError(error, doing)),
+        (error: unknown) => Promise.reject(storeError(error, `loading session "${key}"`)),
       );
     }
     try {
       return checkOpen(result, keys, trusted);
     } catch (error) {
-      throw storeError(error, doing);
+      throw storeError(error, `loading session "${key}"`);
     }
   }
 
@@ -354,14 +394,16 @@ function checkOpen(read: OpenResult, keys: string[], trusted: boolean): OpenResu
   return { records: keys.map((key, i) => checkRecord(read.records[i], key)), busy: NOT_BUSY };
 }
 
+/** The records of an open; the data records start at `from` in `read`. */
 function opened(
   session: StoredRecord | undefined,
-  rest: readonly (StoredRecord | undefined)[],
+  read: readonly (StoredRecord | undefined)[],
   userKey: string | undefined,
   conversationKey: string | undefined,
+  from: number,
 ): Opened {
-  const user = userKey === undefined ? undefined : rest[0];
-  const conversation = conversationKey === undefined ? undefined : rest[userKey === undefined ? 0 : 1];
+  const user = userKey === undefined ? undefined : read[from];
+  const conversation = conversationKey === undefined ? undefined : read[userKey === undefined ? from : from + 1];
   return { session, user, conversation, userKey, conversationKey };
 }
 

@@ -27,7 +27,7 @@ import type { Reporter, SessionManagerEvents } from './events';
 import type { TurnGate } from './gate';
 import type { Kept } from './lifecycle';
 import type { Settings } from './options';
-import type { Expected, Opened, Records } from './records';
+import type { Changes, Expected, Opened, Records } from './records';
 
 /** How many recent session ends are remembered so that no end hook runs twice. */
 const END_HOOK_MEMORY = 10_000;
@@ -40,6 +40,8 @@ export interface Bags {
   conversationData: JsonObject;
 }
 
+const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
+
 /** One attempt of a unit of work: what it read, and what it will save, send and announce once the commit holds. */
 export class Unit {
   /** Run in order once the commit holds (events, counters). */
@@ -50,8 +52,12 @@ export class Unit {
   flush = false;
   /** Where the replies go. */
   address: Address | undefined;
-  /** What the commit writes; `undefined`: nothing to save (the attempt found no session to act on). */
-  changes: { state: SessionStateRecord; userData: JsonObject; conversationData: JsonObject } | undefined;
+  /** What the commit writes (with `userData` and `conversationData`); `undefined`: nothing to save. */
+  state: SessionStateRecord | undefined;
+  userData: JsonObject = EMPTY;
+  conversationData: JsonObject = EMPTY;
+  /** A message turn: when its message came (counted in `stats()` once the commit holds). */
+  receivedAt: number | undefined;
   /** Thrown to the caller once the commit holds (the new state is saved, but the work it asked for failed). */
   failure: PalaverError | undefined;
   /** Trace prefix of the replies' batch. */
@@ -65,7 +71,9 @@ export class Unit {
 
   /** Saves `state` and the session's data scopes when the work is done; the replies go to `address`. */
   save(state: SessionStateRecord, session: AnySession, address: Address): void {
-    this.changes = { state, userData: session.userData, conversationData: session.conversationData };
+    this.state = state;
+    this.userData = session.userData;
+    this.conversationData = session.conversationData;
     this.address = address;
   }
 }
@@ -176,11 +184,12 @@ export class Engine {
       const unit = new Unit(key, opened, records.expect(opened));
       const running = work(unit);
       const result = isThenable(running) ? await running : running;
-      if (unit.changes === undefined) return result;
+      if (unit.state === undefined) return result;
       const release = gate.releaseOf(key);
-      const committing = records.commit(key, unit.changes, unit.expected, release);
+      const committing = records.commit(key, unit as Changes, unit.expected, release);
       if (isThenable(committing) ? await committing : committing) {
         if (release !== undefined) gate.released(key);
+        if (unit.receivedAt !== undefined) this.counters.turn(unit.receivedAt);
         if (unit.address !== undefined)
           this.outbox.enqueue(this.laneOf(key, unit.address), unit.address, unit.replies, unit.flush, unit.label);
         for (const emit of unit.events) emit();
@@ -212,10 +221,10 @@ export class Engine {
 
   /** The userData and conversationData records `unit` read, decoded (each call decodes afresh). */
   bags(unit: Unit): Bags {
-    const { records, opened, key } = { records: this.records, opened: unit.opened, key: unit.key };
+    const opened = unit.opened;
     return {
-      userData: records.decodeBag(opened.user, key),
-      conversationData: records.decodeBag(opened.conversation, key),
+      userData: this.records.decodeBag(opened.user, unit.key),
+      conversationData: this.records.decodeBag(opened.conversation, unit.key),
     };
   }
 

@@ -104,7 +104,7 @@ export async function messageTurn(
   unit.label = engine.label(state);
   const info = session.info;
   const replies = unit.replies;
-  unit.events.push(() => engine.counters.turn(receivedAt));
+  unit.receivedAt = receivedAt;
   if (engine.reporter.wants('turn'))
     unit.events.push(() => engine.reporter.notify('turn', { session: info, message, replies }));
   return error === undefined ? { session: info, replies } : { session: info, replies, error };
