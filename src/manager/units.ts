@@ -58,8 +58,9 @@ export async function messageTurn(
       const running = dispatch(turn.session, engine.registry, settings.rootDialog, settings.maxDialogOperations, turn);
       if (running !== DONE) await running;
     } catch (thrown) {
-      error = PalaverError.from(thrown, 'DIALOG_FAILED', 'a dialog');
-      engine.reporter.report(error);
+      const failed = (error = PalaverError.from(thrown, 'DIALOG_FAILED', 'a dialog'));
+      // Reported once the turn is saved: an attempt that loses a race reports nothing.
+      unit.events.push(() => engine.reporter.report(failed));
       ({ turn, state } = rollBack(engine, unit, turn, pristine, current, receivedAt, rehandled));
       break;
     }

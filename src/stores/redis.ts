@@ -287,6 +287,9 @@ export class RedisStore implements SessionStore {
         continue;
       }
       if (reply[0] === 'ok') return { ok: true, versions: reply.slice(1).map(Number) };
+      // An earlier attempt may have been applied (and given the lease up), then overwritten by another process before
+      // this retry: its conflict says nothing about whether this commit happened.
+      if (unknown) throw outcomeUnknown(new Error(`the retry found the record changed (${String(reply[0])})`), doing);
       return { ok: false, reason: reply[0] === 'ended' ? 'ended' : 'conflict', key: writes[Number(reply[1]) - 1]!.key };
     }
   }

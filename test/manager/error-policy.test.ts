@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, type CommitResult, type CommitWrite, type SessionStore } from '../../src';
 import { address, MINUTE } from '../support/fixtures';
-import { harness } from '../support/manager';
+import { FlakyStore, harness } from '../support/manager';
 
 /** A MemoryStore whose next opens or commits fail with `error`. */
 class BrokenStore extends MemoryStore {
@@ -81,6 +81,18 @@ describe('the error rule', () => {
       bot.dialog('/', () => {
         throw new Error('boom');
       });
+      const result = await bot.receive({ address: address(), text: 'hi' });
+      expect(result.error?.code).toBe('DIALOG_FAILED');
+      expect(errors.map((e) => e.code)).toEqual(['DIALOG_FAILED']);
+    });
+
+    it('DIALOG_FAILED once, and only for the attempt that was saved, when a turn loses a race', async () => {
+      const store = new FlakyStore();
+      const { bot, errors } = harness({ store });
+      bot.dialog('/', () => {
+        throw new Error('boom');
+      });
+      store.conflicts = 1;
       const result = await bot.receive({ address: address(), text: 'hi' });
       expect(result.error?.code).toBe('DIALOG_FAILED');
       expect(errors.map((e) => e.code)).toEqual(['DIALOG_FAILED']);

@@ -148,6 +148,36 @@ describeRedis('RedisStore', () => {
     await expect(commit).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
   });
 
+  it('fails with COMMIT_UNKNOWN when the retry of a commit whose answer was lost finds the record changed', async () => {
+    const real = createClient({ url: server.url }).on('error', () => undefined);
+    await real.connect();
+    const inner = nodeRedisClient(real);
+    const prefix = `t${++prefixes}`;
+    const other = new RedisStore({ client: inner, prefix });
+    let drop = false;
+    const client: RedisScriptClient = {
+      run: async (script, keys, args) => {
+        const reply = await inner.run(script, keys, args);
+        if (drop) {
+          drop = false;
+          // Applied; before this process retries, another process writes the record on top of it.
+          await other.commit([{ key: 's:raced', expected: { version: 2, generation: 0 }, data: '3' }]);
+          throw new Error('Socket closed unexpectedly');
+        }
+        return reply;
+      },
+    };
+    const store = new RedisStore({ client, prefix });
+    await store.commit([{ key: 's:raced', expected: null, data: '1' }]);
+    drop = true;
+    const commit = store.commit([{ key: 's:raced', expected: { version: 1, generation: 0 }, data: '2' }], {
+      turnId: 'lost',
+    });
+    await expect(commit).rejects.toMatchObject({ code: 'COMMIT_UNKNOWN' });
+    expect(await store.get('s:raced')).toMatchObject({ data: '3', version: 3 });
+    real.destroy();
+  });
+
   it('fails a commit whose every retry went unanswered with COMMIT_UNKNOWN, even with a turn id', async () => {
     const client: RedisScriptClient = { run: () => new Promise(() => undefined) };
     const store = new RedisStore({ client, prefix: `t${++prefixes}`, commandTimeout: 100 });
