@@ -37,6 +37,11 @@ export class KeyQueue {
     return result;
   }
 
+  /** True while a task of `key` runs or waits. */
+  busy(key: string): boolean {
+    return this.lanes.has(key);
+  }
+
   /** Keys with a task running or waiting. */
   get size(): number {
     return this.lanes.size;

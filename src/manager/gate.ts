@@ -94,10 +94,12 @@ export class TurnGate {
   retryReleases(): void {
     if (this.#unreleased.size === 0) return;
     for (const key of [...this.#unreleased]) {
-      if (this.#held.has(key)) continue; // a turn of this key runs: its commit releases it
       this.#unreleased.delete(key);
+      // A turn of this key, running or waiting, takes the lease over with the same token and its commit releases it:
+      // releasing it here could take the lease from under that turn.
+      if (this.#held.has(key) || this.#queue.busy(key)) continue;
       Promise.resolve()
-        .then(() => this.#store.release?.(key, this.token))
+        .then(() => (this.#held.has(key) || this.#queue.busy(key) ? undefined : this.#store.release?.(key, this.token)))
         .catch(() => this.#unreleased.add(key));
     }
   }

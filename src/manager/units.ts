@@ -334,6 +334,7 @@ export async function interjectUnit(
   const state = engine.records.decodeSession(unit.opened.session, unit.key);
   if (!isLive(state) || isExpired(state, engine.timeoutOf(state), now)) return undefined;
   dropExpiredEntities(state, now);
+  const pristine = encodeState(state, unit.key);
   const turn = engine.session(unit.key, unit, state, undefined, engine.bags(unit));
   // The bot spoke: the user gets a whole idle time to answer.
   state.lastActiveAt = now;
@@ -346,7 +347,15 @@ export async function interjectUnit(
   try {
     await drain(turn.session, engine.registry, engine.settings.maxDialogOperations, turn);
   } catch (thrown) {
-    throw PalaverError.from(thrown, 'DIALOG_FAILED', `the dialog "${dialogId}" begun by beginDialog()`);
+    const failure = PalaverError.from(thrown, 'DIALOG_FAILED', `the dialog "${dialogId}" begun by beginDialog()`);
+    turn.close();
+    if (turn.saved === undefined) throw failure;
+    // Its sendBatch() saved part of it: save the session as it was before the dialog, then fail.
+    const before = engine.session(unit.key, unit, decodeState(pristine, unit.key), undefined, engine.bags(unit));
+    before.close();
+    unit.failure = failure;
+    unit.save(before.state, before.session, address);
+    return before.session.info;
   }
   turn.close(unit.replies);
   unit.flush = turn.flush;

@@ -365,14 +365,21 @@ export class RedisStore implements SessionStore {
   }
 
   private call(script: RedisScript, keys: string[], args: string[], doing: string): Promise<unknown> {
-    if (this.closed)
-      return Promise.reject(new PalaverError('STORE_UNAVAILABLE', `The RedisStore is closed (while ${doing}).`));
+    if (this.closed) {
+      return Promise.reject(
+        notSent(new PalaverError('STORE_UNAVAILABLE', `The RedisStore is closed (while ${doing}).`)),
+      );
+    }
     const connecting = this.connecting;
     if (connecting === undefined) return this.bounded(this.client.run(script, keys, args), this.commandTimeout, doing);
-    return this.bounded(
-      connecting.then(() => this.client.run(script, keys, args)),
-      this.commandTimeout,
-      doing,
+    // Still connecting: a timeout before the connection came up is a command that was never sent.
+    let sent = false;
+    const work = connecting.then(() => {
+      sent = true;
+      return this.client.run(script, keys, args);
+    });
+    return this.bounded(work, this.commandTimeout, doing).catch((error: unknown) =>
+      Promise.reject(sent ? error : notSent(error)),
     );
   }
 
@@ -412,6 +419,14 @@ export class RedisStore implements SessionStore {
   }
 }
 
+/** Errors of calls that never reached Redis (the store closed, or the connection not up yet). */
+const NEVER_SENT = new WeakSet<object>();
+
+function notSent<T>(error: T): T {
+  if (typeof error === 'object' && error !== null) NEVER_SENT.add(error);
+  return error;
+}
+
 /** node-redis errors that say a command did not run: Redis answered with an error, or the client never sent it. */
 const NOT_RUN = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ClientOfflineError', 'ClientClosedError']);
 
@@ -420,6 +435,7 @@ const NOT_RUN = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ClientOfflin
  * when Redis answered with an error, or when the client refused to send it (offline, closed).
  */
 function mayHaveRun(error: unknown): boolean {
+  if (NEVER_SENT.has(error as object)) return false;
   const cause = error instanceof PalaverError ? error.cause : error;
   if (cause === undefined) return true; // our own timeout: the script may be running or done
   const kind = (cause as object | null)?.constructor?.name ?? '';

@@ -1,7 +1,8 @@
 // The error rule, pinned code by code: a failure that the caller's promise rejects with is not emitted too; a failure
 // that no promise rejects with is emitted as an `error` event (see src/manager/events.ts).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryStore, type CommitResult, type CommitWrite, type SessionStore } from '../../src';
+import { MemoryStore, Prompts, type CommitResult, type CommitWrite, type SessionStore } from '../../src';
+import { decodeState } from '../../src/codec';
 import { address, MINUTE } from '../support/fixtures';
 import { FlakyStore, harness } from '../support/manager';
 
@@ -130,5 +131,26 @@ describe('the error rule', () => {
       expect(errors.map((e) => e.code)).toEqual(['STORE_UNAVAILABLE']);
       store.failOpen = undefined;
     });
+  });
+
+  it('keeps nothing of a dialog begun by beginDialog() that threw after its sendBatch() saved part of it', async () => {
+    const { bot, texts } = harness();
+    bot.dialog('/', [(session) => Prompts.text(session, 'Your name?'), (session) => session.endDialog('Thanks.')]);
+    bot.dialog('/remind', async (session) => {
+      session.dialogData.half = true;
+      session.send('Reminder!');
+      await session.sendBatch();
+      throw new Error('calendar down');
+    });
+    await bot.receive({ address: address(), text: 'hi' });
+    const before = decodeState((await bot.store.get(bot.keyOf(address())))!.data, bot.keyOf(address()));
+    await expect(bot.beginDialog(address(), '/remind', undefined, { interrupt: true })).rejects.toMatchObject({
+      code: 'DIALOG_FAILED',
+    });
+    const after = decodeState((await bot.store.get(bot.keyOf(address())))!.data, bot.keyOf(address()));
+    expect(after.stack).toEqual(before.stack);
+    expect(texts()).toEqual(['Your name?', 'Reminder!']);
+    const next = await bot.receive({ address: address(), text: 'Lars' });
+    expect(next.replies.map((m) => m.text)).toEqual(['Thanks.']);
   });
 });

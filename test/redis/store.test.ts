@@ -178,6 +178,14 @@ describeRedis('RedisStore', () => {
     real.destroy();
   });
 
+  it('fails a commit on a closed store with STORE_UNAVAILABLE: it was never sent', async () => {
+    const store = makeStore();
+    await store.ready();
+    await store.close();
+    const commit = store.commit([{ key: 's:closed', expected: null, data: '1' }], { turnId: 'x' });
+    await expect(commit).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
   it('fails a commit whose every retry went unanswered with COMMIT_UNKNOWN, even with a turn id', async () => {
     const client: RedisScriptClient = { run: () => new Promise(() => undefined) };
     const store = new RedisStore({ client, prefix: `t${++prefixes}`, commandTimeout: 100 });
