@@ -81,6 +81,9 @@ export async function messageTurn(
     const reason = request.kind === 'refresh' ? 'refresh' : 'newSession';
     const ended = await engine.closeSession(turn, reason, receivedAt, unit.events);
     turn.close(unit.replies);
+    // The next session shares the data scopes, as the ended one (or its end hook) left them, replaced objects included.
+    bags.userData = turn.session.userData;
+    bags.conversationData = turn.session.conversationData;
     const kept =
       request.kind === 'refresh'
         ? engine.retention === undefined
@@ -135,6 +138,8 @@ async function findSession(engine: Engine, unit: Unit, message: IncomingMessage,
     if (!keep) {
       const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
       old.collect(unit.replies);
+      bags.userData = old.session.userData;
+      bags.conversationData = old.session.conversationData;
       state = freshState(message.address, receivedAt, ended);
       starting = true;
     }
