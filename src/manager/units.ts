@@ -81,9 +81,7 @@ export async function messageTurn(
     const reason = request.kind === 'refresh' ? 'refresh' : 'newSession';
     const ended = await engine.closeSession(turn, reason, receivedAt, unit.events);
     turn.close(unit.replies);
-    // The next session shares the data scopes, as the ended one (or its end hook) left them, replaced objects included.
-    bags.userData = turn.session.userData;
-    bags.conversationData = turn.session.conversationData;
+    keepScopes(bags, turn);
     const kept =
       request.kind === 'refresh'
         ? engine.retention === undefined
@@ -138,8 +136,7 @@ async function findSession(engine: Engine, unit: Unit, message: IncomingMessage,
     if (!keep) {
       const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
       old.collect(unit.replies);
-      bags.userData = old.session.userData;
-      bags.conversationData = old.session.conversationData;
+      keepScopes(bags, old);
       state = freshState(message.address, receivedAt, ended);
       starting = true;
     }
@@ -149,6 +146,12 @@ async function findSession(engine: Engine, unit: Unit, message: IncomingMessage,
     starting = true;
   }
   return { state, starting, storedText, bags };
+}
+
+/** The next session shares the data scopes as the ended one (or its end hook) left them, replaced objects included. */
+function keepScopes(bags: Bags, ended: Turn): void {
+  bags.userData = ended.session.userData;
+  bags.conversationData = ended.session.conversationData;
 }
 
 /**
