@@ -62,6 +62,8 @@ export class Unit {
   failure: PalaverError | undefined;
   /** Trace prefix of the replies' batch. */
   label = '';
+  /** A `sendBatch()` of this attempt committed and sent replies: a re-run would send them again. */
+  checkpointed = false;
 
   constructor(
     readonly key: string,
@@ -196,6 +198,13 @@ export class Engine {
         if (unit.failure !== undefined) throw unit.failure;
         return result;
       }
+      if (unit.checkpointed) {
+        throw new PalaverError(
+          'CONFLICT',
+          `Session "${key}" changed after sendBatch() saved part of ${doing}; what came after it was not saved or ` +
+            'sent (it is not re-run: the replies already sent would go out twice).',
+        );
+      }
       if (attempt >= this.settings.maxCommitRetries) {
         throw new PalaverError(
           'CONFLICT',
@@ -251,6 +260,7 @@ export class Engine {
         `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`,
       );
     turn.saved = saved;
+    unit.checkpointed = true;
     const address = session.address;
     return { delivered: this.outbox.send(this.laneOf(key, address), address, replies, this.label(state)) };
   }

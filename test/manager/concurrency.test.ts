@@ -126,6 +126,27 @@ describe('the store under a turn', () => {
     await bot.close();
   });
 
+  it('does not re-run a turn whose sendBatch() committed when its last commit meets a conflict', async () => {
+    const store = new FlakyStore();
+    const { bot, texts } = harness({ store });
+    const runs = vi.fn();
+    bot.dialog('/', async (session) => {
+      runs();
+      session.send('working on it');
+      await session.sendBatch();
+      session.userData.done = true;
+      store.conflicts = 1; // another conversation of this user wrote userData meanwhile
+    });
+    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('sendBatch()'),
+    });
+    await elapse(1000);
+    expect(runs).toHaveBeenCalledTimes(1);
+    expect(texts()).toEqual(['working on it']);
+    await bot.close();
+  });
+
   it('rejects with STORE_UNAVAILABLE when the commit throws, delivers nothing and keeps the previous state', async () => {
     const store = new FlakyStore();
     const { bot, delivered } = countingBot(store);
