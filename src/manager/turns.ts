@@ -83,6 +83,8 @@ export class Unit {
 /** The engine's own side of a Session: what it asks for, and what the engine reads back. */
 export class Turn implements TurnContext, RunnerHooks {
   readonly replies: OutgoingMessage[] = [];
+  /** Replies of a `sendBatch()` whose save failed: they go out with the next save that holds, ahead of the rest. */
+  unsaved: OutgoingMessage[] | undefined;
   flush = false;
   lifecycle: LifecycleRequest<any> | undefined;
   closed = false;
@@ -132,6 +134,11 @@ export class Turn implements TurnContext, RunnerHooks {
 
   /** Moves the replies queued so far to `into`. */
   collect(into: OutgoingMessage[]): void {
+    const unsaved = this.unsaved;
+    if (unsaved !== undefined) {
+      this.unsaved = undefined;
+      for (const reply of unsaved) into.push(reply);
+    }
     const replies = this.replies;
     if (replies.length === 0) return;
     for (const reply of replies) into.push(reply);
@@ -247,22 +254,32 @@ export class Engine {
     const { state } = turn;
     const { userData, conversationData } = session;
     const key = unit.key;
+    const batch = turn.unsaved === undefined ? replies : turn.unsaved.concat(replies);
+    turn.unsaved = undefined;
     // What is committed, as of now: the step may go on changing the state while the store works.
     const saved = {
       state: encodeState(state, key),
       userData: JSON.stringify(userData),
       conversationData: JSON.stringify(conversationData),
     };
-    const ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
-    if (!ok)
+    let ok: boolean;
+    try {
+      ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
+    } catch (error) {
+      turn.unsaved = batch;
+      throw error;
+    }
+    if (!ok) {
+      turn.unsaved = batch;
       throw new PalaverError(
         'CONFLICT',
-        `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`,
+        `sendBatch(): session "${key}" changed under this turn; its replies were not sent yet.`,
       );
+    }
     turn.saved = saved;
     unit.checkpointed = true;
     const address = session.address;
-    return { delivered: this.outbox.send(this.laneOf(key, address), address, replies, this.label(state)) };
+    return { delivered: this.outbox.send(this.laneOf(key, address), address, batch, this.label(state)) };
   }
 
   /**

@@ -147,6 +147,23 @@ describe('the store under a turn', () => {
     await bot.close();
   });
 
+  it('delivers the replies of a sendBatch() whose save failed with the turn, in order, when the turn is saved', async () => {
+    const store = new FlakyStore();
+    const { bot, texts } = harness({ store });
+    bot.dialog('/', async (session) => {
+      session.send('first');
+      store.failures = 1;
+      void session.sendBatch(); // not awaited, and its save fails
+      await Promise.resolve();
+      session.send('second');
+    });
+    const { replies } = await bot.receive({ address: address(), text: 'hi' });
+    await elapse(1000);
+    expect(replies.map((m) => m.text)).toEqual(['first', 'second']);
+    expect(texts()).toEqual(['first', 'second']);
+    await bot.close();
+  });
+
   it('rejects with STORE_UNAVAILABLE when the commit throws, delivers nothing and keeps the previous state', async () => {
     const store = new FlakyStore();
     const { bot, delivered } = countingBot(store);
