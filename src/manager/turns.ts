@@ -25,7 +25,7 @@ import {
 } from '../types';
 import type { Reporter, SessionManagerEvents } from './events';
 import type { TurnGate } from './gate';
-import type { Kept } from './lifecycle';
+import { applyScopeChanges, scopeChanges, snapshotScope, type Kept, type ScopeChanges } from './lifecycle';
 import type { Settings } from './options';
 import type { Changes, Expected, Opened, Records } from './records';
 
@@ -146,11 +146,19 @@ export class Turn implements TurnContext, RunnerHooks {
   }
 }
 
+/** What an `onSessionEnd` run did, replayed when its unit of work is re-run. */
+interface EndHookRun {
+  returned: unknown;
+  replies: OutgoingMessage[];
+  userData?: ScopeChanges;
+  conversationData?: ScopeChanges;
+}
+
 export class Engine {
   readonly services: SessionServices;
   /** Idle nudges and per-dialog timeouts: built only when the `nudge` option or a dialog's idle options ask for them. */
   idle: IdleLadder | undefined;
-  readonly #endHookRuns = new Map<string, { returned: unknown; replies: OutgoingMessage[] }>();
+  readonly #endHookRuns = new Map<string, EndHookRun>();
 
   constructor(
     readonly settings: Settings,
@@ -295,14 +303,21 @@ export class Engine {
     if (run === undefined) {
       const before = turn.replies.length;
       const hook = this.settings.onSessionEnd;
+      const user = hook === undefined ? undefined : snapshotScope(session.userData);
+      const conversation = hook === undefined ? undefined : snapshotScope(session.conversationData);
       const returned = await this.reporter.hook('onSessionEnd', () => hook?.(session, reason), undefined);
       run = { returned, replies: turn.replies.slice(before) };
+      // Kept so that a re-run (the hook is not run twice) applies the hook's changes to the data it reads afresh.
+      if (user !== undefined) run.userData = scopeChanges(user, session.userData);
+      if (conversation !== undefined) run.conversationData = scopeChanges(conversation, session.conversationData);
       if (state.id !== undefined) {
         this.#endHookRuns.set(state.id, run);
         if (this.#endHookRuns.size > END_HOOK_MEMORY) this.#endHookRuns.delete(this.#endHookRuns.keys().next().value!);
       }
     } else {
       for (const reply of run.replies) turn.replies.push(reply);
+      if (run.userData !== undefined) applyScopeChanges(session.userData, run.userData);
+      if (run.conversationData !== undefined) applyScopeChanges(session.conversationData, run.conversationData);
     }
     const kept = this.#kept(state, reason, run.returned, now);
     const final = { ...state.entities };

@@ -164,6 +164,28 @@ describe('the store under a turn', () => {
     await bot.close();
   });
 
+  it('keeps what onSessionEnd wrote to userData when the end is re-run after a conflict, without running it twice', async () => {
+    const store = new FlakyStore();
+    const hook = vi.fn((session: { userData: Record<string, unknown> }) => {
+      session.userData.ends = Number(session.userData.ends ?? 0) + 1;
+      delete session.userData.draft;
+    });
+    const { bot } = harness({ store, onSessionEnd: hook });
+    const seen: unknown[] = [];
+    bot.dialog('/', (session) => {
+      if (session.message?.text === 'hi') session.userData.draft = 'half an order';
+      else seen.push({ ...session.userData });
+    });
+    await bot.receive({ address: address(), text: 'hi' });
+    store.conflicts = 1;
+    await bot.endSession(address());
+    await bot.receive({ address: address(), text: 'back' });
+    expect(hook).toHaveBeenCalledTimes(1);
+    expect(store.commits).toBeGreaterThanOrEqual(3); // the end was committed twice: a conflict, then the re-run
+    expect(seen).toEqual([{ ends: 1 }]);
+    await bot.close();
+  });
+
   it('rejects with STORE_UNAVAILABLE when the commit throws, delivers nothing and keeps the previous state', async () => {
     const store = new FlakyStore();
     const { bot, delivered } = countingBot(store);
