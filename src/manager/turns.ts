@@ -306,6 +306,7 @@ export class Engine {
       const user = hook === undefined ? undefined : snapshotScope(session.userData);
       const conversation = hook === undefined ? undefined : snapshotScope(session.conversationData);
       const returned = await this.reporter.hook('onSessionEnd', () => hook?.(session, reason), undefined);
+      if (turn.saving !== undefined) await turn.saving; // a sendBatch() the hook did not await commits first
       run = { returned, replies: turn.replies.slice(before) };
       // Kept so that a re-run (the hook is not run twice) applies the hook's changes to the data it reads afresh.
       if (user !== undefined) run.userData = scopeChanges(user, session.userData);
@@ -337,6 +338,7 @@ export class Engine {
     const hook = this.settings.onSessionStart;
     const session = turn.session;
     if (hook !== undefined) await this.reporter.hook('onSessionStart', () => hook(session), undefined);
+    if (turn.saving !== undefined) await turn.saving; // a sendBatch() the hook did not await commits first
   }
 
   /** Queues `sessionStart`; its payload is read now (call it once the session shows the message that started it). */
