@@ -42,6 +42,8 @@ export interface RedisScriptClient {
 export interface NodeRedisClient {
   evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** node-redis v6 and later: the same client with other per-command options. */
+  withCommandOptions?(options: { timeout?: number }): NodeRedisClient;
 }
 
 /** Options of {@link RedisStore}: give exactly one of `url`, `redis` and `client`. */
@@ -100,7 +102,10 @@ function messageOf(error: unknown): string {
 }
 
 /** Adapts a node-redis client: EVALSHA, and EVAL when Redis does not know the script yet (first use, after a restart). */
-export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
+export function nodeRedisClient(client: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
+  // node-redis 6 arms a timer of its own for every command (5 s unless configured: an `AbortSignal.timeout`, which
+  // costs the client more CPU than the script call itself). The store bounds each call by `commandTimeout` already.
+  const redis = client.withCommandOptions?.({ timeout: 0 }) ?? client;
   return {
     async run(script, keys, args) {
       const options = { keys: [...keys], arguments: [...args] };
