@@ -43,9 +43,10 @@ return out
  * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
  *
  * A session record with a deadline expires `idle + grace` after its write and keeps `i` (idle) and `e` (grace) beside
- * its data, so its deadline is its PTTL minus `e`. The deadlines set holds a lower bound of each deadline: a write
- * files it again only when it cannot have moved later (a new record, a claimed one, one without a deadline before, a
- * shorter idle time); CLAIM files the members that are not due yet again at their true deadline.
+ * its data, so its deadline is its PTTL minus `e`. The deadlines set holds a bound of each deadline, early or at most
+ * 250 ms late (`b`: how late it may be): a write files it again only for a new record, a claimed one, one without a
+ * deadline before, or once shorter idle times have added up past that; CLAIM files the members that are not due yet
+ * again at their true deadline.
  */
 export const COMMIT = script(`${NOW}
 local turn, tombTtl, token, leaseTtl, grace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -85,7 +86,7 @@ end
 
 local recs = {}
 for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv', 'i')
+  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv', 'i', 'b')
   recs[i] = rec
   local bad
   if arg(i, 3) == '' then
@@ -116,21 +117,32 @@ for i = 1, n do
     out[i + 1] = 0
   else
     local idle = op == 'S' and arg(i, 5) or ''
+    local refile, drift = false, 0
+    if idle ~= '' then
+      local before = tonumber(rec[4])
+      refile = not before or rec[3]
+      if not refile then
+        -- Idle times passed in jitter by the ms a turn takes: each shortening adds to a drift, and the set is filed
+        -- again only once the drift (how late the filed bound may be) would pass 250 ms.
+        drift = (tonumber(rec[5]) or 0) + math.max(0, before - tonumber(idle))
+        if drift > 250 then refile, drift = true, 0 end
+      end
+    end
     local v
     if not rec[1] then
       -- Versions keep growing across a delete, so a turn that read the old record can never match the new one.
       local tomb = tombVersion(tk)
       if tomb then redis.call('DEL', tk) end
       v = (tomb or 0) + 1
-      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace)
+      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace, 'b', drift)
     else
       v = tonumber(rec[1]) + 1
-      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace)
+      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace, 'b', drift)
       if rec[3] then redis.call('HDEL', hk, 'cv', 'cd') end
     end
     if idle ~= '' then
       redis.call('PEXPIRE', hk, tonumber(idle) + tonumber(grace))
-      if not rec[1] or rec[3] or not rec[4] or rec[4] == '' or tonumber(idle) < tonumber(rec[4]) then
+      if refile then
         now = now or now_ms()
         redis.call('ZADD', KEYS[1], now + tonumber(idle), member)
       end

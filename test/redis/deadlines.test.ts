@@ -97,6 +97,15 @@ describeRedis('RedisStore deadlines', () => {
     expect(await store.claimDue(10, t0 + 3_000)).toMatchObject([{ key: 's:short', version: 2 }]);
   });
 
+  it('leaves the filed deadline alone while idle times shorten by the few ms a turn takes', async () => {
+    const { store, prefix } = makeStore({ sessionGrace: GRACE });
+    await store.commit([{ key: 's:jitter', expected: null, data: '{}', idleMs: 60_000 }]);
+    const filed = await admin.zScore(`${prefix}:deadlines`, 's:jitter');
+    await store.commit([{ key: 's:jitter', expected: { version: 1, generation: 0 }, data: '{}', idleMs: 59_990 }]);
+    await store.commit([{ key: 's:jitter', expected: { version: 2, generation: 0 }, data: '{}', idleMs: 59_980 }]);
+    expect(await admin.zScore(`${prefix}:deadlines`, 's:jitter')).toBe(filed);
+  });
+
   it('claims a session record of an earlier release (no idle field) at the deadline in the set', async () => {
     const { store, prefix } = makeStore();
     await admin.hSet(`${prefix}:{s:old}`, { v: '4', g: '0', d: '{}', t: '' });
