@@ -10,12 +10,12 @@ import {
   Prompts,
   RegExpRecognizer,
   SessionManager,
-  type Address,
   type DialogResult,
   type FoundChoice,
   type NlpEntity,
   type SessionManagerOptions,
 } from '../src';
+import { consoleAddress, printReplies, runIfMain } from './lib/terminal';
 
 /** What the NLU service answers for `POST /parse { text }`. */
 export interface ParseResponse {
@@ -108,14 +108,10 @@ export function createNluBot(
 
 async function main(): Promise<void> {
   const { url, server } = await startNluService();
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'nlu' } };
-  const bot = createNluBot(
-    { deliver: (_address, messages) => messages.forEach((m) => console.log(`  bot> ${m.text}`)), autoBatchDelay: 0 },
-    url,
-  );
+  const bot = createNluBot({ deliver: (_address, messages) => printReplies(messages), autoBatchDelay: 0 }, url);
   for (const text of ['hello', 'pizza?', 'order a large pizza', 'order a pizza', 'small', 'is it sunny?']) {
     console.log(`user> ${text}`);
-    const { session } = await bot.receive({ address, text });
+    const { session } = await bot.receive({ address: consoleAddress('nlu'), text });
     const intent = session.nlp?.intent;
     console.log(intent === undefined ? '      (no intent)' : `      (intent ${intent.name}, score ${intent.score})`);
   }
@@ -123,9 +119,4 @@ async function main(): Promise<void> {
   server.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -440,8 +440,17 @@ export function sameIntent(session: {
   return now !== undefined && now === info.taskIntent;
 }
 
+// session.info is built on every turn: the language of a locale is worked out once, not once per turn.
+const languages = new Map<string, string>();
+
 /** The language part of a locale: `'en'` for `'en-US'`. */
 export function languageOf(locale: string | undefined): string | undefined {
   if (locale === undefined || locale.length === 0) return undefined;
-  return locale.split(/[-_]/)[0]!.toLowerCase();
+  let language = languages.get(locale);
+  if (language === undefined) {
+    language = locale.split(/[-_]/)[0]!.toLowerCase();
+    if (languages.size >= 1000) languages.clear(); // locales come from messages: keep the cache bounded
+    languages.set(locale, language);
+  }
+  return language;
 }

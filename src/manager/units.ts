@@ -154,7 +154,8 @@ async function findSession(
     const old = engine.session(key, unit, state, message, bags);
     const continueIf = settings.continueIf;
     // The intent may decide: recognizers that need the session see the expired one.
-    if (recognition !== undefined && continueIf !== undefined) await recognition.complete(old.session);
+    if (recognition !== undefined && continueIf !== undefined && !settings.proactive)
+      await recognition.complete(old.session);
     const keep =
       !settings.proactive && continueIf !== undefined
         ? await engine.reporter.hook('continueIf', () => continueIf(old.session, message), false)

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classify, createNluBot, startNluService } from '../../examples/nlu-http';
 import { MINUTE } from '../support/fixtures';
@@ -92,26 +90,5 @@ describe('examples/nlu-http: the bot', () => {
       ['Which size?', 'I only know about pizza, sorry.'],
     ]);
     await bot.close();
-  });
-
-  it('runs by itself, serving its NLU and printing the conversation', { timeout: 60_000 }, async () => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register', 'examples/nlu-http.ts'], {
-      cwd: resolve(__dirname, '../..'),
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const code = await new Promise<number | null>((done) => child.on('close', done));
-    expect([code, stdout.split('\n').filter((line) => line.includes('bot>'))]).toEqual([
-      0,
-      [
-        '  bot> Hello! Hungry? Ask me for a pizza.',
-        '  bot> Do you want to order? Say: order a pizza.',
-        '  bot> A large pizza is on its way.',
-        '  bot> Which size?',
-        '  bot> A small pizza is on its way.',
-        '  bot> I only know about pizza, sorry.',
-      ],
-    ]);
   });
 });
