@@ -101,4 +101,21 @@ describeRedis('recognizers on Redis', () => {
     const back = await b.receive({ address, text: 'weather' });
     expect([back.session.id === first.session.id, back.session.taskIntent]).toEqual([false, undefined]);
   });
+
+  it('starts a new session in another process when nothing is recognized', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { bots } = processes(2, { closePolicy: 'lazy', continueIf: 'sameIntent', timeout: 15 * MINUTE });
+    for (const bot of bots) {
+      bot.recognizer(new RegExpRecognizer('OrderPizza', /pizza/i));
+      bot.recognizer(new RegExpRecognizer('Weather', /weather/i));
+      bot.dialog('/order', [(session) => session.send('which size?'), (session) => session.endDialog()], {
+        triggerAction: { matches: { intent: 'OrderPizza' } },
+      });
+    }
+    const [a, b] = bots as [SessionManager, SessionManager];
+    const first = await a.receive({ address, text: 'pizza' });
+    vi.setSystemTime(Date.now() + 20 * MINUTE);
+    const back = await b.receive({ address, text: 'large' });
+    expect([back.session.id === first.session.id, back.session.taskIntent]).toEqual([false, undefined]);
+  });
 });
