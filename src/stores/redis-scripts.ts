@@ -141,7 +141,8 @@ for i = 1, n do
       if rec[3] then redis.call('HDEL', hk, 'cv', 'cd') end
     end
     if idle ~= '' then
-      redis.call('PEXPIRE', hk, tonumber(idle) + tonumber(grace))
+      -- Never shorter than the grace: a deadline already past (a late wake-up) is the sweeper's to end.
+      redis.call('PEXPIRE', hk, tonumber(grace) + math.max(0, tonumber(idle)))
       if refile then
         now = now or now_ms()
         redis.call('ZADD', KEYS[1], now + tonumber(idle), member)
@@ -195,7 +196,7 @@ while #claimed < limit and budget > 0 do
       deadline = nil
     elseif rec[2] then
       local pttl = redis.call('PTTL', hk)
-      if pttl >= 0 then deadline = clock + pttl - tonumber(rec[3]) end
+      if pttl >= 0 and tonumber(rec[3]) then deadline = clock + pttl - tonumber(rec[3]) end
     end
     if not rec[1] or not deadline then
       redis.call('ZREM', KEYS[1], m)
