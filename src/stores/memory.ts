@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { parseOrThrow } from '../schema';
 import { DeadlineHeap, type HeapItem } from './deadline-heap';
@@ -26,33 +25,38 @@ const optionsSchema = z
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * The most session records kept; past it the least recently used session is evicted and ends with reason `evicted`.
+   * The most session records kept; past it the least recently used session (approximately: a session used since the
+   * last eviction passed over it gets a second chance) is evicted and ends with reason `evicted`.
    * @default 100_000
    */
   maxSessions?: number;
   /**
-   * The most `userData` and `conversationData` records kept (least recently used dropped first).
+   * The most `userData` and `conversationData` records kept (least recently used dropped first, approximately, as for
+   * sessions).
    * @default 3 * maxSessions
    */
   maxDataRecords?: number;
 }
 
-/** A session record: it can have a deadline, and an expiry claim bumps its generation. */
-class SessionEntry implements StoredRecord, HeapItem {
+/**
+ * A session record: it can have a deadline, and an expiry claim bumps its generation. `mark` holds the version times 2,
+ * plus 1 while the record has been used since eviction last looked at it (see {@link Records}): one field for both.
+ */
+class SessionEntry implements HeapItem {
   heapIndex = -1;
   constructor(
     readonly key: string,
     public data: string,
-    public version: number,
+    public mark: number,
     public generation: number,
   ) {}
 }
 
 /** A `userData` or `conversationData` record: it never has a deadline, so no claim bumps its generation. */
-class DataEntry implements StoredRecord {
+class DataEntry {
   constructor(
     public data: string,
-    public version: number,
+    public mark: number,
   ) {}
 
   get generation(): number {
@@ -62,7 +66,62 @@ class DataEntry implements StoredRecord {
 
 type Entry = SessionEntry | DataEntry;
 
+function versionOf(entry: Entry): number {
+  // `& 1` reads the low bit of any safe integer (ToInt32 keeps it), so versions past 2^30 stay exact.
+  return (entry.mark - (entry.mark & 1)) / 2;
+}
+
+/** Marks `entry` used, for eviction. */
+function use(entry: Entry): void {
+  if ((entry.mark & 1) === 0) entry.mark++;
+}
+
+/**
+ * Records by key in one Map, bounded by `max`: past it, the least recently used record goes, found the way a clock
+ * sweep finds it (second chance). A use only sets a bit in the record; the Map's order is the order records came in
+ * or were last passed over, and eviction walks it from the oldest: a record used since it was last passed over loses
+ * its bit and goes to the back, the first one found unused is evicted. So a use costs no reordering and no memory,
+ * where exact recency order (lru-cache's index) cost about 47 bytes per record more than the Map alone and a
+ * reinsertion per use; the price is that a record used once, long ago, outlives one sweep more than exact order would
+ * let it.
+ */
+class Records<E extends Entry> {
+  readonly map = new Map<string, E>();
+
+  constructor(
+    private readonly max: number,
+    private readonly evicted: (key: string, entry: E) => void,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Adds a record for a key it does not hold, evicting one first when full. */
+  add(key: string, entry: E): void {
+    if (this.map.size >= this.max) this.evictOne();
+    this.map.set(key, entry);
+  }
+
+  private evictOne(): void {
+    const map = this.map;
+    // A record moved to the back comes round again in this same walk (Map iteration sees later insertions), unused
+    // by then: the walk ends within one pass plus one record.
+    for (const [key, entry] of map) {
+      map.delete(key);
+      if ((entry.mark & 1) === 1) {
+        entry.mark--;
+        map.set(key, entry);
+        continue;
+      }
+      this.evicted(key, entry);
+      return;
+    }
+  }
+}
+
 const RECENT_TURNS = 1024;
+const QUARANTINED = 100;
 
 /**
  * The turn ids of the latest writes, by key: what recognises a retried commit (`CommitOptions.turnId`). A retry comes
@@ -94,19 +153,19 @@ class RecentTurns {
 }
 
 /**
- * The default store: records held as JSON text in lru-cache (so a later mutation of a committed
- * object changes nothing stored), bounded by `maxSessions`, with an in-process deadline heap.
+ * The default store: records held as JSON text in Maps (so a later mutation of a committed object changes nothing
+ * stored), bounded by `maxSessions` and `maxDataRecords`, with an in-process deadline heap.
  * A commit retried with the same `turnId` is recognised for at least the next 1,024 writes to the store; older turn ids
  * are forgotten, so that an idle record holds none.
  */
 export class MemoryStore implements SessionStore {
   readonly persistent = false;
-  private readonly sessions: LRUCache<string, SessionEntry>;
-  private readonly data: LRUCache<string, DataEntry>;
+  private readonly sessions: Records<SessionEntry>;
+  private readonly data: Records<DataEntry>;
   private readonly deadlines = new DeadlineHeap<SessionEntry>();
   private readonly turns = new RecentTurns();
   private listener: StoreListener | undefined;
-  private readonly quarantined = new LRUCache<string, { key: string; record: StoredRecord }>({ max: 100 });
+  private readonly quarantined = new Map<string, { key: string; record: StoredRecord }>();
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxSessions = 100_000, maxDataRecords } = parseOrThrow(
@@ -115,27 +174,14 @@ export class MemoryStore implements SessionStore {
       'INVALID_OPTIONS',
       'MemoryStore options',
     );
-    this.sessions = new LRUCache<string, SessionEntry>({
-      // A size bound (1 per entry) instead of `max`: lru-cache then grows its index as sessions come instead of
-      // allocating room for every possible session up front (with `max`, a full cache takes about 25 bytes less per
-      // session, but every store, however few sessions it will hold, pays 28 bytes per possible one and some
-      // milliseconds when it is created).
-      maxSize: maxSessions,
-      sizeCalculation: one,
-      dispose: (entry, key, reason) => {
-        this.deadlines.remove(entry);
-        if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
-      },
+    // Both grow as records come: nothing is allocated for room a store may never use.
+    this.sessions = new Records<SessionEntry>(maxSessions, (key, entry) => {
+      this.deadlines.remove(entry);
+      this.listener?.evicted(key, snapshot(entry));
     });
-    this.data = new LRUCache<string, DataEntry>({
-      // Grown as records come: a store holds three times as much room for them as for sessions, and most of it
-      // usually stays empty (a conversation waiting at its first prompt has no data record yet).
-      maxSize: maxDataRecords ?? 3 * maxSessions,
-      sizeCalculation: one,
-      dispose: (entry, key, reason) => {
-        if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
-      },
-    });
+    this.data = new Records<DataEntry>(maxDataRecords ?? 3 * maxSessions, (key, entry) =>
+      this.listener?.evicted(key, snapshot(entry)),
+    );
   }
 
   /** Session records held now. */
@@ -156,15 +202,17 @@ export class MemoryStore implements SessionStore {
 
   get(key: string): StoredRecord | undefined {
     // The entry is mutable inside the store; callers get an immutable snapshot.
-    const entry = this.cache(key).get(key);
-    return entry === undefined ? undefined : snapshot(entry);
+    const entry = this.records(key).map.get(key);
+    if (entry === undefined) return undefined;
+    use(entry);
+    return snapshot(entry);
   }
 
   commit(writes: readonly CommitWrite[], options?: CommitOptions): CommitResult {
     const turnId = options?.turnId;
     const entries: (Entry | undefined)[] = [];
     for (const write of writes) {
-      const entry = this.cache(write.key).peek(write.key);
+      const entry = this.records(write.key).map.get(write.key);
       entries.push(entry);
       const reason = mismatch(entry, write.expected);
       if (reason !== undefined) {
@@ -180,10 +228,10 @@ export class MemoryStore implements SessionStore {
       const key = write.key;
       // Looked up again once an earlier write of this commit has added a record (that may have evicted this one) or
       // removed one (this very key, written twice).
-      const entry = added && entries[i] !== undefined ? this.cache(key).peek(key) : entries[i];
+      const entry = added && entries[i] !== undefined ? this.records(key).map.get(key) : entries[i];
       if (write.data === null) {
         if (entry !== undefined) {
-          this.cache(key).delete(key);
+          this.delete(key);
           added = true;
         }
         versions.push(0);
@@ -193,18 +241,17 @@ export class MemoryStore implements SessionStore {
       const data = flat(write.data);
       if (entry !== undefined) {
         entry.data = data;
-        entry.version++;
-        this.cache(key).get(key); // refresh recency without replacing the entry
-        versions.push(entry.version);
+        entry.mark = (entry.mark | 1) + 2; // the next version, and used
+        versions.push(versionOf(entry));
         if (entry instanceof SessionEntry) this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
-        const record = new SessionEntry(key, data, 1, 0);
-        this.sessions.set(key, record);
+        const record = new SessionEntry(key, data, 2, 0);
+        this.sessions.add(key, record);
         added = true;
         versions.push(1);
         this.schedule(record, write.idleMs);
       } else {
-        this.data.set(key, new DataEntry(data, 1));
+        this.data.add(key, new DataEntry(data, 2));
         added = true;
         versions.push(1);
       }
@@ -213,7 +260,14 @@ export class MemoryStore implements SessionStore {
   }
 
   delete(key: string): void {
-    this.cache(key).delete(key);
+    if (key.startsWith(SESSION_PREFIX)) {
+      const entry = this.sessions.map.get(key);
+      if (entry === undefined) return;
+      this.sessions.map.delete(key);
+      this.deadlines.remove(entry);
+    } else {
+      this.data.map.delete(key);
+    }
   }
 
   claimDue(limit: number, now: number = Date.now()): ExpiryClaim[] {
@@ -223,7 +277,7 @@ export class MemoryStore implements SessionStore {
       const entry = this.deadlines.popDue(now);
       if (entry === undefined || deadline === undefined) break;
       entry.generation++;
-      claims.push({ key: entry.key, generation: entry.generation, version: entry.version, deadline });
+      claims.push({ key: entry.key, generation: entry.generation, version: versionOf(entry), deadline });
     }
     return claims;
   }
@@ -234,20 +288,23 @@ export class MemoryStore implements SessionStore {
 
   /** The session keys held now (a snapshot: ending them while iterating is safe). */
   sessionKeys(): string[] {
-    return [...this.sessions.keys()];
+    return [...this.sessions.map.keys()];
   }
 
   /** Keeps a copy of a record that could not be read back (the latest 100), for `quarantined()`. */
   quarantine(key: string, record: StoredRecord): void {
-    this.quarantined.set(`${key}#${record.version}.${record.generation}`, {
+    const id = `${key}#${record.version}.${record.generation}`;
+    this.quarantined.delete(id);
+    this.quarantined.set(id, {
       key,
       record: { data: record.data, version: record.version, generation: record.generation },
     });
+    if (this.quarantined.size > QUARANTINED) this.quarantined.delete(this.quarantined.keys().next().value!);
   }
 
   /** The records set aside by `quarantine`, oldest first. */
   quarantinedRecords(): { key: string; record: StoredRecord }[] {
-    return [...this.quarantined.values()].reverse();
+    return [...this.quarantined.values()];
   }
 
   /** Sessions with a pending deadline. */
@@ -263,14 +320,14 @@ export class MemoryStore implements SessionStore {
   private replayed(writes: readonly CommitWrite[], turnId: string): number[] | undefined {
     for (const write of writes) {
       if (write.data === null || this.turns.get(write.key) !== turnId) return undefined;
-      const entry = this.cache(write.key).peek(write.key);
+      const entry = this.records(write.key).map.get(write.key);
       if (entry === undefined) return undefined;
-      if (write.expected !== null && entry.version !== write.expected.version + 1) return undefined;
+      if (write.expected !== null && versionOf(entry) !== write.expected.version + 1) return undefined;
     }
-    return writes.map((write) => this.cache(write.key).peek(write.key)!.version);
+    return writes.map((write) => versionOf(this.records(write.key).map.get(write.key)!));
   }
 
-  private cache(key: string): LRUCache<string, SessionEntry> | LRUCache<string, DataEntry> {
+  private records(key: string): Records<SessionEntry> | Records<DataEntry> {
     return key.startsWith(SESSION_PREFIX) ? this.sessions : this.data;
   }
 
@@ -285,11 +342,11 @@ function mismatch(entry: Entry | undefined, expected: ExpectedRecord): 'conflict
   if (expected === null) return entry === undefined ? undefined : 'conflict';
   if (entry === undefined) return 'conflict';
   if (entry.generation !== expected.generation) return 'ended';
-  return entry.version === expected.version ? undefined : 'conflict';
+  return versionOf(entry) === expected.version ? undefined : 'conflict';
 }
 
 function snapshot(entry: Entry): StoredRecord {
-  return { data: entry.data, version: entry.version, generation: entry.generation };
+  return { data: entry.data, version: versionOf(entry), generation: entry.generation };
 }
 
 /**
@@ -301,8 +358,4 @@ function snapshot(entry: Entry): StoredRecord {
 function flat(text: string): string {
   text.charCodeAt(0);
   return text;
-}
-
-function one(): number {
-  return 1;
 }

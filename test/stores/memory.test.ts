@@ -282,6 +282,48 @@ describe('MemoryStore', () => {
     expect(store.get('s:a')?.data).toBe('"a2"');
   });
 
+  it('spares a session used since eviction last passed it once, then evicts it when it is still unused', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([{ key: 's:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 's:b', expected: null, data: '"b"' }]);
+    store.get('s:a');
+    store.get('s:b');
+    store.commit([{ key: 's:c', expected: null, data: '"c"' }]);
+    store.commit([{ key: 's:d', expected: null, data: '"d"' }]);
+    expect(evicted).toEqual(['s:a', 's:b']);
+  });
+
+  it('keeps a session read between two evictions over one that was not', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([{ key: 's:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 's:b', expected: null, data: '"b"' }]);
+    store.commit([{ key: 's:c', expected: null, data: '"c"' }]);
+    store.get('s:b');
+    store.commit([{ key: 's:d', expected: null, data: '"d"' }]);
+    expect([evicted, store.sessionKeys().sort()]).toEqual([
+      ['s:a', 's:c'],
+      ['s:b', 's:d'],
+    ]);
+  });
+
+  it('keeps versions counting across uses and evictions that pass a record over', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    store.commit([{ key: 's:b', expected: null, data: '1' }]);
+    store.get('s:a');
+    store.commit([{ key: 's:c', expected: null, data: '1' }]);
+    store.get('s:a');
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
+    expect(store.get('s:a')).toEqual({ data: '2', version: 2, generation: 0 });
+  });
+
   it('keeps one session with a maxSessions of 1, evicting the previous one with its deadline', () => {
     const store = new MemoryStore({ maxSessions: 1 });
     const evicted: [string, StoredRecord][] = [];
