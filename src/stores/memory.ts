@@ -120,35 +120,33 @@ class Records<E extends Entry> {
   }
 }
 
-const RECENT_TURNS = 1024;
+const RECENT_TURNS = 2048;
 const QUARANTINED = 100;
 
 /**
- * The turn ids of the latest writes, by key: what recognises a retried commit (`CommitOptions.turnId`). A retry comes
- * right after the failure it follows, so an id is kept for the next `RECENT_TURNS` to 2 × `RECENT_TURNS` writes
- * (two generations of maps) instead of for the life of every record.
+ * The turn ids of the latest writes: what recognises a retried commit (`CommitOptions.turnId`). A retry comes right
+ * after the failure it follows, so an id is kept for the next `RECENT_TURNS` - 1 writes (a ring of the latest writes,
+ * a write of no turn included) instead of for the life of every record. A write costs two array stores; only a commit
+ * that fails its check, which may be a retry, looks anything up.
  */
 class RecentTurns {
-  private current = new Map<string, string>();
-  private previous = new Map<string, string>();
+  private readonly keys = new Array<string | undefined>(RECENT_TURNS).fill(undefined);
+  private readonly ids = new Array<string | undefined>(RECENT_TURNS).fill(undefined);
+  private next = 0;
 
+  /** The turn id of the latest write of `key` still in the ring (`undefined`: none, or a write of no turn). */
   get(key: string): string | undefined {
-    return this.current.get(key) ?? this.previous.get(key);
+    for (let n = 1; n <= RECENT_TURNS; n++) {
+      const slot = (this.next - n + RECENT_TURNS) % RECENT_TURNS;
+      if (this.keys[slot] === key) return this.ids[slot];
+    }
+    return undefined;
   }
 
   set(key: string, turnId: string | undefined): void {
-    if (turnId === undefined) {
-      this.current.delete(key);
-      this.previous.delete(key);
-      return;
-    }
-    if (this.current.size >= RECENT_TURNS) {
-      const older = this.previous;
-      this.previous = this.current;
-      older.clear();
-      this.current = older;
-    }
-    this.current.set(key, turnId);
+    this.keys[this.next] = key;
+    this.ids[this.next] = turnId;
+    this.next = (this.next + 1) % RECENT_TURNS;
   }
 }
 
