@@ -52,28 +52,34 @@ class SessionEntry implements HeapItem {
   ) {}
 }
 
-/** A `userData` or `conversationData` record: it never has a deadline, so no claim bumps its generation. */
-class DataEntry {
-  constructor(
-    public data: string,
-    public mark: number,
-  ) {}
+/** The version in a mark. `& 1` reads the low bit of any safe integer (ToInt32 keeps it): versions past 2^30 stay exact. */
+function versionOf(mark: number): number {
+  return (mark - (mark & 1)) / 2;
+}
 
-  get generation(): number {
-    return 0;
+const COLON = 58;
+const ZERO = 48;
+
+/**
+ * A `userData` or `conversationData` record as one string: its mark (as a session's) in decimal, `:`, then its text.
+ * It never has a deadline, so no claim bumps its generation, and it needs no object of its own: a data record costs
+ * its Map entry and its text, plus a few characters, where an object for its text and version took 40 bytes more.
+ */
+function markOf(packed: string): number {
+  let mark = 0;
+  for (let i = 0; ; i++) {
+    const c = packed.charCodeAt(i);
+    if (c === COLON) return mark;
+    mark = mark * 10 + (c - ZERO);
   }
 }
 
-type Entry = SessionEntry | DataEntry;
-
-function versionOf(entry: Entry): number {
-  // `& 1` reads the low bit of any safe integer (ToInt32 keeps it), so versions past 2^30 stay exact.
-  return (entry.mark - (entry.mark & 1)) / 2;
+function dataOf(packed: string): string {
+  return packed.slice(packed.indexOf(':') + 1);
 }
 
-/** Marks `entry` used, for eviction. */
-function use(entry: Entry): void {
-  if ((entry.mark & 1) === 0) entry.mark++;
+function pack(mark: number, data: string): string {
+  return flat(`${mark}:${data}`);
 }
 
 /**
@@ -85,7 +91,7 @@ function use(entry: Entry): void {
  * reinsertion per use; the price is that a record used once, long ago, outlives one sweep more than exact order would
  * let it.
  */
-class Records<E extends Entry> {
+class Records<E extends SessionEntry | string> {
   readonly map = new Map<string, E>();
 
   constructor(
@@ -109,7 +115,13 @@ class Records<E extends Entry> {
     // by then: the walk ends within one pass plus one record.
     for (const [key, entry] of map) {
       map.delete(key);
-      if ((entry.mark & 1) === 1) {
+      if (typeof entry === 'string') {
+        const mark = markOf(entry);
+        if ((mark & 1) === 1) {
+          map.set(key, pack(mark - 1, dataOf(entry)) as E);
+          continue;
+        }
+      } else if ((entry.mark & 1) === 1) {
         entry.mark--;
         map.set(key, entry);
         continue;
@@ -159,7 +171,7 @@ class RecentTurns {
 export class MemoryStore implements SessionStore {
   readonly persistent = false;
   private readonly sessions: Records<SessionEntry>;
-  private readonly data: Records<DataEntry>;
+  private readonly data: Records<string>;
   private readonly deadlines = new DeadlineHeap<SessionEntry>();
   private readonly turns = new RecentTurns();
   private listener: StoreListener | undefined;
@@ -177,8 +189,8 @@ export class MemoryStore implements SessionStore {
       this.deadlines.remove(entry);
       this.listener?.evicted(key, snapshot(entry));
     });
-    this.data = new Records<DataEntry>(maxDataRecords ?? 3 * maxSessions, (key, entry) =>
-      this.listener?.evicted(key, snapshot(entry)),
+    this.data = new Records<string>(maxDataRecords ?? 3 * maxSessions, (key, packed) =>
+      this.listener?.evicted(key, snapshot(packed)),
     );
   }
 
@@ -200,15 +212,22 @@ export class MemoryStore implements SessionStore {
 
   get(key: string): StoredRecord | undefined {
     // The entry is mutable inside the store; callers get an immutable snapshot.
-    const entry = this.records(key).map.get(key);
-    if (entry === undefined) return undefined;
-    use(entry);
-    return snapshot(entry);
+    if (key.startsWith(SESSION_PREFIX)) {
+      const entry = this.sessions.map.get(key);
+      if (entry === undefined) return undefined;
+      if ((entry.mark & 1) === 0) entry.mark++; // used
+      return snapshot(entry);
+    }
+    const packed = this.data.map.get(key);
+    if (packed === undefined) return undefined;
+    const mark = markOf(packed);
+    if ((mark & 1) === 0) this.data.map.set(key, pack(mark + 1, dataOf(packed)));
+    return { data: dataOf(packed), version: versionOf(mark), generation: 0 };
   }
 
   commit(writes: readonly CommitWrite[], options?: CommitOptions): CommitResult {
     const turnId = options?.turnId;
-    const entries: (Entry | undefined)[] = [];
+    const entries: (SessionEntry | string | undefined)[] = [];
     for (const write of writes) {
       const entry = this.records(write.key).map.get(write.key);
       entries.push(entry);
@@ -237,11 +256,15 @@ export class MemoryStore implements SessionStore {
       }
       this.turns.set(key, turnId);
       const data = flat(write.data);
-      if (entry !== undefined) {
+      if (typeof entry === 'string') {
+        const mark = (markOf(entry) | 1) + 2; // the next version, and used
+        this.data.map.set(key, pack(mark, data));
+        versions.push(versionOf(mark));
+      } else if (entry !== undefined) {
         entry.data = data;
-        entry.mark = (entry.mark | 1) + 2; // the next version, and used
-        versions.push(versionOf(entry));
-        if (entry instanceof SessionEntry) this.schedule(entry, write.idleMs);
+        entry.mark = (entry.mark | 1) + 2;
+        versions.push(versionOf(entry.mark));
+        this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
         const record = new SessionEntry(key, data, 2, 0);
         this.sessions.add(key, record);
@@ -249,7 +272,7 @@ export class MemoryStore implements SessionStore {
         versions.push(1);
         this.schedule(record, write.idleMs);
       } else {
-        this.data.add(key, new DataEntry(data, 2));
+        this.data.add(key, pack(2, data));
         added = true;
         versions.push(1);
       }
@@ -275,7 +298,7 @@ export class MemoryStore implements SessionStore {
       const entry = this.deadlines.popDue(now);
       if (entry === undefined || deadline === undefined) break;
       entry.generation++;
-      claims.push({ key: entry.key, generation: entry.generation, version: versionOf(entry), deadline });
+      claims.push({ key: entry.key, generation: entry.generation, version: versionOf(entry.mark), deadline });
     }
     return claims;
   }
@@ -320,12 +343,12 @@ export class MemoryStore implements SessionStore {
       if (write.data === null || this.turns.get(write.key) !== turnId) return undefined;
       const entry = this.records(write.key).map.get(write.key);
       if (entry === undefined) return undefined;
-      if (write.expected !== null && versionOf(entry) !== write.expected.version + 1) return undefined;
+      if (write.expected !== null && versionOf(markOfEntry(entry)) !== write.expected.version + 1) return undefined;
     }
-    return writes.map((write) => versionOf(this.records(write.key).map.get(write.key)!));
+    return writes.map((write) => versionOf(markOfEntry(this.records(write.key).map.get(write.key)!)));
   }
 
-  private records(key: string): Records<SessionEntry> | Records<DataEntry> {
+  private records(key: string): Records<SessionEntry> | Records<string> {
     return key.startsWith(SESSION_PREFIX) ? this.sessions : this.data;
   }
 
@@ -336,15 +359,23 @@ export class MemoryStore implements SessionStore {
 }
 
 /** Why a write computed from `expected` cannot apply over `entry`, or `undefined` when it can. */
-function mismatch(entry: Entry | undefined, expected: ExpectedRecord): 'conflict' | 'ended' | undefined {
+function mismatch(
+  entry: SessionEntry | string | undefined,
+  expected: ExpectedRecord,
+): 'conflict' | 'ended' | undefined {
   if (expected === null) return entry === undefined ? undefined : 'conflict';
   if (entry === undefined) return 'conflict';
-  if (entry.generation !== expected.generation) return 'ended';
-  return versionOf(entry) === expected.version ? undefined : 'conflict';
+  if ((typeof entry === 'string' ? 0 : entry.generation) !== expected.generation) return 'ended';
+  return versionOf(markOfEntry(entry)) === expected.version ? undefined : 'conflict';
 }
 
-function snapshot(entry: Entry): StoredRecord {
-  return { data: entry.data, version: versionOf(entry), generation: entry.generation };
+function markOfEntry(entry: SessionEntry | string): number {
+  return typeof entry === 'string' ? markOf(entry) : entry.mark;
+}
+
+function snapshot(entry: SessionEntry | string): StoredRecord {
+  if (typeof entry === 'string') return { data: dataOf(entry), version: versionOf(markOf(entry)), generation: 0 };
+  return { data: entry.data, version: versionOf(entry.mark), generation: entry.generation };
 }
 
 /**

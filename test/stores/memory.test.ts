@@ -399,6 +399,35 @@ describe('MemoryStore', () => {
     expect([store.get('u:a'), store.get('u:b')?.data, store.get('c:c')?.data]).toEqual([undefined, '"b"', '"c"']);
   });
 
+  it('gives back a data record whose text starts with digits and colons exactly as committed', () => {
+    const store = new MemoryStore();
+    store.commit([{ key: 'u:a', expected: null, data: '12:34:' }]);
+    store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: '' }]);
+    store.commit([{ key: 'c:a', expected: null, data: '9:' }]);
+    expect([store.get('u:a'), store.get('c:a')]).toEqual([
+      { data: '', version: 2, generation: 0 },
+      { data: '9:', version: 1, generation: 0 },
+    ]);
+  });
+
+  it('keeps a data record read since the last eviction and its version through the sweep that spares it', () => {
+    const store = new MemoryStore({ maxDataRecords: 2 });
+    const evicted: [string, StoredRecord][] = [];
+    store.listen({ evicted: (key, record) => evicted.push([key, record]) });
+    store.commit([{ key: 'u:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 'u:b', expected: null, data: '"b"' }]);
+    store.get('u:a');
+    store.commit([{ key: 'c:c', expected: null, data: '"c"' }]);
+    expect(store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: '"a2"' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
+    expect([evicted, store.get('u:a')]).toEqual([
+      [['u:b', { data: '"b"', version: 1, generation: 0 }]],
+      { data: '"a2"', version: 2, generation: 0 },
+    ]);
+  });
+
   it('tells its listener the key and record of a data record it evicts', () => {
     const store = new MemoryStore({ maxDataRecords: 2 });
     const evicted: [string, StoredRecord][] = [];
