@@ -57,6 +57,11 @@ function versionOf(mark: number): number {
   return (mark - (mark & 1)) / 2;
 }
 
+/** The mark of the next version, used. (`|` would cut a mark past 2^31 to 32 bits; `&` only reads its low bit.) */
+function nextMark(mark: number): number {
+  return mark - (mark & 1) + 3;
+}
+
 const COLON = 58;
 const ZERO = 48;
 
@@ -257,12 +262,12 @@ export class MemoryStore implements SessionStore {
       this.turns.set(key, turnId);
       const data = flat(write.data);
       if (typeof entry === 'string') {
-        const mark = (markOf(entry) | 1) + 2; // the next version, and used
+        const mark = nextMark(markOf(entry));
         this.data.map.set(key, pack(mark, data));
         versions.push(versionOf(mark));
       } else if (entry !== undefined) {
         entry.data = data;
-        entry.mark = (entry.mark | 1) + 2;
+        entry.mark = nextMark(entry.mark);
         versions.push(versionOf(entry.mark));
         this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
