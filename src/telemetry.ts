@@ -105,6 +105,11 @@ function sha256Prefix(key: string): string {
 
 const seconds = (ms: number): number => ms / 1000;
 
+/** Bucket bounds of the duration histograms, in seconds (the SDK's default bounds are meant for milliseconds). */
+const DURATION_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
 /** One manager's instruments: its tracer and meter, its metrics, and the wrapper of its `deliver`. */
 export class Telemetry {
   readonly api: ApiModule;
@@ -135,10 +140,12 @@ export class Telemetry {
     this.turnDuration = meter.createHistogram('palaver.turn.duration', {
       description: 'How long a message turn took, from opening its records to its commit.',
       unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
     this.storeDuration = meter.createHistogram('palaver.store.duration', {
       description: 'How long a store call of a unit of work took (an open includes the wait for the lease).',
       unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
     this.#deliveryFailures = meter.createCounter('palaver.delivery.failures', {
       description: 'Batches of replies given up on after every delivery retry failed.',

@@ -50,6 +50,14 @@ describe('telemetry metrics', () => {
     expect(point.sum).toBeGreaterThanOrEqual(2);
   });
 
+  it('buckets durations in seconds, down to a tenth of a millisecond', async () => {
+    const { bot, o } = metered();
+    bot.dialog('/', (session) => session.send('ok'));
+    await bot.receive({ address: address(), text: 'hi' });
+    const point = pointValue(await o.points('palaver.turn.duration')) as { buckets: { boundaries: number[] } };
+    expect(point.buckets.boundaries.slice(0, 4)).toEqual([0.0001, 0.00025, 0.0005, 0.001]);
+  });
+
   it('records the latency of store opens and commits', async () => {
     const { bot, o } = metered();
     bot.dialog('/', (session) => session.send('ok'));
