@@ -51,6 +51,9 @@ const UNIT_SPANS: Readonly<Record<string, string>> = {
   'its expiry': 'palaver.expire',
 };
 
+/** The store calls of a unit of work that telemetry times. */
+export type StoreOperation = 'open' | 'commit' | 'checkpoint';
+
 /** What a unit of work ended as (the `palaver.outcome` attribute). */
 export type UnitOutcome = 'ok' | 'noop' | 'dialog_error' | 'error';
 
@@ -63,8 +66,11 @@ export interface UnitView {
 
 /** What `Engine.transact()` tells the telemetry about one unit of work. */
 export interface UnitProbe {
-  /** Runs one store call of the unit (`open`: the lease and the records; `commit`) as a child span, timed. */
-  store<T>(operation: 'open' | 'commit', call: () => Awaitable<T>): Awaitable<T>;
+  /**
+   * Runs one store call of the unit as a child span, timed: `open` (the lease and the records), `commit`, or
+   * `checkpoint` (the commit of a `sendBatch()` inside the work).
+   */
+  store<T>(operation: StoreOperation, call: () => Awaitable<T>): Awaitable<T>;
   /** The unit ended a session (its id, why). */
   ended(id: string | undefined, reason: string): void;
   /** The unit's work is done and saved (or had nothing to save): called before its replies go to the outbox. */
@@ -197,7 +203,6 @@ export class Telemetry {
       const span = tracer.startSpan(
         'palaver.deliver',
         {
-          kind: this.api.SpanKind.PRODUCER,
           attributes: {
             'palaver.channel': address.channelId,
             'palaver.delivery.messages': messages.length,
@@ -279,7 +284,7 @@ class UnitTrace implements UnitProbe {
     this.context = context;
   }
 
-  store<T>(operation: 'open' | 'commit', call: () => Awaitable<T>): Awaitable<T> {
+  store<T>(operation: StoreOperation, call: () => Awaitable<T>): Awaitable<T> {
     if (operation === 'commit') this.#commits++;
     const telemetry = this.#telemetry;
     const started = performance.now();

@@ -270,7 +270,11 @@ export class Engine {
       userData: JSON.stringify(userData),
       conversationData: JSON.stringify(conversationData),
     };
-    const ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
+    const changes = { state, userData, conversationData };
+    const probe = unit.probe;
+    const ok = await (probe === undefined
+      ? this.records.commit(key, changes, unit.expected)
+      : probe.store('checkpoint', () => this.records.commit(key, changes, unit.expected)));
     if (!ok)
       throw new PalaverError(
         'CONFLICT',

@@ -86,6 +86,19 @@ describe('telemetry spans', () => {
     ]);
   });
 
+  it('makes the commit of a sendBatch() inside a step a palaver.store.checkpoint child span', async () => {
+    const { bot, o } = traced();
+    bot.dialog('/', async (session) => {
+      session.send('one');
+      await session.sendBatch();
+      session.send('two');
+    });
+    await bot.receive({ address: address(), text: 'hi' });
+    const turn = only(o, 'palaver.turn');
+    expect(parentOf(only(o, 'palaver.store.checkpoint'))).toBe(turn.spanContext().spanId);
+    expect(turn.attributes['palaver.commit.attempts']).toBe(1);
+  });
+
   it('counts the commits of a turn that lost a race and ran again', async () => {
     const store = new FlakyStore();
     store.conflicts = 1;
