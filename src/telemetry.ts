@@ -367,7 +367,7 @@ class UnitTrace implements UnitProbe {
         'palaver.outcome': outcome,
         'palaver.commit.attempts': this.#commits,
       };
-      const hash = telemetry.hashKey(this.#key);
+      const hash = hashOf(telemetry.hashKey, this.#key);
       if (hash !== undefined) attributes['palaver.session.key_hash'] = hash;
       if (this.#id !== undefined) attributes['palaver.session.id'] = this.#id;
       if (this.#endReason !== undefined) attributes['palaver.end_reason'] = this.#endReason;
@@ -378,6 +378,16 @@ class UnitTrace implements UnitProbe {
         span.setStatus({ code: telemetry.api.SpanStatusCode.ERROR, message: this.#code });
     }
     span.end();
+  }
+}
+
+/** The key's hash; a `hashKey` that throws leaves the attribute out (telemetry never fails a unit of work). */
+function hashOf(hashKey: (key: string) => string | undefined, key: string): string | undefined {
+  try {
+    const hash = hashKey(key);
+    return typeof hash === 'string' ? hash : undefined;
+  } catch {
+    return undefined;
   }
 }
 

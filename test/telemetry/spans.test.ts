@@ -72,6 +72,23 @@ describe('telemetry spans', () => {
     expect(only(none, 'palaver.turn').attributes).not.toHaveProperty('palaver.session.key_hash');
   });
 
+  it('leaves the key hash out, and the turn alone, when hashKey throws', async () => {
+    const o = otel();
+    const { bot } = harness({
+      telemetry: {
+        tracerProvider: o.tracerProvider,
+        hashKey: () => {
+          throw new Error('no secret configured');
+        },
+      },
+    });
+    bot.dialog('/', (session) => session.send('hello'));
+    await expect(bot.receive({ address: address(), text: 'hi' })).resolves.toMatchObject({
+      replies: [{ text: 'hello' }],
+    });
+    expect(only(o, 'palaver.turn').attributes).not.toHaveProperty('palaver.session.key_hash');
+  });
+
   it('makes the store open and commit child spans of the unit of work', async () => {
     const { bot, o } = traced();
     bot.dialog('/', (session) => session.send('hello'));
