@@ -6,7 +6,8 @@ import { context, trace, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Prompts, SessionManager, type Address, type DialogResult, type SessionManagerOptions } from '../src';
+import { Prompts, SessionManager, type DialogResult, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 const MENU = ['margherita', 'funghi', 'diavola'];
 
@@ -47,28 +48,17 @@ async function main(): Promise<void> {
     ],
   });
 
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'pizza' } };
   const bot = createTelemetryBot({
-    deliver: (_address, messages) => {
-      for (const message of messages) console.log(`  bot> ${message.text}`);
-    },
+    deliver: (_address, messages) => printReplies(messages),
     autoBatchDelay: 0,
     // `telemetry: true` would take the global meter provider too; this one is handed over directly.
     telemetry: { meterProvider },
   });
-  for (const text of ['hi', 'funghi']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  await say(bot, consoleAddress('pizza'), ['hi', 'funghi']);
   // Export the metrics now rather than at the next interval (before close(), which stops the live-session gauge).
   await meterProvider.forceFlush();
   await bot.close();
   await Promise.all([meterProvider.shutdown(), tracerProvider.shutdown()]);
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

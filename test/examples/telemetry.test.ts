@@ -1,13 +1,12 @@
 // examples/telemetry.ts: the bot's own span is a child of palaver's turn span; the example runs by itself and prints
 // its spans and metrics through the console exporters.
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTelemetryBot } from '../../examples/telemetry';
 import { otel, parentOf, pointValue } from '../support/telemetry';
 import { address, recorder } from './recorder';
+import { run } from './run-example';
 
 beforeAll(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -34,27 +33,18 @@ describe('examples/telemetry', () => {
   });
 
   it('runs by itself, printing its conversation, its spans and its metrics', { timeout: 60_000 }, async () => {
-    const root = resolve(__dirname, '../..');
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((done, fail) => {
-      const child = spawn(process.execPath, ['-r', 'ts-node/register', 'examples/telemetry.ts'], {
-        cwd: root,
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.on('error', fail);
-      child.on('close', (exit) => done({ code: exit, stdout: out }));
-    });
+    const { code, stdout, stderr } = await run('examples/telemetry.ts');
     const names = [...stdout.matchAll(/^ {2}name: '([\w.]+)'/gm)].map((match) => match[1]);
     expect({
       code,
+      stderr,
       said: stdout.split('\n').filter((line) => line.includes('bot>')),
       spans: [...new Set(names)].filter((name) => !name!.startsWith('palaver.s')),
       metrics: [...stdout.matchAll(/^ {4}name: '([\w.]+)'/gm)].map((match) => match[1]),
     }).toEqual({
       code: 0,
-      said: ['  bot> Which pizza?', '  bot> One funghi, coming up.'],
+      stderr: '',
+      said: ['  bot> Which pizza? [margherita] [funghi] [diavola]', '  bot> One funghi, coming up.'],
       spans: ['menu.lookup', 'palaver.deliver', 'palaver.turn', 'palaver.end'],
       metrics: expect.arrayContaining(['palaver.turns', 'palaver.turn.duration', 'palaver.sessions.live']),
     });
