@@ -12,6 +12,9 @@ export { defineEntities } from './retention';
 export type { EntitySpec, EntitySpecs, EntitiesOf, EntityScope, EntityMigrations } from './retention';
 export type { SessionSummary, ManagerStats } from './stats';
 
+// OpenTelemetry (the `telemetry` option)
+export type { TelemetryOptions, TracerProviderLike, MeterProviderLike } from './telemetry';
+
 // Dialogs and prompts
 export { Prompts, PromptIds, findChoice } from './dialogs/prompts';
 export type {

@@ -23,6 +23,7 @@ import { addressSchema, messageSchema, parseOrThrow } from './schema';
 import { toOutgoing } from './outgoing';
 import type { Session } from './session';
 import { StatsCounter, type ManagerStats } from './stats';
+import { Telemetry } from './telemetry';
 import { SESSION_PREFIX, type SessionStore } from './stores/store';
 import type { Address, EndReason, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 import { checkMessageSize, plainMessage } from './validate';
@@ -72,11 +73,18 @@ export class SessionManager<
     this.#settings = settings;
     this.store = settings.store;
     const reporter = (this.#reporter = new Reporter(this));
+    const telemetry =
+      settings.telemetry === undefined
+        ? undefined
+        : new Telemetry(settings.telemetry, () => this.#counters.snapshot(Date.now()));
     this.#outbox = new Outbox({
-      deliver: settings.deliver,
+      deliver: telemetry === undefined ? settings.deliver : telemetry.deliver(settings.deliver),
       delay: settings.autoBatchDelay,
       retry: settings.deliveryRetry,
-      onError: (error) => reporter.report(error),
+      onError: (error) => {
+        telemetry?.deliveryFailed();
+        reporter.report(error);
+      },
       trace: settings.trace,
       observe: (address, messages) => {
         if (reporter.wants('batch')) reporter.notify('batch', { address, messages });
@@ -107,6 +115,7 @@ export class SessionManager<
       retention,
       idle,
     );
+    this.#engine.telemetry = telemetry;
     this.#sweeper = new Sweeper(this.#engine);
     this.store.listen?.({ evicted: (key, record) => this.#onEvicted(key, record) });
     registerPrompts(this.#registry, settings.texts);
@@ -390,6 +399,7 @@ export class SessionManager<
     this.#gate.stop();
     await this.#outbox.flushAll();
     this.#outbox.stop();
+    this.#engine.telemetry?.stop();
     await this.store.close?.();
   }
 }

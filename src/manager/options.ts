@@ -13,6 +13,7 @@ import { outgoingMessageSchema, parseOrThrow } from '../schema';
 import type { Session } from '../session';
 import { MemoryStore } from '../stores/memory';
 import type { SessionStore } from '../stores/store';
+import type { TelemetryOptions } from '../telemetry';
 import { TextCatalog, textsOptionSchema, type TextsOption } from '../texts';
 import type {
   Address,
@@ -116,6 +117,11 @@ export interface SessionManagerOptions<
   entities?: { [K in keyof E]?: EntitySpec<E[K]> };
   /** Upgrades of stored entities: `migrations[n]` turns version `n - 1` into `n`; the highest key is the current version. */
   migrations?: EntityMigrations;
+  /**
+   * OpenTelemetry spans and metrics (needs `@opentelemetry/api`): `true` for the globally registered providers, or the
+   * providers to use. Off, it costs nothing. See `docs/operations/telemetry.md`. @default false
+   */
+  telemetry?: boolean | TelemetryOptions;
   /** How long a recognizer may take, in ms; past it the turn goes on without it (`RECOGNIZER_FAILED`). @default 5000 */
   recognizerTimeout?: number;
   /**
@@ -135,6 +141,11 @@ const timerDelay = z
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' });
 const messageLike = z.union([z.string(), outgoingMessageSchema]);
 const storeMethods = ['get', 'commit', 'delete', 'claimDue'] as const;
+/** An OpenTelemetry provider: an object with the method that hands out its tracers (or meters). */
+const providerOf = (method: string) =>
+  z.custom<never>((v) => typeof (v as Record<string, unknown> | null)?.[method] === 'function', {
+    message: `must be false or a provider with a ${method}() method`,
+  });
 
 const optionsSchema = z
   .object({
@@ -203,6 +214,18 @@ const optionsSchema = z
     nudge: nudgeSchema.optional(),
     entities: entitiesOptionSchema.optional(),
     migrations: migrationsOptionSchema.optional(),
+    telemetry: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            tracerProvider: z.union([z.literal(false), providerOf('getTracer')]).optional(),
+            meterProvider: z.union([z.literal(false), providerOf('getMeter')]).optional(),
+            hashKey: fn.optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
     recognizerTimeout: timerDelay.int().positive().optional(),
     recognizeOrder: z.enum(['parallel', 'series']).optional(),
     recognizeStopScore: z.number().min(0).max(1).optional(),
@@ -249,6 +272,8 @@ export interface Settings {
   readonly nudge: NudgeOptions<AnySession> | undefined;
   readonly entities: AnyOptions['entities'];
   readonly migrations: EntityMigrations | undefined;
+  /** `undefined`: telemetry off. */
+  readonly telemetry: TelemetryOptions | undefined;
   readonly recognizerTimeout: number;
   readonly recognizeOrder: 'parallel' | 'series';
   readonly recognizeStopScore: number;
@@ -300,6 +325,7 @@ export function resolveSettings(options: AnyOptions): Settings {
     nudge: options.nudge as NudgeOptions<AnySession> | undefined,
     entities: options.entities,
     migrations: options.migrations,
+    telemetry: options.telemetry === true ? {} : options.telemetry || undefined,
     recognizerTimeout: options.recognizerTimeout ?? 5000,
     recognizeOrder: options.recognizeOrder ?? 'parallel',
     recognizeStopScore: options.recognizeStopScore ?? 0.9,

@@ -11,6 +11,7 @@ import type { IdleLadder } from '../nudge';
 import type { Outbox } from '../outbox';
 import { Recognizers, type Nlp } from '../recognizers';
 import type { Retention } from '../retention';
+import type { Telemetry, UnitProbe } from '../telemetry';
 import { setOwn, type SessionStateRecord } from '../schema';
 import { Session, type LifecycleRequest, type SessionServices, type TurnContext } from '../session';
 import { summarize, type StatsCounter } from '../stats';
@@ -63,6 +64,8 @@ export class Unit {
   failure: PalaverError | undefined;
   /** Trace prefix of the replies' batch. */
   label = '';
+  /** The unit of work's telemetry (the `telemetry` option), else undefined. */
+  probe: UnitProbe | undefined;
   /** A message turn: what the recognizers found in its message. */
   nlp: Nlp | undefined;
   /** A `sendBatch()` of this attempt committed and sent replies: a re-run would send them again. */
@@ -169,6 +172,8 @@ export class Engine {
   readonly recognizers: Recognizers;
   /** Idle nudges and per-dialog timeouts: built only when the `nudge` option or a dialog's idle options ask for them. */
   idle: IdleLadder | undefined;
+  /** Spans and metrics: set by the manager when the `telemetry` option asks for them. */
+  telemetry: Telemetry | undefined;
   readonly #endHookRuns = new Map<string, EndHookRun>();
 
   constructor(
@@ -200,25 +205,46 @@ export class Engine {
    * up) → replies to the outbox → events. A lost race runs the work again on fresh records, up to `maxCommitRetries`
    * times, then fails with CONFLICT. Call it inside `gate.run(key, ...)`.
    */
-  async transact<T>(
+  transact<T>(
     key: string,
     address: Address | undefined,
     doing: string,
     work: (unit: Unit) => T | Promise<T>,
   ): Promise<T> {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined) return this.#transact(key, address, doing, work, undefined);
+    return telemetry.unit(doing, key, (probe) => this.#transact(key, address, doing, work, probe));
+  }
+
+  async #transact<T>(
+    key: string,
+    address: Address | undefined,
+    doing: string,
+    work: (unit: Unit) => T | Promise<T>,
+    probe: UnitProbe | undefined,
+  ): Promise<T> {
     const { gate, records } = this;
     for (let attempt = 0; ; attempt++) {
-      const pending = gate.open(key, address);
+      const pending =
+        probe === undefined ? gate.open(key, address) : probe.store('open', () => gate.open(key, address));
       const opened = isThenable(pending) ? await pending : pending;
       const unit = new Unit(key, opened, records.expect(opened));
+      unit.probe = probe;
       const running = work(unit);
       const result = isThenable(running) ? await running : running;
-      if (unit.state === undefined) return result;
+      if (unit.state === undefined) {
+        probe?.done(unit, result);
+        return result;
+      }
       const release = gate.releaseOf(key);
-      const committing = records.commit(key, unit as Changes, unit.expected, release);
+      const committing =
+        probe === undefined
+          ? records.commit(key, unit as Changes, unit.expected, release)
+          : probe.store('commit', () => records.commit(key, unit as Changes, unit.expected, release));
       if (isThenable(committing) ? await committing : committing) {
         if (release !== undefined) gate.released(key);
         if (unit.receivedAt !== undefined) this.counters.turn(unit.receivedAt);
+        probe?.done(unit, result);
         if (unit.address !== undefined)
           this.outbox.enqueue(this.laneOf(key, unit.address), unit.address, unit.replies, unit.flush, unit.label);
         for (const emit of unit.events) emit();
@@ -282,9 +308,13 @@ export class Engine {
       userData: JSON.stringify(userData),
       conversationData: JSON.stringify(conversationData),
     };
+    const changes = { state, userData, conversationData };
+    const probe = unit.probe;
     let ok: boolean;
     try {
-      ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
+      ok = await (probe === undefined
+        ? this.records.commit(key, changes, unit.expected)
+        : probe.store('checkpoint', () => this.records.commit(key, changes, unit.expected)));
     } catch (error) {
       turn.unsaved = batch;
       throw error;
@@ -332,6 +362,7 @@ export class Engine {
       if (run.userData !== undefined) applyScopeChanges(session.userData, run.userData);
       if (run.conversationData !== undefined) applyScopeChanges(session.conversationData, run.conversationData);
     }
+    turn.unit?.probe?.ended(state.id, reason);
     const kept = this.#kept(state, reason, run.returned, now);
     const final = { ...state.entities };
     events.push(() => this.counters.end(reason));

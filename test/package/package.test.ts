@@ -150,6 +150,55 @@ describe('the packed package', () => {
     expect([cjs.trim(), esm.trim()]).toEqual(['false ["When?","2030-12-24"]', 'false ["When?","2030-12-24"]']);
   });
 
+  it('says to install @opentelemetry/api when the telemetry option is set without it, in CommonJS and ESM', () => {
+    const attempt =
+      "try { new SessionManager({ deliver: () => {}, telemetry: true }); } catch (e) { console.log(e instanceof PalaverError, e.code, e.message.includes('npm install @opentelemetry/api')); }";
+    const cjs = node(['-e', `const { SessionManager, PalaverError } = require('palaver'); ${attempt}`]);
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `import { SessionManager, PalaverError } from 'palaver'; ${attempt}`,
+    ]);
+    expect([cjs.trim(), esm.trim()]).toEqual(['true MISSING_DEPENDENCY true', 'true MISSING_DEPENDENCY true']);
+  });
+
+  it('loads @opentelemetry/api only for a manager with the telemetry option, in CommonJS and ESM', () => {
+    const withApi = mkdtempSync(join(tmpdir(), 'palaver-otel-'));
+    try {
+      const modules = join(withApi, 'node_modules');
+      mkdirSync(join(modules, 'palaver'), { recursive: true });
+      const packed = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
+      execFileSync('tar', ['-xzf', join(project, packed), '-C', join(modules, 'palaver'), '--strip-components=1']);
+      for (const dependency of ['eventemitter3', 'lru-cache', 'zod', 'sprintf-js', 'chrono-node', '@opentelemetry'])
+        symlinkSync(join(root, 'node_modules', dependency), join(modules, dependency), 'dir');
+      // A turn without the option, then one with it (the global no-op providers): the API is loaded only for the second.
+      const script = (load: string) => `
+        ${load}
+        const { createRequire } = require('node:module');
+        const loaded = () => Object.keys(createRequire(process.cwd() + '/')('module')._cache).some((f) => f.includes('@opentelemetry'));
+        const address = { channelId: 'c', user: { id: 'u' }, conversation: { id: 'k' } };
+        const make = (telemetry) => { const bot = new SessionManager({ deliver: () => {}, autoBatchDelay: 0, telemetry }); bot.dialog('/', (s) => s.send('ok')); return bot; };
+        const plain = make(undefined);
+        plain.receive({ address, text: 'hi' }).then(() => plain.close()).then(() => {
+          const before = loaded();
+          const traced = make(true);
+          return traced.receive({ address, text: 'hi' }).then((r) => traced.close().then(() => console.log(before, loaded(), r.replies.length)));
+        });`;
+      const run = (args: string[]) => execFileSync(process.execPath, args, { cwd: withApi, encoding: 'utf8' }).trim();
+      const cjs = run(['-e', script("const { SessionManager } = require('palaver');")]);
+      const esm = run([
+        '--input-type=module',
+        '-e',
+        script(
+          "import { SessionManager } from 'palaver'; import { createRequire as cr } from 'node:module'; const require = cr(import.meta.url);",
+        ),
+      ]);
+      expect([cjs, esm]).toEqual(['false true 1', 'false true 1']);
+    } finally {
+      rmSync(withApi, { recursive: true, force: true });
+    }
+  });
+
   it('type-checks for TypeScript consumers in both module systems', () => {
     const consumer = `
       import { SessionManager, type Session } from 'palaver';
