@@ -19,6 +19,7 @@ import { findFromTop } from './dialogs/stack';
 import { messageSchema, parseOrThrow, setOwn, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 import { plainMessage } from './validate';
+import { mergedOf } from './merged';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends object = JsonObject> {
@@ -100,6 +101,10 @@ export class Session<
 
   /** The message this turn handles; `undefined` when the bot acts on its own (a timeout, `startSession`). */
   readonly message: IncomingMessage | undefined;
+  /** With `coalesce`: the messages merged into `message`, oldest first; otherwise `message` alone (or none). */
+  get messages(): readonly IncomingMessage[] {
+    return mergedOf(this.message)?.messages ?? (this.message === undefined ? [] : [this.message]);
+  }
   readonly #state: SessionStateRecord;
   readonly #turn: TurnContext;
 

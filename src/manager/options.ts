@@ -11,6 +11,7 @@ import { entitiesOptionSchema, migrationsOptionSchema, type EntityMigrations, ty
 import { outgoingMessageSchema, parseOrThrow } from '../schema';
 import type { Session } from '../session';
 import { MemoryStore } from '../stores/memory';
+import type { CoalesceSettings } from './coalesce';
 import type { SessionStore } from '../stores/store';
 import { TextCatalog, textsOptionSchema, type TextsOption } from '../texts';
 import type {
@@ -111,6 +112,13 @@ export interface SessionManagerOptions<
   entities?: { [K in keyof E]?: EntitySpec<E[K]> };
   /** Upgrades of stored entities: `migrations[n]` turns version `n - 1` into `n`; the highest key is the current version. */
   migrations?: EntityMigrations;
+  /**
+   * Type-ahead coalescing: messages of one session key that arrive within `window` ms of each other, or while a turn of
+   * the key runs, are handled as one turn (`session.message` merged, `session.messages` the originals), at most `max`
+   * per turn. Each message then waits up to `window` ms before its turn starts. Events and button presses are never
+   * merged. Per process. Off by default. See `docs/guides/coalescing-and-history.md`.
+   */
+  coalesce?: { window: number; max?: number };
 }
 
 /** The longest delay setTimeout keeps; past it Node fires after 1 ms, so a longer delay option is refused. */
@@ -185,6 +193,10 @@ const optionsSchema = z
     nudge: nudgeSchema.optional(),
     entities: entitiesOptionSchema.optional(),
     migrations: migrationsOptionSchema.optional(),
+    coalesce: z
+      .object({ window: timerDelay.int(), max: z.number().int().min(2, 'must be at least 2').optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -228,6 +240,7 @@ export interface Settings {
   readonly nudge: NudgeOptions<AnySession> | undefined;
   readonly entities: AnyOptions['entities'];
   readonly migrations: EntityMigrations | undefined;
+  readonly coalesce: CoalesceSettings | undefined;
 }
 
 /**
@@ -276,6 +289,8 @@ export function resolveSettings(options: AnyOptions): Settings {
     nudge: options.nudge as NudgeOptions<AnySession> | undefined,
     entities: options.entities,
     migrations: options.migrations,
+    coalesce:
+      options.coalesce === undefined ? undefined : { window: options.coalesce.window, max: options.coalesce.max ?? 10 },
   };
 }
 

@@ -24,6 +24,8 @@ export interface TurnResult {
   replies: OutgoingMessage[];
   /** Set when a dialog threw: the user got `dialogErrorMessage` and the conversation was ended. */
   error?: PalaverError;
+  /** With `coalesce`: how many messages were merged into this turn, when more than one (each `receive` of them gets this result). */
+  merged?: number;
 }
 
 /** A message turn: find or start the session, run the dialogs, carry out what they asked for. */
