@@ -50,6 +50,7 @@ export type {
   OutgoingMessage,
   Attachment,
   SessionInfo,
+  HistoryEntry,
   DialogState,
   EndReason,
   ClosePolicy,

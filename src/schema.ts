@@ -95,6 +95,14 @@ export const dialogInstanceSchema = z.object({
   interrupt: z.literal(true).optional(),
 });
 
+/** One entry of the session transcript (the `history` option). */
+export const historyEntrySchema = z.object({
+  role: z.enum(['user', 'bot']),
+  text: z.string(),
+  at: z.number(),
+  attachments: z.array(attachmentSchema).optional(),
+});
+
 /** The stored shape of one session key. Plain JSON; version 1. */
 export const sessionStateSchema = z.object({
   v: z.literal(1),
@@ -121,6 +129,8 @@ export const sessionStateSchema = z.object({
   nudges: z.object({ at: z.number(), count: z.number().int().nonnegative() }).optional(),
   /** The version of the entity shapes (the highest key of the `migrations` option) the entities were written in. */
   entitiesVersion: z.number().int().nonnegative().optional(),
+  /** The session transcript, oldest first (the `history` option); absent when the option is off. */
+  history: z.array(historyEntrySchema).optional(),
 });
 
 /** A data bag stored on its own key (userData, conversationData). */

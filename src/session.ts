@@ -17,7 +17,7 @@ import {
 import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
 import { messageSchema, parseOrThrow, setOwn, type SessionStateRecord } from './schema';
-import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
+import type { Address, HistoryEntry, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 import { plainMessage } from './validate';
 import { mergedOf } from './merged';
 
@@ -104,6 +104,10 @@ export class Session<
   /** With `coalesce`: the messages merged into `message`, oldest first; otherwise `message` alone (or none). */
   get messages(): readonly IncomingMessage[] {
     return mergedOf(this.message)?.messages ?? (this.message === undefined ? [] : [this.message]);
+  }
+  /** With `history`: the session's last messages both ways, oldest first, ending with the one being handled (a copy). */
+  get history(): HistoryEntry[] {
+    return this.#state.history?.slice() ?? [];
   }
   readonly #state: SessionStateRecord;
   readonly #turn: TurnContext;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { MessageLike } from '../cards';
 import { errorText, PalaverError } from '../errors';
 import { formatText } from '../format';
+import type { HistorySettings } from '../history';
 import { toOutgoing } from '../outgoing';
 import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outbox';
 import { nudgeSchema, type NudgeOptions } from '../nudge';
@@ -119,6 +120,13 @@ export interface SessionManagerOptions<
    * merged. Per process. Off by default. See `docs/guides/coalescing-and-history.md`.
    */
   coalesce?: { window: number; max?: number };
+  /**
+   * The session transcript: the last messages of the session both ways, in the session state (`session.history`),
+   * at most `max` entries (@default 20) and, with `maxChars`, at most that many characters of text (the newest entry
+   * always stays). Cleared when the session ends unless `keep` is true (`refresh` always clears it). Counted in
+   * `maxStateBytes`. Off by default. See `docs/guides/coalescing-and-history.md`.
+   */
+  history?: { max?: number; maxChars?: number; keep?: boolean };
 }
 
 /** The longest delay setTimeout keeps; past it Node fires after 1 ms, so a longer delay option is refused. */
@@ -197,6 +205,14 @@ const optionsSchema = z
       .object({ window: timerDelay.int(), max: z.number().int().min(2, 'must be at least 2').optional() })
       .strict()
       .optional(),
+    history: z
+      .object({
+        max: z.number().int().positive().optional(),
+        maxChars: z.number().int().positive().optional(),
+        keep: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -241,6 +257,7 @@ export interface Settings {
   readonly entities: AnyOptions['entities'];
   readonly migrations: EntityMigrations | undefined;
   readonly coalesce: CoalesceSettings | undefined;
+  readonly history: HistorySettings | undefined;
 }
 
 /**
@@ -291,6 +308,10 @@ export function resolveSettings(options: AnyOptions): Settings {
     migrations: options.migrations,
     coalesce:
       options.coalesce === undefined ? undefined : { window: options.coalesce.window, max: options.coalesce.max ?? 10 },
+    history:
+      options.history === undefined
+        ? undefined
+        : { max: options.history.max ?? 20, maxChars: options.history.maxChars, keep: options.history.keep === true },
   };
 }
 

@@ -6,6 +6,7 @@ import { PalaverError } from '../errors';
 import type { DialogInstance } from '../dialogs/dialog';
 import type { DialogRegistry } from '../dialogs/registry';
 import type { RunnerHooks } from '../dialogs/runner';
+import { History } from '../history';
 import { laneKey } from '../keys';
 import type { IdleLadder } from '../nudge';
 import type { Outbox } from '../outbox';
@@ -132,6 +133,8 @@ export class Turn implements TurnContext, RunnerHooks {
   collect(into: OutgoingMessage[]): void {
     const replies = this.replies;
     if (replies.length === 0) return;
+    // Collected replies go out with the commit: from now on they are part of the transcript.
+    this.engine.history?.replies(this.state, replies);
     for (const reply of replies) into.push(reply);
     replies.length = 0;
   }
@@ -141,6 +144,8 @@ export class Engine {
   readonly services: SessionServices;
   /** Idle nudges and per-dialog timeouts: built only when the `nudge` option or a dialog's idle options ask for them. */
   idle: IdleLadder | undefined;
+  /** The session transcript: only with the `history` option. */
+  readonly history: History | undefined;
   readonly #endHookRuns = new Map<string, { returned: unknown; replies: OutgoingMessage[] }>();
 
   constructor(
@@ -155,6 +160,7 @@ export class Engine {
     idle: IdleLadder | undefined,
   ) {
     this.idle = idle;
+    this.history = settings.history === undefined ? undefined : new History(settings.history);
     this.services = {
       registry,
       botId: settings.botId,
@@ -238,18 +244,29 @@ export class Engine {
     const { state } = turn;
     const { userData, conversationData } = session;
     const key = unit.key;
+    const history = this.history;
+    const transcript = history === undefined ? undefined : state.history?.slice();
+    history?.replies(state, replies);
     // What is committed, as of now: the step may go on changing the state while the store works.
     const saved = {
       state: encodeState(state, key),
       userData: JSON.stringify(userData),
       conversationData: JSON.stringify(conversationData),
     };
-    const ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
-    if (!ok)
+    let ok: boolean;
+    try {
+      ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
+    } catch (error) {
+      if (history !== undefined) state.history = transcript; // the replies were not sent
+      throw error;
+    }
+    if (!ok) {
+      if (history !== undefined) state.history = transcript; // the replies were not sent
       throw new PalaverError(
         'CONFLICT',
         `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`,
       );
+    }
     turn.saved = saved;
     const address = session.address;
     return { delivered: this.outbox.send(this.laneOf(key, address), address, replies, this.label(state)) };
@@ -350,6 +367,7 @@ export class Engine {
       if (Array.isArray(returned)) for (const name of returned) if (typeof name === 'string') keep.add(name);
     }
     if (this.retention !== undefined) for (const name of this.retention.kept(reason)) keep.add(name);
+    const history = reason !== 'refresh' && this.history?.settings.keep === true ? state.history : undefined;
     const entities: JsonObject = {};
     let entityExpiry: Record<string, number> | undefined;
     if (reason !== 'refresh' && state.entityExpiry !== undefined) {
@@ -361,6 +379,8 @@ export class Engine {
       }
     }
     for (const name of keep) if (Object.hasOwn(state.entities, name)) setOwn(entities, name, state.entities[name]);
-    return { entities, entityExpiry, entitiesVersion: state.entitiesVersion };
+    const kept: Kept = { entities, entityExpiry, entitiesVersion: state.entitiesVersion };
+    if (history !== undefined) kept.history = history;
+    return kept;
   }
 }

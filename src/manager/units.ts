@@ -52,7 +52,7 @@ export async function messageTurn(
     // While the state is still what the store holds, the stored text serves as the copy to roll back to.
     const pristine = !announce && storedText !== undefined ? storedText : encodeState(state, unit.key);
     storedText = undefined;
-    touch(state, current, receivedAt);
+    mark(engine, state, current, receivedAt, rehandled && current === message);
     // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
     if (announce) engine.announce(turn, unit.events);
     try {
@@ -114,6 +114,12 @@ export async function messageTurn(
   return error === undefined ? { session: info, replies } : { session: info, replies, error };
 }
 
+/** Marks the turn's activity on the state, and its message in the transcript (`again`: see `History.user`). */
+function mark(engine: Engine, state: SessionStateRecord, message: IncomingMessage, at: number, again: boolean): void {
+  touch(state, message, at);
+  engine.history?.user(state, message, at, again);
+}
+
 /** The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf` keeps it). */
 async function findSession(engine: Engine, unit: Unit, message: IncomingMessage, receivedAt: number) {
   const { records, settings } = engine;
@@ -172,7 +178,7 @@ function rollBack(
   failed.close();
   const saved = failed.saved;
   const state = decodeState(saved?.state ?? pristine, unit.key);
-  if (saved === undefined) touch(state, message, receivedAt);
+  if (saved === undefined) mark(engine, state, message, receivedAt, rehandled);
   state.stack = [];
   state.privateConversationData = {};
   const bags =
@@ -189,7 +195,10 @@ function rollBack(
     configured === undefined
       ? { type: 'message' as const, text: engine.settings.texts.for(turn.session.info.locale).dialogError }
       : configured;
-  if (sorry !== null) unit.replies.push(sorry);
+  if (sorry !== null) {
+    unit.replies.push(sorry);
+    engine.history?.replies(state, [sorry]);
+  }
   unit.flush = true;
   return { turn, state };
 }
