@@ -15,6 +15,12 @@ export function mergedOf(message: IncomingMessage | undefined): Merged | undefin
   return message === undefined ? undefined : mergedMessages.get(message);
 }
 
+/** The user messages a state counts (`msgs[0]`, for the session summary): a merged turn counts each original. */
+export function countMerged(msgs: [number, number] | undefined, message: IncomingMessage): void {
+  const merged = mergedMessages.get(message);
+  if (merged !== undefined && msgs !== undefined) msgs[0] += merged.messages.length - 1;
+}
+
 /**
  * One message of several: texts joined by a newline, attachments concatenated, everything else (address, id,
  * timestamp, locale) the last message's. A single message is returned as it is.

@@ -5,6 +5,7 @@ import { decodeState, encodeState } from '../codec';
 import { HOST } from '../dialogs/dialog';
 import { dispatch, DONE, drain } from '../dialogs/runner';
 import { PalaverError } from '../errors';
+import { countMerged } from '../merged';
 import type { IdleStep } from '../nudge';
 import { toOutgoing } from '../outgoing';
 import type { SessionStateRecord } from '../schema';
@@ -117,6 +118,7 @@ export async function messageTurn(
 /** Marks the turn's activity on the state, and its message in the transcript (`again`: see `History.user`). */
 function mark(engine: Engine, state: SessionStateRecord, message: IncomingMessage, at: number, again: boolean): void {
   touch(state, message, at);
+  if (engine.settings.coalesce !== undefined) countMerged(state.msgs, message);
   engine.history?.user(state, message, at, again);
 }
 

@@ -146,6 +146,16 @@ describe('coalesce', () => {
     await h.bot.close();
   });
 
+  it('counts each merged message in the session summary', async () => {
+    const { bot } = recording();
+    let userMessages: number | undefined;
+    bot.on('sessionEnd', ({ summary }) => void (userMessages = summary.userMessages));
+    await Promise.all(['a', 'b', 'c'].map((text) => bot.receive(say(text))));
+    await bot.endSession(address());
+    expect(userMessages).toBe(3);
+    await bot.close();
+  });
+
   it('keeps the messages of different session keys apart', async () => {
     const { bot, turns } = recording();
     void bot.receive(say('from lars'));
