@@ -17,7 +17,7 @@
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
 //   entitiesVersion, history), or 0;
 // - rest.history (the `history` option's transcript): entries [role, at, text] plus [attachments] when it has any;
-//   role 0 is the user, 1 the bot.
+//   role 0 is the user, 1 the bot; 2 and 3 the same with `at` as the step from the entry before.
 // Format 2 (the same but for lastActiveAt, the address and the prompt numbers) and format 1 (the object form that
 // sessionStateSchema describes) are still read.
 import { PalaverError } from './errors';
@@ -140,12 +140,21 @@ export function encodeState(state: SessionStateRecord, key?: string): string {
 
 function storedHistory(history: readonly HistoryEntry[]): unknown[] {
   const stored: unknown[] = new Array(history.length);
+  let previous: number | undefined;
   for (let i = 0; i < history.length; i++) {
     const { role, at, text, attachments } = history[i]!;
-    stored[i] =
-      attachments === undefined
-        ? [role === 'user' ? 0 : 1, at, text]
-        : [role === 'user' ? 0 : 1, at, text, attachments];
+    let kind = role === 'user' ? 0 : 1;
+    let time = at;
+    // After the first entry, a time is stored as the step from the one before, when that reads back exactly.
+    if (previous !== undefined) {
+      const step = at - previous;
+      if (Number.isSafeInteger(step) && previous + step === at) {
+        kind += 2;
+        time = step;
+      }
+    }
+    previous = at;
+    stored[i] = attachments === undefined ? [kind, time, text] : [kind, time, text, attachments];
   }
   return stored;
 }
@@ -153,25 +162,33 @@ function storedHistory(history: readonly HistoryEntry[]): unknown[] {
 function readHistory(value: unknown, bad: Bad): HistoryEntry[] {
   if (!Array.isArray(value)) return bad(13, 'rest.history', 'an array of [role, at, text, attachments?] entries');
   const history: HistoryEntry[] = new Array(value.length);
+  let previous: number | undefined;
   for (let i = 0; i < value.length; i++) {
     const entry: unknown = value[i];
-    const [role, at, text, attachments] = Array.isArray(entry) ? (entry as unknown[]) : [];
+    // Read by index: destructuring would walk an iterator per entry.
+    const fields = Array.isArray(entry) ? (entry as unknown[]) : undefined;
+    const kind = fields?.[0];
+    const time = fields?.[1];
+    const text = fields?.[2];
+    const attachments = fields?.[3];
     if (
-      !Array.isArray(entry) ||
-      (entry.length !== 3 && entry.length !== 4) ||
-      (role !== 0 && role !== 1) ||
-      !Number.isFinite(at) ||
+      fields === undefined ||
+      (fields.length !== 3 && fields.length !== 4) ||
+      !(kind === 0 || kind === 1 || ((kind === 2 || kind === 3) && previous !== undefined)) ||
+      !Number.isFinite(time) ||
       typeof text !== 'string' ||
-      (entry.length === 4 && !Array.isArray(attachments))
+      (fields.length === 4 && !Array.isArray(attachments))
     )
       return bad(
         13,
         'rest.history',
-        `entries [0 or 1, time, text, attachments?] (entry ${i} is ${JSON.stringify(entry)})`,
+        `entries [role 0 to 3 (2 and 3 not first), time, text, attachments?] (entry ${i} is ${JSON.stringify(entry)})`,
       );
-    const read: HistoryEntry = { role: role === 0 ? 'user' : 'bot', at: at as number, text };
+    const at = kind < 2 ? (time as number) : previous! + (time as number);
+    const read: HistoryEntry = { role: kind % 2 === 0 ? 'user' : 'bot', at, text };
     if (attachments !== undefined) read.attachments = attachments as Attachment[];
     history[i] = read;
+    previous = at;
   }
   return history;
 }

@@ -603,6 +603,34 @@ describe('encodeState and decodeState', () => {
   });
 });
 
+describe('the stored transcript', () => {
+  it('stores the times after the first entry as steps from the one before', () => {
+    const s: SessionStateRecord = {
+      v: 1,
+      lastActiveAt: 1_800_000_000_500,
+      turnCount: 1,
+      interactive: true,
+      developer: false,
+      address: testAddress(),
+      entities: {},
+      stack: [],
+      privateConversationData: {},
+      history: [
+        { role: 'user', text: 'hi', at: 1_800_000_000_000 },
+        { role: 'bot', text: 'Hello!', at: 1_800_000_000_500 },
+      ],
+    };
+    const text = encodeState(s);
+    expect((JSON.parse(text) as unknown[])[13]).toEqual({
+      history: [
+        [0, 1_800_000_000_000, 'hi'],
+        [3, 500, 'Hello!'],
+      ],
+    });
+    expect(decodeState(text)).toEqual(s);
+  });
+});
+
 describe('decodeState of format 2', () => {
   it('reads a typical idle session, lastActiveAt as the time itself', () => {
     expect(decodeState(IDLE_FORMAT_2)).toEqual(IDLE);
@@ -779,7 +807,8 @@ describe('decodeState of a malformed format-3 array', () => {
     ['a rest.lastActiveAt that is text', 13, { lastActiveAt: '2000' }, 'position 13 (rest.lastActiveAt)'],
     ['a null rest.lastActiveAt', 13, { lastActiveAt: null }, 'position 13 (rest.lastActiveAt)'],
     ['a rest.history that is an object', 13, { history: {} }, 'position 13 (rest.history)'],
-    ['a rest.history entry of an unknown role', 13, { history: [[2, 1, 'hi']] }, 'position 13 (rest.history)'],
+    ['a rest.history entry of an unknown role', 13, { history: [[4, 1, 'hi']] }, 'position 13 (rest.history)'],
+    ['a first rest.history entry whose time is a step', 13, { history: [[2, 1, 'hi']] }, 'entry 0 is [2,1,"hi"]'],
     ['a rest.history entry without its text', 13, { history: [[0, 1]] }, 'position 13 (rest.history)'],
     [
       'a rest.history entry with a time that is text',
