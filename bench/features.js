@@ -6,6 +6,7 @@
 //   node features.js            3 repetitions, 1,000 users x 20 turns; prints a Markdown table
 //   node features.js --quick    1 repetition, 200 users x 6 turns
 //   PALAVER_BASE=/path/to/dist/index.js node features.js   adds a row for another build (the code before the options)
+//   node features.js --variants=off --reps=9                 only some variants, more repetitions
 //
 // Figures: messages per second (wall), CPU µs per message (user + system, so a timer tick spent idle is not
 // counted), and the stored session state at the end, in bytes per user. `coalesce` runs with window 0, so what is
@@ -18,7 +19,9 @@ const quick = argv.includes('--quick');
 const variantArg = (argv.find((a) => a.startsWith('--variant=')) ?? '').slice('--variant='.length);
 const USERS = quick ? 200 : 1_000;
 const TURNS = quick ? 6 : 20;
-const REPS = quick ? 1 : 3;
+const REPS = Number((argv.find((a) => a.startsWith('--reps=')) ?? '').slice('--reps='.length)) || (quick ? 1 : 3);
+// --variants=off,history: a subset of the variants.
+const picked = (argv.find((a) => a.startsWith('--variants=')) ?? '').slice('--variants='.length).split(',');
 
 const VARIANTS = {
   off: { label: 'both off (default)', options: {} },
@@ -29,7 +32,10 @@ const VARIANTS = {
     options: { coalesce: { window: 0 } },
     burst: 3,
   },
-  both: { label: 'history + coalesce (one message per turn)', options: { history: { max: 20 }, coalesce: { window: 0 } } },
+  both: {
+    label: 'history + coalesce (one message per turn)',
+    options: { history: { max: 20 }, coalesce: { window: 0 } },
+  },
 };
 
 async function measure(name, dist) {
@@ -94,7 +100,8 @@ function main() {
   if (process.env.PALAVER_BASE) builds.unshift(['before', path.resolve(process.env.PALAVER_BASE)]);
   const rows = [];
   for (const [tag, dist] of builds)
-    for (const name of tag === 'before' ? ['off'] : Object.keys(VARIANTS)) rows.push({ tag, dist, name, runs: [] });
+    for (const name of tag === 'before' ? ['off'] : Object.keys(VARIANTS))
+      if (picked[0] === '' || picked.includes(name)) rows.push({ tag, dist, name, runs: [] });
   for (let rep = 0; rep < REPS; rep++) {
     const order = rep % 2 === 0 ? rows : [...rows].reverse();
     for (const row of order) {
