@@ -214,6 +214,17 @@ export class SessionManager<
   }
 
   /**
+   * Tells palaver that the user at `address` is typing (an adapter reports the channel's typing indicator). With
+   * `coalesce`, messages of the address's session key still waiting for their window then wait `window` ms from now,
+   * so that the message being typed joins them; otherwise it does nothing.
+   * @throws PalaverError `INVALID_ADDRESS` for something that is not an address.
+   */
+  typing(address: Address): void {
+    const parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to typing()');
+    if (this.#coalescer !== undefined && !this.#closed) this.#coalescer.extend(this.keyOf(parsed));
+  }
+
+  /**
    * Sends a proactive message to `address` outside any turn, through the same ordered outbox.
    * Resolves once delivered; rejects with a `DeliveryError` when delivery kept failing.
    */

@@ -85,6 +85,14 @@ export class Coalescer {
     return batch.done;
   }
 
+  /** The user of `key` is typing: a batch still in its window waits `window` ms from now. */
+  extend(key: string): void {
+    const batch = this.#open.get(key);
+    if (batch === undefined || batch.queued) return;
+    clearTimeout(batch.timer);
+    batch.timer = setTimeout(() => this.#submit(batch), this.settings.window);
+  }
+
   /** Something that is never merged comes for `key`: its open batch goes ahead of it and takes no more messages. */
   seal(key: string): void {
     const batch = this.#open.get(key);

@@ -156,6 +156,31 @@ describe('coalesce', () => {
     await bot.close();
   });
 
+  it('keeps a batch waiting for another window while the user is typing', async () => {
+    const { bot, turns } = recording();
+    void bot.receive(say('hi'));
+    await elapse(900);
+    bot.typing(address());
+    await elapse(900);
+    void bot.receive(say('I need help'));
+    await elapse(1000);
+    expect(turns).toEqual([{ text: 'hi\nI need help', messages: ['hi', 'I need help'] }]);
+    await bot.close();
+  });
+
+  it('ignores typing when no batch of the key is waiting, and without coalesce', async () => {
+    const { bot, turns } = recording();
+    bot.typing(address());
+    const result = bot.receive(say('hi'));
+    await elapse(1000);
+    expect((await result).session.turnCount).toBe(1);
+    const plain = harness();
+    expect(plain.bot.typing(address())).toBeUndefined();
+    expect(() => plain.bot.typing({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_ADDRESS' }));
+    expect(turns).toHaveLength(1);
+    await Promise.all([bot.close(), plain.bot.close()]);
+  });
+
   it('keeps the messages of different session keys apart', async () => {
     const { bot, turns } = recording();
     void bot.receive(say('from lars'));
