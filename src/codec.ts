@@ -15,12 +15,14 @@
 //   a built-in prompt's id is its number (0 text, 1 number, 2 confirm, 3 choice, 4 time, 5 attachment);
 // - previousDialog: [id, type], or [id, type, name] when the name is not the id; a built-in prompt's is its number;
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
-//   entitiesVersion, taskIntent, preferredLanguage), or 0.
+//   entitiesVersion, taskIntent, preferredLanguage, history), or 0;
+// - rest.history (the `history` option's transcript): entries [role, at, text] plus [attachments] when it has any;
+//   role 0 is the user, 1 the bot; 2 and 3 the same with `at` as the step from the entry before.
 // Format 2 (the same but for lastActiveAt, the address and the prompt numbers) and format 1 (the object form that
 // sessionStateSchema describes) are still read.
 import { PalaverError } from './errors';
 import { addressSchema, formatIssues, sessionStateSchema, type SessionStateRecord } from './schema';
-import type { Address } from './types';
+import type { Address, Attachment, HistoryEntry } from './types';
 import { isAddress, isId } from './validate';
 import { addressOfKey, isDefaultKeyOf } from './keys';
 
@@ -111,6 +113,7 @@ export function encodeState(state: SessionStateRecord, key?: string): string {
     const value = state[name];
     if (value !== undefined) (rest ||= {})[name] = value;
   }
+  if (state.history !== undefined) (rest ||= {}).history = storedHistory(state.history);
   const startedAt = state.startedAt;
   let lastActive = state.lastActiveAt;
   if (startedAt !== undefined) {
@@ -142,6 +145,61 @@ export function encodeState(state: SessionStateRecord, key?: string): string {
   while (length > 7 && (fields[length - 1] === 0 || fields[length - 1] === null)) length--;
   fields.length = length;
   return JSON.stringify(fields);
+}
+
+function storedHistory(history: readonly HistoryEntry[]): unknown[] {
+  const stored: unknown[] = new Array(history.length);
+  let previous: number | undefined;
+  for (let i = 0; i < history.length; i++) {
+    const { role, at, text, attachments } = history[i]!;
+    let kind = role === 'user' ? 0 : 1;
+    let time = at;
+    // After the first entry, a time is stored as the step from the one before, when that reads back exactly.
+    if (previous !== undefined) {
+      const step = at - previous;
+      if (Number.isSafeInteger(step) && previous + step === at) {
+        kind += 2;
+        time = step;
+      }
+    }
+    previous = at;
+    stored[i] = attachments === undefined ? [kind, time, text] : [kind, time, text, attachments];
+  }
+  return stored;
+}
+
+function readHistory(value: unknown, bad: Bad): HistoryEntry[] {
+  if (!Array.isArray(value)) return bad(13, 'rest.history', 'an array of [role, at, text, attachments?] entries');
+  const history: HistoryEntry[] = new Array(value.length);
+  let previous: number | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const entry: unknown = value[i];
+    // Read by index: destructuring would walk an iterator per entry.
+    const fields = Array.isArray(entry) ? (entry as unknown[]) : undefined;
+    const kind = fields?.[0];
+    const time = fields?.[1];
+    const text = fields?.[2];
+    const attachments = fields?.[3];
+    if (
+      fields === undefined ||
+      (fields.length !== 3 && fields.length !== 4) ||
+      !(kind === 0 || kind === 1 || ((kind === 2 || kind === 3) && previous !== undefined)) ||
+      !Number.isFinite(time) ||
+      typeof text !== 'string' ||
+      (fields.length === 4 && !Array.isArray(attachments))
+    )
+      return bad(
+        13,
+        'rest.history',
+        `entries [role 0 to 3 (2 and 3 not first), time, text, attachments?] (entry ${i} is ${JSON.stringify(entry)})`,
+      );
+    const at = kind < 2 ? (time as number) : previous! + (time as number);
+    const read: HistoryEntry = { role: kind % 2 === 0 ? 'user' : 'bot', at, text };
+    if (attachments !== undefined) read.attachments = attachments as Attachment[];
+    history[i] = read;
+    previous = at;
+  }
+  return history;
 }
 
 function storedPrevious(previous: NonNullable<SessionStateRecord['previousDialogState']>): unknown {
@@ -329,8 +387,10 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
     if (latest && name === 'lastActiveAt') {
       if (!Number.isFinite(rest.lastActiveAt)) bad(13, 'rest.lastActiveAt', 'a number');
       state.lastActiveAt = rest.lastActiveAt as number;
+    } else if (latest && name === 'history') {
+      state.history = readHistory(rest.history, bad);
     } else if (!(RARE as readonly string[]).includes(name))
-      bad(13, 'rest', `an object of ${RARE.join(', ')} (it holds "${name}")`);
+      bad(13, 'rest', `an object of ${RARE.join(', ')}${latest ? ', history' : ''} (it holds "${name}")`);
   }
   const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion } = rest;
   if (locale !== undefined) {

@@ -65,6 +65,7 @@ export type {
   OutgoingMessage,
   Attachment,
   SessionInfo,
+  HistoryEntry,
   DialogState,
   EndReason,
   ClosePolicy,

@@ -15,6 +15,7 @@ import { Records } from './manager/records';
 import { Sweeper } from './manager/expiry';
 import { registerDialog, type DialogOptions } from './manager/dialogs';
 import { Engine } from './manager/turns';
+import { Coalescer, isMergeable, messageTurns } from './manager/coalesce';
 import { endUnit, evictedUnit, interjectUnit, messageTurn, startUnit, type TurnResult } from './manager/units';
 import { IdleLadder } from './nudge';
 import { Outbox } from './outbox';
@@ -63,6 +64,7 @@ export class SessionManager<
   readonly #engine: Engine;
   readonly #sweeper: Sweeper;
   readonly #counters = new StatsCounter();
+  readonly #coalescer: Coalescer | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
 
@@ -117,6 +119,8 @@ export class SessionManager<
     );
     this.#engine.telemetry = telemetry;
     this.#sweeper = new Sweeper(this.#engine);
+    if (settings.coalesce !== undefined)
+      this.#coalescer = new Coalescer(settings.coalesce, messageTurns(this.#gate, this.#engine));
     this.store.listen?.({ evicted: (key, record) => this.#onEvicted(key, record) });
     registerPrompts(this.#registry, settings.texts);
     // A shared store may hold sessions that other (or earlier) processes left due: sweep from the start.
@@ -208,7 +212,8 @@ export class SessionManager<
 
   /**
    * Runs one turn for `message`: finds or starts its session, runs the dialogs, saves. Resolves once the state is saved
-   * (it never waits for the batching delay or for delivery).
+   * (it never waits for the batching delay or for delivery). With `coalesce`, a message first waits for the messages
+   * that follow it within the window, and resolves with the result of the turn it was merged into.
    * @throws PalaverError `INVALID_MESSAGE`, `MESSAGE_TOO_LARGE`, `TURN_QUEUE_FULL`, `STORE_UNAVAILABLE`, `COMMIT_UNKNOWN`,
    * `LEASE_TIMEOUT`, `CONFLICT`, `STATE_TOO_LARGE`, `CLOSED`.
    */
@@ -226,6 +231,11 @@ export class SessionManager<
       return Promise.reject(error);
     }
     const receivedAt = Date.now();
+    const coalescer = this.#coalescer;
+    if (coalescer !== undefined) {
+      if (isMergeable(parsed)) return coalescer.add(key, parsed, receivedAt);
+      coalescer.seal(key);
+    }
     const engine = this.#engine;
     // Recognizers that need no session run now, before the turn waits for the key's queue and lease.
     const early = engine.recognizers.active ? engine.recognizers.begin(parsed) : undefined;
@@ -235,6 +245,17 @@ export class SessionManager<
       key,
       isThenable(early) ? () => early.then(turn) : early === undefined ? turn : () => turn(early),
     );
+  }
+
+  /**
+   * Tells palaver that the user at `address` is typing (an adapter reports the channel's typing indicator). With
+   * `coalesce`, messages of the address's session key still waiting for their window then wait `window` ms from now,
+   * so that the message being typed joins them; otherwise it does nothing.
+   * @throws PalaverError `INVALID_ADDRESS` for something that is not an address.
+   */
+  typing(address: Address): void {
+    const parsed = parseOrThrow(addressSchema, address, 'INVALID_ADDRESS', 'address passed to typing()');
+    if (this.#coalescer !== undefined && !this.#closed) this.#coalescer.extend(this.keyOf(parsed));
   }
 
   /**
@@ -262,6 +283,7 @@ export class SessionManager<
       );
     }
     if (options.dialogId !== undefined) this.#registry.check(options.dialogId);
+    this.#coalescer?.seal(key);
     const engine = this.#engine;
     return this.#gate.run(key, () =>
       engine.transact(key, parsed, 'startSession()', (unit) => startUnit(engine, unit, parsed, options)),
@@ -339,6 +361,7 @@ export class SessionManager<
         `Expected beginDialog() options as an object, got ${describe(options)}.`,
       );
     }
+    this.#coalescer?.seal(key);
     const engine = this.#engine;
     const interrupt = options.interrupt === true;
     return this.#gate.run(key, async () => {
@@ -366,6 +389,7 @@ export class SessionManager<
   }
 
   #end(key: string, reason: EndReason): Promise<boolean> {
+    this.#coalescer?.seal(key);
     const engine = this.#engine;
     return this.#gate.run(key, () =>
       engine.transact(key, undefined, 'endSession()', (unit) => endUnit(engine, unit, reason)),
@@ -386,6 +410,7 @@ export class SessionManager<
 
   async #shutdown(): Promise<void> {
     this.#closed = true;
+    this.#coalescer?.flushAll();
     await this.#gate.idle();
     const keys = (this.store as { sessionKeys?: () => Iterable<string> }).sessionKeys?.();
     if (this.#settings.shutdown === 'end' && keys !== undefined) {

@@ -95,6 +95,14 @@ export const dialogInstanceSchema = z.object({
   interrupt: z.literal(true).optional(),
 });
 
+/** One entry of the session transcript (the `history` option). */
+export const historyEntrySchema = z.object({
+  role: z.enum(['user', 'bot']),
+  text: z.string(),
+  at: z.number(),
+  attachments: z.array(attachmentSchema).optional(),
+});
+
 /** The stored shape of one session key. Plain JSON; version 1. */
 export const sessionStateSchema = z.object({
   v: z.literal(1),
@@ -125,6 +133,8 @@ export const sessionStateSchema = z.object({
   taskIntent: z.string().min(1).optional(),
   /** The language a recognizer detected in this session (`session.info.preferredLanguage`). */
   preferredLanguage: z.string().min(1).optional(),
+  /** The session transcript, oldest first (the `history` option); absent when the option is off. */
+  history: z.array(historyEntrySchema).optional(),
 });
 
 /** A data bag stored on its own key (userData, conversationData). */

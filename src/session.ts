@@ -1,7 +1,7 @@
 import type { MessageLike } from './cards';
 import { toOutgoing } from './outgoing';
 import { describe, PalaverError } from './errors';
-import { EntityGuard, type EntityCheck } from './entity-check';
+import { EntityGuard } from './entity-check';
 import type { Ended } from './dialogs/typed';
 import type { TemplateArgs } from './template';
 import {
@@ -14,12 +14,13 @@ import {
   type DialogSession,
   METHOD_OF_ACTION,
 } from './dialogs/dialog';
-import type { DialogRegistry } from './dialogs/registry';
 import { findFromTop } from './dialogs/stack';
 import { messageSchema, parseOrThrow, setOwn, type SessionStateRecord } from './schema';
-import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
+import type { Address, HistoryEntry, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 import { plainMessage } from './validate';
-import { languageOf, type Nlp } from './recognizers';
+import { languageOf } from './recognizers';
+import { mergedOf } from './merged';
+import type { LifecycleRequest, TurnContext } from './turn-context';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends object = JsonObject> {
@@ -27,62 +28,6 @@ export interface NewSessionOptions<E extends object = JsonObject> {
   carry?: readonly (keyof E & string)[] | Partial<E>;
   /** Handle this message in the new session instead of the current one. */
   message?: Omit<IncomingMessage, 'address'> & { address?: Address };
-}
-
-/** A lifecycle request made during a turn; the manager carries it out when the dialogs are done. */
-export type LifecycleRequest<E extends object = JsonObject> =
-  { kind: 'endSession' } | { kind: 'newSession'; options: NewSessionOptions<E> } | { kind: 'refresh' };
-
-/** What a session asks of the manager, the same for every turn (engine-facing; not for bot code). */
-export interface SessionServices {
-  readonly registry: DialogRegistry;
-  readonly botId: string | undefined;
-  readonly version: string | undefined;
-  readonly defaultLocale: string | undefined;
-  /** The timeout a session has unless it sets its own: the manager's, or the innermost dialog's that declares one. */
-  timeoutOf(state: SessionStateRecord): number;
-  /** The trace sink; `undefined` when tracing is off. */
-  readonly traceLine: ((line: string) => void) | undefined;
-  /** Checks an entity value when it is set (declared entity schemas); absent when none are declared. */
-  readonly checkEntity?: EntityCheck | undefined;
-}
-
-/**
- * The unit of work a session runs in: what the session may ask of it, and the bookkeeping the engine reads back when
- * the dialogs are done (one object per session, owned by the engine; not for bot code).
- */
-export interface TurnContext {
-  readonly key: string;
-  readonly services: SessionServices;
-  /** True while re-handling a message after `newSession` (the loop guard). */
-  readonly rehandled: boolean;
-  /** Replies queued by `send`, in order, until the engine collects them. */
-  readonly replies: OutgoingMessage[];
-  /** Deliver this turn's replies without the batching delay. */
-  flush: boolean;
-  /** `endSession`, `newSession` or `refresh`, asked for during the turn. */
-  lifecycle: LifecycleRequest<any> | undefined;
-  /** The turn is over: state-changing calls throw TURN_ENDED, `send` goes out at once. */
-  closed: boolean;
-  /** What the last `sendBatch` committed (JSON), so that a later failure in the turn rolls back to it. */
-  saved: { state: string; userData: string; conversationData: string } | undefined;
-  /** The stack operation the running step asked for. */
-  action: DialogAction | undefined;
-  /** The `sendBatch` checkpoints still committing, chained so that they commit one after another. */
-  saving: Promise<unknown> | undefined;
-  /**
-   * `sendBatch()`: commits the state so far, then hands `replies` to the outbox. Resolves once committed and handed over,
-   * to the promise of their delivery.
-   */
-  checkpoint(session: Session<any, any, any, any>, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }>;
-  /** Sends now through the ordered outbox, without saving (typing, or replies after the turn ended); resolves when delivered. */
-  sendAfterTurn(address: Address, messages: OutgoingMessage[]): Promise<void>;
-  /** The runner's hooks: the stack was cleared by `endConversation`, the top dialog changed. */
-  endConversation(): void;
-  topChanged(previous: DialogInstance | undefined): void;
-  /** Writes a trace line for this session; `undefined` when tracing is off. */
-  readonly trace: ((line: string) => void) | undefined;
-  readonly nlp: Nlp | undefined; // what the recognizers found in the turn's message
 }
 
 /**
@@ -102,6 +47,14 @@ export class Session<
 
   /** The message this turn handles; `undefined` when the bot acts on its own (a timeout, `startSession`). */
   readonly message: IncomingMessage | undefined;
+  /** With `coalesce`: the messages merged into `message`, oldest first; otherwise `message` alone (or none). */
+  get messages(): readonly IncomingMessage[] {
+    return mergedOf(this.message)?.messages ?? (this.message === undefined ? [] : [this.message]);
+  }
+  /** With `history`: the session's last messages both ways, oldest first, ending with the one being handled (a copy). */
+  get history(): HistoryEntry[] {
+    return this.#state.history?.slice() ?? [];
+  }
   readonly #state: SessionStateRecord;
   readonly #turn: TurnContext;
 

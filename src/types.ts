@@ -94,3 +94,15 @@ export interface SessionInfo {
   /** The intent the current task began with: set when a trigger or action matched by intent begins a dialog. */
   readonly taskIntent: string | undefined;
 }
+
+/** One message of a session's transcript (`session.history`, with the `history` option). */
+export interface HistoryEntry {
+  /** Who said it: the user, or the bot. */
+  role: 'user' | 'bot';
+  /** Its text (`''` for a message of attachments only). */
+  text: string;
+  /** When it was received (a user's message) or handed to the outbox (a reply), in ms since the epoch. */
+  at: number;
+  /** Its attachments, when it had any. */
+  attachments?: Attachment[];
+}

@@ -180,6 +180,25 @@ const { storedPart } = fc.letrec<{ storedPart: unknown }>((tie) => ({
   ),
 }));
 
+/** One entry of the `history` transcript, with and without attachments. */
+const historyEntry = fc.record(
+  {
+    role: fc.constantFrom('user' as const, 'bot' as const),
+    text: fc.string({ maxLength: 12 }),
+    at: time,
+    attachments: fc.array(
+      fc.record(
+        { contentType: fc.string({ minLength: 1, maxLength: 8 }), contentUrl: fc.string({ maxLength: 8 }) },
+        {
+          requiredKeys: ['contentType'],
+        },
+      ),
+      { maxLength: 2 },
+    ),
+  },
+  { requiredKeys: ['role', 'text', 'at'] },
+);
+
 const ended = fc.constantFrom('timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown' as const);
 
 /** Every field of sessionStateSchema; each optional one absent, present, or (for a few) present as undefined. */
@@ -211,6 +230,7 @@ function stateWith(id: fc.Arbitrary<string>): fc.Arbitrary<SessionStateRecord> {
       msgs,
       nudges: fc.record({ at: time, count }),
       entitiesVersion: count,
+      history: fc.array(historyEntry, { maxLength: 4 }),
     },
     {
       requiredKeys: [
@@ -583,6 +603,34 @@ describe('encodeState and decodeState', () => {
   });
 });
 
+describe('the stored transcript', () => {
+  it('stores the times after the first entry as steps from the one before', () => {
+    const s: SessionStateRecord = {
+      v: 1,
+      lastActiveAt: 1_800_000_000_500,
+      turnCount: 1,
+      interactive: true,
+      developer: false,
+      address: testAddress(),
+      entities: {},
+      stack: [],
+      privateConversationData: {},
+      history: [
+        { role: 'user', text: 'hi', at: 1_800_000_000_000 },
+        { role: 'bot', text: 'Hello!', at: 1_800_000_000_500 },
+      ],
+    };
+    const text = encodeState(s);
+    expect((JSON.parse(text) as unknown[])[13]).toEqual({
+      history: [
+        [0, 1_800_000_000_000, 'hi'],
+        [3, 500, 'Hello!'],
+      ],
+    });
+    expect(decodeState(text)).toEqual(s);
+  });
+});
+
 describe('decodeState of format 2', () => {
   it('reads a typical idle session, lastActiveAt as the time itself', () => {
     expect(decodeState(IDLE_FORMAT_2)).toEqual(IDLE);
@@ -737,7 +785,7 @@ describe('decodeState of a malformed format-3 array', () => {
       'an unknown key in rest',
       13,
       { colour: 'red' },
-      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion, taskIntent, preferredLanguage (it holds "colour")',
+      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion, taskIntent, preferredLanguage, history (it holds "colour")',
     ],
     ['an own __proto__ key in rest', 13, JSON.parse('{"__proto__":{"locale":"de"}}'), 'position 13 (rest)'],
     ['a rest.locale that is a number', 13, { locale: 5 }, 'position 13 (rest.locale)'],
@@ -758,6 +806,22 @@ describe('decodeState of a malformed format-3 array', () => {
     ['a negative rest.entitiesVersion', 13, { entitiesVersion: -1 }, 'position 13 (rest.entitiesVersion)'],
     ['a rest.lastActiveAt that is text', 13, { lastActiveAt: '2000' }, 'position 13 (rest.lastActiveAt)'],
     ['a null rest.lastActiveAt', 13, { lastActiveAt: null }, 'position 13 (rest.lastActiveAt)'],
+    ['a rest.history that is an object', 13, { history: {} }, 'position 13 (rest.history)'],
+    ['a rest.history entry of an unknown role', 13, { history: [[4, 1, 'hi']] }, 'position 13 (rest.history)'],
+    ['a first rest.history entry whose time is a step', 13, { history: [[2, 1, 'hi']] }, 'entry 0 is [2,1,"hi"]'],
+    ['a rest.history entry without its text', 13, { history: [[0, 1]] }, 'position 13 (rest.history)'],
+    [
+      'a rest.history entry with a time that is text',
+      13,
+      { history: [[1, 'now', 'hi']] },
+      'position 13 (rest.history)',
+    ],
+    [
+      'a rest.history entry whose attachments are an object',
+      13,
+      { history: [[0, 1, '', {}]] },
+      'entry 0 is [0,1,"",{}]',
+    ],
   ];
 
   it.each(cases)('throws StateFormatError for %s', (_what, position, value, message) => {

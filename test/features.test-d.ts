@@ -5,6 +5,9 @@ import {
   defineEntities,
   SessionManager,
   type EntitiesOf,
+  type HistoryEntry,
+  type IncomingMessage,
+  type TurnResult,
   type ManagerStats,
   type Session,
   type SessionInfo,
@@ -13,6 +16,18 @@ import {
 import { createTestClient, type TestClient } from '../src/testing';
 
 describe('types of the session features', () => {
+  it('types session.messages, session.history and TurnResult.merged', () => {
+    const bot = new SessionManager({ deliver: () => {}, coalesce: { window: 1000 }, history: { max: 10 } });
+    bot.dialog('/', (session) => {
+      expectTypeOf(session.messages).toEqualTypeOf<readonly IncomingMessage[]>();
+      expectTypeOf(session.history).toEqualTypeOf<HistoryEntry[]>();
+      expectTypeOf(session.history[0]!.role).toEqualTypeOf<'user' | 'bot'>();
+    });
+    expectTypeOf<TurnResult['merged']>().toEqualTypeOf<number | undefined>();
+    // @ts-expect-error: the window is required
+    new SessionManager({ deliver: () => {}, coalesce: { max: 3 } });
+  });
+
   it('infers the entity types from the schemas of the entities option', () => {
     const bot = new SessionManager({
       deliver: () => {},

@@ -7,7 +7,8 @@ import type { Address, Attachment, CardAction, IncomingMessage, OutgoingMessage 
 import { compact, decodeDialogAction, DeliveryTracker, encodeDialogAction, laneOf, pressMessage } from './shared';
 
 /** The part of a {@link SessionManager} the adapter uses. */
-export type BotbuilderTurnRunner = Pick<SessionManager<any, any, any, any>, 'receive'>;
+export type BotbuilderTurnRunner = Pick<SessionManager<any, any, any, any>, 'receive'> &
+  Partial<Pick<SessionManager<any, any, any, any>, 'typing'>>;
 
 /** Runs `logic` in a turn of the conversation `reference` names (a proactive turn). */
 export type ContinueConversation = (
@@ -59,10 +60,17 @@ export class BotbuilderAdapter {
   }
 
   /**
-   * Runs the palaver turn of the context's activity (a message or an event); other activity types are left alone and
-   * resolve to `undefined`. Resolves once the turn is saved and, with `awaitReplies`, its replies are sent.
+   * Runs the palaver turn of the context's activity (a message or an event); a typing activity goes to
+   * `manager.typing` (see the `coalesce` option); other activity types are left alone. Both resolve to `undefined`.
+   * Resolves once the turn is saved and, with `awaitReplies`, its replies are sent.
    */
   async run(context: TurnContext, manager: BotbuilderTurnRunner): Promise<TurnResult | undefined> {
+    if (context.activity.type === 'typing') {
+      // With coalescing on, a typing user keeps the messages waiting to be merged open (manager.typing).
+      const address = this.toAddress(context.activity);
+      if (address !== undefined) manager.typing?.(address);
+      return undefined;
+    }
     const message = this.toMessage(context.activity);
     if (message === undefined) return undefined;
     const key = laneOf(message.address);

@@ -2,19 +2,26 @@
 // turn's activity, expiry, and what an ended session hands to the next. No I/O, no hooks.
 import { setOwn, type SessionStateRecord } from '../schema';
 import type { NewSessionOptions } from '../session';
-import type { Address, IncomingMessage, JsonObject } from '../types';
+import type { Address, HistoryEntry, IncomingMessage, JsonObject } from '../types';
 
 /** What an ended session hands to the next one: the kept entities, their expiry times and the version they are in. */
 export interface Kept {
   entities: JsonObject;
   entityExpiry: Record<string, number> | undefined;
   entitiesVersion?: number | undefined;
+  /** The transcript, with `history: { keep: true }`. */
+  history?: HistoryEntry[] | undefined;
 }
 
 /** The entities (and their marks) a dormant or expired state carries into a new session. */
 export function keptOf(state: SessionStateRecord | undefined): Kept | undefined {
   if (state === undefined) return undefined;
-  return { entities: state.entities, entityExpiry: state.entityExpiry, entitiesVersion: state.entitiesVersion };
+  return {
+    entities: state.entities,
+    entityExpiry: state.entityExpiry,
+    entitiesVersion: state.entitiesVersion,
+    history: state.history,
+  };
 }
 
 export function freshState(address: Address, now: number, kept?: Kept): SessionStateRecord {
@@ -35,6 +42,7 @@ export function freshState(address: Address, now: number, kept?: Kept): SessionS
     state.entityExpiry = kept.entityExpiry;
   // Kept entities stay in the version they were written in, so that no migration runs on them twice.
   if (kept?.entitiesVersion !== undefined) state.entitiesVersion = kept.entitiesVersion;
+  if (kept?.history !== undefined) state.history = kept.history;
   return state;
 }
 
@@ -53,6 +61,7 @@ export function dormantState(state: SessionStateRecord, kept: Kept): SessionStat
   };
   if (kept.entityExpiry !== undefined) dormant.entityExpiry = kept.entityExpiry;
   if (kept.entitiesVersion !== undefined) dormant.entitiesVersion = kept.entitiesVersion;
+  if (kept.history !== undefined) dormant.history = kept.history;
   return dormant;
 }
 
@@ -105,7 +114,7 @@ export function carry(entitiesNow: JsonObject, ended: Kept, options: NewSessionO
   } else if (what !== undefined) {
     for (const [name, value] of Object.entries(what)) setOwn(entities, name, value);
   }
-  return { entities, entityExpiry: ended.entityExpiry, entitiesVersion: ended.entitiesVersion };
+  return { entities, entityExpiry: ended.entityExpiry, entitiesVersion: ended.entitiesVersion, history: ended.history };
 }
 
 let idCounter = 0;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { MessageLike } from '../cards';
 import { errorText, PalaverError } from '../errors';
 import { formatText } from '../format';
+import type { HistorySettings } from '../history';
 import { toOutgoing } from '../outgoing';
 import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outbox';
 import { nudgeSchema, type NudgeOptions } from '../nudge';
@@ -12,6 +13,7 @@ import { sameIntent } from '../recognizers';
 import { outgoingMessageSchema, parseOrThrow } from '../schema';
 import type { Session } from '../session';
 import { MemoryStore } from '../stores/memory';
+import type { CoalesceSettings } from './coalesce';
 import type { SessionStore } from '../stores/store';
 import type { TelemetryOptions } from '../telemetry';
 import { TextCatalog, textsOptionSchema, type TextsOption } from '../texts';
@@ -131,6 +133,20 @@ export interface SessionManagerOptions<
   recognizeOrder?: 'parallel' | 'series';
   /** With `recognizeOrder: 'series'`: the score at which the remaining recognizers are not asked. @default 0.9 */
   recognizeStopScore?: number;
+  /**
+   * Type-ahead coalescing: messages of one session key that arrive within `window` ms of each other, or while a turn of
+   * the key runs, are handled as one turn (`session.message` merged, `session.messages` the originals), at most `max`
+   * per turn. Each message then waits up to `window` ms before its turn starts. Events and button presses are never
+   * merged. Per process. Off by default. See `docs/guides/coalescing-and-history.md`.
+   */
+  coalesce?: { window: number; max?: number };
+  /**
+   * The session transcript: the last messages of the session both ways, in the session state (`session.history`),
+   * at most `max` entries (@default 20) and, with `maxChars`, at most that many characters of text (the newest entry
+   * always stays). Cleared when the session ends unless `keep` is true (`refresh` always clears it). Counted in
+   * `maxStateBytes`. Off by default. See `docs/guides/coalescing-and-history.md`.
+   */
+  history?: { max?: number; maxChars?: number; keep?: boolean };
 }
 
 /** The longest delay setTimeout keeps; past it Node fires after 1 ms, so a longer delay option is refused. */
@@ -229,6 +245,18 @@ const optionsSchema = z
     recognizerTimeout: timerDelay.int().positive().optional(),
     recognizeOrder: z.enum(['parallel', 'series']).optional(),
     recognizeStopScore: z.number().min(0).max(1).optional(),
+    coalesce: z
+      .object({ window: timerDelay.int(), max: z.number().int().min(2, 'must be at least 2').optional() })
+      .strict()
+      .optional(),
+    history: z
+      .object({
+        max: z.number().int().positive().optional(),
+        maxChars: z.number().int().positive().optional(),
+        keep: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -277,6 +305,8 @@ export interface Settings {
   readonly recognizerTimeout: number;
   readonly recognizeOrder: 'parallel' | 'series';
   readonly recognizeStopScore: number;
+  readonly coalesce: CoalesceSettings | undefined;
+  readonly history: HistorySettings | undefined;
 }
 
 /**
@@ -329,6 +359,12 @@ export function resolveSettings(options: AnyOptions): Settings {
     recognizerTimeout: options.recognizerTimeout ?? 5000,
     recognizeOrder: options.recognizeOrder ?? 'parallel',
     recognizeStopScore: options.recognizeStopScore ?? 0.9,
+    coalesce:
+      options.coalesce === undefined ? undefined : { window: options.coalesce.window, max: options.coalesce.max ?? 10 },
+    history:
+      options.history === undefined
+        ? undefined
+        : { max: options.history.max ?? 20, maxChars: options.history.maxChars, keep: options.history.keep === true },
   };
 }
 

@@ -201,7 +201,7 @@ export class Records {
     const wake = active ? this.#wakeAt(state) : undefined;
     const writes: CommitWrite[] = [];
     if (active || expected.session !== null) {
-      const empty = !active && Object.keys(state.entities).length === 0;
+      const empty = !active && Object.keys(state.entities).length === 0 && state.history === undefined;
       writes.push({
         key,
         expected: expected.session,

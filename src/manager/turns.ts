@@ -6,6 +6,7 @@ import { PalaverError } from '../errors';
 import type { DialogInstance } from '../dialogs/dialog';
 import type { DialogRegistry } from '../dialogs/registry';
 import type { RunnerHooks } from '../dialogs/runner';
+import { History } from '../history';
 import { laneKey } from '../keys';
 import type { IdleLadder } from '../nudge';
 import type { Outbox } from '../outbox';
@@ -13,7 +14,8 @@ import { Recognizers, type Nlp } from '../recognizers';
 import type { Retention } from '../retention';
 import type { Telemetry, UnitProbe } from '../telemetry';
 import { setOwn, type SessionStateRecord } from '../schema';
-import { Session, type LifecycleRequest, type SessionServices, type TurnContext } from '../session';
+import { Session } from '../session';
+import type { LifecycleRequest, SessionServices, TurnContext } from '../turn-context';
 import { summarize, type StatsCounter } from '../stats';
 import { SESSION_PREFIX } from '../stores/store';
 import type { DialogAction } from '../dialogs/dialog';
@@ -153,6 +155,8 @@ export class Turn implements TurnContext, RunnerHooks {
     }
     const replies = this.replies;
     if (replies.length === 0) return;
+    // Collected replies go out with the commit: from now on they are part of the transcript.
+    this.engine.history?.replies(this.state, replies);
     for (const reply of replies) into.push(reply);
     replies.length = 0;
   }
@@ -174,6 +178,8 @@ export class Engine {
   idle: IdleLadder | undefined;
   /** Spans and metrics: set by the manager when the `telemetry` option asks for them. */
   telemetry: Telemetry | undefined;
+  /** The session transcript: only with the `history` option. */
+  readonly history: History | undefined;
   readonly #endHookRuns = new Map<string, EndHookRun>();
 
   constructor(
@@ -189,6 +195,7 @@ export class Engine {
   ) {
     this.idle = idle;
     this.recognizers = new Recognizers(settings, (error) => reporter.report(error));
+    this.history = settings.history === undefined ? undefined : new History(settings.history);
     this.services = {
       registry,
       botId: settings.botId,
@@ -302,6 +309,9 @@ export class Engine {
     const key = unit.key;
     const batch = turn.unsaved === undefined ? replies : turn.unsaved.concat(replies);
     turn.unsaved = undefined;
+    const history = this.history;
+    const transcript = history === undefined ? undefined : state.history?.slice();
+    history?.replies(state, batch);
     // What is committed, as of now: the step may go on changing the state while the store works.
     const saved = {
       state: encodeState(state, key),
@@ -317,10 +327,12 @@ export class Engine {
         : probe.store('checkpoint', () => this.records.commit(key, changes, unit.expected)));
     } catch (error) {
       turn.unsaved = batch;
+      if (history !== undefined) state.history = transcript; // the replies were not sent
       throw error;
     }
     if (!ok) {
       turn.unsaved = batch;
+      if (history !== undefined) state.history = transcript; // the replies were not sent
       throw new PalaverError(
         'CONFLICT',
         `sendBatch(): session "${key}" changed under this turn; its replies were not sent yet.`,
@@ -437,6 +449,7 @@ export class Engine {
       if (Array.isArray(returned)) for (const name of returned) if (typeof name === 'string') keep.add(name);
     }
     if (this.retention !== undefined) for (const name of this.retention.kept(reason)) keep.add(name);
+    const history = reason !== 'refresh' && this.history?.settings.keep === true ? state.history : undefined;
     const entities: JsonObject = {};
     let entityExpiry: Record<string, number> | undefined;
     if (reason !== 'refresh' && state.entityExpiry !== undefined) {
@@ -448,6 +461,8 @@ export class Engine {
       }
     }
     for (const name of keep) if (Object.hasOwn(state.entities, name)) setOwn(entities, name, state.entities[name]);
-    return { entities, entityExpiry, entitiesVersion: state.entitiesVersion };
+    const kept: Kept = { entities, entityExpiry, entitiesVersion: state.entitiesVersion };
+    if (history !== undefined) kept.history = history;
+    return kept;
   }
 }

@@ -5,6 +5,7 @@ import { decodeState, encodeState } from '../codec';
 import { HOST } from '../dialogs/dialog';
 import { dispatch, DONE, drain } from '../dialogs/runner';
 import { PalaverError } from '../errors';
+import { countMerged } from '../merged';
 import type { IdleStep } from '../nudge';
 import { toOutgoing } from '../outgoing';
 import type { SessionStateRecord } from '../schema';
@@ -26,6 +27,8 @@ export interface TurnResult {
   replies: OutgoingMessage[];
   /** Set when a dialog threw: the user got `dialogErrorMessage` and the conversation was ended. */
   error?: PalaverError;
+  /** With `coalesce`: how many messages were merged into this turn, when more than one (each `receive` of them gets this result). */
+  merged?: number;
 }
 
 /** A message turn: find or start the session, run the dialogs, carry out what they asked for. */
@@ -55,7 +58,7 @@ export async function messageTurn(
     // While the state is still what the store holds, the stored text serves as the copy to roll back to.
     const pristine = !announce && storedText !== undefined ? storedText : encodeState(state, unit.key);
     storedText = undefined;
-    touch(state, current, receivedAt);
+    mark(engine, state, current, receivedAt, rehandled && current === message);
     // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
     if (announce) engine.announce(turn, unit.events);
     try {
@@ -130,6 +133,13 @@ function saveTurn(
   return error === undefined ? { session: info, replies } : { session: info, replies, error };
 }
 
+/** Marks the turn's activity on the state, and its message in the transcript (`again`: see `History.user`). */
+function mark(engine: Engine, state: SessionStateRecord, message: IncomingMessage, at: number, again: boolean): void {
+  touch(state, message, at);
+  if (engine.settings.coalesce !== undefined) countMerged(state.msgs, message);
+  engine.history?.user(state, message, at, again);
+}
+
 /** The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf` keeps it). */
 async function findSession(
   engine: Engine,
@@ -197,7 +207,7 @@ function rollBack(
   failed.close();
   const saved = failed.saved;
   const state = decodeState(saved?.state ?? pristine, unit.key);
-  if (saved === undefined) touch(state, message, receivedAt);
+  if (saved === undefined) mark(engine, state, message, receivedAt, rehandled);
   state.stack = [];
   state.privateConversationData = {};
   const bags =
@@ -214,7 +224,10 @@ function rollBack(
     configured === undefined
       ? { type: 'message' as const, text: engine.settings.texts.for(turn.session.info.locale).dialogError }
       : configured;
-  if (sorry !== null) unit.replies.push(sorry);
+  if (sorry !== null) {
+    unit.replies.push(sorry);
+    engine.history?.replies(state, [sorry]);
+  }
   unit.flush = true;
   return { turn, state };
 }

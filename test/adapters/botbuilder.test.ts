@@ -124,6 +124,23 @@ describe('BotbuilderAdapter: turns in a botbuilder bot', () => {
     expect(seen[0]).toMatchObject({ type: 'event', name: 'locationChanged', value: 'Seattle' });
   });
 
+  it('reports a typing activity to manager.typing with its address, and runs no turn', async () => {
+    const typing = vi.fn();
+    const receive = vi.fn();
+    const bf = new BotbuilderAdapter({ adapter: new TestAdapter() });
+    const context = new TurnContext(new TestAdapter(), {
+      type: 'typing',
+      channelId: 'test',
+      from: { id: 'user1', name: 'User1' },
+      conversation: { id: 'conv1' } as Activity['conversation'],
+    });
+    expect(await bf.run(context, { receive, typing })).toBeUndefined();
+    expect(typing).toHaveBeenCalledWith(
+      expect.objectContaining({ channelId: 'test', user: { id: 'user1', name: 'User1' } }),
+    );
+    expect(receive).not.toHaveBeenCalled();
+  });
+
   it('leaves other activity types to the bot and resolves to undefined', async () => {
     const seen: IncomingMessage[] = [];
     const { adapter, results } = harness({ manager: capturing(seen) });
