@@ -89,7 +89,7 @@ export class SessionManager<
       reporter,
       retention,
       (state) => this.#engine.wakeAt(state),
-      (at) => this.#sweeper.scheduler.arm(at),
+      (at) => this.#sweeper.wake(at),
     );
     this.#gate = new TurnGate(settings, records);
     const idle =
@@ -263,8 +263,11 @@ export class SessionManager<
   }
 
   /**
-   * Looks for due sessions now and ends them (`proactive` policy). The scheduler calls this by itself; call it from a
-   * cron job or a serverless timer when no process stays up. Resolves to the number of sessions ended.
+   * Looks for sessions whose idle time ran out and ends them (reason `timeout`), under either close policy. With the
+   * `proactive` policy the scheduler calls this by itself; call it from a cron job or a serverless timer when no process
+   * stays up, or, with the `lazy` policy, to collect the sessions of users who never came back (no `closeMessage` is
+   * sent then). Resolves to the number of sessions ended.
+   * @throws PalaverError `INVALID_ARGUMENT` for a `now` that is not a finite number; `STORE_UNAVAILABLE`.
    */
   sweepExpired(now?: number): Promise<number> {
     return this.#sweeper.sweepExpired(now);
