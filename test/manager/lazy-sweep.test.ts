@@ -27,7 +27,12 @@ describe('sweepExpired() with the lazy close policy', () => {
     const before = ends.size;
     const first = await bot.sweepExpired();
     const second = await bot.sweepExpired();
-    expect({ before, first, second, sessions: ends.size }).toEqual({ before: 0, first: 1000, second: 0, sessions: 1000 });
+    expect({ before, first, second, sessions: ends.size }).toEqual({
+      before: 0,
+      first: 1000,
+      second: 0,
+      sessions: 1000,
+    });
     expect([...ends.values()].every((reasons) => reasons.length === 1 && reasons[0] === 'timeout')).toBe(true);
     await bot.close();
   });
