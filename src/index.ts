@@ -97,6 +97,7 @@ export type {
   OpenOptions,
   OpenResult,
   LeaseRequest,
+  Forgotten,
 } from './stores/store';
 export { decodeState, StateFormatError } from './codec';
 export type { SessionStateRecord as StoredSessionState } from './schema';

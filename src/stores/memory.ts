@@ -9,6 +9,7 @@ import {
   type CommitWrite,
   type ExpectedRecord,
   type ExpiryClaim,
+  type Forgotten,
   type OpenResult,
   type SessionStore,
   type StoredRecord,
@@ -40,6 +41,8 @@ export interface MemoryStoreOptions {
 /** A session record: it can have a deadline, and an expiry claim bumps its generation. */
 class SessionEntry implements StoredRecord, HeapItem {
   heapIndex = -1;
+  /** The user key whose index lists this record (`CommitWrite.owner`). */
+  owner: string | undefined = undefined;
   constructor(
     readonly key: string,
     public data: string,
@@ -50,6 +53,8 @@ class SessionEntry implements StoredRecord, HeapItem {
 
 /** A `userData` or `conversationData` record: it never has a deadline, so no claim bumps its generation. */
 class DataEntry implements StoredRecord {
+  /** The user key whose index lists this record (`CommitWrite.owner`). */
+  owner: string | undefined = undefined;
   constructor(
     public data: string,
     public version: number,
@@ -61,6 +66,12 @@ class DataEntry implements StoredRecord {
 }
 
 type Entry = SessionEntry | DataEntry;
+
+/** When a record expires (`CommitWrite.ttlMs`): kept in a heap of its own, so the scheduler's wake-ups purge it. */
+class Expiry implements HeapItem {
+  heapIndex = -1;
+  constructor(readonly key: string) {}
+}
 
 const RECENT_TURNS = 1024;
 
@@ -104,6 +115,9 @@ export class MemoryStore implements SessionStore {
   private readonly sessions: LRUCache<string, SessionEntry>;
   private readonly data: LRUCache<string, DataEntry>;
   private readonly deadlines = new DeadlineHeap<SessionEntry>();
+  private readonly expiries = new DeadlineHeap<Expiry>();
+  /** The records that expire, by key (empty unless writes carry `ttlMs`: then each read checks it). */
+  private readonly expiring = new Map<string, Expiry>();
   private readonly turns = new RecentTurns();
   private listener: StoreListener | undefined;
   private readonly quarantined = new LRUCache<string, { key: string; record: StoredRecord }>({ max: 100 });
@@ -124,6 +138,7 @@ export class MemoryStore implements SessionStore {
       sizeCalculation: one,
       dispose: (entry, key, reason) => {
         this.deadlines.remove(entry);
+        if (this.expiring.size > 0) this.unexpire(key);
         if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
       },
     });
@@ -133,6 +148,7 @@ export class MemoryStore implements SessionStore {
       maxSize: maxDataRecords ?? 3 * maxSessions,
       sizeCalculation: one,
       dispose: (entry, key, reason) => {
+        if (this.expiring.size > 0) this.unexpire(key);
         if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
       },
     });
@@ -155,6 +171,7 @@ export class MemoryStore implements SessionStore {
   }
 
   get(key: string): StoredRecord | undefined {
+    if (this.expiring.size > 0) this.purgeIfExpired(key);
     // The entry is mutable inside the store; callers get an immutable snapshot.
     const entry = this.cache(key).get(key);
     return entry === undefined ? undefined : snapshot(entry);
@@ -164,6 +181,7 @@ export class MemoryStore implements SessionStore {
     const turnId = options?.turnId;
     const entries: (Entry | undefined)[] = [];
     for (const write of writes) {
+      if (this.expiring.size > 0) this.purgeIfExpired(write.key);
       const entry = this.cache(write.key).peek(write.key);
       entries.push(entry);
       const reason = mismatch(entry, write.expected);
@@ -199,15 +217,19 @@ export class MemoryStore implements SessionStore {
         if (entry instanceof SessionEntry) this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
         const record = new SessionEntry(key, data, 1, 0);
+        record.owner = write.owner;
         this.sessions.set(key, record);
         added = true;
         versions.push(1);
         this.schedule(record, write.idleMs);
       } else {
-        this.data.set(key, new DataEntry(data, 1));
+        const record = new DataEntry(data, 1);
+        record.owner = write.owner;
+        this.data.set(key, record);
         added = true;
         versions.push(1);
       }
+      if (write.ttlMs !== undefined) this.expire(key, write.ttlMs);
     }
     return { ok: true, versions };
   }
@@ -216,7 +238,12 @@ export class MemoryStore implements SessionStore {
     this.cache(key).delete(key);
   }
 
+  /** Also drops every record whose `ttlMs` ran out (the scheduler wakes for those too: see `nextDeadline`). */
   claimDue(limit: number, now: number = Date.now()): ExpiryClaim[] {
+    for (let due = this.expiries.popDue(now); due !== undefined; due = this.expiries.popDue(now)) {
+      this.expiring.delete(due.key);
+      this.cache(due.key).delete(due.key);
+    }
     const claims: ExpiryClaim[] = [];
     while (claims.length < limit) {
       const deadline = this.deadlines.peekDeadline();
@@ -229,7 +256,39 @@ export class MemoryStore implements SessionStore {
   }
 
   nextDeadline(): number | undefined {
-    return this.deadlines.peekDeadline();
+    const deadline = this.deadlines.peekDeadline();
+    const expiry = this.expiries.peekDeadline();
+    return expiry === undefined || (deadline !== undefined && deadline <= expiry) ? deadline : expiry;
+  }
+
+  /** The keys whose creating write named `owner` (a scan: MemoryStore keeps no index of its own). */
+  userKeys(owner: string): string[] {
+    const keys: string[] = [];
+    for (const cache of this.caches())
+      for (const [key, entry] of cache.entries()) if (entry.owner === owner) keys.push(key);
+    return keys.filter((key) => this.get(key) !== undefined);
+  }
+
+  forget(key: string, owner?: string): Forgotten {
+    const record = this.get(key) !== undefined;
+    if (owner === key)
+      for (const cache of this.caches())
+        for (const entry of cache.values()) if (entry.owner === owner) entry.owner = undefined;
+    this.cache(key).delete(key);
+    this.turns.set(key, undefined);
+    let quarantined = 0;
+    for (const [name, copy] of [...this.quarantined.entries()]) {
+      if (copy.key !== key) continue;
+      this.quarantined.delete(name);
+      quarantined++;
+    }
+    return { record, quarantined };
+  }
+
+  quarantinedOf(key: string): StoredRecord[] {
+    return this.quarantinedRecords()
+      .filter((copy) => copy.key === key)
+      .map((copy) => copy.record);
   }
 
   /** The session keys held now (a snapshot: ending them while iterating is safe). */
@@ -272,6 +331,30 @@ export class MemoryStore implements SessionStore {
 
   private cache(key: string): LRUCache<string, SessionEntry> | LRUCache<string, DataEntry> {
     return key.startsWith(SESSION_PREFIX) ? this.sessions : this.data;
+  }
+
+  private caches(): LRUCache<string, Entry>[] {
+    return [this.sessions, this.data] as LRUCache<string, Entry>[];
+  }
+
+  private expire(key: string, ttlMs: number | null): void {
+    if (ttlMs === null) return this.unexpire(key);
+    let expiry = this.expiring.get(key);
+    if (expiry === undefined) this.expiring.set(key, (expiry = new Expiry(key)));
+    this.expiries.set(expiry, Date.now() + ttlMs);
+  }
+
+  private unexpire(key: string): void {
+    const expiry = this.expiring.get(key);
+    if (expiry === undefined) return;
+    this.expiries.remove(expiry);
+    this.expiring.delete(key);
+  }
+
+  /** Drops `key` now if its `ttlMs` ran out (a read must not see it, a create must not conflict with it). */
+  private purgeIfExpired(key: string): void {
+    const expiry = this.expiring.get(key);
+    if (expiry !== undefined && this.expiries.deadlineOf(expiry)! <= Date.now()) this.cache(key).delete(key);
   }
 
   private schedule(entry: SessionEntry, idleMs: number | null | undefined): void {
