@@ -15,7 +15,7 @@
 //   a built-in prompt's id is its number (0 text, 1 number, 2 confirm, 3 choice, 4 time, 5 attachment);
 // - previousDialog: [id, type], or [id, type, name] when the name is not the id; a built-in prompt's is its number;
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
-//   entitiesVersion), or 0.
+//   entitiesVersion, retained), or 0.
 // Format 2 (the same but for lastActiveAt, the address and the prompt numbers) and format 1 (the object form that
 // sessionStateSchema describes) are still read.
 import { PalaverError } from './errors';
@@ -36,7 +36,7 @@ const BUILT_IN: readonly { readonly name: string; readonly id: string; readonly 
 );
 const BUILT_IN_NUMBER = new Map<string, number>(BUILT_IN.map((dialog, i) => [dialog.id, i]));
 const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);
-const RARE = ['locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesVersion'] as const;
+const RARE = ['locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesVersion', 'retained'] as const;
 
 type DialogInstance = SessionStateRecord['stack'][number];
 
@@ -323,7 +323,7 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
     } else if (!(RARE as readonly string[]).includes(name))
       bad(13, 'rest', `an object of ${RARE.join(', ')} (it holds "${name}")`);
   }
-  const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion } = rest;
+  const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion, retained } = rest;
   if (locale !== undefined) {
     if (typeof locale !== 'string') bad(13, 'rest.locale', 'a string');
     state.locale = locale as string;
@@ -350,5 +350,9 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
   if (entitiesVersion !== undefined) {
     if (!isCount(entitiesVersion)) bad(13, 'rest.entitiesVersion', 'a non-negative integer');
     state.entitiesVersion = entitiesVersion as number;
+  }
+  if (retained !== undefined) {
+    if (!Number.isFinite(retained)) bad(13, 'rest.retained', 'a number');
+    state.retained = retained as number;
   }
 }

@@ -5,6 +5,7 @@ export { SessionManager } from './manager';
 export type { SessionManagerOptions, SessionManagerEvents, TurnResult } from './manager';
 export { Session } from './session';
 export type { NewSessionOptions } from './session';
+export type { RetentionOptions, Duration } from './manager/data-retention';
 
 // Idle nudges, typed retention, analytics
 export type { NudgeOptions, DialogIdleOptions } from './nudge';

@@ -121,6 +121,8 @@ export const sessionStateSchema = z.object({
   nudges: z.object({ at: z.number(), count: z.number().int().nonnegative() }).optional(),
   /** The version of the entity shapes (the highest key of the `migrations` option) the entities were written in. */
   entitiesVersion: z.number().int().nonnegative().optional(),
+  /** When the `retention` option last renewed the expiries of this session's records (once per refresh interval). */
+  retained: z.number().optional(),
 });
 
 /** A data bag stored on its own key (userData, conversationData). */

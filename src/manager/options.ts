@@ -7,6 +7,7 @@ import { formatText } from '../format';
 import { toOutgoing } from '../outgoing';
 import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outbox';
 import { nudgeSchema, type NudgeOptions } from '../nudge';
+import { resolveRetention, retentionOptionSchema, type DataRetention, type RetentionOptions } from './data-retention';
 import { entitiesOptionSchema, migrationsOptionSchema, type EntityMigrations, type EntitySpec } from '../retention';
 import { outgoingMessageSchema, parseOrThrow } from '../schema';
 import type { Session } from '../session';
@@ -111,6 +112,17 @@ export interface SessionManagerOptions<
   entities?: { [K in keyof E]?: EntitySpec<E[K]> };
   /** Upgrades of stored entities: `migrations[n]` turns version `n - 1` into `n`; the highest key is the current version. */
   migrations?: EntityMigrations;
+  /**
+   * How long data stays after the user's last message, then it is deleted: `userData`, `conversationData`, and the
+   * entities `kept` across sessions (with the session record that holds them). Durations in ms or as `'365d'`,
+   * `'12h'`, `'30m'`. On Redis the keys expire; in memory the scheduler drops them. A record is deleted no sooner than
+   * its retention after the user's last message and at most a tenth of the shortest retention (a day at most) later.
+   * See `docs/operations/privacy.md`.
+   * @default no limit: data is kept until the bot deletes it
+   * @example
+   * retention: { userData: '365d', conversationData: '90d', kept: '365d' }
+   */
+  retention?: RetentionOptions;
 }
 
 /** The longest delay setTimeout keeps; past it Node fires after 1 ms, so a longer delay option is refused. */
@@ -185,6 +197,7 @@ const optionsSchema = z
     nudge: nudgeSchema.optional(),
     entities: entitiesOptionSchema.optional(),
     migrations: migrationsOptionSchema.optional(),
+    retention: retentionOptionSchema.optional(),
   })
   .strict();
 
@@ -228,6 +241,8 @@ export interface Settings {
   readonly nudge: NudgeOptions<AnySession> | undefined;
   readonly entities: AnyOptions['entities'];
   readonly migrations: EntityMigrations | undefined;
+  /** The `retention` option in ms; `undefined` when it sets nothing. */
+  readonly retention: DataRetention | undefined;
 }
 
 /**
@@ -276,6 +291,7 @@ export function resolveSettings(options: AnyOptions): Settings {
     nudge: options.nudge as NudgeOptions<AnySession> | undefined,
     entities: options.entities,
     migrations: options.migrations,
+    retention: resolveRetention(options.retention),
   };
 }
 
