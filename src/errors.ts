@@ -28,6 +28,7 @@
  * - `DIALOG_FAILED`: a dialog or waterfall step threw; the conversation was ended and the user told.
  * - `CLOSED`: the manager was closed; it takes no more turns.
  * - `MISSING_DEPENDENCY`: a feature needs an optional package that is not installed (the message names the command).
+ * - `NOT_SUPPORTED`: the store lacks what a call needs (`forgetUser` and `exportUser` need `userKeys` and `forget`).
  */
 export type PalaverErrorCode =
   | 'INVALID_OPTIONS'
@@ -55,7 +56,8 @@ export type PalaverErrorCode =
   | 'HOOK_FAILED'
   | 'DIALOG_FAILED'
   | 'CLOSED'
-  | 'MISSING_DEPENDENCY';
+  | 'MISSING_DEPENDENCY'
+  | 'NOT_SUPPORTED';
 
 /** The one error class palaver throws; `code` is stable, `cause` keeps the underlying error. */
 export class PalaverError extends Error {

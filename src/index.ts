@@ -3,6 +3,7 @@
 // Running a bot
 export { SessionManager } from './manager';
 export type { SessionManagerOptions, SessionManagerEvents, TurnResult } from './manager';
+export type { ForgetResult, UserExport, UserRef } from './manager';
 export { Session } from './session';
 export type { NewSessionOptions } from './session';
 export type { RetentionOptions, Duration } from './manager/data-retention';
