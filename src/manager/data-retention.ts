@@ -118,16 +118,17 @@ export function lifecycleWrites(
     let ttlMs: number | undefined;
     let writeOwner: string | undefined;
     if (write.key === key) {
-      if (created || write.data === null) writeOwner = ownerKey();
       ttlMs = sessionTtl(retention, state, created || refresh, context.now);
+      // With its expiry the index's is renewed too: the index outlives every key it lists.
+      if (created || write.data === null || ttlMs !== undefined) writeOwner = ownerKey();
     } else if (write.key === userKey) {
       wroteUser = true;
       ttlMs = created || refresh ? grown(retention?.userData, retention) : undefined;
     } else if (write.key === conversationKey) {
       wroteConversation = true;
       // A group's conversationData is not the user's alone: no user's index lists it (see docs/operations/privacy.md).
-      if (created && state.address.conversation.isGroup !== true) writeOwner = ownerKey();
       ttlMs = created || refresh ? grown(retention?.conversationData, retention) : undefined;
+      if ((created || ttlMs !== undefined) && state.address.conversation.isGroup !== true) writeOwner = ownerKey();
     }
     if (ttlMs !== undefined || writeOwner !== undefined) {
       writes[i] = {
