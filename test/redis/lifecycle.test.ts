@@ -114,6 +114,29 @@ describeRedis('the data lifecycle on RedisStore', () => {
     expect(without).toEqual(['ttl:claims', 'ttl:deadlines'].filter((key) => keys.includes(key)));
   });
 
+  it('ends each of 1,000 lazy sessions once when two processes sweep them from a cron at the same time', async () => {
+    const ends: string[] = [];
+    const options = {
+      closePolicy: 'lazy' as const,
+      onSessionEnd: (session: { info: { id: string } }) => void ends.push(session.info.id),
+    };
+    const a = dataBot('lazy', options);
+    const b = dataBot('lazy', options);
+    for (let i = 0; i < 1000; i++) await a.bot.receive({ address: at(`u${i}`, `dm-u${i}`), text: 'hi' });
+    const later = Date.now() + 31 * 60_000;
+    const started = Date.now();
+    const [first, second] = await Promise.all([a.bot.sweepExpired(later), b.bot.sweepExpired(later)]);
+    const took = Date.now() - started;
+    const again = await a.bot.sweepExpired(later);
+    console.log(`[lifecycle] 1,000 lazy sessions swept by two processes in ${took} ms (${first} + ${second})`);
+    expect({ swept: first + second, again, ends: ends.length, distinct: new Set(ends).size }).toEqual({
+      swept: 1000,
+      again: 0,
+      ends: 1000,
+      distinct: 1000,
+    });
+  });
+
   it('deletes data past its retention, and keeps the data of a user who stays active', async () => {
     const { bot, store } = dataBot('ret', { retention: { userData: 400, kept: 400 } });
     await bot.receive({ address: at('idle', 'dm-idle'), text: 'user blue' });
