@@ -28,6 +28,8 @@
  * - `DIALOG_FAILED`: a dialog or waterfall step threw; the conversation was ended and the user told.
  * - `CLOSED`: the manager was closed; it takes no more turns.
  * - `MISSING_DEPENDENCY`: a feature needs an optional package that is not installed (the message names the command).
+ * - `RECOGNIZER_FAILED`: a recognizer threw, returned something that is not a result, or exceeded `recognizerTimeout`;
+ *   the turn went on without it.
  * - `NOT_SUPPORTED`: the store lacks what a call needs (`forgetUser` and `exportUser` need `userKeys` and `forget`).
  */
 export type PalaverErrorCode =
@@ -57,6 +59,7 @@ export type PalaverErrorCode =
   | 'DIALOG_FAILED'
   | 'CLOSED'
   | 'MISSING_DEPENDENCY'
+  | 'RECOGNIZER_FAILED'
   | 'NOT_SUPPORTED';
 
 /** The one error class palaver throws; `code` is stable, `cause` keeps the underlying error. */

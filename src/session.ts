@@ -19,6 +19,7 @@ import { findFromTop } from './dialogs/stack';
 import { messageSchema, parseOrThrow, setOwn, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 import { plainMessage } from './validate';
+import { languageOf, type Nlp } from './recognizers';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends object = JsonObject> {
@@ -81,6 +82,7 @@ export interface TurnContext {
   topChanged(previous: DialogInstance | undefined): void;
   /** Writes a trace line for this session; `undefined` when tracing is off. */
   readonly trace: ((line: string) => void) | undefined;
+  readonly nlp: Nlp | undefined; // what the recognizers found in the turn's message
 }
 
 /**
@@ -198,6 +200,9 @@ export class Session<
       timeout: this.timeout,
       currentDialogState: top === undefined ? undefined : host.registry.state(top.id),
       previousDialogState: state.previousDialogState,
+      nlp: turn.nlp,
+      preferredLanguage: state.preferredLanguage ?? languageOf(state.locale ?? host.defaultLocale),
+      taskIntent: state.taskIntent,
     };
   }
 
@@ -248,7 +253,8 @@ export class Session<
   /**
    * Saves the state so far, then delivers the replies so far, ahead of the rest of the turn. Resolves once they are
    * delivered; rejects with a `DeliveryError` (code `DELIVERY_FAILED`, also emitted as an `error` event) when delivery
-   * kept failing, or with the store's error when saving failed. `done`, if given, is called the same way (v3's callback).
+   * kept failing, or with the store's error when saving failed (its replies then stay in the turn and go out, first,
+   * with the turn's next save that holds). `done`, if given, is called the same way (v3's callback).
    * Prompts and `endConversation` flush by themselves; call this for replies that must go out before slow work.
    * The turn does not end before the save is done, even when the promise is not awaited. After the turn has ended
    * there is nothing left to save: it resolves once what was sent since is delivered.
@@ -537,5 +543,8 @@ class Internals implements DialogHostInternals {
 
   saving(): Promise<unknown> | undefined {
     return this.turn.saving;
+  }
+  beganTask(intent: string): void {
+    this.state.taskIntent = intent;
   }
 }

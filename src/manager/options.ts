@@ -9,6 +9,7 @@ import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outb
 import { nudgeSchema, type NudgeOptions } from '../nudge';
 import { resolveRetention, retentionOptionSchema, type DataRetention, type RetentionOptions } from './data-retention';
 import { entitiesOptionSchema, migrationsOptionSchema, type EntityMigrations, type EntitySpec } from '../retention';
+import { sameIntent } from '../recognizers';
 import { outgoingMessageSchema, parseOrThrow } from '../schema';
 import type { Session } from '../session';
 import { MemoryStore } from '../stores/memory';
@@ -39,8 +40,12 @@ export interface SessionManagerOptions<
   timeout?: number;
   /** How idle sessions close. @default 'proactive' */
   closePolicy?: ClosePolicy;
-  /** Lazy policy: return true to let an expired session continue with this message (for example: the same intent continues). */
-  continueIf?: (session: Session<E, U, C, P>, message: IncomingMessage) => Awaitable<boolean>;
+  /**
+   * Lazy policy: return true to let an expired session continue with this message. `'sameIntent'` (Kore.ai's rule): it
+   * continues when the message's intent is the one its current task began with (`session.info.taskIntent`), and a new
+   * session starts for a new intent or when nothing is recognized.
+   */
+  continueIf?: ((session: Session<E, U, C, P>, message: IncomingMessage) => Awaitable<boolean>) | 'sameIntent';
   /**
    * Sent to the saved address when the proactive scheduler closes a session: text, a message, a `Message` builder, or a
    * function of the ending session that returns one (or nothing, to say nothing).
@@ -112,6 +117,15 @@ export interface SessionManagerOptions<
   entities?: { [K in keyof E]?: EntitySpec<E[K]> };
   /** Upgrades of stored entities: `migrations[n]` turns version `n - 1` into `n`; the highest key is the current version. */
   migrations?: EntityMigrations;
+  /** How long a recognizer may take, in ms; past it the turn goes on without it (`RECOGNIZER_FAILED`). @default 5000 */
+  recognizerTimeout?: number;
+  /**
+   * `'parallel'`: every recognizer runs at once and the best score wins. `'series'`: one after another in the order
+   * added, stopping at the first result that scores `recognizeStopScore` or more. @default 'parallel'
+   */
+  recognizeOrder?: 'parallel' | 'series';
+  /** With `recognizeOrder: 'series'`: the score at which the remaining recognizers are not asked. @default 0.9 */
+  recognizeStopScore?: number;
   /**
    * How long data stays after the user's last message, then it is deleted: `userData`, `conversationData`, and the
    * entities `kept` across sessions (with the session record that holds them). Durations in ms or as `'365d'`,
@@ -148,7 +162,11 @@ const optionsSchema = z
       .optional(),
     timeout: z.number().int().positive().optional(),
     closePolicy: z.enum(['proactive', 'lazy']).optional(),
-    continueIf: fn.optional(),
+    continueIf: z
+      .custom<unknown>((v) => typeof v === 'function' || v === 'sameIntent', {
+        message: "must be a function or 'sameIntent'",
+      })
+      .optional(),
     // One check rather than a union, so that the error says what the message may be instead of every shape it tried.
     closeMessage: z
       .custom<unknown>(
@@ -197,6 +215,9 @@ const optionsSchema = z
     nudge: nudgeSchema.optional(),
     entities: entitiesOptionSchema.optional(),
     migrations: migrationsOptionSchema.optional(),
+    recognizerTimeout: timerDelay.int().positive().optional(),
+    recognizeOrder: z.enum(['parallel', 'series']).optional(),
+    recognizeStopScore: z.number().min(0).max(1).optional(),
     retention: retentionOptionSchema.optional(),
   })
   .strict();
@@ -241,6 +262,9 @@ export interface Settings {
   readonly nudge: NudgeOptions<AnySession> | undefined;
   readonly entities: AnyOptions['entities'];
   readonly migrations: EntityMigrations | undefined;
+  readonly recognizerTimeout: number;
+  readonly recognizeOrder: 'parallel' | 'series';
+  readonly recognizeStopScore: number;
   /** The `retention` option in ms; `undefined` when it sets nothing. */
   readonly retention: DataRetention | undefined;
 }
@@ -257,7 +281,7 @@ export function resolveSettings(options: AnyOptions): Settings {
     store,
     timeout: options.timeout ?? 30 * 60_000,
     proactive: (options.closePolicy ?? 'proactive') === 'proactive',
-    continueIf: options.continueIf,
+    continueIf: options.continueIf === 'sameIntent' ? sameIntent : options.continueIf,
     closeMessage:
       options.closeMessage === undefined || typeof options.closeMessage === 'function'
         ? (options.closeMessage as Settings['closeMessage'])
@@ -291,6 +315,9 @@ export function resolveSettings(options: AnyOptions): Settings {
     nudge: options.nudge as NudgeOptions<AnySession> | undefined,
     entities: options.entities,
     migrations: options.migrations,
+    recognizerTimeout: options.recognizerTimeout ?? 5000,
+    recognizeOrder: options.recognizeOrder ?? 'parallel',
+    recognizeStopScore: options.recognizeStopScore ?? 0.9,
     retention: resolveRetention(options.retention),
   };
 }

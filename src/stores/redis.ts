@@ -58,6 +58,8 @@ export interface RedisScriptClient {
 export interface NodeRedisClient {
   evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** node-redis v6 and later: the same client with other per-command options. */
+  withCommandOptions?(options: { timeout?: number }): NodeRedisClient;
 }
 
 /** Options of {@link RedisStore}: give exactly one of `url`, `redis` and `client`. */
@@ -82,6 +84,13 @@ export interface RedisStoreOptions {
   tombstoneTtl?: number;
   /** How long a quarantined record (stored state that could not be read back) is kept, in ms. @default 604_800_000 (7 days) */
   quarantineTtl?: number;
+  /**
+   * How long Redis keeps a session record past its idle deadline, in ms: every session record with a deadline expires
+   * `idle + sessionGrace` after its last write, so sessions that no sweeper ends (every bot process stopped for good)
+   * do not fill Redis. Give a sweeper that long to end a due session (run `onSessionEnd`); one that comes later finds
+   * it gone. @default 259_200_000 (3 days)
+   */
+  sessionGrace?: number;
 }
 
 const ms = z.number().int().positive();
@@ -105,6 +114,7 @@ const optionsSchema = z
     claimTimeout: ms.optional(),
     tombstoneTtl: ms.optional(),
     quarantineTtl: ms.optional(),
+    sessionGrace: ms.optional(),
   })
   .strict()
   .refine((o) => [o.url, o.redis, o.client].filter((v) => v !== undefined).length === 1, {
@@ -116,7 +126,10 @@ function messageOf(error: unknown): string {
 }
 
 /** Adapts a node-redis client: EVALSHA, and EVAL when Redis does not know the script yet (first use, after a restart). */
-export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
+export function nodeRedisClient(client: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
+  // node-redis 6 arms a timer of its own for every command (5 s unless configured: an `AbortSignal.timeout`, which
+  // costs the client more CPU than the script call itself). The store bounds each call by `commandTimeout` already.
+  const redis = client.withCommandOptions?.({ timeout: 0 }) ?? client;
   return {
     async run(script, keys, args) {
       const options = { keys: [...keys], arguments: [...args] };
@@ -134,9 +147,11 @@ export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<vo
 /**
  * Sessions in Redis, shared by every bot process that uses the same Redis and prefix (`palaver/redis`).
  *
- * - Each commit is one Lua script: it checks versions and generations, writes the JSON, bumps the versions, and files
- *   the session's deadline in a sorted set on Redis's own clock (`TIME`). A retried commit with the same turn id is
- *   recognized and not applied twice.
+ * - Each commit is one Lua script: it checks versions and generations, writes the JSON, bumps the versions, and sets
+ *   the session record to expire `sessionGrace` after its idle deadline, on Redis's own clock. A sorted set keeps a
+ *   lower bound of every deadline (filed when a session starts or its idle time shrinks), which the claim script
+ *   checks against the record and files again when it has moved. A retried commit with the same turn id is recognized
+ *   and not applied twice.
  * - A unit of work is two scripts: `open` takes the session's lease (`SET NX GET PX`; extended when the same manager
  *   holds it already) and reads the session, userData and conversationData records; `commit` writes and gives the
  *   lease up. The lease serializes turns across processes; the compare-and-set commit stays the fence.
@@ -161,6 +176,9 @@ export class RedisStore implements SessionStore {
   private readonly claimTimeout: number;
   private readonly tombstoneTtl: number;
   private readonly quarantineTtl: number;
+  private readonly sessionGrace: string;
+  /** The lease time of this store's last open: a commit that finds another holder's lease gives it back for that long. */
+  private leaseTtl = '5000';
   private readonly connected: Promise<void>;
   /** Until the store's own client first connects, calls wait for it (bounded by `commandTimeout`) instead of failing. */
   private connecting: Promise<void> | undefined;
@@ -177,6 +195,7 @@ export class RedisStore implements SessionStore {
     this.claimTimeout = parsed.claimTimeout ?? 10_000;
     this.tombstoneTtl = parsed.tombstoneTtl ?? 60_000;
     this.quarantineTtl = parsed.quarantineTtl ?? 7 * 24 * 3_600_000;
+    this.sessionGrace = String(parsed.sessionGrace ?? 3 * 24 * 3_600_000);
     this.owned = parsed.url !== undefined;
     if (parsed.url !== undefined) {
       const redis = createClient({
@@ -248,6 +267,7 @@ export class RedisStore implements SessionStore {
   async open(keys: readonly string[], options: OpenOptions = {}): Promise<OpenResult> {
     const lease = options.lease;
     const first = keys[0] ?? '';
+    if (lease !== undefined) this.leaseTtl = String(lease.ttlMs);
     const reply = (await this.call(
       OPEN,
       [this.leaseKey(first), ...keys.map((key) => this.recordKey(key))],
@@ -273,7 +293,7 @@ export class RedisStore implements SessionStore {
     if (writes.length === 0 && release === undefined) return { ok: true, versions: [] };
     const turnId = options.turnId ?? '';
     const keys = [this.deadlinesKey, this.claimsKey, this.leaseKey(release?.key ?? writes[0]!.key)];
-    const args = [turnId, String(this.tombstoneTtl), release?.token ?? ''];
+    const args = [turnId, String(this.tombstoneTtl), release?.token ?? '', this.leaseTtl, this.sessionGrace];
     for (const write of writes) {
       keys.push(this.recordKey(write.key), this.recordKey(write.key) + ':tomb');
       args.push(
@@ -403,17 +423,15 @@ export class RedisStore implements SessionStore {
 
   /** The quarantined copies of `key` still kept. */
   async quarantinedOf(key: string): Promise<readonly StoredRecord[]> {
-    const recordKey = this.recordKey(key);
-    const reply = (await this.call(
-      QUARANTINED,
-      [recordKey, `${recordKey}:quarantined`],
-      [],
-      `reading the quarantined copies of "${key}"`,
-    )) as [string, string][];
-    return reply.map(([name, data]) => {
-      const [version, generation] = name.split('.');
-      return { data, version: Number(version), generation: Number(generation) };
-    });
+    const at = this.recordKey(key);
+    const doing = `reading the quarantined copies of "${key}"`;
+    const reply = (await this.call(QUARANTINED, [at, `${at}:quarantined`], [], doing)) as [string, string][];
+    // A copy's name is `<version>.<generation>`.
+    return reply.map(([name, data]) => ({
+      data,
+      version: Number(name.split('.')[0]),
+      generation: Number(name.split('.')[1]),
+    }));
   }
 
   /** Closes the connection if the store opened it (a client you passed in stays open). */

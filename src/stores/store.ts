@@ -28,6 +28,8 @@ export interface CommitWrite {
   /**
    * The key expires this many ms after this write (on the store's clock), whatever is written later without a `ttlMs`:
    * how the `retention` option reaches the store. `null`: the key no longer expires. Absent: its expiry stays as it is.
+   * A session record written with a deadline may expire on the store's own terms instead (RedisStore: `sessionGrace`
+   * after its deadline); its `ttlMs` then still keeps its owner's index.
    */
   readonly ttlMs?: number | null;
   /**
