@@ -15,7 +15,7 @@
 //   a built-in prompt's id is its number (0 text, 1 number, 2 confirm, 3 choice, 4 time, 5 attachment);
 // - previousDialog: [id, type], or [id, type, name] when the name is not the id; a built-in prompt's is its number;
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
-//   entitiesVersion, taskIntent, preferredLanguage, history), or 0;
+//   entitiesVersion, taskIntent, preferredLanguage, retained, history), or 0;
 // - rest.history (the `history` option's transcript): entries [role, at, text] plus [attachments] when it has any;
 //   role 0 is the user, 1 the bot; 2 and 3 the same with `at` as the step from the entry before.
 // Format 2 (the same but for lastActiveAt, the address and the prompt numbers) and format 1 (the object form that
@@ -47,6 +47,7 @@ const RARE = [
   'entitiesVersion',
   'taskIntent',
   'preferredLanguage',
+  'retained',
 ] as const;
 
 type DialogInstance = SessionStateRecord['stack'][number];
@@ -392,7 +393,7 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
     } else if (!(RARE as readonly string[]).includes(name))
       bad(13, 'rest', `an object of ${RARE.join(', ')}${latest ? ', history' : ''} (it holds "${name}")`);
   }
-  const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion } = rest;
+  const { locale, timeout, entityExpiry, ended, nudges, entitiesVersion, retained } = rest;
   if (locale !== undefined) {
     if (typeof locale !== 'string') bad(13, 'rest.locale', 'a string');
     state.locale = locale as string;
@@ -419,6 +420,10 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
   if (entitiesVersion !== undefined) {
     if (!isCount(entitiesVersion)) bad(13, 'rest.entitiesVersion', 'a non-negative integer');
     state.entitiesVersion = entitiesVersion as number;
+  }
+  if (retained !== undefined) {
+    if (!Number.isFinite(retained)) bad(13, 'rest.retained', 'a number');
+    state.retained = retained as number;
   }
   readRecognized(rest, state, bad);
 }

@@ -30,6 +30,7 @@
  * - `MISSING_DEPENDENCY`: a feature needs an optional package that is not installed (the message names the command).
  * - `RECOGNIZER_FAILED`: a recognizer threw, returned something that is not a result, or exceeded `recognizerTimeout`;
  *   the turn went on without it.
+ * - `NOT_SUPPORTED`: the store lacks what a call needs (`forgetUser` and `exportUser` need `userKeys` and `forget`).
  */
 export type PalaverErrorCode =
   | 'INVALID_OPTIONS'
@@ -58,7 +59,8 @@ export type PalaverErrorCode =
   | 'DIALOG_FAILED'
   | 'CLOSED'
   | 'MISSING_DEPENDENCY'
-  | 'RECOGNIZER_FAILED';
+  | 'RECOGNIZER_FAILED'
+  | 'NOT_SUPPORTED';
 
 /** The one error class palaver throws; `code` is stable, `cause` keeps the underlying error. */
 export class PalaverError extends Error {

@@ -3,8 +3,10 @@
 // Running a bot
 export { SessionManager } from './manager';
 export type { SessionManagerOptions, SessionManagerEvents, TurnResult } from './manager';
+export type { ForgetResult, UserExport, UserRef } from './manager';
 export { Session } from './session';
 export type { NewSessionOptions } from './session';
+export type { RetentionOptions, Duration } from './manager/data-retention';
 
 // Idle nudges, typed retention, analytics
 export type { NudgeOptions, DialogIdleOptions } from './nudge';
@@ -113,6 +115,7 @@ export type {
   OpenOptions,
   OpenResult,
   LeaseRequest,
+  Forgotten,
 } from './stores/store';
 export { decodeState, StateFormatError } from './codec';
 export type { SessionStateRecord as StoredSessionState } from './schema';

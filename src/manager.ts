@@ -16,6 +16,7 @@ import { Sweeper } from './manager/expiry';
 import { registerDialog, type DialogOptions } from './manager/dialogs';
 import { Engine } from './manager/turns';
 import { Coalescer, isMergeable, messageTurns } from './manager/coalesce';
+import { exportUser, forgetUser, type ForgetResult, type UserExport, type UserRef } from './manager/privacy';
 import { endUnit, evictedUnit, interjectUnit, messageTurn, startUnit, type TurnResult } from './manager/units';
 import { IdleLadder } from './nudge';
 import { Outbox } from './outbox';
@@ -35,6 +36,7 @@ export type { SessionManagerOptions } from './manager/options';
 export type { SessionManagerEvents } from './manager/events';
 export type { TurnResult } from './manager/units';
 export type { DialogOptions } from './manager/dialogs';
+export type { ForgetResult, UserExport, UserRef } from './manager/privacy';
 
 const END_REASONS: readonly EndReason[] = ['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown'];
 
@@ -101,7 +103,7 @@ export class SessionManager<
       reporter,
       retention,
       (state) => this.#engine.wakeAt(state),
-      (at) => this.#sweeper.scheduler.arm(at),
+      (at) => this.#sweeper.wake(at),
     );
     this.#gate = new TurnGate(settings, records);
     const idle =
@@ -319,8 +321,11 @@ export class SessionManager<
   }
 
   /**
-   * Looks for due sessions now and ends them (`proactive` policy). The scheduler calls this by itself; call it from a
-   * cron job or a serverless timer when no process stays up. Resolves to the number of sessions ended.
+   * Looks for sessions whose idle time ran out and ends them (reason `timeout`), under either close policy. With the
+   * `proactive` policy the scheduler calls this by itself; call it from a cron job or a serverless timer when no process
+   * stays up, or, with the `lazy` policy, to collect the sessions of users who never came back (no `closeMessage` is
+   * sent then). Resolves to the number of sessions ended.
+   * @throws PalaverError `INVALID_ARGUMENT` for a `now` that is not a finite number; `STORE_UNAVAILABLE`.
    */
   sweepExpired(now?: number): Promise<number> {
     return this.#sweeper.sweepExpired(now);
@@ -378,6 +383,33 @@ export class SessionManager<
   /** Counters this process keeps as it goes (no store access): live sessions, turns per second, ends by reason, turns. */
   stats(): ManagerStats {
     return this.#counters.snapshot(Date.now());
+  }
+
+  /**
+   * Forgets a user: deletes every session of theirs in every conversation (with its deadline and expiry claim), their
+   * `userData`, the `conversationData` of their one-to-one conversations (a group's is kept), the quarantined copies of
+   * those records, and the replies to them still waiting in this process's outbox. Each session is deleted under its
+   * turn lease, after the turns in flight; a message that comes later starts afresh. Resolves to what it deleted.
+   * See `docs/operations/privacy.md`.
+   * @throws PalaverError `INVALID_ARGUMENT` for something that names no user; `NOT_SUPPORTED` for a store without
+   * `userKeys` and `forget`; `LEASE_TIMEOUT`, `STORE_UNAVAILABLE` (call it again: what is deleted stays deleted).
+   * @example
+   * await bot.forgetUser({ channelId: 'telegram', userId: '42' }); // { sessions: 2, userData: 1, ... }
+   */
+  forgetUser(user: UserRef): Promise<ForgetResult> {
+    return forgetUser(this.#engine, user);
+  }
+
+  /**
+   * Every record palaver holds about a user, decoded, as one JSON object: their sessions in every conversation,
+   * `userData`, the `conversationData` of their one-to-one conversations, and quarantined copies.
+   * @throws PalaverError `INVALID_ARGUMENT`, `NOT_SUPPORTED`, `STORE_UNAVAILABLE` as `forgetUser`.
+   * @example
+   * const data = await bot.exportUser(address);
+   * res.json(data);
+   */
+  exportUser(user: UserRef): Promise<UserExport> {
+    return exportUser(this.#engine, user);
   }
 
   /**

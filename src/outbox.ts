@@ -103,6 +103,22 @@ export class Outbox {
     await Promise.all([...this.lanes.values()].map((lane) => lane.tail));
   }
 
+  /**
+   * Drops the replies waiting for their batching delay to addresses that `matches` (`forgetUser`); a batch already handed
+   * to `deliver` goes on. Returns how many replies it dropped.
+   */
+  discard(matches: (address: Address) => boolean): number {
+    let dropped = 0;
+    for (const lane of [...this.lanes.values()]) {
+      if (lane.pending.length === 0 || !matches(lane.address)) continue;
+      dropped += lane.pending.length;
+      lane.pending = [];
+      this.waiting.delete(lane.key);
+      if (lane.tail === undefined) this.release(lane);
+    }
+    return dropped;
+  }
+
   /** Addresses with replies waiting or in flight. */
   get activeLanes(): number {
     return this.lanes.size;

@@ -135,6 +135,8 @@ export const sessionStateSchema = z.object({
   preferredLanguage: z.string().min(1).optional(),
   /** The session transcript, oldest first (the `history` option); absent when the option is off. */
   history: z.array(historyEntrySchema).optional(),
+  /** When the `retention` option last renewed the expiries of this session's records (once per refresh interval). */
+  retained: z.number().optional(),
 });
 
 /** A data bag stored on its own key (userData, conversationData). */

@@ -5,7 +5,7 @@ import { describe, PalaverError } from '../errors';
 import { Scheduler } from '../scheduler';
 import type { ExpiryClaim } from '../stores/store';
 import type { Engine } from './turns';
-import { expireUnit } from './units';
+import { expireUnit, LAPSED } from './units';
 
 export class Sweeper {
   readonly scheduler: Scheduler;
@@ -16,14 +16,22 @@ export class Sweeper {
   #stopped = false;
   /** Claims whose session could not be ended (the store failed): the store has cleared their deadline, so the next sweeps retry them. */
   readonly #retry = new Map<string, ExpiryClaim>();
+  /**
+   * Lazy policy: claims the automatic sweep (which runs for nudges) took whose idle time had run out. It leaves the
+   * close to the next message, or to an explicit `sweepExpired()`, which ends these first.
+   */
+  readonly #lapsed = new Map<string, ExpiryClaim>();
 
   constructor(engine: Engine) {
     this.#engine = engine;
     this.scheduler = new Scheduler(() => void this.#sweep());
   }
 
-  /** Looks for due sessions now and ends them; resolves to the number ended. See `SessionManager.sweepExpired`. */
-  async sweepExpired(now?: number): Promise<number> {
+  /**
+   * Looks for due sessions now and ends them; resolves to the number ended. See `SessionManager.sweepExpired`.
+   * `explicit`: called by the bot rather than the scheduler, so that sessions of the lazy policy are ended too.
+   */
+  async sweepExpired(now?: number, explicit = true): Promise<number> {
     // NaN compares false with every deadline: a bad `now` would end every session.
     if (now !== undefined && !(typeof now === 'number' && Number.isFinite(now))) {
       throw new PalaverError(
@@ -37,21 +45,30 @@ export class Sweeper {
     const batch = Math.max(64, sweepConcurrency * 4);
     let ended = 0;
     let retried = [...this.#retry.values()];
+    if (explicit && this.#lapsed.size > 0) {
+      retried.push(...this.#lapsed.values());
+      this.#lapsed.clear();
+    }
     for (;;) {
       const due = await store.claimDue(batch, now);
       engine.gate.retryReleases();
       const claims = retried.length === 0 ? due : [...retried, ...due];
       retried = [];
       if (claims.length === 0) return ended;
-      ended += await this.#endAll(claims, now);
+      ended += await this.#endAll(claims, now, explicit);
       if (due.length < batch) return ended;
     }
   }
 
+  /** A commit filed a deadline at `at`: wakes the scheduler for it, when sweeps run by themselves. */
+  wake(at: number): void {
+    if (this.#automatic()) this.scheduler.arm(at);
+  }
+
   /** Arms the scheduler for the next deadline (stores that know it) or the next poll. */
   rearm(): void {
-    const { settings, idle } = { settings: this.#engine.settings, idle: this.#engine.idle };
-    if (this.#stopped || (!settings.proactive && idle === undefined)) return;
+    const settings = this.#engine.settings;
+    if (this.#stopped || !this.#automatic()) return;
     const store = settings.store;
     const interval = settings.sweepInterval;
     const now = Date.now();
@@ -72,8 +89,13 @@ export class Sweeper {
     this.scheduler.stop();
   }
 
+  /** Sweeps run by themselves: with the proactive policy, and for nudges (which the lazy policy sends on time too). */
+  #automatic(): boolean {
+    return this.#engine.settings.proactive || this.#engine.idle !== undefined;
+  }
+
   /** Ends `claims`, `sweepConcurrency` at a time, holding the claims not yet done; resolves to how many it ended. */
-  async #endAll(claims: readonly ExpiryClaim[], now: number | undefined): Promise<number> {
+  async #endAll(claims: readonly ExpiryClaim[], now: number | undefined, explicit: boolean): Promise<number> {
     const engine = this.#engine;
     const pending = new Set(claims.map((claim) => claim.key));
     const stopHolding = this.#hold(claims, pending);
@@ -82,7 +104,7 @@ export class Sweeper {
     const worker = async (): Promise<void> => {
       while (next < claims.length) {
         const claim = claims[next++]!;
-        if (await this.#end(claim, now)) ended++;
+        if (await this.#end(claim, now, explicit)) ended++;
         pending.delete(claim.key);
       }
     };
@@ -115,15 +137,18 @@ export class Sweeper {
     return () => clearInterval(timer);
   }
 
-  async #end(claim: ExpiryClaim, now: number | undefined): Promise<boolean> {
+  async #end(claim: ExpiryClaim, now: number | undefined, explicit: boolean): Promise<boolean> {
     const engine = this.#engine;
     const key = claim.key;
+    // A lapsed claim that lapsed in the store too (Redis) comes back to each automatic sweep: it is parked already.
+    if (!explicit && this.#lapsed.get(key)?.generation === claim.generation) return false;
     try {
       const done = await engine.gate.run(key, () =>
-        engine.transact(key, undefined, 'its expiry', (unit) => expireUnit(engine, unit, claim, now)),
+        engine.transact(key, undefined, 'its expiry', (unit) => expireUnit(engine, unit, claim, now, explicit)),
       );
       this.#retry.delete(key);
-      return done;
+      if (done === LAPSED) this.#lapsed.set(key, claim);
+      return done === true;
     } catch (error) {
       // Reported once per claim, and kept: a failed expiry is tried again, never dropped (the session would stay forever).
       if (!this.#retry.has(key)) engine.reporter.fail(error, 'STORE_UNAVAILABLE', 'expiring a session');
@@ -141,7 +166,7 @@ export class Sweeper {
     try {
       do {
         this.#again = false;
-        await this.sweepExpired();
+        await this.sweepExpired(undefined, false);
       } while (this.#again);
       this.#failing = false;
     } catch (error) {

@@ -8,6 +8,7 @@ import type { HistorySettings } from '../history';
 import { toOutgoing } from '../outgoing';
 import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outbox';
 import { nudgeSchema, type NudgeOptions } from '../nudge';
+import { resolveRetention, retentionOptionSchema, type DataRetention, type RetentionOptions } from './data-retention';
 import { entitiesOptionSchema, migrationsOptionSchema, type EntityMigrations, type EntitySpec } from '../retention';
 import { sameIntent } from '../recognizers';
 import { outgoingMessageSchema, parseOrThrow } from '../schema';
@@ -147,6 +148,17 @@ export interface SessionManagerOptions<
    * `maxStateBytes`. Off by default. See `docs/guides/coalescing-and-history.md`.
    */
   history?: { max?: number; maxChars?: number; keep?: boolean };
+  /**
+   * How long data stays after the user's last message, then it is deleted: `userData`, `conversationData`, and the
+   * entities `kept` across sessions (with the session record that holds them). Durations in ms or as `'365d'`,
+   * `'12h'`, `'30m'`. On Redis the keys expire; in memory the scheduler drops them. A record is deleted no sooner than
+   * its retention after the user's last message and at most a tenth of the shortest retention (a day at most) later.
+   * See `docs/operations/privacy.md`.
+   * @default no limit: data is kept until the bot deletes it
+   * @example
+   * retention: { userData: '365d', conversationData: '90d', kept: '365d' }
+   */
+  retention?: RetentionOptions;
 }
 
 /** The longest delay setTimeout keeps; past it Node fires after 1 ms, so a longer delay option is refused. */
@@ -257,6 +269,7 @@ const optionsSchema = z
       })
       .strict()
       .optional(),
+    retention: retentionOptionSchema.optional(),
   })
   .strict();
 
@@ -307,6 +320,8 @@ export interface Settings {
   readonly recognizeStopScore: number;
   readonly coalesce: CoalesceSettings | undefined;
   readonly history: HistorySettings | undefined;
+  /** The `retention` option in ms; `undefined` when it sets nothing. */
+  readonly retention: DataRetention | undefined;
 }
 
 /**
@@ -365,6 +380,7 @@ export function resolveSettings(options: AnyOptions): Settings {
       options.history === undefined
         ? undefined
         : { max: options.history.max ?? 20, maxChars: options.history.maxChars, keep: options.history.keep === true },
+    retention: resolveRetention(options.retention),
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type StoredRecord,
 } from '../stores/store';
 import { isThenable, type Address, type Awaitable, type JsonObject } from '../types';
+import { lifecycleWrites, refreshDue } from './data-retention';
 import type { Reporter } from './events';
 import { newTurnId } from './lifecycle';
 import type { Settings } from './options';
@@ -196,6 +197,9 @@ export class Records {
     const { state } = changes;
     if (this.#retention !== undefined) this.#retention.stamp(state, Date.now());
     if (state.nudges !== undefined && state.nudges.at !== state.lastActiveAt) delete state.nudges; // the user came back
+    const lifecycle = this.#settings.retention;
+    const now = lifecycle === undefined ? 0 : Date.now();
+    const refresh = refreshDue(lifecycle, state, now);
     const data = this.serialize(state, `Session "${key}"`, key);
     const active = state.id !== undefined;
     const wake = active ? this.#wakeAt(state) : undefined;
@@ -226,6 +230,18 @@ export class Records {
       if (conversationJson !== (expected.conversationData ?? '{}')) {
         writes.push({ key: conversationKey, expected: expected.conversation, data: conversationJson });
       }
+    }
+    if (lifecycle !== undefined || createsOrDeletes(writes)) {
+      lifecycleWrites(lifecycle, writes, {
+        key,
+        state,
+        refresh,
+        now,
+        userKey,
+        conversationKey,
+        user: { expected: expected.user, data: expected.userData },
+        conversation: { expected: expected.conversation, data: expected.conversationData },
+      });
     }
     if (writes.length === 0 && release === undefined) return true;
     let pending: Awaitable<CommitResult>;
@@ -432,6 +448,12 @@ function checkRecord(value: StoredRecord | null | undefined, key: string): Store
     );
   }
   return value;
+}
+
+/** Whether a write creates or deletes a key (then its owner's index changes). */
+function createsOrDeletes(writes: readonly CommitWrite[]): boolean {
+  for (const write of writes) if (write.expected === null || write.data === null) return true;
+  return false;
 }
 
 function ref(record: StoredRecord | undefined): ExpectedRecord {

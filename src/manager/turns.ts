@@ -418,10 +418,13 @@ export class Engine {
     return this.idle === undefined ? this.settings.timeout : this.idle.baseTimeout(state.stack);
   }
 
-  /** When the scheduler next has something to do for an active session: its close (proactive policy) or its next nudge. */
+  /**
+   * The deadline an active session files in the store: its next nudge, else its close. Under the lazy policy the close
+   * is filed too, for `sweepExpired()` to find; the automatic sweeper leaves it to the next message.
+   */
   wakeAt(state: SessionStateRecord): number | undefined {
-    if (this.idle !== undefined) return this.idle.next(state);
-    return this.settings.proactive ? state.lastActiveAt + (state.timeout ?? this.settings.timeout) : undefined;
+    if (this.idle !== undefined) return this.idle.next(state) ?? this.idle.closeAt(state);
+    return state.lastActiveAt + (state.timeout ?? this.settings.timeout);
   }
 
   /** The outbox lane of a session: its default key without the prefix (no need to join the ids again), else the address's. */

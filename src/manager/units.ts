@@ -302,27 +302,41 @@ export async function endUnit(
   return true;
 }
 
-/** Ends a session the sweeper claimed, unless a unit of work touched it since the claim; true when it ended it. */
+/** What {@link expireUnit} answers for a lazy session whose idle time ran out, when an automatic sweep claimed it. */
+export const LAPSED = 'lapsed';
+
+/**
+ * Ends a session the sweeper claimed, unless a unit of work touched it since the claim; true when it ended it.
+ * Lazy policy: only an `explicit` sweep (`sweepExpired()`) ends it, without `closeMessage`; an automatic one (run for
+ * the nudges) answers {@link LAPSED} and leaves it to the next message.
+ */
 export async function expireUnit(
   engine: Engine,
   unit: Unit,
   claim: ExpiryClaim,
   at: number | undefined,
-): Promise<boolean> {
+  explicit = true,
+): Promise<boolean | typeof LAPSED> {
   const record = unit.opened.session;
   if (record === undefined || record.version !== claim.version) return false;
   const state = engine.records.decodeSession(record, unit.key);
   if (!isLive(state)) return false;
   const now = at ?? Date.now();
+  const { proactive } = engine.settings;
   const turn = engine.session(unit.key, unit, state, undefined, engine.bags(unit));
   if (engine.idle !== undefined) {
     // The deadline may stand for a nudge rather than the close.
     const step = engine.idle.step(state, now);
-    if (step.kind !== 'close') return nudgeStep(engine, unit, turn, step);
+    if (step.kind === 'lapsed' && !explicit) return LAPSED;
+    if (step.kind !== 'close' && step.kind !== 'lapsed') return nudgeStep(engine, unit, turn, step);
+  } else if (!proactive) {
+    if (!explicit) return LAPSED;
+    // The store's clock ran ahead of this one: file the deadline again.
+    if (!isExpired(state, engine.timeoutOf(state), now)) return nudgeStep(engine, unit, turn, { kind: 'wait' });
   }
   const ended = await engine.closeSession(turn, 'timeout', now, unit.events);
   turn.close(unit.replies);
-  const farewell = await closeMessageOf(engine, turn);
+  const farewell = proactive ? await closeMessageOf(engine, turn) : undefined;
   if (farewell !== undefined) unit.replies.push(farewell);
   unit.flush = true;
   unit.save(dormantState(state, ended), turn.session, state.address);

@@ -8,6 +8,7 @@ import {
   type CommitWrite,
   type ExpectedRecord,
   type ExpiryClaim,
+  type Forgotten,
   type OpenResult,
   type SessionStore,
   type StoredRecord,
@@ -44,6 +45,8 @@ export interface MemoryStoreOptions {
  */
 class SessionEntry implements HeapItem {
   heapIndex = -1;
+  /** The user key whose index lists this record (`CommitWrite.owner`). */
+  owner: string | undefined = undefined;
   constructor(
     readonly key: string,
     public data: string,
@@ -137,6 +140,12 @@ class Records<E extends SessionEntry | string> {
   }
 }
 
+/** When a record expires (`CommitWrite.ttlMs`): kept in a heap of its own, so the scheduler's wake-ups purge it. */
+class Expiry implements HeapItem {
+  heapIndex = -1;
+  constructor(readonly key: string) {}
+}
+
 const RECENT_TURNS = 2048;
 const QUARANTINED = 100;
 
@@ -178,6 +187,14 @@ export class MemoryStore implements SessionStore {
   private readonly sessions: Records<SessionEntry>;
   private readonly data: Records<string>;
   private readonly deadlines = new DeadlineHeap<SessionEntry>();
+  private readonly expiries = new DeadlineHeap<Expiry>();
+  /** The records that expire, by key (empty unless writes carry `ttlMs`: then each read checks it). */
+  private readonly expiring = new Map<string, Expiry>();
+  /**
+   * The owners of data records (`CommitWrite.owner`) other than their own key: a user's `userData` record is owned by
+   * its own key and needs no entry; only one-to-one `conversationData` records have one.
+   */
+  private readonly dataOwners = new Map<string, string>();
   private readonly turns = new RecentTurns();
   private listener: StoreListener | undefined;
   private readonly quarantined = new Map<string, { key: string; record: StoredRecord }>();
@@ -192,11 +209,13 @@ export class MemoryStore implements SessionStore {
     // Both grow as records come: nothing is allocated for room a store may never use.
     this.sessions = new Records<SessionEntry>(maxSessions, (key, entry) => {
       this.deadlines.remove(entry);
+      this.forgetMarks(key);
       this.listener?.evicted(key, snapshot(entry));
     });
-    this.data = new Records<string>(maxDataRecords ?? 3 * maxSessions, (key, packed) =>
-      this.listener?.evicted(key, snapshot(packed)),
-    );
+    this.data = new Records<string>(maxDataRecords ?? 3 * maxSessions, (key, packed) => {
+      this.forgetMarks(key);
+      this.listener?.evicted(key, snapshot(packed));
+    });
   }
 
   /** Session records held now. */
@@ -216,6 +235,7 @@ export class MemoryStore implements SessionStore {
   }
 
   get(key: string): StoredRecord | undefined {
+    if (this.expiring.size > 0) this.purgeIfExpired(key);
     // The entry is mutable inside the store; callers get an immutable snapshot.
     if (key.startsWith(SESSION_PREFIX)) {
       const entry = this.sessions.map.get(key);
@@ -234,6 +254,7 @@ export class MemoryStore implements SessionStore {
     const turnId = options?.turnId;
     const entries: (SessionEntry | string | undefined)[] = [];
     for (const write of writes) {
+      if (this.expiring.size > 0) this.purgeIfExpired(write.key);
       const entry = this.records(write.key).map.get(write.key);
       entries.push(entry);
       const reason = mismatch(entry, write.expected);
@@ -272,15 +293,18 @@ export class MemoryStore implements SessionStore {
         this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
         const record = new SessionEntry(key, data, 2, 0);
+        record.owner = write.owner;
         this.sessions.add(key, record);
         added = true;
         versions.push(1);
         this.schedule(record, write.idleMs);
       } else {
         this.data.add(key, pack(2, data));
+        if (write.owner !== undefined && write.owner !== key) this.dataOwners.set(key, write.owner);
         added = true;
         versions.push(1);
       }
+      if (write.ttlMs !== undefined) this.expire(key, write.ttlMs);
     }
     return { ok: true, versions };
   }
@@ -294,9 +318,12 @@ export class MemoryStore implements SessionStore {
     } else {
       this.data.map.delete(key);
     }
+    this.forgetMarks(key);
   }
 
+  /** Also drops every record whose `ttlMs` ran out (the scheduler wakes for those too: see `nextDeadline`). */
   claimDue(limit: number, now: number = Date.now()): ExpiryClaim[] {
+    for (let due = this.expiries.popDue(now); due !== undefined; due = this.expiries.popDue(now)) this.delete(due.key);
     const claims: ExpiryClaim[] = [];
     while (claims.length < limit) {
       const deadline = this.deadlines.peekDeadline();
@@ -309,7 +336,40 @@ export class MemoryStore implements SessionStore {
   }
 
   nextDeadline(): number | undefined {
-    return this.deadlines.peekDeadline();
+    const deadline = this.deadlines.peekDeadline();
+    const expiry = this.expiries.peekDeadline();
+    return expiry === undefined || (deadline !== undefined && deadline <= expiry) ? deadline : expiry;
+  }
+
+  /** The keys whose creating write named `owner` (a scan: MemoryStore keeps no index of its own). */
+  userKeys(owner: string): string[] {
+    const keys: string[] = [];
+    for (const [key, entry] of this.sessions.map) if (entry.owner === owner) keys.push(key);
+    for (const [key, of] of this.dataOwners) if (of === owner) keys.push(key);
+    return keys.filter((key) => this.get(key) !== undefined);
+  }
+
+  forget(key: string, owner?: string): Forgotten {
+    const record = this.get(key) !== undefined;
+    if (owner === key) {
+      for (const entry of this.sessions.map.values()) if (entry.owner === owner) entry.owner = undefined;
+      for (const [name, of] of [...this.dataOwners]) if (of === owner) this.dataOwners.delete(name);
+    }
+    this.delete(key);
+    this.turns.set(key, undefined);
+    let quarantined = 0;
+    for (const [name, copy] of [...this.quarantined.entries()]) {
+      if (copy.key !== key) continue;
+      this.quarantined.delete(name);
+      quarantined++;
+    }
+    return { record, quarantined };
+  }
+
+  quarantinedOf(key: string): StoredRecord[] {
+    return this.quarantinedRecords()
+      .filter((copy) => copy.key === key)
+      .map((copy) => copy.record);
   }
 
   /** The session keys held now (a snapshot: ending them while iterating is safe). */
@@ -355,6 +415,32 @@ export class MemoryStore implements SessionStore {
 
   private records(key: string): Records<SessionEntry> | Records<string> {
     return key.startsWith(SESSION_PREFIX) ? this.sessions : this.data;
+  }
+
+  private expire(key: string, ttlMs: number | null): void {
+    if (ttlMs === null) return this.unexpire(key);
+    let expiry = this.expiring.get(key);
+    if (expiry === undefined) this.expiring.set(key, (expiry = new Expiry(key)));
+    this.expiries.set(expiry, Date.now() + ttlMs);
+  }
+
+  private unexpire(key: string): void {
+    const expiry = this.expiring.get(key);
+    if (expiry === undefined) return;
+    this.expiries.remove(expiry);
+    this.expiring.delete(key);
+  }
+
+  /** What a record leaves when it goes: its expiry and the owner of a data record. */
+  private forgetMarks(key: string): void {
+    if (this.expiring.size > 0) this.unexpire(key);
+    if (this.dataOwners.size > 0) this.dataOwners.delete(key);
+  }
+
+  /** Drops `key` now if its `ttlMs` ran out (a read must not see it, a create must not conflict with it). */
+  private purgeIfExpired(key: string): void {
+    const expiry = this.expiring.get(key);
+    if (expiry !== undefined && this.expiries.deadlineOf(expiry)! <= Date.now()) this.delete(key);
   }
 
   private schedule(entry: SessionEntry, idleMs: number | null | undefined): void {

@@ -36,10 +36,12 @@ return out
 `);
 
 /**
- * KEYS: deadlines, claims, lease, then per write its record and its tombstone.
+ * KEYS: deadlines, claims, lease, then per write its record and its tombstone, then the user indexes the writes name.
  * ARGV: turn id ('' for none), tombstone ttl, lease token ('' to keep the lease), lease ttl, session grace, then per
  * write: member, op (S set a session record, W set a data record, which never has a deadline or a claim, D delete),
- * expected version ('' when absent), expected generation, idle ms ('' for no deadline), data.
+ * expected version ('' when absent), expected generation, idle ms ('' for no deadline), data; then per write: ttl ms
+ * ('' to leave the expiry as it is, -1 for none; a record with a deadline keeps idle + grace, and the ttl then only
+ * keeps its owner's index), the position in KEYS of its owner's index ('' for none).
  * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
  *
  * A session record with a deadline expires `idle + grace` after its write and keeps `x` = `idle:grace:drift` beside its
@@ -50,7 +52,7 @@ return out
  */
 export const COMMIT = script(`${NOW}
 local turn, tombTtl, token, leaseTtl, grace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local n = (#KEYS - 3) / 2
+local n = (#ARGV - 5) / 8
 local function arg(i, j) return ARGV[5 + (i - 1) * 6 + j] end
 local function release()
   if token == '' then return end
@@ -104,6 +106,27 @@ for i = 1, n do
   end
 end
 
+-- The key's expiry (CommitWrite.ttlMs) and its owner's index (CommitWrite.owner): joined on create, left on delete.
+local function expire(i, hk, member, op, created)
+  local ttl, at = ARGV[5 + 6 * n + 2 * i - 1], ARGV[5 + 6 * n + 2 * i]
+  if op ~= 'D' and ttl ~= '' and (op ~= 'S' or arg(i, 5) == '') then
+    if ttl == '-1' then redis.call('PERSIST', hk) else redis.call('PEXPIRE', hk, ttl) end
+  end
+  if at == '' then return end
+  local ik = KEYS[tonumber(at)]
+  if op == 'D' then
+    redis.call('SREM', ik, member)
+    return
+  end
+  local fresh = created and redis.call('SADD', ik, member) == 1 and redis.call('SCARD', ik) == 1
+  if ttl == '-1' then
+    redis.call('PERSIST', ik)
+  elseif ttl ~= '' then
+    local left = redis.call('PTTL', ik)
+    if fresh or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', ik, ttl) end
+  end
+end
+
 local now
 local out = {'ok'}
 for i = 1, n do
@@ -114,6 +137,7 @@ for i = 1, n do
       redis.call('SET', tk, rec[1] .. ':' .. turn, 'PX', tombTtl)
     end
     redis.call('ZREM', KEYS[1], member)
+    expire(i, hk, member, op, false)
     out[i + 1] = 0
   else
     local idle = op == 'S' and arg(i, 5) or ''
@@ -155,6 +179,7 @@ for i = 1, n do
     elseif before then
       redis.call('PERSIST', hk)
     end
+    expire(i, hk, member, op, not rec[1])
     out[i + 1] = v
   end
   -- Any write ends a pending expiry claim (a claim sets cv): the claimer finds the version moved and leaves it alone.
@@ -257,15 +282,57 @@ return 0
 `);
 
 /**
- * KEYS: record, quarantine, claims. ARGV: raw data, version, generation, ttl, member.
- * Keeps the raw value aside. If the record is still the one that failed and a claim on it is pending, the claim is
- * dropped: the sweeper could not end it anyway and would claim it again forever (the next turn overwrites the record).
+ * KEYS: record, quarantine, claims, the list of the record's quarantined copies. ARGV: raw data, version, generation,
+ * ttl, member.
+ * Keeps the raw value aside, and its name in the record's list (for `forget` and `quarantinedOf`). If the record is
+ * still the one that failed and a claim on it is pending, the claim is dropped: the sweeper could not end it anyway
+ * and would claim it again forever (the next turn overwrites the record).
  */
 export const QUARANTINE = script(`
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[2] .. '.' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[4], ARGV[4])
 local rec = redis.call('HMGET', KEYS[1], 'v', 'g')
 if rec[1] == ARGV[2] and rec[2] == ARGV[3] then redis.call('ZREM', KEYS[3], ARGV[5]) end
 return 1
+`);
+
+/**
+ * KEYS: record, tombstone, deadlines, claims, the list of its quarantined copies, then its owner's index if any.
+ * ARGV: member, tombstone ttl, '1' to drop the whole index (the owner's own record).
+ * Deletes the record (leaving a tombstone, as DELETE), its deadline and claim, its quarantined copies, and its place in
+ * the index. Reply: {1 if the record existed else 0, copies deleted}.
+ */
+export const FORGET = script(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if v then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], v .. ':', 'PX', ARGV[2])
+end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+local copies = 0
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  copies = copies + redis.call('DEL', KEYS[1] .. ':corrupt:' .. name)
+end
+redis.call('DEL', KEYS[5])
+if KEYS[6] then
+  if ARGV[3] == '1' then redis.call('DEL', KEYS[6]) else redis.call('SREM', KEYS[6], ARGV[1]) end
+end
+return {v and 1 or 0, copies}
+`);
+
+/** KEYS: a user index. Reply: its members. */
+export const USER_KEYS = script(`return redis.call('SMEMBERS', KEYS[1])`);
+
+/** KEYS: record, the list of its quarantined copies. Reply: {name, data}... of the copies still kept. */
+export const QUARANTINED = script(`
+local out = {}
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local data = redis.call('GET', KEYS[1] .. ':corrupt:' .. name)
+  if data then out[#out + 1] = {name, data} end
+end
+return out
 `);
 
 /** Session keys may hold anything; inside a hash tag `{` and `}` would cut the tag short, so they are escaped. */

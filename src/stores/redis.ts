@@ -2,13 +2,29 @@ import { createClient } from '../optional-redis';
 import { z } from 'zod';
 import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';
-import { CLAIM, COMMIT, decode, DELETE, encode, GET, HOLD, OPEN, QUARANTINE, RELEASE, RENEW } from './redis-scripts';
+import {
+  CLAIM,
+  COMMIT,
+  decode,
+  DELETE,
+  encode,
+  FORGET,
+  GET,
+  HOLD,
+  OPEN,
+  QUARANTINE,
+  QUARANTINED,
+  RELEASE,
+  RENEW,
+  USER_KEYS,
+} from './redis-scripts';
 import { SESSION_PREFIX } from './store';
 import type {
   CommitOptions,
   CommitResult,
   CommitWrite,
   ExpiryClaim,
+  Forgotten,
   OpenOptions,
   OpenResult,
   SessionStore,
@@ -289,6 +305,13 @@ export class RedisStore implements SessionStore {
         write.data ?? '',
       );
     }
+    for (const write of writes) {
+      const ttl = write.ttlMs;
+      args.push(
+        ttl === undefined ? '' : ttl === null ? '-1' : String(Math.max(1, Math.round(ttl))),
+        write.owner === undefined ? '' : String(keys.push(this.indexKey(write.owner))),
+      );
+    }
     const started = Date.now();
     const doing = `committing "${writes[0]?.key ?? release?.key}"`;
     let unknown = false;
@@ -362,10 +385,53 @@ export class RedisStore implements SessionStore {
     const recordKey = this.recordKey(key);
     await this.call(
       QUARANTINE,
-      [recordKey, `${recordKey}:corrupt:${record.version}.${record.generation}`, this.claimsKey],
+      [
+        recordKey,
+        `${recordKey}:corrupt:${record.version}.${record.generation}`,
+        this.claimsKey,
+        `${recordKey}:quarantined`,
+      ],
       [record.data, String(record.version), String(record.generation), String(this.quarantineTtl), encode(key)],
       `quarantining "${key}"`,
     );
+  }
+
+  /** The keys in the index of the user key `owner` (`<prefix>:{<owner>}:index`, a set the commit script keeps). */
+  async userKeys(owner: string): Promise<readonly string[]> {
+    const members = (await this.call(
+      USER_KEYS,
+      [this.indexKey(owner)],
+      [],
+      `listing the keys of "${owner}"`,
+    )) as string[];
+    return members.map(decode);
+  }
+
+  /** Deletes `key`, its deadline, claim and quarantined copies, and its place in the index of `owner`. */
+  async forget(key: string, owner?: string): Promise<Forgotten> {
+    const recordKey = this.recordKey(key);
+    const keys = [recordKey, recordKey + ':tomb', this.deadlinesKey, this.claimsKey, `${recordKey}:quarantined`];
+    if (owner !== undefined) keys.push(this.indexKey(owner));
+    const [existed, copies] = (await this.call(
+      FORGET,
+      keys,
+      [encode(key), String(this.tombstoneTtl), owner === key ? '1' : ''],
+      `forgetting "${key}"`,
+    )) as [number, number];
+    return { record: Number(existed) === 1, quarantined: Number(copies) };
+  }
+
+  /** The quarantined copies of `key` still kept. */
+  async quarantinedOf(key: string): Promise<readonly StoredRecord[]> {
+    const at = this.recordKey(key);
+    const doing = `reading the quarantined copies of "${key}"`;
+    const reply = (await this.call(QUARANTINED, [at, `${at}:quarantined`], [], doing)) as [string, string][];
+    // A copy's name is `<version>.<generation>`.
+    return reply.map(([name, data]) => ({
+      data,
+      version: Number(name.split('.')[0]),
+      generation: Number(name.split('.')[1]),
+    }));
   }
 
   /** Closes the connection if the store opened it (a client you passed in stays open). */
@@ -378,6 +444,11 @@ export class RedisStore implements SessionStore {
   /** The Redis key of a record; all keys of one session share its hash tag. */
   private recordKey(key: string): string {
     return `${this.prefix}:{${encode(key)}}`;
+  }
+
+  /** The index of a user's keys: in the user's own hash tag, so that a cluster keeps it with the user's records. */
+  private indexKey(owner: string): string {
+    return this.recordKey(owner) + ':index';
   }
 
   private leaseKey(key: string): string {

@@ -25,6 +25,27 @@ export interface CommitWrite {
    * `null` or absent: the key has no deadline.
    */
   readonly idleMs?: number | null;
+  /**
+   * The key expires this many ms after this write (on the store's clock), whatever is written later without a `ttlMs`:
+   * how the `retention` option reaches the store. `null`: the key no longer expires. Absent: its expiry stays as it is.
+   * A session record written with a deadline may expire on the store's own terms instead (RedisStore: `sessionGrace`
+   * after its deadline); its `ttlMs` then still keeps its owner's index.
+   */
+  readonly ttlMs?: number | null;
+  /**
+   * Stores that index keys by user (see {@link SessionStore.userKeys}): the user key (`u:<channel>:<user>`) whose index
+   * lists this key. The key joins that index when this write creates it, and leaves it when this write deletes it; a
+   * `ttlMs` also keeps the index at least that long.
+   */
+  readonly owner?: string;
+}
+
+/** What {@link SessionStore.forget} deleted. */
+export interface Forgotten {
+  /** Whether the record existed. */
+  readonly record: boolean;
+  /** How many quarantined copies of it went with it. */
+  readonly quarantined: number;
 }
 
 /** The outcome of a commit: new versions in write order, or why nothing was written. */
@@ -132,6 +153,19 @@ export interface SessionStore {
   release?(key: string, token: string): Awaitable<void>;
   /** Keeps a copy of a record that could not be read back (bad JSON, schema mismatch) aside, for a human to look at. */
   quarantine?(key: string, record: StoredRecord): Awaitable<void>;
+  /**
+   * The keys indexed under the user key `owner` (every key a write created with that `owner` and no write deleted since):
+   * what `manager.forgetUser()` and `exportUser()` find a user's records by, without scanning the store.
+   */
+  userKeys?(owner: string): Awaitable<readonly string[]>;
+  /**
+   * Deletes `key` with everything the store holds for it: the record, its deadline, a pending claim, its quarantined
+   * copies, its place in its owner's index (`owner === key`: the whole index of that user goes). A turn that read the
+   * record before cannot write it back: its commit is a conflict.
+   */
+  forget?(key: string, owner?: string): Awaitable<Forgotten>;
+  /** The copies of `key` that {@link SessionStore.quarantine} keeps now. */
+  quarantinedOf?(key: string): Awaitable<readonly StoredRecord[]>;
   /** In-process stores: the earliest pending deadline, so the scheduler can sleep until then instead of polling. */
   nextDeadline?(): number | undefined;
   /** In-process stores: the session keys held now, so that `close()` can end their sessions (reason `shutdown`). */

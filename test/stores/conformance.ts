@@ -2,6 +2,7 @@
 // test/redis/store.test.ts): what the manager relies on, checked the same way whatever holds the data.
 import { describe, expect, it } from 'vitest';
 import type { CommitWrite, SessionStore, StoredRecord } from '../../src';
+import { lifecycleConformance } from './lifecycle-conformance';
 
 export interface ConformanceTarget {
   /** A fresh, empty store (its own namespace). */
@@ -270,6 +271,8 @@ export function storeConformance(name: string, target: ConformanceTarget): void 
         expect(await store.get(k)).toMatchObject({ data: '2', version: 2 });
       });
     });
+
+    lifecycleConformance(target);
 
     describe('turn leases (stores that have them)', () => {
       it('gives a lease to one holder at a time', async () => {
