@@ -137,16 +137,17 @@ return out
 `);
 
 /**
- * KEYS: deadlines, claims. ARGV: prefix, limit, claim timeout, now ('' for Redis's clock).
+ * KEYS: deadlines, claims. ARGV: what comes before a member in its record key, limit, claim timeout, now ('' for
+ * Redis's clock), what comes after a member in its record key.
  * Reply: {member, generation, version, deadline}... Claims whose holder did not finish in time come first, with the
  * generation they had; then due deadlines, each bumping its record's generation.
  */
 export const CLAIM = script(`${NOW}
-local prefix, limit, hold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local before, limit, hold, after = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
 local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or now_ms()
 local claimed = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
-  local rec = redis.call('HMGET', prefix .. ':{' .. m .. '}', 'g', 'cv', 'cd')
+  local rec = redis.call('HMGET', before .. m .. after, 'g', 'cv', 'cd')
   if rec[1] and rec[2] then
     redis.call('ZADD', KEYS[2], now + hold, m)
     claimed[#claimed + 1] = {m, rec[1], rec[2], rec[3] or '0'}
@@ -158,7 +159,7 @@ if #claimed < limit then
   local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit - #claimed)
   for i = 1, #due, 2 do
     local m, deadline = due[i], due[i + 1]
-    local hk = prefix .. ':{' .. m .. '}'
+    local hk = before .. m .. after
     redis.call('ZREM', KEYS[1], m)
     local v = redis.call('HGET', hk, 'v')
     if v then

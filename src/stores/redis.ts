@@ -1,8 +1,11 @@
-import { createClient } from '../optional-redis';
+import { createClient, createCluster } from '../optional-redis';
 import { z } from 'zod';
 import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';
 import { CLAIM, COMMIT, decode, DELETE, encode, GET, HOLD, OPEN, QUARANTINE, RELEASE, RENEW } from './redis-scripts';
+import { shardedLayout, singleLayout, type KeyLayout } from './redis-layout';
+import { byShard, claimShards, splitCommit, splitOpen } from './redis-shards';
+import { busy, CLUSTER_MOVING, mayHaveRun, messageOf, notSent, outcomeUnknown, sleep, toRecord } from './redis-replies';
 import { SESSION_PREFIX } from './store';
 import type {
   CommitOptions,
@@ -36,24 +39,50 @@ export interface RedisScriptClient {
   run(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /** Closes the connection; `RedisStore.close()` calls it only for a client the store created. */
   close?(): Promise<void>;
+  /** True for Redis Cluster: the keys of one call must share a hash slot, so the store uses its sharded key layout. */
+  readonly cluster?: boolean;
 }
 
-/** The part of a node-redis client (v5 or later: `createClient`, `createSentinel`) that the store uses. */
+/**
+ * The part of a node-redis client (v5 or later: `createClient`, `createSentinel`, `createCluster`) that the store uses.
+ * A cluster client is recognised by its `getSlotRandomNode` method.
+ */
 export interface NodeRedisClient {
   evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
-/** Options of {@link RedisStore}: give exactly one of `url`, `redis` and `client`. */
+/** Options of {@link RedisStore}: give exactly one of `url`, `cluster`, `redis` and `client`. */
 export interface RedisStoreOptions {
   /** A Redis URL (`redis://host:6379/0`, `rediss://…`): the store creates its own node-redis client, fails fast while Redis is down, and closes it in `close()`. */
   url?: string;
-  /** A node-redis client you created; the store never closes it. Create it with `disableOfflineQueue: true` so that turns fail fast while Redis is down. */
+  /**
+   * Redis Cluster: URLs of some of its nodes (`['redis://10.0.0.1:6379', …]`). The store creates its own node-redis
+   * cluster client (failing fast while a node is down, refreshing the topology soon after a node goes away), uses the
+   * sharded key layout, and closes the client in `close()`.
+   */
+  cluster?: readonly string[];
+  /**
+   * A node-redis client you created (`createClient`, `createSentinel` or `createCluster`); the store never closes it.
+   * Create it with `disableOfflineQueue: true` (for a cluster: in `defaults`) so that turns fail fast while Redis is
+   * down. A cluster client makes the store use the sharded key layout.
+   */
   redis?: NodeRedisClient;
   /** Any other client, behind {@link RedisScriptClient}. */
   client?: RedisScriptClient;
-  /** The first part of every key the store writes (`<prefix>:{<session key>}`, `<prefix>:deadlines`, `<prefix>:claims`). @default 'palaver' */
+  /**
+   * The first part of every key the store writes (single layout: `<prefix>:{<session key>}`, `<prefix>:deadlines`,
+   * `<prefix>:claims`; sharded layout: `<prefix>:{<shard tag>}:<session key>`, `<prefix>:{<shard tag>}deadlines`, …).
+   * @default 'palaver'
+   */
   prefix?: string;
+  /**
+   * The number of virtual shards of the sharded key layout (Redis Cluster): a session, its user's userData, and its
+   * deadline live in one shard, so a commit is one script on one node. Every process on one prefix must use the same
+   * number. Set it on a single node to use the sharded layout there too (before moving to a cluster).
+   * @default 64 on a cluster; the single layout elsewhere
+   */
+  shards?: number;
   /** How long one Redis call may take before it fails with `STORE_UNAVAILABLE`, in ms. @default 1000 */
   commandTimeout?: number;
   /**
@@ -72,6 +101,7 @@ const ms = z.number().int().positive();
 const optionsSchema = z
   .object({
     url: z.string().min(1).optional(),
+    cluster: z.array(z.string().min(1)).min(1).readonly().optional(),
     redis: z
       .custom<NodeRedisClient>(
         (v) => typeof v === 'object' && v !== null && typeof (v as NodeRedisClient).evalSha === 'function',
@@ -85,23 +115,26 @@ const optionsSchema = z
       )
       .optional(),
     prefix: z.string().min(1).optional(),
+    shards: z.number().int().min(1).max(16384).optional(),
     commandTimeout: ms.optional(),
     claimTimeout: ms.optional(),
     tombstoneTtl: ms.optional(),
     quarantineTtl: ms.optional(),
   })
   .strict()
-  .refine((o) => [o.url, o.redis, o.client].filter((v) => v !== undefined).length === 1, {
-    message: 'give exactly one of `url`, `redis` and `client`',
+  .refine((o) => [o.url, o.cluster, o.redis, o.client].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of `url`, `cluster`, `redis` and `client`',
+  })
+  .refine((o) => !/[{}]/.test(o.prefix ?? '') || (o.cluster === undefined && o.shards === undefined), {
+    message: '`prefix` must not contain `{` or `}` with the sharded layout (they would change the hash tag)',
   });
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+const keyOf = (write: CommitWrite) => write.key;
 
 /** Adapts a node-redis client: EVALSHA, and EVAL when Redis does not know the script yet (first use, after a restart). */
 export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
   return {
+    cluster: typeof (redis as { getSlotRandomNode?: unknown }).getSlotRandomNode === 'function',
     async run(script, keys, args) {
       const options = { keys: [...keys], arguments: [...args] };
       try {
@@ -128,8 +161,9 @@ export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<vo
  *   process ends each; a claim not completed within `claimTimeout` is claimed again with the same generation.
  * - While Redis is down every call fails fast with `STORE_UNAVAILABLE`; nothing falls back to memory.
  *
- * Standalone Redis and Sentinel are supported; Cluster is not yet (the user and conversation bags, and the deadline
- * index shared by all sessions, live in other hash slots than a session's own keys).
+ * Standalone Redis, Sentinel and Redis Cluster are supported. On a cluster the keys are sharded: a session, its user's
+ * userData and its deadline share one hash slot; a turn that changes conversationData (kept in the conversation's own
+ * shard) commits it first, then the session, and undoes it if the session's commit fails (see docs/operations/redis.md).
  * @example
  * const store = await RedisStore.connect({ url: process.env.REDIS_URL });
  * const bot = new SessionManager({ store, deliver });
@@ -138,12 +172,15 @@ export class RedisStore implements SessionStore {
   readonly persistent = true;
   private readonly client: RedisScriptClient;
   private readonly owned: boolean;
-  private readonly prefix: string;
-  private readonly deadlinesKey: string;
-  private readonly claimsKey: string;
+  /** Where the records, deadlines and claims live in Redis. */
+  readonly layout: KeyLayout;
+  /** Redis Cluster: a call whose keys span shards is split into one call per shard. */
+  private readonly split: boolean;
+  /** Where the next sweep starts among the shards (sweeps rotate, so that no shard waits behind the others). */
+  private sweepStart: number;
   private readonly commandTimeout: number;
   private readonly claimTimeout: number;
-  private readonly tombstoneTtl: number;
+  readonly tombstoneTtl: number;
   private readonly quarantineTtl: number;
   private readonly connected: Promise<void>;
   /** Until the store's own client first connects, calls wait for it (bounded by `commandTimeout`) instead of failing. */
@@ -154,24 +191,30 @@ export class RedisStore implements SessionStore {
   /** @throws PalaverError `INVALID_OPTIONS` naming the option that is wrong. */
   constructor(options: RedisStoreOptions) {
     const parsed = parseOrThrow(optionsSchema, options, 'INVALID_OPTIONS', 'RedisStore options');
-    this.prefix = parsed.prefix ?? 'palaver';
-    this.deadlinesKey = `${this.prefix}:deadlines`;
-    this.claimsKey = `${this.prefix}:claims`;
+    const prefix = parsed.prefix ?? 'palaver';
     this.commandTimeout = parsed.commandTimeout ?? 1000;
     this.claimTimeout = parsed.claimTimeout ?? 10_000;
     this.tombstoneTtl = parsed.tombstoneTtl ?? 60_000;
     this.quarantineTtl = parsed.quarantineTtl ?? 7 * 24 * 3_600_000;
-    this.owned = parsed.url !== undefined;
-    if (parsed.url !== undefined) {
-      const redis = createClient({
-        url: parsed.url,
+    this.owned = parsed.url !== undefined || parsed.cluster !== undefined;
+    if (parsed.url !== undefined || parsed.cluster !== undefined) {
+      const node = {
         // Fail fast and closed: a command issued while the connection is down is rejected, never queued and replayed.
         disableOfflineQueue: true,
         socket: {
           connectTimeout: Math.max(this.commandTimeout, 1000),
           reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100),
         },
-      });
+      };
+      const redis =
+        parsed.cluster === undefined
+          ? createClient({ url: parsed.url, ...node })
+          : createCluster({
+              rootNodes: parsed.cluster.map((url) => ({ url })),
+              defaults: node,
+              // A node that stops answering may have failed over: ask the others who serves its slots now.
+              topologyRefreshOnReconnectionAttemptStrategy: 250,
+            });
       redis.on('error', (error: unknown) => {
         this.lastConnectionError = error;
       });
@@ -195,6 +238,10 @@ export class RedisStore implements SessionStore {
       this.client = parsed.client ?? nodeRedisClient(parsed.redis!);
       this.connected = Promise.resolve();
     }
+    this.split = this.client.cluster === true;
+    this.layout =
+      this.split || parsed.shards !== undefined ? shardedLayout(prefix, parsed.shards ?? 64) : singleLayout(prefix);
+    this.sweepStart = Math.floor(Math.random() * this.layout.shards);
   }
 
   /**
@@ -223,42 +270,67 @@ export class RedisStore implements SessionStore {
 
   async get(key: string): Promise<StoredRecord | undefined> {
     const reply = (await this.call(GET, [this.recordKey(key)], [], `reading "${key}"`)) as (string | null)[];
-    const [data, version, generation] = reply;
-    if (version == null || data == null) return undefined;
-    return { data, version: Number(version), generation: Number(generation ?? 0) };
+    return toRecord(reply);
   }
 
-  /** Opens a unit of work in one script: takes (or extends) the lease of `keys[0]` when asked, then reads every key. */
+  /**
+   * Opens a unit of work in one script: takes (or extends) the lease of `keys[0]` when asked, then reads every key. On
+   * a cluster, keys in other shards than the first (a conversationData key) are read at the same time by a second one.
+   */
   async open(keys: readonly string[], options: OpenOptions = {}): Promise<OpenResult> {
     const lease = options.lease;
     const first = keys[0] ?? '';
-    const reply = (await this.call(
-      OPEN,
-      [this.leaseKey(first), ...keys.map((key) => this.recordKey(key))],
-      lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)],
-      `opening "${first}"`,
-    )) as unknown[];
-    if (reply[0] === 'busy')
-      return { records: [], busy: { holder: String(reply[1]), ttlMs: Math.max(0, Number(reply[2])) } };
-    const records: (StoredRecord | undefined)[] = [];
-    for (let i = 1; i < reply.length; i++) {
-      const [data, version, generation] = reply[i] as (string | null)[];
-      records.push(
-        version == null || data == null
-          ? undefined
-          : { data, version: Number(version), generation: Number(generation ?? 0) },
-      );
+    const doing = `opening "${first}"`;
+    const leaseArgs = lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)];
+    const home = this.layout.shardOf(first);
+    const groups = this.split ? byShard(this.layout, keys, home) : undefined;
+    if (groups === undefined || groups.size === 1) {
+      const reply = (await this.call(
+        OPEN,
+        [this.leaseKey(first), ...keys.map((k) => this.recordKey(k))],
+        leaseArgs,
+        doing,
+      )) as unknown[];
+      if (reply[0] === 'busy') return busy(reply);
+      return { records: reply.slice(1).map((r) => toRecord(r as (string | null)[])) };
     }
-    return { records };
+    return splitOpen(this, keys, groups, home, this.leaseKey(first), leaseArgs, doing);
   }
 
   async commit(writes: readonly CommitWrite[], options: CommitOptions = {}): Promise<CommitResult> {
     const release = options.release;
     if (writes.length === 0 && release === undefined) return { ok: true, versions: [] };
     const turnId = options.turnId ?? '';
-    const keys = [this.deadlinesKey, this.claimsKey, this.leaseKey(release?.key ?? writes[0]!.key)];
+    const doing = `committing "${writes[0]?.key ?? release?.key}"`;
+    const home = this.layout.shardOf(release?.key ?? writes[0]!.key);
+    const groups = this.split ? byShard(this.layout, writes.map(keyOf), home) : undefined;
+    if (groups !== undefined && groups.size > 1) {
+      const commitHome = (indexes: readonly number[]) => this.commitShard(writes, indexes, home, options, doing);
+      return splitCommit(this, writes, groups, home, turnId, doing, commitHome);
+    }
+    const reply = await this.commitShard(writes, undefined, home, options, doing);
+    if (reply[0] === 'ok') return { ok: true, versions: reply.slice(1).map(Number) };
+    return { ok: false, reason: reply[0] === 'ended' ? 'ended' : 'conflict', key: writes[Number(reply[1]) - 1]!.key };
+  }
+
+  /** Commits `writes` (those at `indexes`, or all) in one COMMIT on `shard`, giving the lease up when asked. */
+  private commitShard(
+    writes: readonly CommitWrite[],
+    indexes: readonly number[] | undefined,
+    shard: number,
+    options: CommitOptions,
+    doing: string,
+  ): Promise<unknown[]> {
+    const release = options.release;
+    const turnId = options.turnId ?? '';
+    const keys = [
+      this.layout.deadlines(shard),
+      this.layout.claims(shard),
+      this.leaseKey(release?.key ?? writes[0]!.key),
+    ];
     const args = [turnId, String(this.tombstoneTtl), release?.token ?? ''];
-    for (const write of writes) {
+    for (let j = 0; j < (indexes?.length ?? writes.length); j++) {
+      const write = writes[indexes === undefined ? j : indexes[j]!]!;
       keys.push(this.recordKey(write.key), this.recordKey(write.key) + ':tomb');
       args.push(
         encode(write.key),
@@ -269,13 +341,26 @@ export class RedisStore implements SessionStore {
         write.data ?? '',
       );
     }
+    return this.runCommit(COMMIT, keys, args, turnId, doing);
+  }
+
+  /**
+   * Runs a commit script; a call that failed without an answer is sent again (with a turn id, the script recognizes its
+   * own earlier write), within `commandTimeout`. @internal
+   */
+  async runCommit(
+    script: RedisScript,
+    keys: string[],
+    args: string[],
+    turnId: string,
+    doing: string,
+  ): Promise<unknown[]> {
     const started = Date.now();
-    const doing = `committing "${writes[0]?.key ?? release?.key}"`;
     let unknown = false;
     for (let attempt = 0; ; attempt++) {
       let reply: unknown[];
       try {
-        reply = (await this.call(COMMIT, keys, args, doing)) as unknown[];
+        reply = (await this.call(script, keys, args, doing)) as unknown[];
       } catch (error) {
         // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
         // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
@@ -286,44 +371,64 @@ export class RedisStore implements SessionStore {
         await sleep(25 * 4 ** attempt);
         continue;
       }
-      if (reply[0] === 'ok') return { ok: true, versions: reply.slice(1).map(Number) };
       // An earlier attempt may have been applied (and given the lease up), then overwritten by another process before
       // this retry: its conflict says nothing about whether this commit happened.
-      if (unknown) throw outcomeUnknown(new Error(`the retry found the record changed (${String(reply[0])})`), doing);
-      return { ok: false, reason: reply[0] === 'ended' ? 'ended' : 'conflict', key: writes[Number(reply[1]) - 1]!.key };
+      if (reply[0] !== 'ok' && unknown) {
+        throw outcomeUnknown(new Error(`the retry found the record changed (${String(reply[0])})`), doing);
+      }
+      return reply;
     }
   }
 
   async delete(key: string): Promise<void> {
     const recordKey = this.recordKey(key);
+    const shard = this.layout.shardOf(key);
     await this.call(
       DELETE,
-      [recordKey, recordKey + ':tomb', this.deadlinesKey, this.claimsKey],
+      [recordKey, recordKey + ':tomb', this.layout.deadlines(shard), this.layout.claims(shard)],
       [encode(key), String(this.tombstoneTtl)],
       `deleting "${key}"`,
     );
   }
 
+  /** Claims due sessions; on the sharded layout it visits every shard's deadline set, a few at a time. */
   async claimDue(limit: number, now?: number): Promise<readonly ExpiryClaim[]> {
-    const reply = (await this.call(
-      CLAIM,
-      [this.deadlinesKey, this.claimsKey],
-      [this.prefix, String(limit), String(this.claimTimeout), now === undefined ? '' : String(now)],
-      'claiming due sessions',
-    )) as [string, string | number, string | number, string | number][];
-    return reply.map(([member, generation, version, deadline]) => ({
-      key: decode(member),
-      generation: Number(generation),
-      version: Number(version),
-      deadline: Number(deadline),
-      holdMs: this.claimTimeout,
-    }));
+    const claim = async (shard: number, most: number) => {
+      const [before, after] = this.layout.memberAffixes(shard);
+      const reply = (await this.call(
+        CLAIM,
+        [this.layout.deadlines(shard), this.layout.claims(shard)],
+        [before, String(most), String(this.claimTimeout), now === undefined ? '' : String(now), after],
+        'claiming due sessions',
+      )) as [string, string | number, string | number, string | number][];
+      return reply.map(([member, generation, version, deadline]) => ({
+        key: decode(member),
+        generation: Number(generation),
+        version: Number(version),
+        deadline: Number(deadline),
+        holdMs: this.claimTimeout,
+      }));
+    };
+    if (this.layout.shards === 1) return claim(0, limit);
+    const { claims, next } = await claimShards(this.layout.shards, this.sweepStart, limit, 16, claim);
+    this.sweepStart = next;
+    return claims;
   }
 
   /** Extends the claims on `keys` still pending by `claimTimeout` (the manager calls it while their end hooks run). */
   async holdClaims(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.call(HOLD, [this.claimsKey], [String(this.claimTimeout), ...keys.map(encode)], 'holding expiry claims');
+    const groups = byShard(this.layout, keys, this.layout.shardOf(keys[0]!));
+    await Promise.all(
+      [...groups].map(([shard, indexes]) =>
+        this.call(
+          HOLD,
+          [this.layout.claims(shard)],
+          [String(this.claimTimeout), ...indexes.map((i) => encode(keys[i]!))],
+          'holding expiry claims',
+        ),
+      ),
+    );
   }
 
   async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -337,12 +442,16 @@ export class RedisStore implements SessionStore {
     await this.call(RELEASE, [this.leaseKey(key)], [token], `releasing the lease of "${key}"`);
   }
 
-  /** Copies the raw value to `<prefix>:{<key>}:corrupt:<version>.<generation>` for `quarantineTtl`. */
+  /** Copies the raw value to `<record key>:corrupt:<version>.<generation>` for `quarantineTtl`. */
   async quarantine(key: string, record: StoredRecord): Promise<void> {
     const recordKey = this.recordKey(key);
     await this.call(
       QUARANTINE,
-      [recordKey, `${recordKey}:corrupt:${record.version}.${record.generation}`, this.claimsKey],
+      [
+        recordKey,
+        `${recordKey}:corrupt:${record.version}.${record.generation}`,
+        this.layout.claims(this.layout.shardOf(key)),
+      ],
       [record.data, String(record.version), String(record.generation), String(this.quarantineTtl), encode(key)],
       `quarantining "${key}"`,
     );
@@ -357,30 +466,48 @@ export class RedisStore implements SessionStore {
 
   /** The Redis key of a record; all keys of one session share its hash tag. */
   private recordKey(key: string): string {
-    return `${this.prefix}:{${encode(key)}}`;
+    return this.layout.record(key);
   }
 
   private leaseKey(key: string): string {
     return this.recordKey(key) + ':lease';
   }
 
-  private call(script: RedisScript, keys: string[], args: string[], doing: string): Promise<unknown> {
+  /** Runs a script within `commandTimeout`. @internal */
+  call(script: RedisScript, keys: string[], args: string[], doing: string): Promise<unknown> {
     if (this.closed) {
       return Promise.reject(
         notSent(new PalaverError('STORE_UNAVAILABLE', `The RedisStore is closed (while ${doing}).`)),
       );
     }
     const connecting = this.connecting;
-    if (connecting === undefined) return this.bounded(this.client.run(script, keys, args), this.commandTimeout, doing);
+    if (connecting === undefined) return this.bounded(this.attempt(script, keys, args), this.commandTimeout, doing);
     // Still connecting: a timeout before the connection came up is a command that was never sent.
     let sent = false;
     const work = connecting.then(() => {
       sent = true;
-      return this.client.run(script, keys, args);
+      return this.attempt(script, keys, args);
     });
     return this.bounded(work, this.commandTimeout, doing).catch((error: unknown) =>
       Promise.reject(sent ? error : notSent(error)),
     );
+  }
+
+  /**
+   * Runs a script; on a cluster, sends it again while the answer says it did not run because the cluster is moving (a
+   * slot being migrated: TRYAGAIN; a failover: CLUSTERDOWN, or the node's connection down), until `commandTimeout`.
+   */
+  private async attempt(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    if (!this.split) return this.client.run(script, keys, args);
+    const deadline = Date.now() + this.commandTimeout;
+    for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+      try {
+        return await this.client.run(script, keys, args);
+      } catch (error) {
+        if (!CLUSTER_MOVING.test(messageOf(error)) || Date.now() + wait >= deadline || this.closed) throw error;
+        await sleep(wait);
+      }
+    }
   }
 
   /** Rejects with STORE_UNAVAILABLE when `work` fails or takes longer than `timeout` ms. */
@@ -417,43 +544,4 @@ export class RedisStore implements SessionStore {
       cause === undefined ? undefined : { cause },
     );
   }
-}
-
-/** Errors of calls that never reached Redis (the store closed, or the connection not up yet). */
-const NEVER_SENT = new WeakSet<object>();
-
-function notSent<T>(error: T): T {
-  if (typeof error === 'object' && error !== null) NEVER_SENT.add(error);
-  return error;
-}
-
-/** node-redis errors that say a command did not run: Redis answered with an error, or the client never sent it. */
-const NOT_RUN = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ClientOfflineError', 'ClientClosedError']);
-
-/**
- * Whether a failed call may still have run on Redis: it timed out, or the connection dropped after it was sent. Not
- * when Redis answered with an error, or when the client refused to send it (offline, closed).
- */
-function mayHaveRun(error: unknown): boolean {
-  if (NEVER_SENT.has(error as object)) return false;
-  const cause = error instanceof PalaverError ? error.cause : error;
-  if (cause === undefined) return true; // our own timeout: the script may be running or done
-  const kind = (cause as object | null)?.constructor?.name ?? '';
-  if (NOT_RUN.has(kind)) return false;
-  return !/^(The client is (offline|closed)|(ERR|NOSCRIPT|LOADING|READONLY|BUSY|MASTERDOWN|NOPERM|WRONGTYPE|OOM)\b)/.test(
-    messageOf(cause),
-  );
-}
-
-function outcomeUnknown(error: unknown, doing: string): PalaverError {
-  return new PalaverError(
-    'COMMIT_UNKNOWN',
-    `Redis took no answer back while ${doing} (${messageOf(error)}): the commit may or may not have been applied. ` +
-      'Its replies were not sent; the next turn reads what is stored.',
-    { cause: error },
-  );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 }
