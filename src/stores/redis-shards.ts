@@ -176,19 +176,18 @@ export async function claimShards<T>(
   let next = start;
   while (queue.length > 0 && claims.length < limit) {
     const full: number[] = [];
-    for (let at = 0; at < queue.length && claims.length < limit; at += parallel) {
-      const wave = queue.slice(at, at + parallel);
+    for (let at = 0; at < queue.length && claims.length < limit;) {
       const remaining = limit - claims.length;
-      // Shares that add up to what is left, so that a wave never claims more than the limit.
+      // No more shards at once than claims still wanted, each with a share, the shares adding up to what is left.
+      const wave = queue.slice(at, at + Math.min(parallel, remaining));
+      at += wave.length;
       const shares = wave.map((_, i) => Math.floor(remaining / wave.length) + (i < remaining % wave.length ? 1 : 0));
-      const replies = await Promise.all(wave.map((shard, i) => (shares[i]! > 0 ? claim(shard, shares[i]!) : [])));
+      const replies = await Promise.all(wave.map((shard, i) => claim(shard, shares[i]!)));
       replies.forEach((reply, i) => {
         claims.push(...reply);
-        if (shares[i]! > 0 && reply.length === shares[i]) full.push(wave[i]!);
+        if (reply.length === shares[i]) full.push(wave[i]!);
       });
-      let visited = wave.length - 1;
-      while (visited > 0 && shares[visited] === 0) visited--;
-      next = (wave[visited]! + 1) % shards;
+      next = (wave[wave.length - 1]! + 1) % shards;
     }
     queue = full;
   }

@@ -6,7 +6,10 @@ import { COMMIT } from '../../src/stores/redis-scripts';
 import { keySlot, shardTags } from '../../src/stores/redis-layout';
 import { storeConformance } from '../stores/conformance';
 import { RedisCluster } from './cluster-server';
-import { describeRedis } from './server';
+import { describeRedis, RedisServer } from './server';
+import { createClient } from 'redis';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 let cluster: RedisCluster;
 let admin: ReturnType<RedisCluster['client']>;
@@ -178,5 +181,42 @@ describeRedis('RedisStore on Redis Cluster', () => {
       .flat()
       .map((c) => c.key);
     expect(claimed.sort()).toEqual([...keys].sort());
+  });
+
+  it('copies a single node’s sessions, data, deadlines and claims to the cluster with bench/redis-to-cluster.js', async () => {
+    const { copyToCluster } = createRequire(__filename)(join(__dirname, '../../bench/redis-to-cluster.js')) as {
+      copyToCluster(from: unknown, to: unknown, options: { prefix: string }): Promise<Record<string, number>>;
+    };
+    const single = await RedisServer.start();
+    const source = createClient({ url: single.url }).on('error', () => undefined);
+    try {
+      await source.connect();
+      const old = new RedisStore({ url: single.url, prefix: 'mig', claimTimeout: 200 });
+      await old.commit([fresh(session, '{"s":1}'), fresh(user, '{"u":1}'), fresh(conversation, '{"c":1}')]);
+      await old.commit([{ key: session, expected: { version: 1, generation: 0 }, data: '{"s":2}', idleMs: 60_000 }]);
+      await old.commit([{ key: 's:chat:room-2:bob', expected: null, data: '{}', idleMs: 0 }]);
+      await sleep(5);
+      const [claim] = await old.claimDue(10);
+      await old.close();
+      const copied = await copyToCluster(source, admin, { prefix: 'mig' });
+      expect(copied).toEqual({ records: 4, deadlines: 1, claims: 1 });
+      const store = makeStore({ prefix: 'mig' });
+      expect(await store.get(session)).toEqual({ data: '{"s":2}', version: 2, generation: 0 });
+      expect((await store.open([session, user, conversation])).records.map((r) => r?.data)).toEqual([
+        '{"s":2}',
+        '{"u":1}',
+        '{"c":1}',
+      ]);
+      // The claim taken on the single node lapses and is claimed again on the cluster, with the same generation.
+      await sleep(250);
+      expect(await store.claimDue(10)).toEqual([{ ...claim, holdMs: 10_000 }]);
+      expect(await store.commit([{ key: session, expected: { version: 2, generation: 0 }, data: '{"s":3}' }])).toEqual({
+        ok: true,
+        versions: [3],
+      });
+    } finally {
+      source.destroy();
+      await single.dispose();
+    }
   });
 });
