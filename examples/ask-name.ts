@@ -1,13 +1,7 @@
 // BotBuilder v3 "Starting and Ending dialogs": two waterfalls ask the user's name, then greet them.
 // Run it: npx ts-node examples/ask-name.ts  (a scripted conversation with the v3-style trace, then it exits)
-import {
-  Prompts,
-  SessionManager,
-  type Address,
-  type DialogResult,
-  type OutgoingMessage,
-  type SessionManagerOptions,
-} from '../src';
+import { Prompts, SessionManager, type DialogResult, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** Builds the askName bot; `options` lets a test or a script pick the delivery, the trace and the batching delay. */
 export function createAskNameBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
@@ -27,25 +21,13 @@ export function createAskNameBot(options: Partial<SessionManagerOptions> & Pick<
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'ask-name' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) console.log(`  bot> ${message.text}`);
-  };
   // The trace shows where the bot is: a dot per dialog under the one on top, as in the v3 console output.
   const bot = createAskNameBot({
-    deliver: (_address, messages) => print(messages),
+    deliver: (_address, messages) => printReplies(messages),
     trace: (line) => console.log(`        ${line}`),
   });
-  for (const text of ['hi', 'Lars']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  await say(bot, consoleAddress('ask-name'), ['hi', 'Lars']);
   await bot.close(); // delivers the last batch without waiting for the batching delay
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

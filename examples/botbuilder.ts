@@ -9,6 +9,7 @@ import { TestAdapter, TurnContext, type Activity, type ConversationReference } f
 import { BotbuilderAdapter } from '../src/adapters/botbuilder';
 import type { Address } from '../src';
 import { createTutorialBot } from './session-callbacks';
+import { runIfMain } from './lib/terminal';
 
 /** TestAdapter with the proactive path a CloudAdapter has (TestAdapter itself rejects continueConversation). */
 class OfflineAdapter extends TestAdapter {
@@ -48,9 +49,4 @@ async function main(): Promise<void> {
   await manager.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -9,10 +9,9 @@ import {
   SessionManager,
   TextFormat,
   ThumbnailCard,
-  type Address,
-  type OutgoingMessage,
   type SessionManagerOptions,
 } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** Builds the cards bot. */
 export function createCardsBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
@@ -72,23 +71,9 @@ export function createCardsBot(options: Partial<SessionManagerOptions> & Pick<Se
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'cards' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) {
-      if (message.text) console.log(`  bot> ${message.text}`);
-      for (const attachment of message.attachments ?? [])
-        console.log(`  bot> [${attachment.contentType}] ${JSON.stringify(attachment.content)}`);
-    }
-  };
-  const bot = createCardsBot({ deliver: (_address, messages) => print(messages) });
-  console.log('user> show me cards');
-  await bot.receive({ address, text: 'show me cards' });
+  const bot = createCardsBot({ deliver: (_address, messages) => printReplies(messages) });
+  await say(bot, consoleAddress('cards'), ['show me cards']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -3,6 +3,7 @@
 // Or pipe a script through it: printf 'hi\nLars\n555-555-5555\nSeattle\n' | npm run chat
 import { ConsoleAdapter, type ConsoleAdapterOptions } from '../src/adapters/console';
 import { createTutorialBot } from './session-callbacks';
+import { runIfMain } from './lib/terminal';
 
 /** Runs the chat until the input ends or the user types /quit, then closes the bot. */
 export async function main(options: ConsoleAdapterOptions = {}): Promise<void> {
@@ -20,9 +21,4 @@ export async function main(options: ConsoleAdapterOptions = {}): Promise<void> {
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -2,14 +2,8 @@
 // of the user's profile (waterfall steps skip with next()), and session.userData remembers it for next time.
 // The seed's slips are fixed: the profile comes back as `results.response` and is read from `dialogData`, not `args`.
 // Run it: npx ts-node examples/ensure-profile.ts
-import {
-  Prompts,
-  SessionManager,
-  type Address,
-  type DialogResult,
-  type OutgoingMessage,
-  type SessionManagerOptions,
-} from '../src';
+import { Prompts, SessionManager, type DialogResult, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 export type Profile = { name?: string; email?: string };
 export type ProfileUserData = { profile?: Profile };
@@ -55,22 +49,10 @@ export function createEnsureProfileBot(
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'ensure-profile' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) console.log(`  bot> ${message.text}`);
-  };
-  const bot = createEnsureProfileBot({ deliver: (_address, messages) => print(messages), autoBatchDelay: 0 });
+  const bot = createEnsureProfileBot({ deliver: (_address, messages) => printReplies(messages), autoBatchDelay: 0 });
   // The first time the bot asks; the second time it knows the user already.
-  for (const text of ['hi', 'Lars', 'lars@example.com', 'hi again']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  await say(bot, consoleAddress('ensure-profile'), ['hi', 'Lars', 'lars@example.com', 'hi again']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

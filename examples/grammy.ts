@@ -5,6 +5,7 @@ import { Bot } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import { GrammyAdapter } from '../src/adapters/grammy';
 import { createTutorialBot } from './session-callbacks';
+import { runIfMain } from './lib/terminal';
 
 async function main(): Promise<void> {
   const token = process.env.BOT_TOKEN;
@@ -71,9 +72,4 @@ const offlineBotInfo: UserFromGetMe = {
   supports_join_request_queries: false,
 };
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { HttpAdapter, type HttpTurnResponse } from '../src/adapters/http';
 import type { Address } from '../src';
 import { createTutorialBot } from './session-callbacks';
+import { runIfMain } from './lib/terminal';
 
 async function main(): Promise<void> {
   const http = new HttpAdapter({
@@ -46,9 +47,4 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

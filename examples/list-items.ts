@@ -3,7 +3,8 @@
 // Calling session.endDialog() before the lookup finishes (the seed's "not ok" case) would end the dialog first and
 // answer later; in palaver a step's turn ends when the step returns, and a late endDialog() throws TURN_ENDED.
 // Run it: npx ts-node examples/list-items.ts
-import { SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import { SessionManager, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** What the slow service answers. */
 export interface LookupResult {
@@ -32,20 +33,9 @@ export function createListItemsBot(
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'list-items' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages)
-      console.log(message.type === 'typing' ? '  bot is typing...' : `  bot> ${message.text}`);
-  };
-  const bot = createListItemsBot({ deliver: (_address, messages) => print(messages) });
-  console.log('user> what do I have?');
-  await bot.receive({ address, text: 'what do I have?' });
+  const bot = createListItemsBot({ deliver: (_address, messages) => printReplies(messages) });
+  await say(bot, consoleAddress('list-items'), ['what do I have?']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

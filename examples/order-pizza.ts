@@ -12,6 +12,7 @@ import {
   type OutgoingMessage,
   type SessionManagerOptions,
 } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** An order. */
 export interface Order {
@@ -82,29 +83,17 @@ export function createPizzaBot(
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'order-pizza' } };
   let arrived: () => void = () => undefined;
   const onItsWay = new Promise<void>((resolve) => (arrived = resolve));
   const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) {
-      const buttons = message.suggestedActions?.map((action) => `[${action.title}]`).join(' ');
-      console.log(`  bot> ${message.text}${buttons ? ` ${buttons}` : ''}`);
-      if (message.text?.includes('on its way')) arrived();
-    }
+    printReplies(messages);
+    if (messages.some((message) => message.text?.includes('on its way'))) arrived();
   };
   const bot = createPizzaBot({ deliver: (_address, messages) => print(messages) }, new Kitchen(1500));
-  for (const text of ['hi', 'help', 'cancel', 'no', 'pepperoni']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  await say(bot, consoleAddress('order-pizza'), ['hi', 'help', 'cancel', 'no', 'pepperoni']);
   console.log('  (the kitchen is busy...)');
   await onItsWay;
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -1,14 +1,8 @@
 // BotBuilder v3 "Replacing Dialogs": a custom phone number prompt built from Prompts.text and replaceDialog,
 // which loops (without growing the stack) until the number has 10 or 11 digits.
 // Run it: npx ts-node examples/phone-prompt.ts
-import {
-  Prompts,
-  SessionManager,
-  type Address,
-  type DialogResult,
-  type OutgoingMessage,
-  type SessionManagerOptions,
-} from '../src';
+import { Prompts, SessionManager, type DialogResult, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** Builds the phonePrompt bot. */
 export function createPhonePromptBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
@@ -44,21 +38,9 @@ export function createPhonePromptBot(options: Partial<SessionManagerOptions> & P
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'phone-prompt' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) console.log(`  bot> ${message.text}`);
-  };
-  const bot = createPhonePromptBot({ deliver: (_address, messages) => print(messages), autoBatchDelay: 0 });
-  for (const text of ['hi', 'call me at 555-1234', '(555) 123-4567']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  const bot = createPhonePromptBot({ deliver: (_address, messages) => printReplies(messages), autoBatchDelay: 0 });
+  await say(bot, consoleAddress('phone-prompt'), ['hi', 'call me at 555-1234', '(555) 123-4567']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -1,13 +1,7 @@
 // BotBuilder v3 "Attachments": send a picture with the Message builder's attachments().
 // Run it: npx ts-node examples/pictures.ts
-import {
-  Message,
-  SessionManager,
-  imageAttachment,
-  type Address,
-  type OutgoingMessage,
-  type SessionManagerOptions,
-} from '../src';
+import { Message, SessionManager, imageAttachment, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 export const BENDER = 'http://www.theoldrobots.com/images62/Bender-18.JPG';
 
@@ -33,17 +27,9 @@ export function createPicturesBot(options: Partial<SessionManagerOptions> & Pick
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'pictures' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) {
-      if (message.text) console.log(`  bot> ${message.text}`);
-      for (const attachment of message.attachments ?? [])
-        console.log(`  bot> [${attachment.contentType}] ${attachment.contentUrl}`);
-    }
-  };
-  const bot = createPicturesBot({ deliver: (_address, messages) => print(messages) });
-  console.log('user> show me a picture');
-  await bot.receive({ address, text: 'show me a picture' });
+  const address = consoleAddress('pictures');
+  const bot = createPicturesBot({ deliver: (_address, messages) => printReplies(messages) });
+  await say(bot, address, ['show me a picture']);
   // The same picture through the helper: the content type comes from the extension.
   await bot.send(
     address,
@@ -52,9 +38,4 @@ async function main(): Promise<void> {
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -10,6 +10,7 @@ import {
   type OutgoingMessage,
   type SessionManagerOptions,
 } from '../src';
+import { runIfMain } from './lib/terminal';
 
 /** Facebook's native receipt template, as in the seed: `deliver` sends it as it is on the facebook channel. */
 export const facebookReceipt = {
@@ -123,9 +124,4 @@ async function main(): Promise<void> {
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

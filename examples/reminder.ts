@@ -9,6 +9,7 @@ import {
   type SessionManagerOptions,
   type SessionSummary,
 } from '../src';
+import { runIfMain } from './lib/terminal';
 
 export function createReminderBot(options: Partial<SessionManagerOptions> & Pick<SessionManagerOptions, 'deliver'>) {
   const bot = new SessionManager(options);
@@ -67,9 +68,4 @@ async function main(): Promise<void> {
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -10,6 +10,7 @@ import {
   type OutgoingMessage,
   type SessionStore,
 } from '../src';
+import { runIfMain } from './lib/terminal';
 
 /** What every invocation builds: the same bot, over the shared store, that leaves sessions in the store when it closes. */
 export function createBot(store: SessionStore, deliver: (address: Address, messages: OutgoingMessage[]) => void) {
@@ -69,9 +70,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -2,6 +2,7 @@
 // onSessionStart sets the bot's name; onSessionEnd keeps the user's name and phone and drops the location.
 // Run it: npm run example  (a scripted conversation, then a real inactivity timeout, then it exits)
 import { SessionManager, type Address, type OutgoingMessage, type SessionManagerOptions } from '../src';
+import { runIfMain } from './lib/terminal';
 
 export type TutorialEntities = {
   BotName?: string;
@@ -79,9 +80,4 @@ async function main(): Promise<void> {
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -2,6 +2,7 @@
 // Small talk nudges once after `after`; the payment dialog waits longer and nudges twice; then closeMessage, then the close.
 // Run it: npx ts-node examples/still-there.ts  (a short scripted chat, then the user goes quiet; it exits after the close)
 import { Prompts, SessionManager, type Address, type SessionManagerOptions } from '../src';
+import { runIfMain } from './lib/terminal';
 
 /** Idle times of the bot, in ms: the test uses minutes, the script below tenths of a second. */
 export interface IdleTimes {
@@ -83,9 +84,4 @@ async function main(): Promise<void> {
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -2,15 +2,8 @@
 // replaces itself with the next location; the root dialog congratulates the player once /location ends.
 // The seed's world stops at room1 though its commands lead to room2 and room3: they are written here, with a way out.
 // Run it: npx ts-node examples/text-adventure-data.ts
-import {
-  Prompts,
-  SessionManager,
-  type Address,
-  type DialogResult,
-  type FoundChoice,
-  type OutgoingMessage,
-  type SessionManagerOptions,
-} from '../src';
+import { Prompts, SessionManager, type DialogResult, type FoundChoice, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** A location: what the player sees, and where each command leads (`out` leaves the world). */
 export interface Location {
@@ -71,24 +64,9 @@ export function createDataAdventureBot(
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'text-adventure-data' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) {
-      const buttons = message.suggestedActions?.map((action) => `[${action.title}]`).join(' ');
-      console.log(`  bot> ${message.text}${buttons ? ` ${buttons}` : ''}`);
-    }
-  };
-  const bot = createDataAdventureBot({ deliver: (_address, messages) => print(messages), autoBatchDelay: 0 });
-  for (const text of ['hi', 'north', 'look', 'open gate', 'east']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  const bot = createDataAdventureBot({ deliver: (_address, messages) => printReplies(messages), autoBatchDelay: 0 });
+  await say(bot, consoleAddress('text-adventure-data'), ['hi', 'north', 'look', 'open gate', 'east']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

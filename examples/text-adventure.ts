@@ -2,15 +2,8 @@
 // moves the player from one to the next, like a state machine (the stack never grows).
 // The seed names /room2 and /room3 without writing them (and reads `results.repsonse`): both are fixed here.
 // Run it: npx ts-node examples/text-adventure.ts
-import {
-  Prompts,
-  SessionManager,
-  type Address,
-  type DialogResult,
-  type FoundChoice,
-  type OutgoingMessage,
-  type SessionManagerOptions,
-} from '../src';
+import { Prompts, SessionManager, type DialogResult, type FoundChoice, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** Builds the hand-written text adventure. */
 export function createTextAdventureBot(
@@ -91,24 +84,9 @@ export function createTextAdventureBot(
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'text-adventure' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) {
-      const buttons = message.suggestedActions?.map((action) => `[${action.title}]`).join(' ');
-      console.log(`  bot> ${message.text}${buttons ? ` ${buttons}` : ''}`);
-    }
-  };
-  const bot = createTextAdventureBot({ deliver: (_address, messages) => print(messages), autoBatchDelay: 0 });
-  for (const text of ['hi', 'north', 'west', 'east', 'open gate', 'east']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  const bot = createTextAdventureBot({ deliver: (_address, messages) => printReplies(messages), autoBatchDelay: 0 });
+  await say(bot, consoleAddress('text-adventure'), ['hi', 'north', 'west', 'east', 'open gate', 'east']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -11,6 +11,7 @@ import {
   type EntitiesOf,
   type SessionManagerOptions,
 } from '../src';
+import { runIfMain } from './lib/terminal';
 
 /** Version 1: the name is one string. */
 export const entitiesV1 = defineEntities({
@@ -98,9 +99,4 @@ async function main(): Promise<void> {
   await v2.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

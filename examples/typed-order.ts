@@ -8,11 +8,10 @@ import {
   Prompts,
   ResumeReason,
   SessionManager,
-  type Address,
   type EntitiesOf,
-  type OutgoingMessage,
   type SessionManagerOptions,
 } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 export const orderEntities = defineEntities({
   UserName: { schema: z.string().min(1), scope: 'user' },
@@ -65,24 +64,9 @@ export function createTypedOrderBot(options: Options) {
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'ada' }, conversation: { id: 'typed-order' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages) {
-      const buttons = message.suggestedActions?.map((action) => `[${action.title}]`).join(' ');
-      console.log(`  bot> ${message.text}${buttons ? ` ${buttons}` : ''}`);
-    }
-  };
-  const bot = createTypedOrderBot({ deliver: (_address, messages) => print(messages), autoBatchDelay: 0 });
-  for (const text of ['hi', 'Ada', 'large', 'two', '2', 'yes']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  const bot = createTypedOrderBot({ deliver: (_address, messages) => printReplies(messages), autoBatchDelay: 0 });
+  await say(bot, consoleAddress('typed-order', 'ada'), ['hi', 'Ada', 'large', 'two', '2', 'yes']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

@@ -2,14 +2,8 @@
 // v3 reported a failed lookup with session.error(err); here the step just throws (the await does it): the manager
 // emits `error`, tells the user `dialogErrorMessage` and ends the conversation, so the bot stays consistent.
 // Run it: npx ts-node examples/typing.ts
-import {
-  Prompts,
-  SessionManager,
-  type Address,
-  type DialogResult,
-  type OutgoingMessage,
-  type SessionManagerOptions,
-} from '../src';
+import { Prompts, SessionManager, type DialogResult, type SessionManagerOptions } from '../src';
+import { consoleAddress, printReplies, runIfMain, say } from './lib/terminal';
 
 /** Looks items up somewhere slow (here: a catalogue behind a 1.5 s delay). */
 export type LookupItems = (query: string) => Promise<string[]>;
@@ -42,22 +36,9 @@ export function createTypingBot(
 }
 
 async function main(): Promise<void> {
-  const address: Address = { channelId: 'console', user: { id: 'lars' }, conversation: { id: 'typing' } };
-  const print = (messages: OutgoingMessage[]) => {
-    for (const message of messages)
-      console.log(message.type === 'typing' ? '  bot is typing...' : `  bot> ${message.text}`);
-  };
-  const bot = createTypingBot({ deliver: (_address, messages) => print(messages), autoBatchDelay: 0 });
-  for (const text of ['hi', 'socks']) {
-    console.log(`user> ${text}`);
-    await bot.receive({ address, text });
-  }
+  const bot = createTypingBot({ deliver: (_address, messages) => printReplies(messages), autoBatchDelay: 0 });
+  await say(bot, consoleAddress('typing'), ['hi', 'socks']);
   await bot.close();
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, main);

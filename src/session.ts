@@ -248,7 +248,8 @@ export class Session<
   /**
    * Saves the state so far, then delivers the replies so far, ahead of the rest of the turn. Resolves once they are
    * delivered; rejects with a `DeliveryError` (code `DELIVERY_FAILED`, also emitted as an `error` event) when delivery
-   * kept failing, or with the store's error when saving failed. `done`, if given, is called the same way (v3's callback).
+   * kept failing, or with the store's error when saving failed (its replies then stay in the turn and go out, first,
+   * with the turn's next save that holds). `done`, if given, is called the same way (v3's callback).
    * Prompts and `endConversation` flush by themselves; call this for replies that must go out before slow work.
    * The turn does not end before the save is done, even when the promise is not awaited. After the turn has ended
    * there is nothing left to save: it resolves once what was sent since is delivered.

@@ -126,3 +126,32 @@ export function newSessionId(): string {
   idCounter = (idCounter + 1) % 36 ** 4;
   return Date.now().toString(36) + idPrefix + idCounter.toString(36).padStart(4, '0');
 }
+
+/** A data scope's top-level values as JSON, to tell later what a hook changed in it. */
+export type ScopeSnapshot = Map<string, string>;
+/** What a hook changed in a data scope: top-level keys set (to JSON) or deleted (`undefined`). */
+export type ScopeChanges = [key: string, json: string | undefined][];
+
+export function snapshotScope(scope: JsonObject): ScopeSnapshot {
+  const snapshot: ScopeSnapshot = new Map();
+  for (const [key, value] of Object.entries(scope)) snapshot.set(key, JSON.stringify(value));
+  return snapshot;
+}
+
+export function scopeChanges(before: ScopeSnapshot, after: JsonObject): ScopeChanges {
+  const changes: ScopeChanges = [];
+  for (const [key, value] of Object.entries(after)) {
+    const json = JSON.stringify(value);
+    if (json !== before.get(key)) changes.push([key, json]);
+  }
+  for (const key of before.keys()) if (!Object.hasOwn(after, key)) changes.push([key, undefined]);
+  return changes;
+}
+
+/** Applies `changes` to `scope` (fresh copies of the values: a replay must not share objects with the first run). */
+export function applyScopeChanges(scope: JsonObject, changes: ScopeChanges): void {
+  for (const [key, json] of changes) {
+    if (json === undefined) delete scope[key];
+    else setOwn(scope, key, JSON.parse(json) as JsonObject[string]);
+  }
+}

@@ -25,7 +25,7 @@ import {
 } from '../types';
 import type { Reporter, SessionManagerEvents } from './events';
 import type { TurnGate } from './gate';
-import type { Kept } from './lifecycle';
+import { applyScopeChanges, scopeChanges, snapshotScope, type Kept, type ScopeChanges } from './lifecycle';
 import type { Settings } from './options';
 import type { Changes, Expected, Opened, Records } from './records';
 
@@ -62,6 +62,8 @@ export class Unit {
   failure: PalaverError | undefined;
   /** Trace prefix of the replies' batch. */
   label = '';
+  /** A `sendBatch()` of this attempt committed and sent replies: a re-run would send them again. */
+  checkpointed = false;
 
   constructor(
     readonly key: string,
@@ -81,6 +83,8 @@ export class Unit {
 /** The engine's own side of a Session: what it asks for, and what the engine reads back. */
 export class Turn implements TurnContext, RunnerHooks {
   readonly replies: OutgoingMessage[] = [];
+  /** Replies of a `sendBatch()` whose save failed: they go out with the next save that holds, ahead of the rest. */
+  unsaved: OutgoingMessage[] | undefined;
   flush = false;
   lifecycle: LifecycleRequest<any> | undefined;
   closed = false;
@@ -130,6 +134,11 @@ export class Turn implements TurnContext, RunnerHooks {
 
   /** Moves the replies queued so far to `into`. */
   collect(into: OutgoingMessage[]): void {
+    const unsaved = this.unsaved;
+    if (unsaved !== undefined) {
+      this.unsaved = undefined;
+      for (const reply of unsaved) into.push(reply);
+    }
     const replies = this.replies;
     if (replies.length === 0) return;
     for (const reply of replies) into.push(reply);
@@ -137,11 +146,19 @@ export class Turn implements TurnContext, RunnerHooks {
   }
 }
 
+/** What an `onSessionEnd` run did, replayed when its unit of work is re-run. */
+interface EndHookRun {
+  returned: unknown;
+  replies: OutgoingMessage[];
+  userData?: ScopeChanges;
+  conversationData?: ScopeChanges;
+}
+
 export class Engine {
   readonly services: SessionServices;
   /** Idle nudges and per-dialog timeouts: built only when the `nudge` option or a dialog's idle options ask for them. */
   idle: IdleLadder | undefined;
-  readonly #endHookRuns = new Map<string, { returned: unknown; replies: OutgoingMessage[] }>();
+  readonly #endHookRuns = new Map<string, EndHookRun>();
 
   constructor(
     readonly settings: Settings,
@@ -196,6 +213,13 @@ export class Engine {
         if (unit.failure !== undefined) throw unit.failure;
         return result;
       }
+      if (unit.checkpointed) {
+        throw new PalaverError(
+          'CONFLICT',
+          `Session "${key}" changed after sendBatch() saved part of ${doing}; what came after it was not saved or ` +
+            'sent (it is not re-run: the replies already sent would go out twice).',
+        );
+      }
       if (attempt >= this.settings.maxCommitRetries) {
         throw new PalaverError(
           'CONFLICT',
@@ -238,21 +262,32 @@ export class Engine {
     const { state } = turn;
     const { userData, conversationData } = session;
     const key = unit.key;
+    const batch = turn.unsaved === undefined ? replies : turn.unsaved.concat(replies);
+    turn.unsaved = undefined;
     // What is committed, as of now: the step may go on changing the state while the store works.
     const saved = {
       state: encodeState(state, key),
       userData: JSON.stringify(userData),
       conversationData: JSON.stringify(conversationData),
     };
-    const ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
-    if (!ok)
+    let ok: boolean;
+    try {
+      ok = await this.records.commit(key, { state, userData, conversationData }, unit.expected);
+    } catch (error) {
+      turn.unsaved = batch;
+      throw error;
+    }
+    if (!ok) {
+      turn.unsaved = batch;
       throw new PalaverError(
         'CONFLICT',
-        `sendBatch(): session "${key}" changed under this turn; its replies were not sent.`,
+        `sendBatch(): session "${key}" changed under this turn; its replies were not sent yet.`,
       );
+    }
     turn.saved = saved;
+    unit.checkpointed = true;
     const address = session.address;
-    return { delivered: this.outbox.send(this.laneOf(key, address), address, replies, this.label(state)) };
+    return { delivered: this.outbox.send(this.laneOf(key, address), address, batch, this.label(state)) };
   }
 
   /**
@@ -268,14 +303,22 @@ export class Engine {
     if (run === undefined) {
       const before = turn.replies.length;
       const hook = this.settings.onSessionEnd;
+      const user = hook === undefined ? undefined : snapshotScope(session.userData);
+      const conversation = hook === undefined ? undefined : snapshotScope(session.conversationData);
       const returned = await this.reporter.hook('onSessionEnd', () => hook?.(session, reason), undefined);
+      if (turn.saving !== undefined) await turn.saving; // a sendBatch() the hook did not await commits first
       run = { returned, replies: turn.replies.slice(before) };
+      // Kept so that a re-run (the hook is not run twice) applies the hook's changes to the data it reads afresh.
+      if (user !== undefined) run.userData = scopeChanges(user, session.userData);
+      if (conversation !== undefined) run.conversationData = scopeChanges(conversation, session.conversationData);
       if (state.id !== undefined) {
         this.#endHookRuns.set(state.id, run);
         if (this.#endHookRuns.size > END_HOOK_MEMORY) this.#endHookRuns.delete(this.#endHookRuns.keys().next().value!);
       }
     } else {
       for (const reply of run.replies) turn.replies.push(reply);
+      if (run.userData !== undefined) applyScopeChanges(session.userData, run.userData);
+      if (run.conversationData !== undefined) applyScopeChanges(session.conversationData, run.conversationData);
     }
     const kept = this.#kept(state, reason, run.returned, now);
     const final = { ...state.entities };
@@ -295,6 +338,7 @@ export class Engine {
     const hook = this.settings.onSessionStart;
     const session = turn.session;
     if (hook !== undefined) await this.reporter.hook('onSessionStart', () => hook(session), undefined);
+    if (turn.saving !== undefined) await turn.saving; // a sendBatch() the hook did not await commits first
   }
 
   /** Queues `sessionStart`; its payload is read now (call it once the session shows the message that started it). */

@@ -58,3 +58,40 @@ export function busy(reply: readonly unknown[]): OpenResult {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 }
+
+/**
+ * Runs a commit script; a call that failed without an answer is sent again (with a turn id, the script recognizes its
+ * own earlier write) up to twice within `timeout` ms. A failure that may have been applied is COMMIT_UNKNOWN.
+ */
+export async function commitWithRetries(
+  call: (keys: string[], args: string[]) => Promise<unknown>,
+  keys: string[],
+  args: string[],
+  turnId: string,
+  doing: string,
+  timeout: number,
+): Promise<unknown[]> {
+  const started = Date.now();
+  let unknown = false;
+  for (let attempt = 0; ; attempt++) {
+    let reply: unknown[];
+    try {
+      reply = (await call(keys, args)) as unknown[];
+    } catch (error) {
+      // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
+      // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
+      unknown ||= mayHaveRun(error);
+      if (turnId === '' || attempt >= 2 || Date.now() - started >= timeout) {
+        throw unknown ? outcomeUnknown(error, doing) : error;
+      }
+      await sleep(25 * 4 ** attempt);
+      continue;
+    }
+    // An earlier attempt may have been applied (and given the lease up), then overwritten by another process before
+    // this retry: its conflict says nothing about whether this commit happened.
+    if (reply[0] !== 'ok' && unknown) {
+      throw outcomeUnknown(new Error(`the retry found the record changed (${String(reply[0])})`), doing);
+    }
+    return reply;
+  }
+}

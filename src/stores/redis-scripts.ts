@@ -37,17 +37,26 @@ return out
 
 /**
  * KEYS: deadlines, claims, lease, then per write its record and its tombstone.
- * ARGV: turn id ('' for none), tombstone ttl, lease token ('' to keep the lease), then per write: member, op (S set a
- * session record, W set a data record, which never has a deadline or a claim, D delete), expected version ('' when
- * absent), expected generation, idle ms ('' for no deadline), data.
+ * ARGV: turn id ('' for none), tombstone ttl, lease token ('' to keep the lease), lease ttl, session grace, then per
+ * write: member, op (S set a session record, W set a data record, which never has a deadline or a claim, D delete),
+ * expected version ('' when absent), expected generation, idle ms ('' for no deadline), data.
  * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
+ *
+ * A session record with a deadline expires `idle + grace` after its write and keeps `i` (idle) and `e` (grace) beside
+ * its data, so its deadline is its PTTL minus `e`. The deadlines set holds a bound of each deadline, early or at most
+ * 250 ms late (`b`: how late it may be): a write files it again only for a new record, a claimed one, one without a
+ * deadline before, or once shorter idle times have added up past that; CLAIM files the members that are not due yet
+ * again at their true deadline.
  */
 export const COMMIT = script(`${NOW}
-local turn, tombTtl, token = ARGV[1], ARGV[2], ARGV[3]
+local turn, tombTtl, token, leaseTtl, grace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local n = (#KEYS - 3) / 2
-local function arg(i, j) return ARGV[3 + (i - 1) * 6 + j] end
+local function arg(i, j) return ARGV[5 + (i - 1) * 6 + j] end
 local function release()
-  if token ~= '' and redis.call('GET', KEYS[3]) == token then redis.call('DEL', KEYS[3]) end
+  if token == '' then return end
+  local holder = redis.call('GETDEL', KEYS[3])
+  -- Ours lapsed and another turn holds the lease now (rare): it gets it back.
+  if holder and holder ~= token then redis.call('SET', KEYS[3], holder, 'PX', leaseTtl) end
 end
 local function tombVersion(tk)
   local tomb = redis.call('GET', tk)
@@ -77,7 +86,7 @@ end
 
 local recs = {}
 for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv')
+  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv', 'i', 'b')
   recs[i] = rec
   local bad
   if arg(i, 3) == '' then
@@ -107,25 +116,38 @@ for i = 1, n do
     redis.call('ZREM', KEYS[1], member)
     out[i + 1] = 0
   else
+    local idle = op == 'S' and arg(i, 5) or ''
+    local refile, drift = false, 0
+    if idle ~= '' then
+      local before = tonumber(rec[4])
+      refile = not before or rec[3]
+      if not refile then
+        -- Idle times passed in jitter by the ms a turn takes: each shortening adds to a drift, and the set is filed
+        -- again only once the drift (how late the filed bound may be) would pass 250 ms.
+        drift = (tonumber(rec[5]) or 0) + math.max(0, before - tonumber(idle))
+        if drift > 250 then refile, drift = true, 0 end
+      end
+    end
     local v
     if not rec[1] then
       -- Versions keep growing across a delete, so a turn that read the old record can never match the new one.
       local tomb = tombVersion(tk)
       if tomb then redis.call('DEL', tk) end
       v = (tomb or 0) + 1
-      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn)
+      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace, 'b', drift)
     else
       v = tonumber(rec[1]) + 1
-      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn)
+      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace, 'b', drift)
       if rec[3] then redis.call('HDEL', hk, 'cv', 'cd') end
     end
-    if op == 'S' then
-      if arg(i, 5) ~= '' then
+    if idle ~= '' then
+      redis.call('PEXPIRE', hk, tonumber(idle) + tonumber(grace))
+      if refile then
         now = now or now_ms()
-        redis.call('ZADD', KEYS[1], now + tonumber(arg(i, 5)), member)
-      else
-        redis.call('ZREM', KEYS[1], member)
+        redis.call('ZADD', KEYS[1], now + tonumber(idle), member)
       end
+    elseif rec[4] and rec[4] ~= '' then
+      redis.call('PERSIST', hk)
     end
     out[i + 1] = v
   end
@@ -140,14 +162,18 @@ return out
  * KEYS: deadlines, claims. ARGV: what comes before a member in its record key, limit, claim timeout, now ('' for
  * Redis's clock), what comes after a member in its record key.
  * Reply: {member, generation, version, deadline}... Claims whose holder did not finish in time come first, with the
- * generation they had; then due deadlines, each bumping its record's generation.
+ * generation they had; then due deadlines, each bumping its record's generation. A member of the deadlines set is a
+ * lower bound: its record's true deadline is its PTTL minus its grace `e` (records of earlier releases, without `i`,
+ * have their exact deadline in the set). One not due yet is filed again at its true deadline; one whose record is gone
+ * or has no deadline any more leaves the set.
  */
 export const CLAIM = script(`${NOW}
-local before, limit, hold, after = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
-local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or now_ms()
+local pre, limit, hold, post = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
+local clock = now_ms()
+local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or clock
 local claimed = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
-  local rec = redis.call('HMGET', before .. m .. after, 'g', 'cv', 'cd')
+  local rec = redis.call('HMGET', pre .. m .. post, 'g', 'cv', 'cd')
   if rec[1] and rec[2] then
     redis.call('ZADD', KEYS[2], now + hold, m)
     claimed[#claimed + 1] = {m, rec[1], rec[2], rec[3] or '0'}
@@ -155,18 +181,33 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0,
     redis.call('ZREM', KEYS[2], m)
   end
 end
-if #claimed < limit then
+-- Members filed again move past now, so each pass meets new ones; the budget bounds the script's run.
+local budget = 4 * limit
+while #claimed < limit and budget > 0 do
   local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit - #claimed)
+  if #due == 0 then break end
   for i = 1, #due, 2 do
-    local m, deadline = due[i], due[i + 1]
-    local hk = before .. m .. after
-    redis.call('ZREM', KEYS[1], m)
-    local v = redis.call('HGET', hk, 'v')
-    if v then
+    budget = budget - 1
+    local m = due[i]
+    local hk = pre .. m .. post
+    local rec = redis.call('HMGET', hk, 'v', 'i', 'e')
+    local deadline = tonumber(due[i + 1])
+    if rec[2] == '' then
+      deadline = nil
+    elseif rec[2] then
+      local pttl = redis.call('PTTL', hk)
+      if pttl >= 0 then deadline = clock + pttl - tonumber(rec[3]) end
+    end
+    if not rec[1] or not deadline then
+      redis.call('ZREM', KEYS[1], m)
+    elseif deadline > now then
+      redis.call('ZADD', KEYS[1], deadline, m)
+    else
+      redis.call('ZREM', KEYS[1], m)
       local g = redis.call('HINCRBY', hk, 'g', 1)
-      redis.call('HSET', hk, 'cv', v, 'cd', deadline)
+      redis.call('HSET', hk, 'cv', rec[1], 'cd', deadline)
       redis.call('ZADD', KEYS[2], now + hold, m)
-      claimed[#claimed + 1] = {m, tostring(g), v, deadline}
+      claimed[#claimed + 1] = {m, tostring(g), rec[1], tostring(deadline)}
     end
   end
 end

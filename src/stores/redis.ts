@@ -5,7 +5,7 @@ import { parseOrThrow } from '../schema';
 import { CLAIM, COMMIT, decode, DELETE, encode, GET, HOLD, OPEN, QUARANTINE, RELEASE, RENEW } from './redis-scripts';
 import { shardedLayout, singleLayout, type KeyLayout } from './redis-layout';
 import { byShard, claimShards, splitCommit, splitOpen } from './redis-shards';
-import { busy, CLUSTER_MOVING, mayHaveRun, messageOf, notSent, outcomeUnknown, sleep, toRecord } from './redis-replies';
+import { busy, CLUSTER_MOVING, commitWithRetries, messageOf, notSent, sleep, toRecord } from './redis-replies';
 import { SESSION_PREFIX } from './store';
 import type {
   CommitOptions,
@@ -50,6 +50,8 @@ export interface RedisScriptClient {
 export interface NodeRedisClient {
   evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** node-redis v6 and later: the same client with other per-command options. */
+  withCommandOptions?(options: { timeout?: number }): NodeRedisClient;
 }
 
 /** Options of {@link RedisStore}: give exactly one of `url`, `cluster`, `redis` and `client`. */
@@ -95,6 +97,13 @@ export interface RedisStoreOptions {
   tombstoneTtl?: number;
   /** How long a quarantined record (stored state that could not be read back) is kept, in ms. @default 604_800_000 (7 days) */
   quarantineTtl?: number;
+  /**
+   * How long Redis keeps a session record past its idle deadline, in ms: every session record with a deadline expires
+   * `idle + sessionGrace` after its last write, so sessions that no sweeper ends (every bot process stopped for good)
+   * do not fill Redis. Give a sweeper that long to end a due session (run `onSessionEnd`); one that comes later finds
+   * it gone. @default 259_200_000 (3 days)
+   */
+  sessionGrace?: number;
 }
 
 const ms = z.number().int().positive();
@@ -120,6 +129,7 @@ const optionsSchema = z
     claimTimeout: ms.optional(),
     tombstoneTtl: ms.optional(),
     quarantineTtl: ms.optional(),
+    sessionGrace: ms.optional(),
   })
   .strict()
   .refine((o) => [o.url, o.cluster, o.redis, o.client].filter((v) => v !== undefined).length === 1, {
@@ -132,9 +142,12 @@ const optionsSchema = z
 const keyOf = (write: CommitWrite) => write.key;
 
 /** Adapts a node-redis client: EVALSHA, and EVAL when Redis does not know the script yet (first use, after a restart). */
-export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
+export function nodeRedisClient(client: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
+  // node-redis 6 arms a timer of its own for every command (5 s unless configured: an `AbortSignal.timeout`, which
+  // costs the client more CPU than the script call itself). The store bounds each call by `commandTimeout` already.
+  const redis = client.withCommandOptions?.({ timeout: 0 }) ?? client;
   return {
-    cluster: typeof (redis as { getSlotRandomNode?: unknown }).getSlotRandomNode === 'function',
+    cluster: typeof (client as { getSlotRandomNode?: unknown }).getSlotRandomNode === 'function',
     async run(script, keys, args) {
       const options = { keys: [...keys], arguments: [...args] };
       try {
@@ -151,9 +164,11 @@ export function nodeRedisClient(redis: NodeRedisClient, close?: () => Promise<vo
 /**
  * Sessions in Redis, shared by every bot process that uses the same Redis and prefix (`palaver/redis`).
  *
- * - Each commit is one Lua script: it checks versions and generations, writes the JSON, bumps the versions, and files
- *   the session's deadline in a sorted set on Redis's own clock (`TIME`). A retried commit with the same turn id is
- *   recognized and not applied twice.
+ * - Each commit is one Lua script: it checks versions and generations, writes the JSON, bumps the versions, and sets
+ *   the session record to expire `sessionGrace` after its idle deadline, on Redis's own clock. A sorted set keeps a
+ *   lower bound of every deadline (filed when a session starts or its idle time shrinks), which the claim script
+ *   checks against the record and files again when it has moved. A retried commit with the same turn id is recognized
+ *   and not applied twice.
  * - A unit of work is two scripts: `open` takes the session's lease (`SET NX GET PX`; extended when the same manager
  *   holds it already) and reads the session, userData and conversationData records; `commit` writes and gives the
  *   lease up. The lease serializes turns across processes; the compare-and-set commit stays the fence.
@@ -182,6 +197,9 @@ export class RedisStore implements SessionStore {
   private readonly claimTimeout: number;
   readonly tombstoneTtl: number;
   private readonly quarantineTtl: number;
+  private readonly sessionGrace: string;
+  /** The lease time of this store's last open: a commit that finds another holder's lease gives it back for that long. */
+  private leaseTtl = '5000';
   private readonly connected: Promise<void>;
   /** Until the store's own client first connects, calls wait for it (bounded by `commandTimeout`) instead of failing. */
   private connecting: Promise<void> | undefined;
@@ -196,6 +214,7 @@ export class RedisStore implements SessionStore {
     this.claimTimeout = parsed.claimTimeout ?? 10_000;
     this.tombstoneTtl = parsed.tombstoneTtl ?? 60_000;
     this.quarantineTtl = parsed.quarantineTtl ?? 7 * 24 * 3_600_000;
+    this.sessionGrace = String(parsed.sessionGrace ?? 3 * 24 * 3_600_000);
     this.owned = parsed.url !== undefined || parsed.cluster !== undefined;
     if (parsed.url !== undefined || parsed.cluster !== undefined) {
       const node = {
@@ -280,6 +299,7 @@ export class RedisStore implements SessionStore {
   async open(keys: readonly string[], options: OpenOptions = {}): Promise<OpenResult> {
     const lease = options.lease;
     const first = keys[0] ?? '';
+    if (lease !== undefined) this.leaseTtl = String(lease.ttlMs);
     const doing = `opening "${first}"`;
     const leaseArgs = lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)];
     const home = this.layout.shardOf(first);
@@ -328,7 +348,7 @@ export class RedisStore implements SessionStore {
       this.layout.claims(shard),
       this.leaseKey(release?.key ?? writes[0]!.key),
     ];
-    const args = [turnId, String(this.tombstoneTtl), release?.token ?? ''];
+    const args = [turnId, String(this.tombstoneTtl), release?.token ?? '', this.leaseTtl, this.sessionGrace];
     for (let j = 0; j < (indexes?.length ?? writes.length); j++) {
       const write = writes[indexes === undefined ? j : indexes[j]!]!;
       keys.push(this.recordKey(write.key), this.recordKey(write.key) + ':tomb');
@@ -344,40 +364,9 @@ export class RedisStore implements SessionStore {
     return this.runCommit(COMMIT, keys, args, turnId, doing);
   }
 
-  /**
-   * Runs a commit script; a call that failed without an answer is sent again (with a turn id, the script recognizes its
-   * own earlier write), within `commandTimeout`. @internal
-   */
-  async runCommit(
-    script: RedisScript,
-    keys: string[],
-    args: string[],
-    turnId: string,
-    doing: string,
-  ): Promise<unknown[]> {
-    const started = Date.now();
-    let unknown = false;
-    for (let attempt = 0; ; attempt++) {
-      let reply: unknown[];
-      try {
-        reply = (await this.call(script, keys, args, doing)) as unknown[];
-      } catch (error) {
-        // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
-        // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
-        unknown ||= mayHaveRun(error);
-        if (turnId === '' || attempt >= 2 || Date.now() - started >= this.commandTimeout) {
-          throw unknown ? outcomeUnknown(error, doing) : error;
-        }
-        await sleep(25 * 4 ** attempt);
-        continue;
-      }
-      // An earlier attempt may have been applied (and given the lease up), then overwritten by another process before
-      // this retry: its conflict says nothing about whether this commit happened.
-      if (reply[0] !== 'ok' && unknown) {
-        throw outcomeUnknown(new Error(`the retry found the record changed (${String(reply[0])})`), doing);
-      }
-      return reply;
-    }
+  /** Runs a commit script, sent again within `commandTimeout` after a failure without an answer. @internal */
+  runCommit(script: RedisScript, keys: string[], args: string[], turnId: string, doing: string): Promise<unknown[]> {
+    return commitWithRetries((k, a) => this.call(script, k, a, doing), keys, args, turnId, doing, this.commandTimeout);
   }
 
   async delete(key: string): Promise<void> {

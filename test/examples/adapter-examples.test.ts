@@ -1,26 +1,6 @@
 // Each adapter example runs by itself with ts-node, prints its conversation, and exits.
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = resolve(__dirname, '../..');
-
-function run(example: string, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register', example], {
-      cwd: root,
-      env: { ...process.env, PORT: '', BOT_TOKEN: '', TS_NODE_TRANSPILE_ONLY: 'true' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
+import { run } from './run-example';
 
 describe.concurrent('the adapter examples', { timeout: 60_000 }, () => {
   it('examples/chat.ts chats through the console adapter when its input is piped', async () => {

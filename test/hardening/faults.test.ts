@@ -5,6 +5,9 @@ import {
   MemoryStore,
   SessionManager,
   type Address,
+  type CommitOptions,
+  type CommitResult,
+  type CommitWrite,
   type EndReason,
   type OutgoingMessage,
   type PalaverError,
@@ -131,6 +134,30 @@ describe('a store that fails', () => {
       ['saved and sent'],
       { n: 1 },
     ]);
+  });
+
+  it('commits a sendBatch() that onSessionEnd did not await before the end itself, sending its reply once', async () => {
+    const store = new (class extends FaultyStore {
+      override commit(writes: readonly CommitWrite[], options?: CommitOptions): Promise<CommitResult> {
+        return new Promise((resolve) => setTimeout(() => resolve(this.inner.commit(writes, options)), 10));
+      }
+    })();
+    const made = makeBot({
+      store,
+      onSessionEnd: (session) => {
+        session.send('bye');
+        void session.sendBatch();
+      },
+    });
+    made.bot.dialog('/', () => undefined);
+    const first = made.bot.receive({ address: address(), text: 'hi' });
+    await vi.advanceTimersByTimeAsync(100);
+    await first;
+    const end = made.bot.endSession(address());
+    await vi.advanceTimersByTimeAsync(1000);
+    await end;
+    expect([made.texts(), made.errors]).toEqual([['bye'], []]);
+    await made.bot.close();
   });
 
   it('runs onSessionEnd once when the turn that ended the session failed to save and is sent again', async () => {

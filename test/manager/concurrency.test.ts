@@ -126,6 +126,66 @@ describe('the store under a turn', () => {
     await bot.close();
   });
 
+  it('does not re-run a turn whose sendBatch() committed when its last commit meets a conflict', async () => {
+    const store = new FlakyStore();
+    const { bot, texts } = harness({ store });
+    const runs = vi.fn();
+    bot.dialog('/', async (session) => {
+      runs();
+      session.send('working on it');
+      await session.sendBatch();
+      session.userData.done = true;
+      store.conflicts = 1; // another conversation of this user wrote userData meanwhile
+    });
+    await expect(bot.receive({ address: address(), text: 'hi' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('sendBatch()'),
+    });
+    await elapse(1000);
+    expect(runs).toHaveBeenCalledTimes(1);
+    expect(texts()).toEqual(['working on it']);
+    await bot.close();
+  });
+
+  it('delivers the replies of a sendBatch() whose save failed with the turn, in order, when the turn is saved', async () => {
+    const store = new FlakyStore();
+    const { bot, texts } = harness({ store });
+    bot.dialog('/', async (session) => {
+      session.send('first');
+      store.failures = 1;
+      void session.sendBatch(); // not awaited, and its save fails
+      await Promise.resolve();
+      session.send('second');
+    });
+    const { replies } = await bot.receive({ address: address(), text: 'hi' });
+    await elapse(1000);
+    expect(replies.map((m) => m.text)).toEqual(['first', 'second']);
+    expect(texts()).toEqual(['first', 'second']);
+    await bot.close();
+  });
+
+  it('keeps what onSessionEnd wrote to userData when the end is re-run after a conflict, without running it twice', async () => {
+    const store = new FlakyStore();
+    const hook = vi.fn((session: { userData: Record<string, unknown> }) => {
+      session.userData.ends = Number(session.userData.ends ?? 0) + 1;
+      delete session.userData.draft;
+    });
+    const { bot } = harness({ store, onSessionEnd: hook });
+    const seen: unknown[] = [];
+    bot.dialog('/', (session) => {
+      if (session.message?.text === 'hi') session.userData.draft = 'half an order';
+      else seen.push({ ...session.userData });
+    });
+    await bot.receive({ address: address(), text: 'hi' });
+    store.conflicts = 1;
+    await bot.endSession(address());
+    await bot.receive({ address: address(), text: 'back' });
+    expect(hook).toHaveBeenCalledTimes(1);
+    expect(store.commits).toBeGreaterThanOrEqual(3); // the end was committed twice: a conflict, then the re-run
+    expect(seen).toEqual([{ ends: 1 }]);
+    await bot.close();
+  });
+
   it('rejects with STORE_UNAVAILABLE when the commit throws, delivers nothing and keeps the previous state', async () => {
     const store = new FlakyStore();
     const { bot, delivered } = countingBot(store);
