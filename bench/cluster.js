@@ -110,11 +110,13 @@ async function main() {
     const stats = await info(m.port, 'commandstats');
     const memory = await info(m.port, 'memory');
     const calls = (name) => Number((stats[`cmdstat_${name}`] ?? '').match(/calls=(\d+)/)?.[1] ?? 0);
+    const usec = (name) => Number((stats[`cmdstat_${name}`] ?? '').match(/usec=(\d+)/)?.[1] ?? 0);
     const all = Object.keys(stats).reduce((sum, k) => sum + calls(k.slice('cmdstat_'.length)), 0);
     rows.push({
       port: m.port,
       keys: Number((keyspace.db0 ?? '').match(/keys=(\d+)/)?.[1] ?? 0),
       scripts: calls('evalsha') + calls('eval'),
+      scriptMicroseconds: usec('evalsha') + usec('eval'),
       commands: all,
       bytes: Number(memory.used_memory) - Number(before[masters.indexOf(m)].used_memory),
     });
@@ -152,6 +154,8 @@ async function main() {
       conversation: mean((x) => x.conversation),
     },
     usedMemoryPerUser: Math.round(total((r) => r.bytes) / USERS),
+    // Redis CPU inside the scripts per turn (commandstats usec), the part that bounds one primary's turns per second.
+    scriptMicrosecondsPerTurn: total((r) => r.scriptMicroseconds) / USERS,
   };
   await bot.close();
   await store.close();
@@ -172,7 +176,8 @@ async function main() {
     `\nscripts per turn ${result.scriptsPerTurn.toFixed(2)}, commands per turn (scripts and the calls inside them) ` +
       `${result.commandsPerTurn.toFixed(1)}; MEMORY USAGE: session ${result.memoryUsage.session} B, userData ` +
       `${result.memoryUsage.user} B, conversationData ${result.memoryUsage.conversation} B; used_memory added per user ` +
-      `(all three records, deadline entries, allocator overhead) ${result.usedMemoryPerUser} B`,
+      `(all three records, deadline entries, allocator overhead) ${result.usedMemoryPerUser} B; Redis time in scripts ` +
+      `per turn ${result.scriptMicrosecondsPerTurn.toFixed(1)} µs`,
   );
   const worst = Math.max(...Object.values(result.spread).flat().map(Math.abs));
   console.log(`\nlargest deviation from a third: ${pct(worst)} (${worst <= 0.1 ? 'within' : 'OUTSIDE'} ±10 %)`);
