@@ -312,7 +312,9 @@ export class RedisStore implements SessionStore {
         doing,
       )) as unknown[];
       if (reply[0] === 'busy') return busy(reply);
-      return { records: reply.slice(1).map((r) => toRecord(r as (string | null)[])) };
+      const records: (StoredRecord | undefined)[] = [];
+      for (let i = 1; i < reply.length; i++) records.push(toRecord(reply[i] as (string | null)[]));
+      return { records };
     }
     return splitOpen(this, keys, groups, home, this.leaseKey(first), leaseArgs, doing);
   }
@@ -486,8 +488,11 @@ export class RedisStore implements SessionStore {
    * Runs a script; on a cluster, sends it again while the answer says it did not run because the cluster is moving (a
    * slot being migrated: TRYAGAIN; a failover: CLUSTERDOWN, or the node's connection down), until `commandTimeout`.
    */
-  private async attempt(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
-    if (!this.split) return this.client.run(script, keys, args);
+  private attempt(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    return this.split ? this.retrying(script, keys, args) : this.client.run(script, keys, args);
+  }
+
+  private async retrying(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
     const deadline = Date.now() + this.commandTimeout;
     for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
       try {
