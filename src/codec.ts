@@ -15,7 +15,7 @@
 //   a built-in prompt's id is its number (0 text, 1 number, 2 confirm, 3 choice, 4 time, 5 attachment);
 // - previousDialog: [id, type], or [id, type, name] when the name is not the id; a built-in prompt's is its number;
 // - rest: an object with the fields most sessions never set (locale, timeout, entityExpiry, ended, nudges,
-//   entitiesVersion), or 0.
+//   entitiesVersion, taskIntent, preferredLanguage), or 0.
 // Format 2 (the same but for lastActiveAt, the address and the prompt numbers) and format 1 (the object form that
 // sessionStateSchema describes) are still read.
 import { PalaverError } from './errors';
@@ -36,7 +36,16 @@ const BUILT_IN: readonly { readonly name: string; readonly id: string; readonly 
 );
 const BUILT_IN_NUMBER = new Map<string, number>(BUILT_IN.map((dialog, i) => [dialog.id, i]));
 const ENDED = new Set(['timeout', 'endSession', 'newSession', 'refresh', 'evicted', 'shutdown']);
-const RARE = ['locale', 'timeout', 'entityExpiry', 'ended', 'nudges', 'entitiesVersion'] as const;
+const RARE = [
+  'locale',
+  'timeout',
+  'entityExpiry',
+  'ended',
+  'nudges',
+  'entitiesVersion',
+  'taskIntent',
+  'preferredLanguage',
+] as const;
 
 type DialogInstance = SessionStateRecord['stack'][number];
 
@@ -350,5 +359,20 @@ function readRest(rest: unknown, state: SessionStateRecord, latest: boolean, bad
   if (entitiesVersion !== undefined) {
     if (!isCount(entitiesVersion)) bad(13, 'rest.entitiesVersion', 'a non-negative integer');
     state.entitiesVersion = entitiesVersion as number;
+  }
+  readRecognized(rest, state, bad);
+}
+
+/** The recognizers' marks: the intent the current task began with, the language detected. */
+function readRecognized(rest: Record<string, unknown>, state: SessionStateRecord, bad: Bad): void {
+  const { taskIntent, preferredLanguage } = rest;
+  if (taskIntent !== undefined) {
+    if (typeof taskIntent !== 'string' || taskIntent.length === 0) bad(13, 'rest.taskIntent', 'a non-empty string');
+    state.taskIntent = taskIntent as string;
+  }
+  if (preferredLanguage !== undefined) {
+    if (typeof preferredLanguage !== 'string' || preferredLanguage.length === 0)
+      bad(13, 'rest.preferredLanguage', 'a non-empty string');
+    state.preferredLanguage = preferredLanguage as string;
   }
 }

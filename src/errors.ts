@@ -28,6 +28,8 @@
  * - `DIALOG_FAILED`: a dialog or waterfall step threw; the conversation was ended and the user told.
  * - `CLOSED`: the manager was closed; it takes no more turns.
  * - `MISSING_DEPENDENCY`: a feature needs an optional package that is not installed (the message names the command).
+ * - `RECOGNIZER_FAILED`: a recognizer threw, returned something that is not a result, or exceeded `recognizerTimeout`;
+ *   the turn went on without it.
  */
 export type PalaverErrorCode =
   | 'INVALID_OPTIONS'
@@ -55,7 +57,8 @@ export type PalaverErrorCode =
   | 'HOOK_FAILED'
   | 'DIALOG_FAILED'
   | 'CLOSED'
-  | 'MISSING_DEPENDENCY';
+  | 'MISSING_DEPENDENCY'
+  | 'RECOGNIZER_FAILED';
 
 /** The one error class palaver throws; `code` is stable, `cause` keeps the underlying error. */
 export class PalaverError extends Error {

@@ -40,6 +40,18 @@ export type {
   Middleware,
   DialogActionValue,
 } from './dialogs/actions';
+export { RegExpRecognizer } from './recognizers';
+export type {
+  Recognizer,
+  RecognizerFunction,
+  RecognizerObject,
+  RecognizerOptions,
+  RecognizerResult,
+  IntentMatcher,
+  Nlp,
+  NlpIntent,
+  NlpEntity,
+} from './recognizers';
 export type { Ended, Prompted, PromptResult, TypedStep, StepInput, StepNext, Waterfall } from './dialogs/typed';
 export type { TemplateArgs, Templated, Printable } from './template';
 

@@ -26,6 +26,8 @@ import { StatsCounter, type ManagerStats } from './stats';
 import { SESSION_PREFIX, type SessionStore } from './stores/store';
 import type { Address, EndReason, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 import { checkMessageSize, plainMessage } from './validate';
+import type { EarlyRecognition, Recognizer, RecognizerOptions } from './recognizers';
+import { isThenable } from './types';
 
 export type { SessionManagerOptions } from './manager/options';
 export type { SessionManagerEvents } from './manager/events';
@@ -166,6 +168,24 @@ export class SessionManager<
   }
 
   /**
+   * Adds a recognizer: an NLU engine, an LLM call or a {@link RegExpRecognizer} that says what the user means. Every
+   * message is recognized once, before the middleware; the result is `session.info.nlp` and triggers `matches:
+   * { intent }`. A recognizer that needs no session (the default) runs as the message comes in, before the turn waits
+   * for the session; `{ needsSession: true }` runs it inside the turn, with the session. See `recognizeOrder`.
+   * @throws PalaverError `INVALID_ARGUMENT` when `recognizer` is neither a function nor an object with `recognize`.
+   * @example
+   * bot.recognizer(new RegExpRecognizer('Greeting', /^(hi|hello|hey)\b/i));
+   * bot.recognizer(async (message) => {
+   *   const r = await nlu.parse(message.text);
+   *   return { intent: r.intent, score: r.confidence, entities: r.entities };
+   * });
+   */
+  recognizer(recognizer: Recognizer<Session<E, U, C, P>>, options?: RecognizerOptions): this {
+    this.#engine.recognizers.add(recognizer, options);
+    return this;
+  }
+
+  /**
    * Registers a global named action: what `matches` triggers from anywhere in the conversation (after the scoped
    * actions of the dialogs on the stack), and what a `CardAction.dialogAction(name)` button triggers.
    * @throws PalaverError `ACTION_EXISTS` when the name is taken; `INVALID_OPTIONS` for bad options.
@@ -198,8 +218,13 @@ export class SessionManager<
     }
     const receivedAt = Date.now();
     const engine = this.#engine;
-    return this.#gate.run(key, () =>
-      engine.transact(key, parsed.address, 'its turn', (unit) => messageTurn(engine, unit, parsed, receivedAt)),
+    // Recognizers that need no session run now, before the turn waits for the key's queue and lease.
+    const early = engine.recognizers.active ? engine.recognizers.begin(parsed) : undefined;
+    const turn = (found?: EarlyRecognition) =>
+      engine.transact(key, parsed.address, 'its turn', (unit) => messageTurn(engine, unit, parsed, receivedAt, found));
+    return this.#gate.run(
+      key,
+      isThenable(early) ? () => early.then(turn) : early === undefined ? turn : () => turn(early),
     );
   }
 

@@ -121,6 +121,10 @@ export const sessionStateSchema = z.object({
   nudges: z.object({ at: z.number(), count: z.number().int().nonnegative() }).optional(),
   /** The version of the entity shapes (the highest key of the `migrations` option) the entities were written in. */
   entitiesVersion: z.number().int().nonnegative().optional(),
+  /** The intent the session's current task began with (a trigger matched by intent began it); for `continueIf: 'sameIntent'`. */
+  taskIntent: z.string().min(1).optional(),
+  /** The language a recognizer detected in this session (`session.info.preferredLanguage`). */
+  preferredLanguage: z.string().min(1).optional(),
 });
 
 /** A data bag stored on its own key (userData, conversationData). */

@@ -19,6 +19,7 @@ import { findFromTop } from './dialogs/stack';
 import { messageSchema, parseOrThrow, setOwn, type SessionStateRecord } from './schema';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from './types';
 import { plainMessage } from './validate';
+import { languageOf, type Nlp } from './recognizers';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends object = JsonObject> {
@@ -81,6 +82,7 @@ export interface TurnContext {
   topChanged(previous: DialogInstance | undefined): void;
   /** Writes a trace line for this session; `undefined` when tracing is off. */
   readonly trace: ((line: string) => void) | undefined;
+  readonly nlp: Nlp | undefined; // what the recognizers found in the turn's message
 }
 
 /**
@@ -198,6 +200,9 @@ export class Session<
       timeout: this.timeout,
       currentDialogState: top === undefined ? undefined : host.registry.state(top.id),
       previousDialogState: state.previousDialogState,
+      nlp: turn.nlp,
+      preferredLanguage: state.preferredLanguage ?? languageOf(state.locale ?? host.defaultLocale),
+      taskIntent: state.taskIntent,
     };
   }
 
@@ -538,5 +543,8 @@ class Internals implements DialogHostInternals {
 
   saving(): Promise<unknown> | undefined {
     return this.turn.saving;
+  }
+  beganTask(intent: string): void {
+    this.state.taskIntent = intent;
   }
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Nlp } from './recognizers';
 import type { addressSchema, attachmentSchema, cardActionSchema, messageSchema, outgoingMessageSchema } from './schema';
 
 /** Where a message came from and where replies go. */
@@ -83,4 +84,13 @@ export interface SessionInfo {
   readonly currentDialogState: DialogState | undefined;
   /** The dialog that was on top before the current one. */
   readonly previousDialogState: DialogState | undefined;
+  /**
+   * What the recognizers found in the turn's message (see `bot.recognizer()`); `undefined` without recognizers, for an
+   * event, and outside a message turn (it is not saved: each message is recognized afresh).
+   */
+  readonly nlp: Nlp | undefined;
+  /** The user's language: the one a recognizer detected in this session, else the language of `locale` (`en` for `en-US`). */
+  readonly preferredLanguage: string | undefined;
+  /** The intent the current task began with: set when a trigger or action matched by intent begins a dialog. */
+  readonly taskIntent: string | undefined;
 }

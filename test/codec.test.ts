@@ -614,7 +614,7 @@ describe('decodeState of format 2', () => {
       'a rest.lastActiveAt',
       13,
       { lastActiveAt: 5 },
-      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion (it holds "lastActiveAt")',
+      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion, taskIntent, preferredLanguage (it holds "lastActiveAt")',
     ],
   ])('throws StateFormatError for %s', (_what, position, value, message) => {
     const error = thrown(() => decodeState(spoil(FULL_FORMAT_2, position, value), 's:web:c1:u1'));
@@ -737,7 +737,7 @@ describe('decodeState of a malformed format-3 array', () => {
       'an unknown key in rest',
       13,
       { colour: 'red' },
-      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion (it holds "colour")',
+      'position 13 (rest) must be an object of locale, timeout, entityExpiry, ended, nudges, entitiesVersion, taskIntent, preferredLanguage (it holds "colour")',
     ],
     ['an own __proto__ key in rest', 13, JSON.parse('{"__proto__":{"locale":"de"}}'), 'position 13 (rest)'],
     ['a rest.locale that is a number', 13, { locale: 5 }, 'position 13 (rest.locale)'],

@@ -1,5 +1,6 @@
 import type { MessageLike } from '../cards';
 import { describe, PalaverError } from '../errors';
+import { intentMatcherProblem, isIntentMatcher, matchesIntent, type IntentMatcher } from '../recognizers';
 import type { Awaitable, IncomingMessage } from '../types';
 import { HOST, ResumeReason, type Dialog, type DialogResult, type DialogSession } from './dialog';
 import { Prompts } from './prompts';
@@ -14,10 +15,12 @@ import { isThenable } from '../types';
  * What triggers an action by text:
  * - a RegExp, tested on the message's text;
  * - a string: the whole trimmed text, case-insensitive;
+ * - `{ intent, minScore? }`: the turn's best intent (`session.info.nlp`, see `bot.recognizer()`), scored at least
+ *   `minScore`;
  * - a function of the message and the session (may be async).
  */
 export type ActionMatcher<S = DialogSession> =
-  RegExp | string | ((message: IncomingMessage, session: S) => boolean | PromiseLike<boolean>);
+  RegExp | string | IntentMatcher | ((message: IncomingMessage, session: S) => boolean | PromiseLike<boolean>);
 
 /**
  * A named action (`bot.action(name, ...)`, or one of a dialog's `actions`): what triggers it, and one thing it does:
@@ -159,7 +162,7 @@ export class ActionRoutes {
       if (spec.matches === undefined)
         throw new PalaverError(
           'INVALID_OPTIONS',
-          `Dialog "${id}": \`triggerAction\` needs \`matches\` (a RegExp, a string or a function).`,
+          `Dialog "${id}": \`triggerAction\` needs \`matches\` (a RegExp, a string, { intent } or a function).`,
         );
       if (this.globals.some((route) => route.name === id)) {
         throw new PalaverError(
@@ -322,6 +325,7 @@ export function matchAction(
     const found = matcher.exec(text);
     return found === null ? undefined : Array.from(found, (group) => group ?? '');
   }
+  if (typeof matcher !== 'function') return matchesIntent(matcher, session.info.nlp) ? [text?.trim() ?? ''] : undefined;
   const result = matcher(message, session);
   const asMatch = (yes: boolean) => (yes ? [text?.trim() ?? ''] : undefined);
   return isThenable(result) ? Promise.resolve(result).then(asMatch) : asMatch(result);
@@ -350,6 +354,7 @@ function apply(session: DialogSession, route: Route, index: number, args: Action
   const empty = host.stack.length === 0;
   switch (effect.kind) {
     case 'begin':
+      if (isIntentMatcher(route.matches)) host.beganTask(route.matches.intent);
       if (effect.replace)
         host.record(
           empty
@@ -449,13 +454,16 @@ function toRoute(name: string, scope: string | undefined, spec: ActionOptions<an
     matches !== undefined &&
     typeof matches !== 'string' &&
     typeof matches !== 'function' &&
-    !(matches instanceof RegExp)
+    !(matches instanceof RegExp) &&
+    !isIntentMatcher(matches)
   ) {
     throw new PalaverError(
       'INVALID_OPTIONS',
-      `${where}: expected \`matches\` as a RegExp, a string or a function, got ${describe(matches)}.`,
+      `${where}: expected \`matches\` as a RegExp, a string, { intent, minScore? } or a function, got ${describe(matches)}.`,
     );
   }
+  const problem = isIntentMatcher(matches) ? intentMatcherProblem(matches) : undefined;
+  if (problem !== undefined) throw new PalaverError('INVALID_OPTIONS', `${where}: ${problem}.`);
   if (typeof matches === 'string' && matches.trim().length === 0) {
     throw new PalaverError(
       'INVALID_OPTIONS',

@@ -1,4 +1,5 @@
 import type { MessageLike } from '../cards';
+import type { Nlp } from '../recognizers';
 import type { Awaitable, IncomingMessage, JsonObject } from '../types';
 
 /** Why a dialog got control back. */
@@ -74,13 +75,18 @@ export interface DialogHostInternals {
   readonly locale: string | undefined;
   /** The `sendBatch` saves still running (never rejects), or `undefined`; the turn waits for them before it commits. */
   saving(): Promise<unknown> | undefined;
+  /** A trigger or action matched by `intent` began a dialog: the session's current task began with that intent. */
+  beganTask(intent: string): void;
 }
 
 /** The part of a session that built-in dialogs use. `Session` implements it. */
 export interface DialogSession {
   readonly message: IncomingMessage | undefined;
-  /** The session's metadata (a dialog may read the user's locale here; built-in prompts use `[HOST].locale`). */
-  readonly info: { readonly locale: string | undefined };
+  /**
+   * The session's metadata (a dialog may read the user's locale here; built-in prompts use `[HOST].locale`), and what
+   * the recognizers found (intent matchers read it).
+   */
+  readonly info: { readonly locale: string | undefined; readonly nlp?: Nlp | undefined };
   dialogData: JsonObject;
   send(message: MessageLike, ...args: unknown[]): this;
   beginDialog(id: string, args?: unknown): this;

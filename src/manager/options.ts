@@ -8,6 +8,7 @@ import { toOutgoing } from '../outgoing';
 import { defaultRetry, type DeliverFn, type DeliveryRetryOptions } from '../outbox';
 import { nudgeSchema, type NudgeOptions } from '../nudge';
 import { entitiesOptionSchema, migrationsOptionSchema, type EntityMigrations, type EntitySpec } from '../retention';
+import { sameIntent } from '../recognizers';
 import { outgoingMessageSchema, parseOrThrow } from '../schema';
 import type { Session } from '../session';
 import { MemoryStore } from '../stores/memory';
@@ -38,8 +39,12 @@ export interface SessionManagerOptions<
   timeout?: number;
   /** How idle sessions close. @default 'proactive' */
   closePolicy?: ClosePolicy;
-  /** Lazy policy: return true to let an expired session continue with this message (for example: the same intent continues). */
-  continueIf?: (session: Session<E, U, C, P>, message: IncomingMessage) => Awaitable<boolean>;
+  /**
+   * Lazy policy: return true to let an expired session continue with this message. `'sameIntent'` (Kore.ai's rule): it
+   * continues when the message's intent is the one its current task began with (`session.info.taskIntent`), and a new
+   * session starts for a new intent or when nothing is recognized.
+   */
+  continueIf?: ((session: Session<E, U, C, P>, message: IncomingMessage) => Awaitable<boolean>) | 'sameIntent';
   /**
    * Sent to the saved address when the proactive scheduler closes a session: text, a message, a `Message` builder, or a
    * function of the ending session that returns one (or nothing, to say nothing).
@@ -111,6 +116,15 @@ export interface SessionManagerOptions<
   entities?: { [K in keyof E]?: EntitySpec<E[K]> };
   /** Upgrades of stored entities: `migrations[n]` turns version `n - 1` into `n`; the highest key is the current version. */
   migrations?: EntityMigrations;
+  /** How long a recognizer may take, in ms; past it the turn goes on without it (`RECOGNIZER_FAILED`). @default 5000 */
+  recognizerTimeout?: number;
+  /**
+   * `'parallel'`: every recognizer runs at once and the best score wins. `'series'`: one after another in the order
+   * added, stopping at the first result that scores `recognizeStopScore` or more. @default 'parallel'
+   */
+  recognizeOrder?: 'parallel' | 'series';
+  /** With `recognizeOrder: 'series'`: the score at which the remaining recognizers are not asked. @default 0.9 */
+  recognizeStopScore?: number;
 }
 
 /** The longest delay setTimeout keeps; past it Node fires after 1 ms, so a longer delay option is refused. */
@@ -136,7 +150,11 @@ const optionsSchema = z
       .optional(),
     timeout: z.number().int().positive().optional(),
     closePolicy: z.enum(['proactive', 'lazy']).optional(),
-    continueIf: fn.optional(),
+    continueIf: z
+      .custom<unknown>((v) => typeof v === 'function' || v === 'sameIntent', {
+        message: "must be a function or 'sameIntent'",
+      })
+      .optional(),
     // One check rather than a union, so that the error says what the message may be instead of every shape it tried.
     closeMessage: z
       .custom<unknown>(
@@ -185,6 +203,9 @@ const optionsSchema = z
     nudge: nudgeSchema.optional(),
     entities: entitiesOptionSchema.optional(),
     migrations: migrationsOptionSchema.optional(),
+    recognizerTimeout: timerDelay.int().positive().optional(),
+    recognizeOrder: z.enum(['parallel', 'series']).optional(),
+    recognizeStopScore: z.number().min(0).max(1).optional(),
   })
   .strict();
 
@@ -228,6 +249,9 @@ export interface Settings {
   readonly nudge: NudgeOptions<AnySession> | undefined;
   readonly entities: AnyOptions['entities'];
   readonly migrations: EntityMigrations | undefined;
+  readonly recognizerTimeout: number;
+  readonly recognizeOrder: 'parallel' | 'series';
+  readonly recognizeStopScore: number;
 }
 
 /**
@@ -242,7 +266,7 @@ export function resolveSettings(options: AnyOptions): Settings {
     store,
     timeout: options.timeout ?? 30 * 60_000,
     proactive: (options.closePolicy ?? 'proactive') === 'proactive',
-    continueIf: options.continueIf,
+    continueIf: options.continueIf === 'sameIntent' ? sameIntent : options.continueIf,
     closeMessage:
       options.closeMessage === undefined || typeof options.closeMessage === 'function'
         ? (options.closeMessage as Settings['closeMessage'])
@@ -276,6 +300,9 @@ export function resolveSettings(options: AnyOptions): Settings {
     nudge: options.nudge as NudgeOptions<AnySession> | undefined,
     entities: options.entities,
     migrations: options.migrations,
+    recognizerTimeout: options.recognizerTimeout ?? 5000,
+    recognizeOrder: options.recognizeOrder ?? 'parallel',
+    recognizeStopScore: options.recognizeStopScore ?? 0.9,
   };
 }
 

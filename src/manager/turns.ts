@@ -9,6 +9,7 @@ import type { RunnerHooks } from '../dialogs/runner';
 import { laneKey } from '../keys';
 import type { IdleLadder } from '../nudge';
 import type { Outbox } from '../outbox';
+import { Recognizers, type Nlp } from '../recognizers';
 import type { Retention } from '../retention';
 import { setOwn, type SessionStateRecord } from '../schema';
 import { Session, type LifecycleRequest, type SessionServices, type TurnContext } from '../session';
@@ -62,6 +63,8 @@ export class Unit {
   failure: PalaverError | undefined;
   /** Trace prefix of the replies' batch. */
   label = '';
+  /** A message turn: what the recognizers found in its message. */
+  nlp: Nlp | undefined;
   /** A `sendBatch()` of this attempt committed and sent replies: a re-run would send them again. */
   checkpointed = false;
 
@@ -73,6 +76,8 @@ export class Unit {
 
   /** Saves `state` and the session's data scopes when the work is done; the replies go to `address`. */
   save(state: SessionStateRecord, session: AnySession, address: Address): void {
+    // No dialog left on the stack: the task an intent began is over.
+    if (state.taskIntent !== undefined && state.stack.length === 0) delete state.taskIntent;
     this.state = state;
     this.userData = session.userData;
     this.conversationData = session.conversationData;
@@ -107,6 +112,10 @@ export class Turn implements TurnContext, RunnerHooks {
 
   get services(): SessionServices {
     return this.engine.services;
+  }
+
+  get nlp(): Nlp | undefined {
+    return this.unit?.nlp;
   }
 
   checkpoint(session: AnySession, replies: OutgoingMessage[]): Promise<{ delivered: Promise<void> }> {
@@ -156,6 +165,8 @@ interface EndHookRun {
 
 export class Engine {
   readonly services: SessionServices;
+  /** `bot.recognizer(...)`: what the user means, found once per message turn. */
+  readonly recognizers: Recognizers;
   /** Idle nudges and per-dialog timeouts: built only when the `nudge` option or a dialog's idle options ask for them. */
   idle: IdleLadder | undefined;
   readonly #endHookRuns = new Map<string, EndHookRun>();
@@ -172,6 +183,7 @@ export class Engine {
     idle: IdleLadder | undefined,
   ) {
     this.idle = idle;
+    this.recognizers = new Recognizers(settings, (error) => reporter.report(error));
     this.services = {
       registry,
       botId: settings.botId,

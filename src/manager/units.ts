@@ -12,6 +12,8 @@ import type { ExpiryClaim, StoredRecord } from '../stores/store';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
 import { carry, dormantState, dropExpiredEntities, freshState, isExpired, isLive, keptOf, touch } from './lifecycle';
 import type { Bags, Engine, Turn, Unit } from './turns';
+import { recognitionOf, type TurnRecognition } from './recognition';
+import type { EarlyRecognition } from '../recognizers';
 
 /** What `receive` resolves to once the turn is saved. */
 export interface TurnResult {
@@ -32,8 +34,10 @@ export async function messageTurn(
   unit: Unit,
   message: IncomingMessage,
   receivedAt: number,
+  early?: EarlyRecognition,
 ): Promise<TurnResult> {
-  const found = await findSession(engine, unit, message, receivedAt);
+  const recognition = recognitionOf(engine.recognizers, unit, message, early);
+  const found = await findSession(engine, unit, message, receivedAt, recognition);
   let { state, starting, storedText } = found;
   const bags = found.bags;
   let rehandled = false;
@@ -47,6 +51,7 @@ export async function messageTurn(
       await engine.startSession(turn);
       starting = false;
     }
+    if (recognition !== undefined) await recognition.inTurn(turn, current);
     // While the state is still what the store holds, the stored text serves as the copy to roll back to.
     const pristine = !announce && storedText !== undefined ? storedText : encodeState(state, unit.key);
     storedText = undefined;
@@ -101,6 +106,19 @@ export async function messageTurn(
     const next = request.options.message;
     if (next) current = { ...next, address: next.address ?? current.address } as IncomingMessage;
   }
+  return saveTurn(engine, unit, turn, state, message, receivedAt, error);
+}
+
+/** The end of a message turn: what it saves, its `turn` event, and what `receive` resolves to. */
+function saveTurn(
+  engine: Engine,
+  unit: Unit,
+  turn: Turn,
+  state: SessionStateRecord,
+  message: IncomingMessage,
+  receivedAt: number,
+  error: PalaverError | undefined,
+): TurnResult {
   const session = turn.session;
   unit.save(state, session, message.address);
   unit.label = engine.label(state);
@@ -113,7 +131,13 @@ export async function messageTurn(
 }
 
 /** The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf` keeps it). */
-async function findSession(engine: Engine, unit: Unit, message: IncomingMessage, receivedAt: number) {
+async function findSession(
+  engine: Engine,
+  unit: Unit,
+  message: IncomingMessage,
+  receivedAt: number,
+  recognition: TurnRecognition | undefined,
+) {
   const { records, settings } = engine;
   const key = unit.key;
   const bags = engine.bags(unit);
@@ -129,6 +153,9 @@ async function findSession(engine: Engine, unit: Unit, message: IncomingMessage,
     storedText = undefined;
     const old = engine.session(key, unit, state, message, bags);
     const continueIf = settings.continueIf;
+    // The intent may decide: recognizers that need the session see the expired one.
+    if (recognition !== undefined && continueIf !== undefined && !settings.proactive)
+      await recognition.complete(old.session);
     const keep =
       !settings.proactive && continueIf !== undefined
         ? await engine.reporter.hook('continueIf', () => continueIf(old.session, message), false)

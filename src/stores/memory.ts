@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { parseOrThrow } from '../schema';
 import { DeadlineHeap, type HeapItem } from './deadline-heap';
@@ -26,87 +25,162 @@ const optionsSchema = z
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * The most session records kept; past it the least recently used session is evicted and ends with reason `evicted`.
+   * The most session records kept; past it the least recently used session (approximately: a session used since the
+   * last eviction passed over it gets a second chance) is evicted and ends with reason `evicted`.
    * @default 100_000
    */
   maxSessions?: number;
   /**
-   * The most `userData` and `conversationData` records kept (least recently used dropped first).
+   * The most `userData` and `conversationData` records kept (least recently used dropped first, approximately, as for
+   * sessions).
    * @default 3 * maxSessions
    */
   maxDataRecords?: number;
 }
 
-/** A session record: it can have a deadline, and an expiry claim bumps its generation. */
-class SessionEntry implements StoredRecord, HeapItem {
+/**
+ * A session record: it can have a deadline, and an expiry claim bumps its generation. `mark` holds the version times 2,
+ * plus 1 while the record has been used since eviction last looked at it (see {@link Records}): one field for both.
+ */
+class SessionEntry implements HeapItem {
   heapIndex = -1;
   constructor(
     readonly key: string,
     public data: string,
-    public version: number,
+    public mark: number,
     public generation: number,
   ) {}
 }
 
-/** A `userData` or `conversationData` record: it never has a deadline, so no claim bumps its generation. */
-class DataEntry implements StoredRecord {
-  constructor(
-    public data: string,
-    public version: number,
-  ) {}
+/** The version in a mark. `& 1` reads the low bit of any safe integer (ToInt32 keeps it): versions past 2^30 stay exact. */
+function versionOf(mark: number): number {
+  return (mark - (mark & 1)) / 2;
+}
 
-  get generation(): number {
-    return 0;
+/** The mark of the next version, used. (`|` would cut a mark past 2^31 to 32 bits; `&` only reads its low bit.) */
+function nextMark(mark: number): number {
+  return mark - (mark & 1) + 3;
+}
+
+const COLON = 58;
+const ZERO = 48;
+
+/**
+ * A `userData` or `conversationData` record as one string: its mark (as a session's) in decimal, `:`, then its text.
+ * It never has a deadline, so no claim bumps its generation, and it needs no object of its own: a data record costs
+ * its Map entry and its text, plus a few characters, where an object for its text and version took 40 bytes more.
+ */
+function markOf(packed: string): number {
+  let mark = 0;
+  for (let i = 0; ; i++) {
+    const c = packed.charCodeAt(i);
+    if (c === COLON) return mark;
+    mark = mark * 10 + (c - ZERO);
   }
 }
 
-type Entry = SessionEntry | DataEntry;
+function dataOf(packed: string): string {
+  return packed.slice(packed.indexOf(':') + 1);
+}
 
-const RECENT_TURNS = 1024;
+function pack(mark: number, data: string): string {
+  return flat(`${mark}:${data}`);
+}
 
 /**
- * The turn ids of the latest writes, by key: what recognises a retried commit (`CommitOptions.turnId`). A retry comes
- * right after the failure it follows, so an id is kept for the next `RECENT_TURNS` to 2 × `RECENT_TURNS` writes
- * (two generations of maps) instead of for the life of every record.
+ * Records by key in one Map, bounded by `max`: past it, the least recently used record goes, found the way a clock
+ * sweep finds it (second chance). A use only sets a bit in the record; the Map's order is the order records came in
+ * or were last passed over, and eviction walks it from the oldest: a record used since it was last passed over loses
+ * its bit and goes to the back, the first one found unused is evicted. So a use costs no reordering and no memory,
+ * where exact recency order (lru-cache's index) cost about 47 bytes per record more than the Map alone and a
+ * reinsertion per use; the price is that a record used once, long ago, outlives one sweep more than exact order would
+ * let it.
+ */
+class Records<E extends SessionEntry | string> {
+  readonly map = new Map<string, E>();
+
+  constructor(
+    private readonly max: number,
+    private readonly evicted: (key: string, entry: E) => void,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Adds a record for a key it does not hold, evicting one first when full. */
+  add(key: string, entry: E): void {
+    if (this.map.size >= this.max) this.evictOne();
+    this.map.set(key, entry);
+  }
+
+  private evictOne(): void {
+    const map = this.map;
+    // A record moved to the back comes round again in this same walk (Map iteration sees later insertions), unused
+    // by then: the walk ends within one pass plus one record.
+    for (const [key, entry] of map) {
+      map.delete(key);
+      if (typeof entry === 'string') {
+        const mark = markOf(entry);
+        if ((mark & 1) === 1) {
+          map.set(key, pack(mark - 1, dataOf(entry)) as E);
+          continue;
+        }
+      } else if ((entry.mark & 1) === 1) {
+        entry.mark--;
+        map.set(key, entry);
+        continue;
+      }
+      this.evicted(key, entry);
+      return;
+    }
+  }
+}
+
+const RECENT_TURNS = 2048;
+const QUARANTINED = 100;
+
+/**
+ * The turn ids of the latest writes: what recognises a retried commit (`CommitOptions.turnId`). A retry comes right
+ * after the failure it follows, so an id is kept for the next `RECENT_TURNS` - 1 writes (a ring of the latest writes,
+ * a write of no turn included) instead of for the life of every record. A write costs two array stores; only a commit
+ * that fails its check, which may be a retry, looks anything up.
  */
 class RecentTurns {
-  private current = new Map<string, string>();
-  private previous = new Map<string, string>();
+  private readonly keys = new Array<string | undefined>(RECENT_TURNS).fill(undefined);
+  private readonly ids = new Array<string | undefined>(RECENT_TURNS).fill(undefined);
+  private next = 0;
 
+  /** The turn id of the latest write of `key` still in the ring (`undefined`: none, or a write of no turn). */
   get(key: string): string | undefined {
-    return this.current.get(key) ?? this.previous.get(key);
+    for (let n = 1; n <= RECENT_TURNS; n++) {
+      const slot = (this.next - n + RECENT_TURNS) % RECENT_TURNS;
+      if (this.keys[slot] === key) return this.ids[slot];
+    }
+    return undefined;
   }
 
   set(key: string, turnId: string | undefined): void {
-    if (turnId === undefined) {
-      this.current.delete(key);
-      this.previous.delete(key);
-      return;
-    }
-    if (this.current.size >= RECENT_TURNS) {
-      const older = this.previous;
-      this.previous = this.current;
-      older.clear();
-      this.current = older;
-    }
-    this.current.set(key, turnId);
+    this.keys[this.next] = key;
+    this.ids[this.next] = turnId;
+    this.next = (this.next + 1) % RECENT_TURNS;
   }
 }
 
 /**
- * The default store: records held as JSON text in lru-cache (so a later mutation of a committed
- * object changes nothing stored), bounded by `maxSessions`, with an in-process deadline heap.
+ * The default store: records held as JSON text in Maps (so a later mutation of a committed object changes nothing
+ * stored), bounded by `maxSessions` and `maxDataRecords`, with an in-process deadline heap.
  * A commit retried with the same `turnId` is recognised for at least the next 1,024 writes to the store; older turn ids
  * are forgotten, so that an idle record holds none.
  */
 export class MemoryStore implements SessionStore {
   readonly persistent = false;
-  private readonly sessions: LRUCache<string, SessionEntry>;
-  private readonly data: LRUCache<string, DataEntry>;
+  private readonly sessions: Records<SessionEntry>;
+  private readonly data: Records<string>;
   private readonly deadlines = new DeadlineHeap<SessionEntry>();
   private readonly turns = new RecentTurns();
   private listener: StoreListener | undefined;
-  private readonly quarantined = new LRUCache<string, { key: string; record: StoredRecord }>({ max: 100 });
+  private readonly quarantined = new Map<string, { key: string; record: StoredRecord }>();
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxSessions = 100_000, maxDataRecords } = parseOrThrow(
@@ -115,27 +189,14 @@ export class MemoryStore implements SessionStore {
       'INVALID_OPTIONS',
       'MemoryStore options',
     );
-    this.sessions = new LRUCache<string, SessionEntry>({
-      // A size bound (1 per entry) instead of `max`: lru-cache then grows its index as sessions come instead of
-      // allocating room for every possible session up front (with `max`, a full cache takes about 25 bytes less per
-      // session, but every store, however few sessions it will hold, pays 28 bytes per possible one and some
-      // milliseconds when it is created).
-      maxSize: maxSessions,
-      sizeCalculation: one,
-      dispose: (entry, key, reason) => {
-        this.deadlines.remove(entry);
-        if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
-      },
+    // Both grow as records come: nothing is allocated for room a store may never use.
+    this.sessions = new Records<SessionEntry>(maxSessions, (key, entry) => {
+      this.deadlines.remove(entry);
+      this.listener?.evicted(key, snapshot(entry));
     });
-    this.data = new LRUCache<string, DataEntry>({
-      // Grown as records come: a store holds three times as much room for them as for sessions, and most of it
-      // usually stays empty (a conversation waiting at its first prompt has no data record yet).
-      maxSize: maxDataRecords ?? 3 * maxSessions,
-      sizeCalculation: one,
-      dispose: (entry, key, reason) => {
-        if (reason === 'evict') this.listener?.evicted(key, snapshot(entry));
-      },
-    });
+    this.data = new Records<string>(maxDataRecords ?? 3 * maxSessions, (key, packed) =>
+      this.listener?.evicted(key, snapshot(packed)),
+    );
   }
 
   /** Session records held now. */
@@ -156,15 +217,24 @@ export class MemoryStore implements SessionStore {
 
   get(key: string): StoredRecord | undefined {
     // The entry is mutable inside the store; callers get an immutable snapshot.
-    const entry = this.cache(key).get(key);
-    return entry === undefined ? undefined : snapshot(entry);
+    if (key.startsWith(SESSION_PREFIX)) {
+      const entry = this.sessions.map.get(key);
+      if (entry === undefined) return undefined;
+      if ((entry.mark & 1) === 0) entry.mark++; // used
+      return snapshot(entry);
+    }
+    const packed = this.data.map.get(key);
+    if (packed === undefined) return undefined;
+    const mark = markOf(packed);
+    if ((mark & 1) === 0) this.data.map.set(key, pack(mark + 1, dataOf(packed)));
+    return { data: dataOf(packed), version: versionOf(mark), generation: 0 };
   }
 
   commit(writes: readonly CommitWrite[], options?: CommitOptions): CommitResult {
     const turnId = options?.turnId;
-    const entries: (Entry | undefined)[] = [];
+    const entries: (SessionEntry | string | undefined)[] = [];
     for (const write of writes) {
-      const entry = this.cache(write.key).peek(write.key);
+      const entry = this.records(write.key).map.get(write.key);
       entries.push(entry);
       const reason = mismatch(entry, write.expected);
       if (reason !== undefined) {
@@ -180,10 +250,10 @@ export class MemoryStore implements SessionStore {
       const key = write.key;
       // Looked up again once an earlier write of this commit has added a record (that may have evicted this one) or
       // removed one (this very key, written twice).
-      const entry = added && entries[i] !== undefined ? this.cache(key).peek(key) : entries[i];
+      const entry = added && entries[i] !== undefined ? this.records(key).map.get(key) : entries[i];
       if (write.data === null) {
         if (entry !== undefined) {
-          this.cache(key).delete(key);
+          this.delete(key);
           added = true;
         }
         versions.push(0);
@@ -191,20 +261,23 @@ export class MemoryStore implements SessionStore {
       }
       this.turns.set(key, turnId);
       const data = flat(write.data);
-      if (entry !== undefined) {
+      if (typeof entry === 'string') {
+        const mark = nextMark(markOf(entry));
+        this.data.map.set(key, pack(mark, data));
+        versions.push(versionOf(mark));
+      } else if (entry !== undefined) {
         entry.data = data;
-        entry.version++;
-        this.cache(key).get(key); // refresh recency without replacing the entry
-        versions.push(entry.version);
-        if (entry instanceof SessionEntry) this.schedule(entry, write.idleMs);
+        entry.mark = nextMark(entry.mark);
+        versions.push(versionOf(entry.mark));
+        this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
-        const record = new SessionEntry(key, data, 1, 0);
-        this.sessions.set(key, record);
+        const record = new SessionEntry(key, data, 2, 0);
+        this.sessions.add(key, record);
         added = true;
         versions.push(1);
         this.schedule(record, write.idleMs);
       } else {
-        this.data.set(key, new DataEntry(data, 1));
+        this.data.add(key, pack(2, data));
         added = true;
         versions.push(1);
       }
@@ -213,7 +286,14 @@ export class MemoryStore implements SessionStore {
   }
 
   delete(key: string): void {
-    this.cache(key).delete(key);
+    if (key.startsWith(SESSION_PREFIX)) {
+      const entry = this.sessions.map.get(key);
+      if (entry === undefined) return;
+      this.sessions.map.delete(key);
+      this.deadlines.remove(entry);
+    } else {
+      this.data.map.delete(key);
+    }
   }
 
   claimDue(limit: number, now: number = Date.now()): ExpiryClaim[] {
@@ -223,7 +303,7 @@ export class MemoryStore implements SessionStore {
       const entry = this.deadlines.popDue(now);
       if (entry === undefined || deadline === undefined) break;
       entry.generation++;
-      claims.push({ key: entry.key, generation: entry.generation, version: entry.version, deadline });
+      claims.push({ key: entry.key, generation: entry.generation, version: versionOf(entry.mark), deadline });
     }
     return claims;
   }
@@ -234,20 +314,23 @@ export class MemoryStore implements SessionStore {
 
   /** The session keys held now (a snapshot: ending them while iterating is safe). */
   sessionKeys(): string[] {
-    return [...this.sessions.keys()];
+    return [...this.sessions.map.keys()];
   }
 
   /** Keeps a copy of a record that could not be read back (the latest 100), for `quarantined()`. */
   quarantine(key: string, record: StoredRecord): void {
-    this.quarantined.set(`${key}#${record.version}.${record.generation}`, {
+    const id = `${key}#${record.version}.${record.generation}`;
+    this.quarantined.delete(id);
+    this.quarantined.set(id, {
       key,
       record: { data: record.data, version: record.version, generation: record.generation },
     });
+    if (this.quarantined.size > QUARANTINED) this.quarantined.delete(this.quarantined.keys().next().value!);
   }
 
   /** The records set aside by `quarantine`, oldest first. */
   quarantinedRecords(): { key: string; record: StoredRecord }[] {
-    return [...this.quarantined.values()].reverse();
+    return [...this.quarantined.values()];
   }
 
   /** Sessions with a pending deadline. */
@@ -263,14 +346,14 @@ export class MemoryStore implements SessionStore {
   private replayed(writes: readonly CommitWrite[], turnId: string): number[] | undefined {
     for (const write of writes) {
       if (write.data === null || this.turns.get(write.key) !== turnId) return undefined;
-      const entry = this.cache(write.key).peek(write.key);
+      const entry = this.records(write.key).map.get(write.key);
       if (entry === undefined) return undefined;
-      if (write.expected !== null && entry.version !== write.expected.version + 1) return undefined;
+      if (write.expected !== null && versionOf(markOfEntry(entry)) !== write.expected.version + 1) return undefined;
     }
-    return writes.map((write) => this.cache(write.key).peek(write.key)!.version);
+    return writes.map((write) => versionOf(markOfEntry(this.records(write.key).map.get(write.key)!)));
   }
 
-  private cache(key: string): LRUCache<string, SessionEntry> | LRUCache<string, DataEntry> {
+  private records(key: string): Records<SessionEntry> | Records<string> {
     return key.startsWith(SESSION_PREFIX) ? this.sessions : this.data;
   }
 
@@ -281,15 +364,23 @@ export class MemoryStore implements SessionStore {
 }
 
 /** Why a write computed from `expected` cannot apply over `entry`, or `undefined` when it can. */
-function mismatch(entry: Entry | undefined, expected: ExpectedRecord): 'conflict' | 'ended' | undefined {
+function mismatch(
+  entry: SessionEntry | string | undefined,
+  expected: ExpectedRecord,
+): 'conflict' | 'ended' | undefined {
   if (expected === null) return entry === undefined ? undefined : 'conflict';
   if (entry === undefined) return 'conflict';
-  if (entry.generation !== expected.generation) return 'ended';
-  return entry.version === expected.version ? undefined : 'conflict';
+  if ((typeof entry === 'string' ? 0 : entry.generation) !== expected.generation) return 'ended';
+  return versionOf(markOfEntry(entry)) === expected.version ? undefined : 'conflict';
 }
 
-function snapshot(entry: Entry): StoredRecord {
-  return { data: entry.data, version: entry.version, generation: entry.generation };
+function markOfEntry(entry: SessionEntry | string): number {
+  return typeof entry === 'string' ? markOf(entry) : entry.mark;
+}
+
+function snapshot(entry: SessionEntry | string): StoredRecord {
+  if (typeof entry === 'string') return { data: dataOf(entry), version: versionOf(markOf(entry)), generation: 0 };
+  return { data: entry.data, version: versionOf(entry.mark), generation: entry.generation };
 }
 
 /**
@@ -301,8 +392,4 @@ function snapshot(entry: Entry): StoredRecord {
 function flat(text: string): string {
   text.charCodeAt(0);
   return text;
-}
-
-function one(): number {
-  return 1;
 }

@@ -42,11 +42,11 @@ return out
  * expected version ('' when absent), expected generation, idle ms ('' for no deadline), data.
  * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
  *
- * A session record with a deadline expires `idle + grace` after its write and keeps `i` (idle) and `e` (grace) beside
- * its data, so its deadline is its PTTL minus `e`. The deadlines set holds a bound of each deadline, early or at most
- * 250 ms late (`b`: how late it may be): a write files it again only for a new record, a claimed one, one without a
- * deadline before, or once shorter idle times have added up past that; CLAIM files the members that are not due yet
- * again at their true deadline.
+ * A session record with a deadline expires `idle + grace` after its write and keeps `x` = `idle:grace:drift` beside its
+ * data (one field: each field of a hash costs some 65 bytes), so its deadline is its PTTL minus the grace. The
+ * deadlines set holds a bound of each deadline, early or at most 250 ms late (the drift: how late it may be): a write
+ * files it again only for a new record, a claimed one, one without a deadline before, or once shorter idle times have
+ * added up past that; CLAIM files the members that are not due yet again at their true deadline.
  */
 export const COMMIT = script(`${NOW}
 local turn, tombTtl, token, leaseTtl, grace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -86,7 +86,7 @@ end
 
 local recs = {}
 for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv', 'i', 'b')
+  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv', 'x')
   recs[i] = rec
   local bad
   if arg(i, 3) == '' then
@@ -117,36 +117,42 @@ for i = 1, n do
     out[i + 1] = 0
   else
     local idle = op == 'S' and arg(i, 5) or ''
+    local before, drifted
+    if rec[4] then
+      local bi, bd = string.match(rec[4], '^([^:]*):[^:]*:(.*)$')
+      before, drifted = tonumber(bi), tonumber(bd)
+    end
     local refile, drift = false, 0
     if idle ~= '' then
-      local before = tonumber(rec[4])
       refile = not before or rec[3]
       if not refile then
         -- Idle times passed in jitter by the ms a turn takes: each shortening adds to a drift, and the set is filed
         -- again only once the drift (how late the filed bound may be) would pass 250 ms.
-        drift = (tonumber(rec[5]) or 0) + math.max(0, before - tonumber(idle))
+        drift = (drifted or 0) + math.max(0, before - tonumber(idle))
         if drift > 250 then refile, drift = true, 0 end
       end
     end
+    local x = idle .. ':' .. grace .. ':' .. drift
     local v
     if not rec[1] then
       -- Versions keep growing across a delete, so a turn that read the old record can never match the new one.
       local tomb = tombVersion(tk)
       if tomb then redis.call('DEL', tk) end
       v = (tomb or 0) + 1
-      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace, 'b', drift)
+      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn, 'x', x)
     else
       v = tonumber(rec[1]) + 1
-      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn, 'i', idle, 'e', grace, 'b', drift)
+      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn, 'x', x)
       if rec[3] then redis.call('HDEL', hk, 'cv', 'cd') end
     end
     if idle ~= '' then
-      redis.call('PEXPIRE', hk, tonumber(idle) + tonumber(grace))
+      -- Never shorter than the grace: a deadline already past (a late wake-up) is the sweeper's to end.
+      redis.call('PEXPIRE', hk, tonumber(grace) + math.max(0, tonumber(idle)))
       if refile then
         now = now or now_ms()
         redis.call('ZADD', KEYS[1], now + tonumber(idle), member)
       end
-    elseif rec[4] and rec[4] ~= '' then
+    elseif before then
       redis.call('PERSIST', hk)
     end
     out[i + 1] = v
@@ -163,8 +169,8 @@ return out
  * Redis's clock), what comes after a member in its record key.
  * Reply: {member, generation, version, deadline}... Claims whose holder did not finish in time come first, with the
  * generation they had; then due deadlines, each bumping its record's generation. A member of the deadlines set is a
- * lower bound: its record's true deadline is its PTTL minus its grace `e` (records of earlier releases, without `i`,
- * have their exact deadline in the set). One not due yet is filed again at its true deadline; one whose record is gone
+ * lower bound: its record's true deadline is its PTTL minus the grace in its `x` (records of earlier releases, without
+ * `x`, have their exact deadline in the set). One not due yet is filed again at its true deadline; one whose record is gone
  * or has no deadline any more leaves the set.
  */
 export const CLAIM = script(`${NOW}
@@ -190,13 +196,14 @@ while #claimed < limit and budget > 0 do
     budget = budget - 1
     local m = due[i]
     local hk = pre .. m .. post
-    local rec = redis.call('HMGET', hk, 'v', 'i', 'e')
+    local rec = redis.call('HMGET', hk, 'v', 'x')
     local deadline = tonumber(due[i + 1])
-    if rec[2] == '' then
+    local idle, grace = string.match(rec[2] or '', '^([^:]*):([^:]*):')
+    if idle == '' then
       deadline = nil
-    elseif rec[2] then
+    elseif tonumber(idle) and tonumber(grace) then
       local pttl = redis.call('PTTL', hk)
-      if pttl >= 0 then deadline = clock + pttl - tonumber(rec[3]) end
+      if pttl >= 0 then deadline = clock + pttl - tonumber(grace) end
     end
     if not rec[1] or not deadline then
       redis.call('ZREM', KEYS[1], m)

@@ -29,6 +29,7 @@ function bareSession(text: string, stack: DialogInstance[]) {
     trace: undefined,
     locale: undefined,
     saving: () => undefined,
+    beganTask: () => undefined,
   };
   const session: DialogSession = {
     message: { address: { channelId: 't', user: { id: 'u' }, conversation: { id: 'c' } }, text },

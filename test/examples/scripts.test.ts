@@ -7,6 +7,7 @@ const scripted: [example: string, firstLine: string, botLines: number][] = [
   ['cards', 'user> show me cards', 4],
   ['ensure-profile', 'user> hi', 4],
   ['list-items', 'user> what do I have?', 1],
+  ['nlu-http', 'user> hello', 6],
   ['order-pizza', 'user> hi', 7],
   ['phone-prompt', 'user> hi', 3],
   ['pictures', 'user> show me a picture', 4],

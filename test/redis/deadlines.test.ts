@@ -116,6 +116,21 @@ describeRedis('RedisStore deadlines', () => {
     ]);
   });
 
+  it('keeps a session whose deadline had already passed when it was written, and claims it', async () => {
+    const { store, prefix } = makeStore({ sessionGrace: GRACE });
+    await store.commit([{ key: 's:late', expected: null, data: '{}', idleMs: -2 * GRACE }]);
+    expect(await admin.pTTL(`${prefix}:{s:late}`)).toBeGreaterThan(GRACE - 2_000);
+    expect(await store.claimDue(10)).toMatchObject([{ key: 's:late', version: 1, generation: 1 }]);
+  });
+
+  it('claims at the deadline in the set a record whose grace field was lost', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 's:nograce', expected: null, data: '{}', idleMs: 60_000 }]);
+    await admin.hSet(`${prefix}:{s:nograce}`, 'x', '60000::0');
+    await admin.zAdd(`${prefix}:deadlines`, { score: 5_000, value: 's:nograce' });
+    expect(await store.claimDue(10, 5_000)).toMatchObject([{ key: 's:nograce', deadline: 5_000 }]);
+  });
+
   it('drops a deadline whose record expired or was removed', async () => {
     const { store, prefix } = makeStore();
     await store.commit([{ key: 's:gone', expected: null, data: '{}', idleMs: 1_000 }]);

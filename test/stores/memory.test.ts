@@ -282,6 +282,48 @@ describe('MemoryStore', () => {
     expect(store.get('s:a')?.data).toBe('"a2"');
   });
 
+  it('spares a session used since eviction last passed it once, then evicts it when it is still unused', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([{ key: 's:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 's:b', expected: null, data: '"b"' }]);
+    store.get('s:a');
+    store.get('s:b');
+    store.commit([{ key: 's:c', expected: null, data: '"c"' }]);
+    store.commit([{ key: 's:d', expected: null, data: '"d"' }]);
+    expect(evicted).toEqual(['s:a', 's:b']);
+  });
+
+  it('keeps a session read between two evictions over one that was not', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const evicted: string[] = [];
+    store.listen({ evicted: (key) => evicted.push(key) });
+    store.commit([{ key: 's:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 's:b', expected: null, data: '"b"' }]);
+    store.commit([{ key: 's:c', expected: null, data: '"c"' }]);
+    store.get('s:b');
+    store.commit([{ key: 's:d', expected: null, data: '"d"' }]);
+    expect([evicted, store.sessionKeys().sort()]).toEqual([
+      ['s:a', 's:c'],
+      ['s:b', 's:d'],
+    ]);
+  });
+
+  it('keeps versions counting across uses and evictions that pass a record over', () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    store.commit([{ key: 's:a', expected: null, data: '1' }]);
+    store.commit([{ key: 's:b', expected: null, data: '1' }]);
+    store.get('s:a');
+    store.commit([{ key: 's:c', expected: null, data: '1' }]);
+    store.get('s:a');
+    expect(store.commit([{ key: 's:a', expected: { version: 1, generation: 0 }, data: '2' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
+    expect(store.get('s:a')).toEqual({ data: '2', version: 2, generation: 0 });
+  });
+
   it('keeps one session with a maxSessions of 1, evicting the previous one with its deadline', () => {
     const store = new MemoryStore({ maxSessions: 1 });
     const evicted: [string, StoredRecord][] = [];
@@ -355,6 +397,35 @@ describe('MemoryStore', () => {
     store.commit([{ key: 'u:b', expected: null, data: '"b"' }]);
     store.commit([{ key: 'c:c', expected: null, data: '"c"' }]);
     expect([store.get('u:a'), store.get('u:b')?.data, store.get('c:c')?.data]).toEqual([undefined, '"b"', '"c"']);
+  });
+
+  it('gives back a data record whose text starts with digits and colons exactly as committed', () => {
+    const store = new MemoryStore();
+    store.commit([{ key: 'u:a', expected: null, data: '12:34:' }]);
+    store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: '' }]);
+    store.commit([{ key: 'c:a', expected: null, data: '9:' }]);
+    expect([store.get('u:a'), store.get('c:a')]).toEqual([
+      { data: '', version: 2, generation: 0 },
+      { data: '9:', version: 1, generation: 0 },
+    ]);
+  });
+
+  it('keeps a data record read since the last eviction and its version through the sweep that spares it', () => {
+    const store = new MemoryStore({ maxDataRecords: 2 });
+    const evicted: [string, StoredRecord][] = [];
+    store.listen({ evicted: (key, record) => evicted.push([key, record]) });
+    store.commit([{ key: 'u:a', expected: null, data: '"a"' }]);
+    store.commit([{ key: 'u:b', expected: null, data: '"b"' }]);
+    store.get('u:a');
+    store.commit([{ key: 'c:c', expected: null, data: '"c"' }]);
+    expect(store.commit([{ key: 'u:a', expected: { version: 1, generation: 0 }, data: '"a2"' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
+    expect([evicted, store.get('u:a')]).toEqual([
+      [['u:b', { data: '"b"', version: 1, generation: 0 }]],
+      { data: '"a2"', version: 2, generation: 0 },
+    ]);
   });
 
   it('tells its listener the key and record of a data record it evicts', () => {

@@ -25,7 +25,7 @@ export interface Harness<E extends JsonObject> {
 
 /**
  * A manager with a recording `deliver` and `error` listener; replies go out at the end of each turn unless told otherwise.
- * The default store is small: lru-cache preallocates for `maxSessions`, and 100,000 costs ~50 ms per manager.
+ * The default store is small (maxSessions 1,000).
  */
 export function harness<E extends JsonObject = JsonObject>(
   options: Partial<SessionManagerOptions<E>> = {},

@@ -28,7 +28,9 @@ async function create(options) {
   const redis = createClient({ url: options.url, disableOfflineQueue: true });
   redis.on('error', () => undefined);
   await redis.connect();
-  const store = new RedisStore({ redis: options.wrap ? options.wrap(redis) : redis });
+  // commandTimeout 5 s, node-redis's own default (the store's is 1 s): on a machine shared with other work, a call
+  // queued behind a wave of 1,000 turns can wait longer than 1 s, which would fail the run rather than measure it.
+  const store = new RedisStore({ redis: options.wrap ? options.wrap(redis) : redis, commandTimeout: 5_000 });
   const probes = new Map();
   const bot = new palaver.SessionManager({
     store,
