@@ -12,6 +12,10 @@ let redis: typeof Redis | undefined;
 export const createClient: typeof Redis.createClient = ((...args: Parameters<typeof Redis.createClient>) =>
   loadRedis().createClient(...args)) as typeof Redis.createClient;
 
+/** node-redis's `createCluster`, loading the package on the first call. */
+export const createCluster: typeof Redis.createCluster = ((...args: Parameters<typeof Redis.createCluster>) =>
+  loadRedis().createCluster(...args)) as unknown as typeof Redis.createCluster;
+
 /**
  * The `redis` package.
  * @throws PalaverError `MISSING_DEPENDENCY` when it is not installed.
@@ -29,7 +33,7 @@ export function loadRedis(): typeof Redis {
     ) {
       throw new PalaverError(
         'MISSING_DEPENDENCY',
-        "RedisStore's `url` option needs the `redis` package (node-redis v5 or later), which is not installed: run " +
+        "RedisStore's `url` and `cluster` options need the `redis` package (node-redis v5 or later), which is not installed: run " +
           '`npm install redis`, or pass a client you made as the `redis` or `client` option.',
         { cause: error },
       );

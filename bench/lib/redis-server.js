@@ -39,9 +39,9 @@ async function waitForPort(port, timeoutMs) {
 
 /**
  * Starts `redis-server` (from PATH, or REDIS_SERVER) on a free loopback port, without RDB or AOF. Resolves to
- * `{ url, port, version, stop() }`; the server is killed when this process exits, on a signal too.
+ * `{ url, port, version, stop() }`; `args` are more command-line options. The server is killed when this process exits, on a signal too.
  */
-async function startRedis() {
+async function startRedis(args = []) {
   const binary = process.env.REDIS_SERVER || 'redis-server';
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palaver-bench-redis-'));
@@ -60,6 +60,7 @@ async function startRedis() {
       dir,
       '--loglevel',
       'warning',
+      ...args,
     ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],

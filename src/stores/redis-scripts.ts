@@ -190,7 +190,8 @@ return out
 `);
 
 /**
- * KEYS: deadlines, claims. ARGV: prefix, limit, claim timeout, now ('' for Redis's clock).
+ * KEYS: deadlines, claims. ARGV: what comes before a member in its record key, limit, claim timeout, now ('' for
+ * Redis's clock), what comes after a member in its record key.
  * Reply: {member, generation, version, deadline}... Claims whose holder did not finish in time come first, with the
  * generation they had; then due deadlines, each bumping its record's generation. A member of the deadlines set is a
  * lower bound: its record's true deadline is its PTTL minus the grace in its `x` (records of earlier releases, without
@@ -198,12 +199,12 @@ return out
  * or has no deadline any more leaves the set.
  */
 export const CLAIM = script(`${NOW}
-local prefix, limit, hold = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local pre, limit, hold, post = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
 local clock = now_ms()
 local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or clock
 local claimed = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
-  local rec = redis.call('HMGET', prefix .. ':{' .. m .. '}', 'g', 'cv', 'cd')
+  local rec = redis.call('HMGET', pre .. m .. post, 'g', 'cv', 'cd')
   if rec[1] and rec[2] then
     redis.call('ZADD', KEYS[2], now + hold, m)
     claimed[#claimed + 1] = {m, rec[1], rec[2], rec[3] or '0'}
@@ -219,7 +220,7 @@ while #claimed < limit and budget > 0 do
   for i = 1, #due, 2 do
     budget = budget - 1
     local m = due[i]
-    local hk = prefix .. ':{' .. m .. '}'
+    local hk = pre .. m .. post
     local rec = redis.call('HMGET', hk, 'v', 'x')
     local deadline = tonumber(due[i + 1])
     local idle, grace = string.match(rec[2] or '', '^([^:]*):([^:]*):')
@@ -343,3 +344,27 @@ export function encode(key: string): string {
 export function decode(member: string): string {
   return member.replace(/%(25|7B|7D)/g, (_, hex: string) => (hex === '25' ? '%' : hex === '7B' ? '{' : '}'));
 }
+
+/**
+ * Redis Cluster, after a commit: a user index in another hash slot than the record it lists. KEYS: the index.
+ * ARGV: member, op (C the record was created, D deleted, '' neither), ttl ('' to leave the expiry, -1 for none).
+ * The same rules as COMMIT's for an index in its own slot.
+ */
+export const INDEX = script(`
+local ik, member, op, ttl = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+if op == 'D' then return redis.call('SREM', ik, member) end
+local fresh = op == 'C' and redis.call('SADD', ik, member) == 1 and redis.call('SCARD', ik) == 1
+if ttl == '-1' then
+  redis.call('PERSIST', ik)
+elseif ttl ~= '' then
+  local left = redis.call('PTTL', ik)
+  if fresh or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', ik, ttl) end
+end
+return 1
+`);
+
+/** Redis Cluster, after a commit: the expiry of a record staged in another shard. KEYS: record. ARGV: ttl (-1: none). */
+export const RECORD_TTL = script(`
+if ARGV[1] == '-1' then return redis.call('PERSIST', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[1])
+`);

@@ -1,5 +1,4 @@
-import { createClient } from '../optional-redis';
-import { z } from 'zod';
+import { createClient, createCluster } from '../optional-redis';
 import { PalaverError } from '../errors';
 import { parseOrThrow } from '../schema';
 import {
@@ -11,14 +10,27 @@ import {
   FORGET,
   GET,
   HOLD,
+  INDEX,
   OPEN,
   QUARANTINE,
   QUARANTINED,
+  RECORD_TTL,
   RELEASE,
   RENEW,
   USER_KEYS,
 } from './redis-scripts';
+import { shardedLayout, singleLayout, type KeyLayout } from './redis-layout';
+import { byShard, claimShards, splitCommit, splitOpen } from './redis-shards';
+import { busy, CLUSTER_MOVING, commitWithRetries, messageOf, notSent, sleep, toRecord } from './redis-replies';
 import { SESSION_PREFIX } from './store';
+import {
+  nodeRedisClient,
+  optionsSchema,
+  type NodeRedisClient,
+  type RedisScript,
+  type RedisScriptClient,
+  type RedisStoreOptions,
+} from './redis-options';
 import type {
   CommitOptions,
   CommitResult,
@@ -31,118 +43,10 @@ import type {
   StoredRecord,
 } from './store';
 
-/** A Lua script and its SHA1 digest (what `EVALSHA` takes). */
-export interface RedisScript {
-  readonly source: string;
-  readonly sha1: string;
-}
+export { nodeRedisClient };
+export type { NodeRedisClient, RedisScript, RedisScriptClient, RedisStoreOptions };
 
-/**
- * The one thing {@link RedisStore} asks of a Redis client: run a Lua script. node-redis is adapted for you; an ioredis
- * adapter is a few lines:
- * @example
- * const client: RedisScriptClient = {
- *   run: (script, keys, args) =>
- *     ioredis.evalsha(script.sha1, keys.length, ...keys, ...args).catch((error) =>
- *       /NOSCRIPT/.test(error.message) ? ioredis.eval(script.source, keys.length, ...keys, ...args) : Promise.reject(error)),
- * };
- */
-export interface RedisScriptClient {
-  /** Runs `script` on `keys` and `args` and resolves to its reply: `EVALSHA`, then `EVAL` when the server answers `NOSCRIPT`. */
-  run(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
-  /** Closes the connection; `RedisStore.close()` calls it only for a client the store created. */
-  close?(): Promise<void>;
-}
-
-/** The part of a node-redis client (v5 or later: `createClient`, `createSentinel`) that the store uses. */
-export interface NodeRedisClient {
-  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  /** node-redis v6 and later: the same client with other per-command options. */
-  withCommandOptions?(options: { timeout?: number }): NodeRedisClient;
-}
-
-/** Options of {@link RedisStore}: give exactly one of `url`, `redis` and `client`. */
-export interface RedisStoreOptions {
-  /** A Redis URL (`redis://host:6379/0`, `rediss://…`): the store creates its own node-redis client, fails fast while Redis is down, and closes it in `close()`. */
-  url?: string;
-  /** A node-redis client you created; the store never closes it. Create it with `disableOfflineQueue: true` so that turns fail fast while Redis is down. */
-  redis?: NodeRedisClient;
-  /** Any other client, behind {@link RedisScriptClient}. */
-  client?: RedisScriptClient;
-  /** The first part of every key the store writes (`<prefix>:{<session key>}`, `<prefix>:deadlines`, `<prefix>:claims`). @default 'palaver' */
-  prefix?: string;
-  /** How long one Redis call may take before it fails with `STORE_UNAVAILABLE`, in ms. @default 1000 */
-  commandTimeout?: number;
-  /**
-   * How long a claim on a due session lasts before another process may claim it again, in ms. The manager renews it
-   * every third of that while `onSessionEnd` runs, so it bounds how long a killed process delays the ends it had
-   * claimed, not how long a hook may take. @default 10_000
-   */
-  claimTimeout?: number;
-  /** How long a deleted record leaves a tombstone (so versions keep growing and a retried delete is recognized), in ms. @default 60_000 */
-  tombstoneTtl?: number;
-  /** How long a quarantined record (stored state that could not be read back) is kept, in ms. @default 604_800_000 (7 days) */
-  quarantineTtl?: number;
-  /**
-   * How long Redis keeps a session record past its idle deadline, in ms: every session record with a deadline expires
-   * `idle + sessionGrace` after its last write, so sessions that no sweeper ends (every bot process stopped for good)
-   * do not fill Redis. Give a sweeper that long to end a due session (run `onSessionEnd`); one that comes later finds
-   * it gone. @default 259_200_000 (3 days)
-   */
-  sessionGrace?: number;
-}
-
-const ms = z.number().int().positive();
-const optionsSchema = z
-  .object({
-    url: z.string().min(1).optional(),
-    redis: z
-      .custom<NodeRedisClient>(
-        (v) => typeof v === 'object' && v !== null && typeof (v as NodeRedisClient).evalSha === 'function',
-        { message: 'must be a node-redis client' },
-      )
-      .optional(),
-    client: z
-      .custom<RedisScriptClient>(
-        (v) => typeof v === 'object' && v !== null && typeof (v as RedisScriptClient).run === 'function',
-        { message: 'must have a run(script, keys, args) method' },
-      )
-      .optional(),
-    prefix: z.string().min(1).optional(),
-    commandTimeout: ms.optional(),
-    claimTimeout: ms.optional(),
-    tombstoneTtl: ms.optional(),
-    quarantineTtl: ms.optional(),
-    sessionGrace: ms.optional(),
-  })
-  .strict()
-  .refine((o) => [o.url, o.redis, o.client].filter((v) => v !== undefined).length === 1, {
-    message: 'give exactly one of `url`, `redis` and `client`',
-  });
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Adapts a node-redis client: EVALSHA, and EVAL when Redis does not know the script yet (first use, after a restart). */
-export function nodeRedisClient(client: NodeRedisClient, close?: () => Promise<void>): RedisScriptClient {
-  // node-redis 6 arms a timer of its own for every command (5 s unless configured: an `AbortSignal.timeout`, which
-  // costs the client more CPU than the script call itself). The store bounds each call by `commandTimeout` already.
-  const redis = client.withCommandOptions?.({ timeout: 0 }) ?? client;
-  return {
-    async run(script, keys, args) {
-      const options = { keys: [...keys], arguments: [...args] };
-      try {
-        return await redis.evalSha(script.sha1, options);
-      } catch (error) {
-        if (!messageOf(error).startsWith('NOSCRIPT')) throw error;
-        return redis.eval(script.source, options);
-      }
-    },
-    ...(close === undefined ? {} : { close }),
-  };
-}
+const keyOf = (write: CommitWrite) => write.key;
 
 /**
  * Sessions in Redis, shared by every bot process that uses the same Redis and prefix (`palaver/redis`).
@@ -159,8 +63,9 @@ export function nodeRedisClient(client: NodeRedisClient, close?: () => Promise<v
  *   process ends each; a claim not completed within `claimTimeout` is claimed again with the same generation.
  * - While Redis is down every call fails fast with `STORE_UNAVAILABLE`; nothing falls back to memory.
  *
- * Standalone Redis and Sentinel are supported; Cluster is not yet (the user and conversation bags, and the deadline
- * index shared by all sessions, live in other hash slots than a session's own keys).
+ * Standalone Redis, Sentinel and Redis Cluster are supported. On a cluster the keys are sharded: a session, its user's
+ * userData and its deadline share one hash slot; a turn that changes conversationData (kept in the conversation's own
+ * shard) commits it first, then the session, and undoes it if the session's commit fails (see docs/operations/redis.md).
  * @example
  * const store = await RedisStore.connect({ url: process.env.REDIS_URL });
  * const bot = new SessionManager({ store, deliver });
@@ -169,12 +74,15 @@ export class RedisStore implements SessionStore {
   readonly persistent = true;
   private readonly client: RedisScriptClient;
   private readonly owned: boolean;
-  private readonly prefix: string;
-  private readonly deadlinesKey: string;
-  private readonly claimsKey: string;
+  /** Where the records, deadlines and claims live in Redis. */
+  readonly layout: KeyLayout;
+  /** Redis Cluster: a call whose keys span shards is split into one call per shard. */
+  private readonly split: boolean;
+  /** Where the next sweep starts among the shards (sweeps rotate, so that no shard waits behind the others). */
+  private sweepStart: number;
   private readonly commandTimeout: number;
   private readonly claimTimeout: number;
-  private readonly tombstoneTtl: number;
+  readonly tombstoneTtl: number;
   private readonly quarantineTtl: number;
   private readonly sessionGrace: string;
   /** The lease time of this store's last open: a commit that finds another holder's lease gives it back for that long. */
@@ -188,25 +96,31 @@ export class RedisStore implements SessionStore {
   /** @throws PalaverError `INVALID_OPTIONS` naming the option that is wrong. */
   constructor(options: RedisStoreOptions) {
     const parsed = parseOrThrow(optionsSchema, options, 'INVALID_OPTIONS', 'RedisStore options');
-    this.prefix = parsed.prefix ?? 'palaver';
-    this.deadlinesKey = `${this.prefix}:deadlines`;
-    this.claimsKey = `${this.prefix}:claims`;
+    const prefix = parsed.prefix ?? 'palaver';
     this.commandTimeout = parsed.commandTimeout ?? 1000;
     this.claimTimeout = parsed.claimTimeout ?? 10_000;
     this.tombstoneTtl = parsed.tombstoneTtl ?? 60_000;
     this.quarantineTtl = parsed.quarantineTtl ?? 7 * 24 * 3_600_000;
     this.sessionGrace = String(parsed.sessionGrace ?? 3 * 24 * 3_600_000);
-    this.owned = parsed.url !== undefined;
-    if (parsed.url !== undefined) {
-      const redis = createClient({
-        url: parsed.url,
+    this.owned = parsed.url !== undefined || parsed.cluster !== undefined;
+    if (parsed.url !== undefined || parsed.cluster !== undefined) {
+      const node = {
         // Fail fast and closed: a command issued while the connection is down is rejected, never queued and replayed.
         disableOfflineQueue: true,
         socket: {
           connectTimeout: Math.max(this.commandTimeout, 1000),
           reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 100),
         },
-      });
+      };
+      const redis =
+        parsed.cluster === undefined
+          ? createClient({ url: parsed.url, ...node })
+          : createCluster({
+              rootNodes: parsed.cluster.map((url) => ({ url })),
+              defaults: node,
+              // A node that stops answering may have failed over: ask the others who serves its slots now.
+              topologyRefreshOnReconnectionAttemptStrategy: 250,
+            });
       redis.on('error', (error: unknown) => {
         this.lastConnectionError = error;
       });
@@ -230,6 +144,10 @@ export class RedisStore implements SessionStore {
       this.client = parsed.client ?? nodeRedisClient(parsed.redis!);
       this.connected = Promise.resolve();
     }
+    this.split = this.client.cluster === true;
+    this.layout =
+      this.split || parsed.shards !== undefined ? shardedLayout(prefix, parsed.shards ?? 64) : singleLayout(prefix);
+    this.sweepStart = Math.floor(Math.random() * this.layout.shards);
   }
 
   /**
@@ -258,43 +176,92 @@ export class RedisStore implements SessionStore {
 
   async get(key: string): Promise<StoredRecord | undefined> {
     const reply = (await this.call(GET, [this.recordKey(key)], [], `reading "${key}"`)) as (string | null)[];
-    const [data, version, generation] = reply;
-    if (version == null || data == null) return undefined;
-    return { data, version: Number(version), generation: Number(generation ?? 0) };
+    return toRecord(reply);
   }
 
-  /** Opens a unit of work in one script: takes (or extends) the lease of `keys[0]` when asked, then reads every key. */
+  /**
+   * Opens a unit of work in one script: takes (or extends) the lease of `keys[0]` when asked, then reads every key. On
+   * a cluster, keys in other shards than the first (a conversationData key) are read at the same time by a second one.
+   */
   async open(keys: readonly string[], options: OpenOptions = {}): Promise<OpenResult> {
     const lease = options.lease;
     const first = keys[0] ?? '';
     if (lease !== undefined) this.leaseTtl = String(lease.ttlMs);
-    const reply = (await this.call(
-      OPEN,
-      [this.leaseKey(first), ...keys.map((key) => this.recordKey(key))],
-      lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)],
-      `opening "${first}"`,
-    )) as unknown[];
-    if (reply[0] === 'busy')
-      return { records: [], busy: { holder: String(reply[1]), ttlMs: Math.max(0, Number(reply[2])) } };
-    const records: (StoredRecord | undefined)[] = [];
-    for (let i = 1; i < reply.length; i++) {
-      const [data, version, generation] = reply[i] as (string | null)[];
-      records.push(
-        version == null || data == null
-          ? undefined
-          : { data, version: Number(version), generation: Number(generation ?? 0) },
-      );
+    const doing = `opening "${first}"`;
+    const leaseArgs = lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)];
+    const home = this.layout.shardOf(first);
+    const groups = this.split ? byShard(this.layout, keys, home) : undefined;
+    if (groups === undefined || groups.size === 1) {
+      const reply = (await this.call(
+        OPEN,
+        [this.leaseKey(first), ...keys.map((k) => this.recordKey(k))],
+        leaseArgs,
+        doing,
+      )) as unknown[];
+      if (reply[0] === 'busy') return busy(reply);
+      const records: (StoredRecord | undefined)[] = [];
+      for (let i = 1; i < reply.length; i++) records.push(toRecord(reply[i] as (string | null)[]));
+      return { records };
     }
-    return { records };
+    return splitOpen(this, keys, groups, home, this.leaseKey(first), leaseArgs, doing);
   }
 
   async commit(writes: readonly CommitWrite[], options: CommitOptions = {}): Promise<CommitResult> {
     const release = options.release;
     if (writes.length === 0 && release === undefined) return { ok: true, versions: [] };
     const turnId = options.turnId ?? '';
-    const keys = [this.deadlinesKey, this.claimsKey, this.leaseKey(release?.key ?? writes[0]!.key)];
-    const args = [turnId, String(this.tombstoneTtl), release?.token ?? '', this.leaseTtl, this.sessionGrace];
+    const doing = `committing "${writes[0]?.key ?? release?.key}"`;
+    const home = this.layout.shardOf(release?.key ?? writes[0]!.key);
+    const groups = this.split ? byShard(this.layout, writes.map(keyOf), home) : undefined;
+    if (groups !== undefined && groups.size > 1) {
+      const commitHome = (indexes: readonly number[]) => this.commitShard(writes, indexes, home, options, doing);
+      const result = await splitCommit(this, writes, groups, home, turnId, doing, commitHome);
+      if (result.ok) await this.afterCommit(writes, home, doing);
+      return result;
+    }
+    const reply = await this.commitShard(writes, undefined, home, options, doing);
+    if (reply[0] === 'ok') {
+      if (this.split) await this.afterCommit(writes, home, doing);
+      return { ok: true, versions: reply.slice(1).map(Number) };
+    }
+    return { ok: false, reason: reply[0] === 'ended' ? 'ended' : 'conflict', key: writes[Number(reply[1]) - 1]!.key };
+  }
+
+  /**
+   * Redis Cluster: what a commit's scripts could not reach because it lives in another hash slot, done once the commit
+   * holds: the expiry of a record staged in another shard, and an owner's index in another shard than the record.
+   * Not atomic with the commit: a process that dies in between leaves the record without them until its next refresh.
+   */
+  private async afterCommit(writes: readonly CommitWrite[], home: number, doing: string): Promise<void> {
     for (const write of writes) {
+      const shard = this.layout.shardOf(write.key);
+      if (shard !== home && write.ttlMs !== undefined && write.data !== null)
+        await this.call(RECORD_TTL, [this.recordKey(write.key)], [ttlArg(write.ttlMs)], doing);
+      if (write.owner === undefined || this.layout.shardOf(write.owner) === shard) continue;
+      const op = write.data === null ? 'D' : write.expected === null ? 'C' : '';
+      if (op !== '' || write.ttlMs !== undefined)
+        await this.call(INDEX, [this.indexKey(write.owner)], [encode(write.key), op, ttlArg(write.ttlMs)], doing);
+    }
+  }
+
+  /** Commits `writes` (those at `indexes`, or all) in one COMMIT on `shard`, giving the lease up when asked. */
+  private commitShard(
+    writes: readonly CommitWrite[],
+    indexes: readonly number[] | undefined,
+    shard: number,
+    options: CommitOptions,
+    doing: string,
+  ): Promise<unknown[]> {
+    const release = options.release;
+    const turnId = options.turnId ?? '';
+    const keys = [
+      this.layout.deadlines(shard),
+      this.layout.claims(shard),
+      this.leaseKey(release?.key ?? writes[0]!.key),
+    ];
+    const args = [turnId, String(this.tombstoneTtl), release?.token ?? '', this.leaseTtl, this.sessionGrace];
+    for (let j = 0; j < (indexes?.length ?? writes.length); j++) {
+      const write = writes[indexes === undefined ? j : indexes[j]!]!;
       keys.push(this.recordKey(write.key), this.recordKey(write.key) + ':tomb');
       args.push(
         encode(write.key),
@@ -305,68 +272,70 @@ export class RedisStore implements SessionStore {
         write.data ?? '',
       );
     }
-    for (const write of writes) {
+    for (let j = 0; j < (indexes?.length ?? writes.length); j++) {
+      const write = writes[indexes === undefined ? j : indexes[j]!]!;
       const ttl = write.ttlMs;
-      args.push(
-        ttl === undefined ? '' : ttl === null ? '-1' : String(Math.max(1, Math.round(ttl))),
-        write.owner === undefined ? '' : String(keys.push(this.indexKey(write.owner))),
-      );
+      // On a cluster an index in another shard than this commit's is kept by a call after it (see afterCommit).
+      const indexHere = write.owner !== undefined && (!this.split || this.layout.shardOf(write.owner) === shard);
+      args.push(ttlArg(ttl), indexHere ? String(keys.push(this.indexKey(write.owner!))) : '');
     }
-    const started = Date.now();
-    const doing = `committing "${writes[0]?.key ?? release?.key}"`;
-    let unknown = false;
-    for (let attempt = 0; ; attempt++) {
-      let reply: unknown[];
-      try {
-        reply = (await this.call(COMMIT, keys, args, doing)) as unknown[];
-      } catch (error) {
-        // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
-        // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
-        unknown ||= mayHaveRun(error);
-        if (turnId === '' || attempt >= 2 || Date.now() - started >= this.commandTimeout) {
-          throw unknown ? outcomeUnknown(error, doing) : error;
-        }
-        await sleep(25 * 4 ** attempt);
-        continue;
-      }
-      if (reply[0] === 'ok') return { ok: true, versions: reply.slice(1).map(Number) };
-      // An earlier attempt may have been applied (and given the lease up), then overwritten by another process before
-      // this retry: its conflict says nothing about whether this commit happened.
-      if (unknown) throw outcomeUnknown(new Error(`the retry found the record changed (${String(reply[0])})`), doing);
-      return { ok: false, reason: reply[0] === 'ended' ? 'ended' : 'conflict', key: writes[Number(reply[1]) - 1]!.key };
-    }
+    return this.runCommit(COMMIT, keys, args, turnId, doing);
+  }
+
+  /** Runs a commit script, sent again within `commandTimeout` after a failure without an answer. @internal */
+  runCommit(script: RedisScript, keys: string[], args: string[], turnId: string, doing: string): Promise<unknown[]> {
+    return commitWithRetries((k, a) => this.call(script, k, a, doing), keys, args, turnId, doing, this.commandTimeout);
   }
 
   async delete(key: string): Promise<void> {
     const recordKey = this.recordKey(key);
+    const shard = this.layout.shardOf(key);
     await this.call(
       DELETE,
-      [recordKey, recordKey + ':tomb', this.deadlinesKey, this.claimsKey],
+      [recordKey, recordKey + ':tomb', this.layout.deadlines(shard), this.layout.claims(shard)],
       [encode(key), String(this.tombstoneTtl)],
       `deleting "${key}"`,
     );
   }
 
+  /** Claims due sessions; on the sharded layout it visits every shard's deadline set, a few at a time. */
   async claimDue(limit: number, now?: number): Promise<readonly ExpiryClaim[]> {
-    const reply = (await this.call(
-      CLAIM,
-      [this.deadlinesKey, this.claimsKey],
-      [this.prefix, String(limit), String(this.claimTimeout), now === undefined ? '' : String(now)],
-      'claiming due sessions',
-    )) as [string, string | number, string | number, string | number][];
-    return reply.map(([member, generation, version, deadline]) => ({
-      key: decode(member),
-      generation: Number(generation),
-      version: Number(version),
-      deadline: Number(deadline),
-      holdMs: this.claimTimeout,
-    }));
+    const claim = async (shard: number, most: number) => {
+      const [before, after] = this.layout.memberAffixes(shard);
+      const reply = (await this.call(
+        CLAIM,
+        [this.layout.deadlines(shard), this.layout.claims(shard)],
+        [before, String(most), String(this.claimTimeout), now === undefined ? '' : String(now), after],
+        'claiming due sessions',
+      )) as [string, string | number, string | number, string | number][];
+      return reply.map(([member, generation, version, deadline]) => ({
+        key: decode(member),
+        generation: Number(generation),
+        version: Number(version),
+        deadline: Number(deadline),
+        holdMs: this.claimTimeout,
+      }));
+    };
+    if (this.layout.shards === 1) return claim(0, limit);
+    const { claims, next } = await claimShards(this.layout.shards, this.sweepStart, limit, 16, claim);
+    this.sweepStart = next;
+    return claims;
   }
 
   /** Extends the claims on `keys` still pending by `claimTimeout` (the manager calls it while their end hooks run). */
   async holdClaims(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.call(HOLD, [this.claimsKey], [String(this.claimTimeout), ...keys.map(encode)], 'holding expiry claims');
+    const groups = byShard(this.layout, keys, this.layout.shardOf(keys[0]!));
+    await Promise.all(
+      [...groups].map(([shard, indexes]) =>
+        this.call(
+          HOLD,
+          [this.layout.claims(shard)],
+          [String(this.claimTimeout), ...indexes.map((i) => encode(keys[i]!))],
+          'holding expiry claims',
+        ),
+      ),
+    );
   }
 
   async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -380,7 +349,7 @@ export class RedisStore implements SessionStore {
     await this.call(RELEASE, [this.leaseKey(key)], [token], `releasing the lease of "${key}"`);
   }
 
-  /** Copies the raw value to `<prefix>:{<key>}:corrupt:<version>.<generation>` for `quarantineTtl`. */
+  /** Copies the raw value to `<record key>:corrupt:<version>.<generation>` for `quarantineTtl`. */
   async quarantine(key: string, record: StoredRecord): Promise<void> {
     const recordKey = this.recordKey(key);
     await this.call(
@@ -388,7 +357,7 @@ export class RedisStore implements SessionStore {
       [
         recordKey,
         `${recordKey}:corrupt:${record.version}.${record.generation}`,
-        this.claimsKey,
+        this.layout.claims(this.layout.shardOf(key)),
         `${recordKey}:quarantined`,
       ],
       [record.data, String(record.version), String(record.generation), String(this.quarantineTtl), encode(key)],
@@ -410,14 +379,16 @@ export class RedisStore implements SessionStore {
   /** Deletes `key`, its deadline, claim and quarantined copies, and its place in the index of `owner`. */
   async forget(key: string, owner?: string): Promise<Forgotten> {
     const recordKey = this.recordKey(key);
-    const keys = [recordKey, recordKey + ':tomb', this.deadlinesKey, this.claimsKey, `${recordKey}:quarantined`];
-    if (owner !== undefined) keys.push(this.indexKey(owner));
-    const [existed, copies] = (await this.call(
-      FORGET,
-      keys,
-      [encode(key), String(this.tombstoneTtl), owner === key ? '1' : ''],
-      `forgetting "${key}"`,
-    )) as [number, number];
+    const shard = this.layout.shardOf(key);
+    const keys = [recordKey, recordKey + ':tomb', this.layout.deadlines(shard), this.layout.claims(shard)];
+    keys.push(`${recordKey}:quarantined`);
+    const indexHere = owner !== undefined && (!this.split || this.layout.shardOf(owner) === shard);
+    if (indexHere) keys.push(this.indexKey(owner!));
+    const doing = `forgetting "${key}"`;
+    const args = [encode(key), String(this.tombstoneTtl), owner === key ? '1' : ''];
+    const [existed, copies] = (await this.call(FORGET, keys, args, doing)) as [number, number];
+    if (owner !== undefined && !indexHere)
+      await this.call(INDEX, [this.indexKey(owner)], [encode(key), 'D', ''], doing);
     return { record: Number(existed) === 1, quarantined: Number(copies) };
   }
 
@@ -443,7 +414,7 @@ export class RedisStore implements SessionStore {
 
   /** The Redis key of a record; all keys of one session share its hash tag. */
   private recordKey(key: string): string {
-    return `${this.prefix}:{${encode(key)}}`;
+    return this.layout.record(key);
   }
 
   /** The index of a user's keys: in the user's own hash tag, so that a cluster keeps it with the user's records. */
@@ -455,23 +426,44 @@ export class RedisStore implements SessionStore {
     return this.recordKey(key) + ':lease';
   }
 
-  private call(script: RedisScript, keys: string[], args: string[], doing: string): Promise<unknown> {
+  /** Runs a script within `commandTimeout`. @internal */
+  call(script: RedisScript, keys: string[], args: string[], doing: string): Promise<unknown> {
     if (this.closed) {
       return Promise.reject(
         notSent(new PalaverError('STORE_UNAVAILABLE', `The RedisStore is closed (while ${doing}).`)),
       );
     }
     const connecting = this.connecting;
-    if (connecting === undefined) return this.bounded(this.client.run(script, keys, args), this.commandTimeout, doing);
+    if (connecting === undefined) return this.bounded(this.attempt(script, keys, args), this.commandTimeout, doing);
     // Still connecting: a timeout before the connection came up is a command that was never sent.
     let sent = false;
     const work = connecting.then(() => {
       sent = true;
-      return this.client.run(script, keys, args);
+      return this.attempt(script, keys, args);
     });
     return this.bounded(work, this.commandTimeout, doing).catch((error: unknown) =>
       Promise.reject(sent ? error : notSent(error)),
     );
+  }
+
+  /**
+   * Runs a script; on a cluster, sends it again while the answer says it did not run because the cluster is moving (a
+   * slot being migrated: TRYAGAIN; a failover: CLUSTERDOWN, or the node's connection down), until `commandTimeout`.
+   */
+  private attempt(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    return this.split ? this.retrying(script, keys, args) : this.client.run(script, keys, args);
+  }
+
+  private async retrying(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    const deadline = Date.now() + this.commandTimeout;
+    for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
+      try {
+        return await this.client.run(script, keys, args);
+      } catch (error) {
+        if (!CLUSTER_MOVING.test(messageOf(error)) || Date.now() + wait >= deadline || this.closed) throw error;
+        await sleep(wait);
+      }
+    }
   }
 
   /** Rejects with STORE_UNAVAILABLE when `work` fails or takes longer than `timeout` ms. */
@@ -510,41 +502,7 @@ export class RedisStore implements SessionStore {
   }
 }
 
-/** Errors of calls that never reached Redis (the store closed, or the connection not up yet). */
-const NEVER_SENT = new WeakSet<object>();
-
-function notSent<T>(error: T): T {
-  if (typeof error === 'object' && error !== null) NEVER_SENT.add(error);
-  return error;
-}
-
-/** node-redis errors that say a command did not run: Redis answered with an error, or the client never sent it. */
-const NOT_RUN = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ClientOfflineError', 'ClientClosedError']);
-
-/**
- * Whether a failed call may still have run on Redis: it timed out, or the connection dropped after it was sent. Not
- * when Redis answered with an error, or when the client refused to send it (offline, closed).
- */
-function mayHaveRun(error: unknown): boolean {
-  if (NEVER_SENT.has(error as object)) return false;
-  const cause = error instanceof PalaverError ? error.cause : error;
-  if (cause === undefined) return true; // our own timeout: the script may be running or done
-  const kind = (cause as object | null)?.constructor?.name ?? '';
-  if (NOT_RUN.has(kind)) return false;
-  return !/^(The client is (offline|closed)|(ERR|NOSCRIPT|LOADING|READONLY|BUSY|MASTERDOWN|NOPERM|WRONGTYPE|OOM)\b)/.test(
-    messageOf(cause),
-  );
-}
-
-function outcomeUnknown(error: unknown, doing: string): PalaverError {
-  return new PalaverError(
-    'COMMIT_UNKNOWN',
-    `Redis took no answer back while ${doing} (${messageOf(error)}): the commit may or may not have been applied. ` +
-      'Its replies were not sent; the next turn reads what is stored.',
-    { cause: error },
-  );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+/** A write's `ttlMs` as the scripts take it: '' to leave the expiry as it is, -1 for none. */
+function ttlArg(ttl: number | null | undefined): string {
+  return ttl === undefined ? '' : ttl === null ? '-1' : String(Math.max(1, Math.round(ttl)));
 }

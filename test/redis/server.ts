@@ -87,15 +87,20 @@ export class RedisServer {
     readonly port: number,
     private readonly dir: string,
     private readonly appendonly: boolean,
+    /** More command-line options (a cluster node's). */
+    private readonly extra: readonly string[] = [],
     /** For a Sentinel: the master it watches. */
     private readonly master?: RedisServer,
   ) {}
 
-  /** Starts redis-server on a free port; `appendonly` turns on AOF with fsync on every write (for restart tests). */
-  static async start(options: { appendonly?: boolean } = {}): Promise<RedisServer> {
+  /**
+   * Starts redis-server on a free port; `appendonly` turns on AOF with fsync on every write (for restart tests); `args`
+   * are more options for the command line.
+   */
+  static async start(options: { appendonly?: boolean; args?: readonly string[] } = {}): Promise<RedisServer> {
     const dir = mkdtempSync(join(tmpdir(), 'palaver-redis-'));
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort(), dir, options.appendonly ?? false);
+      const server = new RedisServer(await freePort(), dir, options.appendonly ?? false, options.args);
       try {
         await server.spawn();
         return server;
@@ -108,7 +113,7 @@ export class RedisServer {
   /** Starts a Sentinel (redis-server --sentinel) watching `master` under the name `mymaster`. */
   static async sentinel(master: RedisServer): Promise<RedisServer> {
     const dir = mkdtempSync(join(tmpdir(), 'palaver-sentinel-'));
-    const server = new RedisServer(await freePort(), dir, false, master);
+    const server = new RedisServer(await freePort(), dir, false, [], master);
     await server.spawn();
     return server;
   }
@@ -160,6 +165,7 @@ export class RedisServer {
       'warning',
     ];
     args.push(...(this.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+    args.push(...this.extra);
     if (this.master !== undefined) {
       const conf = join(this.dir, 'sentinel.conf');
       writeFileSync(conf, `sentinel monitor mymaster 127.0.0.1 ${this.master.port} 1\n`);

@@ -7,6 +7,8 @@ import { RedisStore } from '../../src/stores/redis';
 export interface WorkerConfig {
   name: string;
   url: string;
+  /** Redis Cluster: the URLs of its nodes (then `url` is not used). */
+  cluster?: string[];
   prefix: string;
   timeout?: number;
   sweepInterval?: number;
@@ -29,6 +31,8 @@ export interface Command {
   work?: number;
   /** ms of pause inside the first attempt only, announced with an `inside` event (the test may SIGSTOP then). */
   pause?: number;
+  /** The conversation (shared by its users) the message comes from, instead of the user's own; its conversationData counts turns. */
+  group?: string;
 }
 
 export type ToWorker =
@@ -71,18 +75,18 @@ class ObservedStore extends RedisStore {
 }
 
 type Data = { n?: number; log?: [number, string][] };
-let bot: SessionManager<{}, {}, {}, Data> | undefined;
+let bot: SessionManager<{}, {}, { n?: number }, Data> | undefined;
 const attempts = new Map<number, number>();
 
 function setup(config: WorkerConfig): void {
   const store = new ObservedStore({
-    url: config.url,
+    ...(config.cluster === undefined ? { url: config.url } : { cluster: config.cluster }),
     prefix: config.prefix,
     ...(config.claimTimeout === undefined ? {} : { claimTimeout: config.claimTimeout }),
     ...(config.commandTimeout === undefined ? {} : { commandTimeout: config.commandTimeout }),
     ...(config.tombstoneTtl === undefined ? {} : { tombstoneTtl: config.tombstoneTtl }),
   });
-  const manager = new SessionManager<{}, {}, {}, Data>({
+  const manager = new SessionManager<{}, {}, { n?: number }, Data>({
     store,
     autoBatchDelay: 0,
     timeout: config.timeout ?? 60_000,
@@ -116,6 +120,7 @@ function setup(config: WorkerConfig): void {
     const start = Date.now();
     const data = session.privateConversationData;
     data.n = (data.n ?? 0) + 1;
+    if (command.group !== undefined) session.conversationData.n = (session.conversationData.n ?? 0) + 1;
     if (command.seq !== undefined) data.log = [...(data.log ?? []), [command.seq, config.name]];
     if (command.pause !== undefined && attempt === 1) {
       send({ t: 'inside', user, id: command.id });
@@ -139,7 +144,8 @@ process.on('message', (message: ToWorker) => {
     return;
   }
   const started = Date.now();
-  const address = { channelId: 't', user: { id: message.user }, conversation: { id: message.user } };
+  const conversation = message.command.group ?? message.user;
+  const address = { channelId: 't', user: { id: message.user }, conversation: { id: conversation } };
   bot!.receive({ address, text: JSON.stringify(message.command) }).then(
     () => send({ t: 'done', id: message.id, ok: true, ms: Date.now() - started }),
     (error: { code?: string }) =>

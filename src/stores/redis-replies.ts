@@ -1,0 +1,97 @@
+// How RedisStore reads Redis's answers: records, busy leases, and which failures may still have run.
+import { PalaverError } from '../errors';
+import type { OpenResult, StoredRecord } from './store';
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Errors of calls that never reached Redis (the store closed, or the connection not up yet). */
+const NEVER_SENT = new WeakSet<object>();
+
+export function notSent<T>(error: T): T {
+  if (typeof error === 'object' && error !== null) NEVER_SENT.add(error);
+  return error;
+}
+
+/** Answers of a cluster in motion to a command that did not run: worth sending again in a moment. */
+export const CLUSTER_MOVING = /^(TRYAGAIN|CLUSTERDOWN|The client is offline|Cannot find node)/;
+
+/** node-redis errors that say a command did not run: Redis answered with an error, or the client never sent it. */
+const NOT_RUN = new Set(['ErrorReply', 'SimpleError', 'BlobError', 'ClientOfflineError', 'ClientClosedError']);
+
+/**
+ * Whether a failed call may still have run on Redis: it timed out, or the connection dropped after it was sent. Not
+ * when Redis answered with an error, or when the client refused to send it (offline, closed).
+ */
+export function mayHaveRun(error: unknown): boolean {
+  if (NEVER_SENT.has(error as object)) return false;
+  const cause = error instanceof PalaverError ? error.cause : error;
+  if (cause === undefined) return true; // our own timeout: the script may be running or done
+  const kind = (cause as object | null)?.constructor?.name ?? '';
+  if (NOT_RUN.has(kind)) return false;
+  return !/^(The client is (offline|closed)|(ERR|NOSCRIPT|LOADING|READONLY|BUSY|MASTERDOWN|NOPERM|WRONGTYPE|OOM)\b)/.test(
+    messageOf(cause),
+  );
+}
+
+export function outcomeUnknown(error: unknown, doing: string): PalaverError {
+  return new PalaverError(
+    'COMMIT_UNKNOWN',
+    `Redis took no answer back while ${doing} (${messageOf(error)}): the commit may or may not have been applied. ` +
+      'Its replies were not sent; the next turn reads what is stored.',
+    { cause: error },
+  );
+}
+
+export function toRecord(reply: readonly (string | null)[]): StoredRecord | undefined {
+  const [data, version, generation] = reply;
+  return version == null || data == null
+    ? undefined
+    : { data, version: Number(version), generation: Number(generation ?? 0) };
+}
+
+export function busy(reply: readonly unknown[]): OpenResult {
+  return { records: [], busy: { holder: String(reply[1]), ttlMs: Math.max(0, Number(reply[2])) } };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
+
+/**
+ * Runs a commit script; a call that failed without an answer is sent again (with a turn id, the script recognizes its
+ * own earlier write) up to twice within `timeout` ms. A failure that may have been applied is COMMIT_UNKNOWN.
+ */
+export async function commitWithRetries(
+  call: (keys: string[], args: string[]) => Promise<unknown>,
+  keys: string[],
+  args: string[],
+  turnId: string,
+  doing: string,
+  timeout: number,
+): Promise<unknown[]> {
+  const started = Date.now();
+  let unknown = false;
+  for (let attempt = 0; ; attempt++) {
+    let reply: unknown[];
+    try {
+      reply = (await call(keys, args)) as unknown[];
+    } catch (error) {
+      // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
+      // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
+      unknown ||= mayHaveRun(error);
+      if (turnId === '' || attempt >= 2 || Date.now() - started >= timeout) {
+        throw unknown ? outcomeUnknown(error, doing) : error;
+      }
+      await sleep(25 * 4 ** attempt);
+      continue;
+    }
+    // An earlier attempt may have been applied (and given the lease up), then overwritten by another process before
+    // this retry: its conflict says nothing about whether this commit happened.
+    if (reply[0] !== 'ok' && unknown) {
+      throw outcomeUnknown(new Error(`the retry found the record changed (${String(reply[0])})`), doing);
+    }
+    return reply;
+  }
+}
