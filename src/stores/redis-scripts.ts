@@ -259,15 +259,24 @@ end
 return held
 `);
 
-/** KEYS: record, tombstone, deadlines, claims. ARGV: member, tombstone ttl. */
-export const DELETE = script(`
-local v = redis.call('HGET', KEYS[1], 'v')
-if v then
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], v .. ':', 'PX', ARGV[2])
+// DELETE and FORGET: the record goes (its version stays in a tombstone, so a turn that read it cannot write it back),
+// and so do its deadline and claim. KEYS: record, tombstone, deadlines, claims. ARGV: member, tombstone ttl.
+const DROP = `
+local function drop()
+  local v = redis.call('HGET', KEYS[1], 'v')
+  if v then
+    redis.call('DEL', KEYS[1])
+    redis.call('SET', KEYS[2], v .. ':', 'PX', ARGV[2])
+  end
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return v
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
+`;
+
+/** KEYS: record, tombstone, deadlines, claims. ARGV: member, tombstone ttl. */
+export const DELETE = script(`${DROP}
+drop()
 return 1
 `);
 
@@ -304,14 +313,8 @@ return 1
  * Deletes the record (leaving a tombstone, as DELETE), its deadline and claim, its quarantined copies, and its place in
  * the index. Reply: {1 if the record existed else 0, copies deleted}.
  */
-export const FORGET = script(`
-local v = redis.call('HGET', KEYS[1], 'v')
-if v then
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], v .. ':', 'PX', ARGV[2])
-end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
+export const FORGET = script(`${DROP}
+local v = drop()
 local copies = 0
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[5])) do
   copies = copies + redis.call('DEL', KEYS[1] .. ':corrupt:' .. name)
