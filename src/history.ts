@@ -14,7 +14,8 @@ export interface HistorySettings {
 
 function endsWith(history: readonly HistoryEntry[] | undefined, message: IncomingMessage, at: number): boolean {
   const last = history?.[history.length - 1];
-  return last !== undefined && last.role === 'user' && last.at === at && last.text === (message.text ?? '');
+  const tail = mergedOf(message)?.messages.at(-1) ?? message;
+  return last !== undefined && last.role === 'user' && last.at === at && last.text === (tail.text ?? '');
 }
 
 export class History {

@@ -123,6 +123,7 @@ export class SessionManager<
     this.#sweeper = new Sweeper(this.#engine);
     if (settings.coalesce !== undefined)
       this.#coalescer = new Coalescer(settings.coalesce, messageTurns(this.#gate, this.#engine));
+    if (this.#coalescer !== undefined) this.#engine.seal = (key) => this.#coalescer!.seal(key);
     this.store.listen?.({ evicted: (key, record) => this.#onEvicted(key, record) });
     registerPrompts(this.#registry, settings.texts);
     // A shared store may hold sessions that other (or earlier) processes left due: sweep from the start.
@@ -396,7 +397,10 @@ export class SessionManager<
    * @example
    * await bot.forgetUser({ channelId: 'telegram', userId: '42' }); // { sessions: 2, userData: 1, ... }
    */
-  forgetUser(user: UserRef): Promise<ForgetResult> {
+  async forgetUser(user: UserRef): Promise<ForgetResult> {
+    const ref = user as { channelId?: string; userId?: string; user?: { id?: string } };
+    const id = ref?.userId ?? ref?.user?.id;
+    await this.#coalescer?.settleWhere((m) => m.address.channelId === ref?.channelId && m.address.user.id === id);
     return forgetUser(this.#engine, user);
   }
 

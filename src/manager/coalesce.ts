@@ -5,6 +5,8 @@
 // press, another unit of work of the key) comes for the key, or at close(). Merging is per process: the batch lives
 // here, not in the store.
 import { merge } from '../merged';
+import type { EarlyRecognition } from '../recognizers';
+import { isThenable } from '../types';
 import type { IncomingMessage } from '../types';
 import type { TurnGate } from './gate';
 import type { Engine } from './turns';
@@ -30,9 +32,13 @@ export function messageTurns(gate: TurnGate, engine: Engine): RunTurn {
   return (key, start) =>
     gate.run(key, () => {
       const { message, receivedAt } = start();
-      return engine.transact(key, message.address, 'its turn', (unit) =>
-        messageTurn(engine, unit, message, receivedAt),
-      );
+      const recognizers = engine.recognizers;
+      const early = recognizers.active ? recognizers.begin(message) : undefined;
+      const turn = (found: EarlyRecognition | undefined) =>
+        engine.transact(key, message.address, 'its turn', (unit) =>
+          messageTurn(engine, unit, message, receivedAt, found),
+        );
+      return isThenable(early) ? early.then(turn) : turn(early);
     });
 }
 
@@ -99,6 +105,17 @@ export class Coalescer {
     if (batch === undefined) return;
     this.#open.delete(key);
     if (!batch.queued) this.#submit(batch);
+  }
+
+  /** Seals the open batches whose messages `match`; resolves once their turns settled. */
+  settleWhere(match: (message: IncomingMessage) => boolean): Promise<unknown> {
+    const waiting: Promise<unknown>[] = [];
+    for (const [key, batch] of [...this.#open]) {
+      if (!batch.messages.some(match)) continue;
+      this.seal(key);
+      waiting.push(batch.done.catch(() => undefined));
+    }
+    return Promise.all(waiting);
   }
 
   /** Submits every batch still waiting for its window (close()). */

@@ -142,6 +142,7 @@ export class Sweeper {
     const key = claim.key;
     // A lapsed claim that lapsed in the store too (Redis) comes back to each automatic sweep: it is parked already.
     if (!explicit && this.#lapsed.get(key)?.generation === claim.generation) return false;
+    engine.seal?.(key); // a message in its coalescing window came before this deadline was reached
     try {
       const done = await engine.gate.run(key, () =>
         engine.transact(key, undefined, 'its expiry', (unit) => expireUnit(engine, unit, claim, now, explicit)),

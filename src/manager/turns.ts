@@ -101,6 +101,8 @@ export class Turn implements TurnContext, RunnerHooks {
   saved: TurnContext['saved'];
   action: DialogAction | undefined;
   saving: Promise<unknown> | undefined;
+  /** A new session whose `sessionStart` is not queued yet (a checkpoint that saves it queues it). */
+  announcing = false;
   readonly trace: ((line: string) => void) | undefined;
   session!: AnySession;
 
@@ -151,6 +153,7 @@ export class Turn implements TurnContext, RunnerHooks {
     const unsaved = this.unsaved;
     if (unsaved !== undefined) {
       this.unsaved = undefined;
+      this.engine.history?.replies(this.state, unsaved);
       for (const reply of unsaved) into.push(reply);
     }
     const replies = this.replies;
@@ -181,6 +184,8 @@ export class Engine {
   /** The session transcript: only with the `history` option. */
   readonly history: History | undefined;
   readonly #endHookRuns = new Map<string, EndHookRun>();
+  /** With `coalesce`: submits the open batch of a key ahead of another unit of work of it. */
+  seal: ((key: string) => void) | undefined;
 
   constructor(
     readonly settings: Settings,
@@ -340,6 +345,12 @@ export class Engine {
     }
     turn.saved = saved;
     unit.checkpointed = true;
+    // What the checkpoint saved is announced now: a CONFLICT later in the unit of work does not undo it.
+    if (turn.announcing) {
+      turn.announcing = false;
+      this.announce(turn, unit.events);
+    }
+    for (const emit of unit.events.splice(0)) emit();
     const address = session.address;
     return { delivered: this.outbox.send(this.laneOf(key, address), address, batch, this.label(state)) };
   }

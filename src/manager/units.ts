@@ -51,6 +51,7 @@ export async function messageTurn(
     turn = engine.session(unit.key, unit, state, current, bags, rehandled);
     const announce = starting;
     if (starting) {
+      turn.announcing = true;
       await engine.startSession(turn);
       starting = false;
     }
@@ -60,7 +61,8 @@ export async function messageTurn(
     storedText = undefined;
     mark(engine, state, current, receivedAt, rehandled && current === message);
     // After touch: the event shows the session with the message that started it (interactive, turnCount 1).
-    if (announce) engine.announce(turn, unit.events);
+    if (announce && turn.announcing) engine.announce(turn, unit.events);
+    turn.announcing = false;
     try {
       const { settings } = engine;
       const running = dispatch(turn.session, engine.registry, settings.rootDialog, settings.maxDialogOperations, turn);
