@@ -1,7 +1,7 @@
 'use strict';
 // One-off migration of RedisStore's single-node key layout to the sharded layout of Redis Cluster: copies every
-// session, userData and conversationData record (value, version, generation, turn id, pending claim) and every
-// deadline and claim into the shard each belongs to. Stop every bot process first (nothing may write during the copy),
+// session, userData and conversationData record (value, version, generation, turn id, pending claim, expiry), every
+// user index (for forgetUser) and every deadline and claim into the shard each belongs to. Stop every bot process first (nothing may write during the copy),
 // run it, then start the bots on the cluster. It only reads the source, so the single node stays as it was: to roll
 // back, start the bots on it again. Needs `npm run build` (it takes the layout from dist/redis.js).
 //
@@ -26,17 +26,35 @@ async function copyToCluster(from, to, { prefix = 'palaver', shards = 64 } = {})
   });
   const decode = (member) =>
     member.replace(/%(25|7B|7D)/g, (_, hex) => (hex === '25' ? '%' : hex === '7B' ? '{' : '}'));
-  const copied = { records: 0, deadlines: 0, claims: 0 };
-  const record = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\{(.*)\\}$`);
-  for await (const keys of from.scanIterator({ MATCH: `${prefix}:{*}`, COUNT: 1000 })) {
+  const copied = { records: 0, indexes: 0, deadlines: 0, claims: 0 };
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const record = new RegExp(`^${escaped}:\\{(.*)\\}$`);
+  const index = new RegExp(`^${escaped}:\\{(.*)\\}:index$`);
+  // A record or an index keeps the expiry it has (idle + sessionGrace, retention): the copy must not live longer.
+  const keepExpiry = async (source, target) => {
+    const ttl = await from.pTTL(source);
+    if (ttl > 0) await to.pExpire(target, ttl);
+  };
+  for await (const keys of from.scanIterator({ MATCH: `${prefix}:{*`, COUNT: 1000 })) {
     for (const redisKey of keys) {
-      const match = record.exec(redisKey); // not a lease, tombstone or quarantined copy: those end with a suffix
-      if (match === null || (await from.type(redisKey)) !== 'hash') continue;
-      const fields = await from.hGetAll(redisKey);
-      const target = layout.record(decode(match[1]));
+      // Leases, tombstones and quarantined copies (a suffix other than :index) are not copied.
+      const match = record.exec(redisKey);
+      if (match !== null && (await from.type(redisKey)) === 'hash') {
+        const target = layout.record(decode(match[1]));
+        await to.del(target);
+        await to.hSet(target, await from.hGetAll(redisKey));
+        await keepExpiry(redisKey, target);
+        copied.records++;
+        continue;
+      }
+      const owner = index.exec(redisKey);
+      if (owner === null || (await from.type(redisKey)) !== 'set') continue;
+      const target = `${layout.record(decode(owner[1]))}:index`;
+      const members = await from.sMembers(redisKey);
       await to.del(target);
-      await to.hSet(target, fields);
-      copied.records++;
+      if (members.length > 0) await to.sAdd(target, members);
+      await keepExpiry(redisKey, target);
+      copied.indexes++;
     }
   }
   for (const [set, field] of [
@@ -71,7 +89,9 @@ async function main() {
       prefix: option('prefix') ?? 'palaver',
       shards: Number(option('shards') ?? 64),
     });
-    console.log(`copied ${copied.records} records, ${copied.deadlines} deadlines, ${copied.claims} claims`);
+    console.log(
+      `copied ${copied.records} records, ${copied.indexes} user indexes, ${copied.deadlines} deadlines, ${copied.claims} claims`,
+    );
   } finally {
     await Promise.all([from.close(), to.close()]);
   }

@@ -149,6 +149,7 @@ export function lifecycleWrites(
       conversation.expected,
       conversation.data,
       grown(retention.conversationData, retention)!,
+      state.address.conversation.isGroup === true ? undefined : ownerKey(),
     );
   }
   return writes;
@@ -166,9 +167,10 @@ function touch(
   expected: ExpectedRecord,
   data: string | undefined,
   ttlMs: number,
+  owner?: string,
 ): void {
   if (expected === null || data === undefined) return;
-  writes.push({ key, expected, data, ttlMs });
+  writes.push({ key, expected, data, ttlMs, ...(owner === undefined ? {} : { owner }) });
 }
 
 /** The expiry of a session record: a live one's when due, a dormant one's counted from the user's last message. */

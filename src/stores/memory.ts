@@ -323,7 +323,10 @@ export class MemoryStore implements SessionStore {
 
   /** Also drops every record whose `ttlMs` ran out (the scheduler wakes for those too: see `nextDeadline`). */
   claimDue(limit: number, now: number = Date.now()): ExpiryClaim[] {
-    for (let due = this.expiries.popDue(now); due !== undefined; due = this.expiries.popDue(now)) this.delete(due.key);
+    // Expiries run on the store's own clock: a caller's later \`now\` (sweepExpired(now)) is for deadlines only.
+    const clock = Math.min(now, Date.now());
+    for (let due = this.expiries.popDue(clock); due !== undefined; due = this.expiries.popDue(clock))
+      this.delete(due.key);
     const claims: ExpiryClaim[] = [];
     while (claims.length < limit) {
       const deadline = this.deadlines.peekDeadline();

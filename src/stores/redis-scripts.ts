@@ -119,6 +119,13 @@ local function expire(i, hk, member, op, created)
     return
   end
   local fresh = created and redis.call('SADD', ik, member) == 1 and redis.call('SCARD', ik) == 1
+  -- The index outlives what it lists: a live session lives idle + grace, a key created without a ttl for ever.
+  if op == 'S' and arg(i, 5) ~= '' then
+    local life = tonumber(grace) + math.max(0, tonumber(arg(i, 5)))
+    if ttl == '' or (ttl ~= '-1' and tonumber(ttl) < life) then ttl = tostring(life) end
+  elseif created and ttl == '' then
+    ttl = '-1'
+  end
   if ttl == '-1' then
     redis.call('PERSIST', ik)
   elseif ttl ~= '' then

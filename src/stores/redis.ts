@@ -233,15 +233,20 @@ export class RedisStore implements SessionStore {
    * Not atomic with the commit: a process that dies in between leaves the record without them until its next refresh.
    */
   private async afterCommit(writes: readonly CommitWrite[], home: number, doing: string): Promise<void> {
+    const calls: Promise<unknown>[] = [];
     for (const write of writes) {
       const shard = this.layout.shardOf(write.key);
       if (shard !== home && write.ttlMs !== undefined && write.data !== null)
-        await this.call(RECORD_TTL, [this.recordKey(write.key)], [ttlArg(write.ttlMs)], doing);
-      if (write.owner === undefined || this.layout.shardOf(write.owner) === shard) continue;
+        calls.push(this.call(RECORD_TTL, [this.recordKey(write.key)], [ttlArg(write.ttlMs)], doing));
+      // COMMIT kept the index of a write in its own shard whose owner is there too; the rest is done here.
+      if (write.owner === undefined || (shard === home && this.layout.shardOf(write.owner) === home)) continue;
       const op = write.data === null ? 'D' : write.expected === null ? 'C' : '';
-      if (op !== '' || write.ttlMs !== undefined)
-        await this.call(INDEX, [this.indexKey(write.owner)], [encode(write.key), op, ttlArg(write.ttlMs)], doing);
+      const ttl = indexTtl(write, Number(this.sessionGrace));
+      if (op !== '' || ttl !== '')
+        calls.push(this.call(INDEX, [this.indexKey(write.owner)], [encode(write.key), op, ttl], doing));
     }
+    // The commit holds whatever these answer: a failure leaves what the docs say a crash here leaves.
+    await Promise.allSettled(calls);
   }
 
   /** Commits `writes` (those at `indexes`, or all) in one COMMIT on `shard`, giving the lease up when asked. */
@@ -505,4 +510,13 @@ export class RedisStore implements SessionStore {
 /** A write's `ttlMs` as the scripts take it: '' to leave the expiry as it is, -1 for none. */
 function ttlArg(ttl: number | null | undefined): string {
   return ttl === undefined ? '' : ttl === null ? '-1' : String(Math.max(1, Math.round(ttl)));
+}
+
+/** The expiry of an owner's index after `write` (COMMIT's rule): never before a key it lists. */
+function indexTtl(write: CommitWrite, grace: number): string {
+  if (write.key.startsWith(SESSION_PREFIX) && write.idleMs != null && write.data !== null) {
+    const life = grace + Math.max(0, Math.round(write.idleMs));
+    return write.ttlMs === null ? '-1' : String(Math.max(life, write.ttlMs ?? 0));
+  }
+  return write.expected === null && write.ttlMs === undefined && write.data !== null ? '-1' : ttlArg(write.ttlMs);
 }

@@ -155,7 +155,8 @@ export interface SessionStore {
   quarantine?(key: string, record: StoredRecord): Awaitable<void>;
   /**
    * The keys indexed under the user key `owner` (every key a write created with that `owner` and no write deleted since):
-   * what `manager.forgetUser()` and `exportUser()` find a user's records by, without scanning the store.
+   * what `manager.forgetUser()` and `exportUser()` find a user's records by, without scanning the store. The owner's
+   * own key need not be listed (the manager reads and forgets it by name).
    */
   userKeys?(owner: string): Awaitable<readonly string[]>;
   /**

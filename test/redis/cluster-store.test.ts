@@ -183,7 +183,7 @@ describeRedis('RedisStore on Redis Cluster', () => {
     expect(claimed.sort()).toEqual([...keys].sort());
   });
 
-  it('copies a single node’s sessions, data, deadlines and claims to the cluster with bench/redis-to-cluster.js', async () => {
+  it('copies a single node’s sessions, data, user indexes, deadlines and claims to the cluster with bench/redis-to-cluster.js', async () => {
     const { copyToCluster } = createRequire(__filename)(join(__dirname, '../../bench/redis-to-cluster.js')) as {
       copyToCluster(from: unknown, to: unknown, options: { prefix: string }): Promise<Record<string, number>>;
     };
@@ -192,15 +192,20 @@ describeRedis('RedisStore on Redis Cluster', () => {
     try {
       await source.connect();
       const old = new RedisStore({ url: single.url, prefix: 'mig', claimTimeout: 200 });
-      await old.commit([fresh(session, '{"s":1}'), fresh(user, '{"u":1}'), fresh(conversation, '{"c":1}')]);
+      await old.commit([
+        { ...fresh(session, '{"s":1}'), owner: user },
+        fresh(user, '{"u":1}'),
+        fresh(conversation, '{"c":1}'),
+      ]);
       await old.commit([{ key: session, expected: { version: 1, generation: 0 }, data: '{"s":2}', idleMs: 60_000 }]);
       await old.commit([{ key: 's:chat:room-2:bob', expected: null, data: '{}', idleMs: 0 }]);
       await sleep(5);
       const [claim] = await old.claimDue(10);
       await old.close();
       const copied = await copyToCluster(source, admin, { prefix: 'mig' });
-      expect(copied).toEqual({ records: 4, deadlines: 1, claims: 1 });
+      expect(copied).toEqual({ records: 4, indexes: 1, deadlines: 1, claims: 1 });
       const store = makeStore({ prefix: 'mig' });
+      expect(await store.userKeys(user)).toEqual([session]);
       expect(await store.get(session)).toEqual({ data: '{"s":2}', version: 2, generation: 0 });
       expect((await store.open([session, user, conversation])).records.map((r) => r?.data)).toEqual([
         '{"s":2}',
