@@ -14,6 +14,20 @@ local function now_ms()
 end
 `;
 
+// COMMIT and INDEX: a key joins its owner's index when it is created, and the index's expiry is raised to `ttl`
+// when shorter ('' leaves it, -1 removes it), so the index never expires before a key it lists.
+const JOIN_INDEX = `
+local function join_index(ik, member, created, ttl)
+  local fresh = created and redis.call('SADD', ik, member) == 1 and redis.call('SCARD', ik) == 1
+  if ttl == '-1' then
+    redis.call('PERSIST', ik)
+  elseif ttl ~= '' then
+    local left = redis.call('PTTL', ik)
+    if fresh or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', ik, ttl) end
+  end
+end
+`;
+
 /** KEYS: record. */
 export const GET = script(`return redis.call('HMGET', KEYS[1], 'd', 'v', 'g')`);
 
@@ -50,7 +64,7 @@ return out
  * files it again only for a new record, a claimed one, one without a deadline before, or once shorter idle times have
  * added up past that; CLAIM files the members that are not due yet again at their true deadline.
  */
-export const COMMIT = script(`${NOW}
+export const COMMIT = script(`${NOW}${JOIN_INDEX}
 local turn, tombTtl, token, leaseTtl, grace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local n = (#ARGV - 5) / 8
 local function arg(i, j) return ARGV[5 + (i - 1) * 6 + j] end
@@ -118,7 +132,6 @@ local function expire(i, hk, member, op, created)
     redis.call('SREM', ik, member)
     return
   end
-  local fresh = created and redis.call('SADD', ik, member) == 1 and redis.call('SCARD', ik) == 1
   -- The index outlives what it lists: a live session lives idle + grace, a key created without a ttl for ever.
   if op == 'S' and arg(i, 5) ~= '' then
     local life = tonumber(grace) + math.max(0, tonumber(arg(i, 5)))
@@ -126,12 +139,7 @@ local function expire(i, hk, member, op, created)
   elseif created and ttl == '' then
     ttl = '-1'
   end
-  if ttl == '-1' then
-    redis.call('PERSIST', ik)
-  elseif ttl ~= '' then
-    local left = redis.call('PTTL', ik)
-    if fresh or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', ik, ttl) end
-  end
+  join_index(ik, member, created, ttl)
 end
 
 local now
@@ -360,16 +368,9 @@ export function decode(member: string): string {
  * ARGV: member, op (C the record was created, D deleted, '' neither), ttl ('' to leave the expiry, -1 for none).
  * The same rules as COMMIT's for an index in its own slot.
  */
-export const INDEX = script(`
-local ik, member, op, ttl = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-if op == 'D' then return redis.call('SREM', ik, member) end
-local fresh = op == 'C' and redis.call('SADD', ik, member) == 1 and redis.call('SCARD', ik) == 1
-if ttl == '-1' then
-  redis.call('PERSIST', ik)
-elseif ttl ~= '' then
-  local left = redis.call('PTTL', ik)
-  if fresh or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', ik, ttl) end
-end
+export const INDEX = script(`${JOIN_INDEX}
+if ARGV[2] == 'D' then return redis.call('SREM', KEYS[1], ARGV[1]) end
+join_index(KEYS[1], ARGV[1], ARGV[2] == 'C', ARGV[3])
 return 1
 `);
 
