@@ -69,16 +69,22 @@ describeRedis('recognizers on Redis', () => {
     ]);
   });
 
-  it("continues an expired session in another process when the intent is the task's (continueIf: 'sameIntent')", async () => {
+  /** Two processes of a lazy bot whose pizza order is begun by its intent (and a Weather intent, when asked). */
+  function pizzaBots(weather: boolean): [SessionManager, SessionManager] {
     vi.useFakeTimers({ toFake: ['Date'] });
     const { bots } = processes(2, { closePolicy: 'lazy', continueIf: 'sameIntent', timeout: 15 * MINUTE });
     for (const bot of bots) {
       bot.recognizer(new RegExpRecognizer('OrderPizza', /pizza/i));
+      if (weather) bot.recognizer(new RegExpRecognizer('Weather', /weather/i));
       bot.dialog('/order', [(session) => session.send('which size?'), (session) => session.endDialog()], {
         triggerAction: { matches: { intent: 'OrderPizza' } },
       });
     }
-    const [a, b] = bots as [SessionManager, SessionManager];
+    return bots as [SessionManager, SessionManager];
+  }
+
+  it("continues an expired session in another process when the intent is the task's (continueIf: 'sameIntent')", async () => {
+    const [a, b] = pizzaBots(false);
     const first = await a.receive({ address, text: 'pizza' });
     vi.setSystemTime(Date.now() + 20 * MINUTE);
     const back = await b.receive({ address, text: 'pizza please' });
@@ -86,16 +92,7 @@ describeRedis('recognizers on Redis', () => {
   });
 
   it('starts a new session in another process for a new intent', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const { bots } = processes(2, { closePolicy: 'lazy', continueIf: 'sameIntent', timeout: 15 * MINUTE });
-    for (const bot of bots) {
-      bot.recognizer(new RegExpRecognizer('OrderPizza', /pizza/i));
-      bot.recognizer(new RegExpRecognizer('Weather', /weather/i));
-      bot.dialog('/order', [(session) => session.send('which size?'), (session) => session.endDialog()], {
-        triggerAction: { matches: { intent: 'OrderPizza' } },
-      });
-    }
-    const [a, b] = bots as [SessionManager, SessionManager];
+    const [a, b] = pizzaBots(true);
     const first = await a.receive({ address, text: 'pizza' });
     vi.setSystemTime(Date.now() + 20 * MINUTE);
     const back = await b.receive({ address, text: 'weather' });
@@ -103,16 +100,7 @@ describeRedis('recognizers on Redis', () => {
   });
 
   it('starts a new session in another process when nothing is recognized', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const { bots } = processes(2, { closePolicy: 'lazy', continueIf: 'sameIntent', timeout: 15 * MINUTE });
-    for (const bot of bots) {
-      bot.recognizer(new RegExpRecognizer('OrderPizza', /pizza/i));
-      bot.recognizer(new RegExpRecognizer('Weather', /weather/i));
-      bot.dialog('/order', [(session) => session.send('which size?'), (session) => session.endDialog()], {
-        triggerAction: { matches: { intent: 'OrderPizza' } },
-      });
-    }
-    const [a, b] = bots as [SessionManager, SessionManager];
+    const [a, b] = pizzaBots(true);
     const first = await a.receive({ address, text: 'pizza' });
     vi.setSystemTime(Date.now() + 20 * MINUTE);
     const back = await b.receive({ address, text: 'large' });
