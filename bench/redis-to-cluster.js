@@ -39,10 +39,13 @@ async function copyToCluster(from, to, { prefix = 'palaver', shards = 64 } = {})
     for (const redisKey of keys) {
       // Leases, tombstones and quarantined copies (a suffix other than :index) are not copied.
       const match = record.exec(redisKey);
-      if (match !== null && (await from.type(redisKey)) === 'hash') {
+      const type = match === null ? undefined : await from.type(redisKey);
+      // A record is a string; one an earlier release wrote is a hash, which the store upgrades when it meets it.
+      if (type === 'string' || type === 'hash') {
         const target = layout.record(decode(match[1]));
         await to.del(target);
-        await to.hSet(target, await from.hGetAll(redisKey));
+        if (type === 'string') await to.set(target, await from.get(redisKey));
+        else await to.hSet(target, await from.hGetAll(redisKey));
         await keepExpiry(redisKey, target);
         copied.records++;
         continue;

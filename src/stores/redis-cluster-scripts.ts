@@ -1,60 +1,74 @@
 // The scripts only a Redis Cluster needs: a commit whose writes span two shards (a conversationData record, or the
 // userData of a session whose key a custom `sessionKey` made) writes the other shards first with STAGE, which keeps the
 // value it replaced, then the session's shard with COMMIT; if that fails, ROLLBACK puts the staged values back.
-import { script } from './redis-scripts';
+import { RECORD, script } from './redis-scripts';
 
 /**
- * KEYS: per write its record and its tombstone. ARGV: turn id ('' for none), then per write: expected version ('' when
- * absent), expected generation, data. Data records only (no deadline, no claim, no delete).
- * A compare-and-set like COMMIT's that keeps the replaced value in `pd` for ROLLBACK, and answers a retry of a staged
- * write with the same turn id as the first time. Reply: {'ok', version...} | {'conflict' | 'ended', write index}.
+ * KEYS: per write its record, its tombstone and its undo key. ARGV: turn id ('' for none), tombstone ttl, then per
+ * write: expected version ('' when absent), expected generation, data. Data records only (no deadline, no claim, no
+ * delete). A compare-and-set like COMMIT's that keeps the replaced record under the undo key (for a tombstone's ttl)
+ * for ROLLBACK, and answers a retry of a staged write with the same turn id as the first time.
+ * Reply: {'ok', version...} | {'conflict' | 'ended', write index}.
  */
-export const STAGE = script(`
-local turn = ARGV[1]
-local n = #KEYS / 2
-local function arg(i, j) return ARGV[1 + (i - 1) * 3 + j] end
+export const STAGE = script(`${RECORD}
+local turn, tombTtl = ARGV[1], ARGV[2]
+local n = #KEYS / 3
+local function arg(i, j) return ARGV[2 + (i - 1) * 3 + j] end
+local names = {}
+for i = 1, n do
+  names[i] = KEYS[3 * i - 2]
+  names[n + i] = KEYS[3 * i - 1]
+end
+local raw = redis.call('MGET', unpack(names))
+local recs, failed = heads(raw, names, n)
+if not recs then return failed end
 local function replayed()
   if turn == '' then return nil end
   local out = {'ok'}
   for i = 1, n do
-    local rec = redis.call('HMGET', KEYS[2 * i - 1], 'v', 't')
-    if rec[2] ~= turn or (arg(i, 1) ~= '' and tonumber(rec[1]) ~= tonumber(arg(i, 1)) + 1) then return nil end
-    out[i + 1] = tonumber(rec[1])
+    local rec = recs[i]
+    if rec.t ~= turn or (arg(i, 1) ~= '' and tonumber(rec.v) ~= tonumber(arg(i, 1)) + 1) then return nil end
+    out[i + 1] = tonumber(rec.v)
   end
   return out
 end
-local recs = {}
+local creating = {}
 for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[2 * i - 1], 'v', 'g', 'd')
-  recs[i] = rec
+  local rec = recs[i]
   local bad
   if arg(i, 1) == '' then
-    if rec[1] then bad = 'conflict' end
-  elseif not rec[1] then bad = 'conflict'
-  elseif rec[2] ~= arg(i, 2) then bad = 'ended'
-  elseif rec[1] ~= arg(i, 1) then bad = 'conflict' end
+    if rec.v then bad = 'conflict' else creating[#creating + 1] = names[i] end
+  elseif not rec.v then bad = 'conflict'
+  elseif rec.g ~= arg(i, 2) then bad = 'ended'
+  elseif rec.v ~= arg(i, 1) then bad = 'conflict' end
   if bad then
     local versions = replayed()
     if versions then return versions end
     return {bad, i}
   end
 end
+if legacy(creating) then
+  for i = 1, n do
+    if arg(i, 1) == '' then return {'conflict', i} end
+  end
+end
 local out = {'ok'}
 for i = 1, n do
-  local hk, tk, rec = KEYS[2 * i - 1], KEYS[2 * i], recs[i]
+  local hk, tk, uk, rec = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], recs[i]
   local v
-  if not rec[1] then
-    local tomb = redis.call('GET', tk)
+  if not rec.v then
+    local tomb = raw[n + i]
     v = 1
     if tomb then
       v = tonumber(string.sub(tomb, 1, string.find(tomb, ':', 1, true) - 1)) + 1
       redis.call('DEL', tk)
     end
-    redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 3), 't', turn)
-    redis.call('HDEL', hk, 'pd')
+    redis.call('SET', hk, pack(v, 0, turn, '', '', '', arg(i, 3)))
+    redis.call('DEL', uk)
   else
-    v = tonumber(rec[1]) + 1
-    redis.call('HSET', hk, 'v', v, 'd', arg(i, 3), 't', turn, 'pd', rec[3])
+    v = tonumber(rec.v) + 1
+    redis.call('SET', uk, raw[i], 'PX', tombTtl)
+    redis.call('SET', hk, pack(v, rec.g, turn, '', '', '', arg(i, 3)), 'KEEPTTL')
   end
   out[i + 1] = v
 end
@@ -62,19 +76,21 @@ return out
 `);
 
 /**
- * KEYS: record, tombstone. ARGV: turn id, the version STAGE wrote, tombstone ttl.
+ * KEYS: record, tombstone, undo key. ARGV: turn id, the version STAGE wrote, tombstone ttl.
  * Undoes a staged write if it is still the last write of the record (same turn, same version): the replaced value comes
  * back under a new version (a record STAGE created is deleted, leaving a tombstone). Reply: 1 when undone, else 0.
  */
-export const ROLLBACK = script(`
-local rec = redis.call('HMGET', KEYS[1], 'v', 't', 'pd')
-if rec[2] ~= ARGV[1] or rec[1] ~= ARGV[2] then return 0 end
-if rec[3] then
-  redis.call('HSET', KEYS[1], 'v', tonumber(rec[1]) + 1, 'd', rec[3], 't', '')
-  redis.call('HDEL', KEYS[1], 'pd')
+export const ROLLBACK = script(`${RECORD}
+local rec = head(redis.call('GET', KEYS[1]))
+if not rec or rec.t ~= ARGV[1] or rec.v ~= ARGV[2] then return 0 end
+local prev = redis.call('GET', KEYS[3])
+if prev then
+  local before = head(prev)
+  redis.call('SET', KEYS[1], pack(tonumber(rec.v) + 1, rec.g, '', '', '', '', string.sub(prev, before.at)), 'KEEPTTL')
+  redis.call('DEL', KEYS[3])
 else
   redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], rec[1] .. ':', 'PX', ARGV[3])
+  redis.call('SET', KEYS[2], rec.v .. ':', 'PX', ARGV[3])
 end
 return 1
 `);

@@ -44,11 +44,34 @@ export function outcomeUnknown(error: unknown, doing: string): PalaverError {
   );
 }
 
-export function toRecord(reply: readonly (string | null)[]): StoredRecord | undefined {
-  const [data, version, generation] = reply;
-  return version == null || data == null
-    ? undefined
-    : { data, version: Number(version), generation: Number(generation ?? 0) };
+/**
+ * A record as the scripts store it: `<version> <generation> <turn> <x> <claim version> <claim deadline>`, a newline,
+ * then the data. `null`: no record.
+ * @throws PalaverError `STORE_UNAVAILABLE` for a value that is not a palaver record (the key was written by something
+ * else), rather than read as an absent record and overwritten.
+ */
+export function toRecord(value: unknown, key: string): StoredRecord | undefined {
+  if (value == null) return undefined;
+  const text = String(value);
+  const end = text.indexOf('\n');
+  const first = text.indexOf(' ');
+  const second = text.indexOf(' ', first + 1);
+  const version = Number(text.slice(0, first));
+  const generation = Number(text.slice(first + 1, second));
+  if (
+    end < 0 ||
+    first < 1 ||
+    second < 0 ||
+    second > end ||
+    !Number.isSafeInteger(version) ||
+    !Number.isSafeInteger(generation)
+  )
+    throw new PalaverError(
+      'STORE_UNAVAILABLE',
+      `The Redis key of "${key}" holds a value that is not a palaver record (it starts ${JSON.stringify(text.slice(0, 40))}): ` +
+        "something else wrote to the store's prefix. Give palaver a prefix of its own.",
+    );
+  return { data: text.slice(end + 1), version, generation };
 }
 
 export function busy(reply: readonly unknown[]): OpenResult {

@@ -28,15 +28,66 @@ local function join_index(ik, member, created, ttl)
 end
 `;
 
-/** KEYS: record. */
-export const GET = script(`return redis.call('HMGET', KEYS[1], 'd', 'v', 'g')`);
+// A record is one string: a header `<version> <generation> <turn> <x> <claim version> <claim deadline>` (fields empty
+// when unset), a newline, then the data, so that one MGET reads a turn's records and one SET writes a record with its
+// expiry. Earlier releases kept a record as a hash (fields v, g, t, x, cv, cd, d): UPGRADE rewrites one as a string in
+// place, keeping its expiry, when a script meets it.
+export const RECORD = `
+local HEAD = '^(%d+) (%d+) (%S*) (%S*) (%S*) (%S*)\\n()'
+local function head(s)
+  if not s then return nil end
+  local v, g, t, x, cv, cd, at = string.match(s, HEAD)
+  if not v then return nil end
+  return {v = v, g = g, t = t, x = x, cv = cv, cd = cd, at = at}
+end
+-- Every record of a commit read as a header (a value it cannot read fails the call, rather than being overwritten).
+local function heads(raw, names, n)
+  local recs = {}
+  for i = 1, n do
+    recs[i] = head(raw[i])
+    if raw[i] and not recs[i] then return nil, redis.error_reply('ERR ' .. names[i] .. ' holds no palaver record') end
+    recs[i] = recs[i] or {}
+  end
+  return recs
+end
+local function pack(v, g, t, x, cv, cd, data)
+  return v .. ' ' .. g .. ' ' .. t .. ' ' .. x .. ' ' .. cv .. ' ' .. cd .. '\\n' .. data
+end
+local function upgrade(k)
+  if redis.call('TYPE', k).ok ~= 'hash' then return nil end
+  local h = redis.call('HMGET', k, 'v', 'g', 't', 'x', 'cv', 'cd', 'd')
+  if not h[1] then return nil end
+  local s = pack(h[1], h[2] or '0', h[3] or '', h[4] or '', h[5] or '', h[6] or '', h[7] or '')
+  redis.call('SET', k, s, 'KEEPTTL')
+  return s
+end
+-- A record by its key, upgraded first if an earlier release stored it as a hash.
+local function load(k)
+  local s = redis.pcall('GET', k)
+  if type(s) == 'table' then return upgrade(k) end
+  return s
+end
+-- Before creating records that MGET found absent: a key that exists anyway holds an earlier release's hash. It is
+-- upgraded, and the caller answers a conflict so that the turn runs again on what is stored.
+local function legacy(ks)
+  if #ks == 0 or redis.call('EXISTS', unpack(ks)) == 0 then return false end
+  for _, k in ipairs(ks) do upgrade(k) end
+  return true
+end
+`;
+
+/** KEYS: record. Reply: the record's string, or nil. */
+export const GET = script(`${RECORD}
+return load(KEYS[1])
+`);
 
 /**
- * KEYS: lease, then the records to read. ARGV: token ('' to read without the lease), ttl.
+ * KEYS: lease, then the records to read. ARGV: token ('' to read without the lease), ttl, '1' to look for records of an
+ * earlier release among all absent ones ('': only when the first record, the session, is absent).
  * Takes the lease (or extends it when the token holds it already), then reads every record.
- * Reply: {'ok', {d, v, g}...} | {'busy', holder, pttl}.
+ * Reply: {'ok', record or nil...} | {'busy', holder, pttl}.
  */
-export const OPEN = script(`
+export const OPEN = script(`${RECORD}
 if ARGV[1] ~= '' then
   local holder = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'GET', 'PX', ARGV[2])
   if holder then
@@ -44,8 +95,18 @@ if ARGV[1] ~= '' then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
   end
 end
-local out = {'ok'}
-for i = 2, #KEYS do out[i] = redis.call('HMGET', KEYS[i], 'd', 'v', 'g') end
+local n = #KEYS - 1
+local out = redis.call('MGET', unpack(KEYS, 2))
+-- A session written by this release was opened with its data records, which were upgraded then; so only a turn that
+-- finds no session looks for hashes among the absent records (one EXISTS).
+if ARGV[3] == '1' or not out[1] then
+  local absent = {}
+  for i = 1, n do if not out[i] then absent[#absent + 1] = KEYS[i + 1] end end
+  if #absent > 0 and redis.call('EXISTS', unpack(absent)) > 0 then
+    for i = 1, n do if not out[i] then out[i] = upgrade(KEYS[i + 1]) or false end end
+  end
+end
+table.insert(out, 1, 'ok')
 return out
 `);
 
@@ -58,13 +119,14 @@ return out
  * keeps its owner's index), the position in KEYS of its owner's index ('' for none).
  * Reply: {'ok', version...} | {'conflict' | 'ended', write index}. The lease is given up only when the writes apply.
  *
- * A session record with a deadline expires `idle + grace` after its write and keeps `x` = `idle:grace:drift` beside its
- * data (one field: each field of a hash costs some 65 bytes), so its deadline is its PTTL minus the grace. The
- * deadlines set holds a bound of each deadline, early or at most 250 ms late (the drift: how late it may be): a write
- * files it again only for a new record, a claimed one, one without a deadline before, or once shorter idle times have
- * added up past that; CLAIM files the members that are not due yet again at their true deadline.
+ * One MGET reads every record and tombstone; one SET writes each record with its expiry. A session record with a
+ * deadline expires `idle + grace` after its write and keeps `x` = `idle:grace:drift` in its header, so its deadline is
+ * its PTTL minus the grace. The deadlines set holds a bound of each deadline, early or at most 250 ms late (the drift:
+ * how late it may be): a write files it again only for a new record, a claimed one, one without a deadline before, or
+ * once shorter idle times have added up past that; CLAIM files the members that are not due yet again at their true
+ * deadline.
  */
-export const COMMIT = script(`${NOW}${JOIN_INDEX}
+export const COMMIT = script(`${NOW}${JOIN_INDEX}${RECORD}
 local turn, tombTtl, token, leaseTtl, grace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local n = (#ARGV - 5) / 8
 local function arg(i, j) return ARGV[5 + (i - 1) * 6 + j] end
@@ -74,11 +136,21 @@ local function release()
   -- Ours lapsed and another turn holds the lease now (rare): it gets it back.
   if holder and holder ~= token then redis.call('SET', KEYS[3], holder, 'PX', leaseTtl) end
 end
-local function tombVersion(tk)
-  local tomb = redis.call('GET', tk)
-  if not tomb then return nil, nil end
-  local at = string.find(tomb, ':', 1, true)
-  return tonumber(string.sub(tomb, 1, at - 1)), string.sub(tomb, at + 1)
+local names = {}
+for i = 1, n do
+  names[i] = KEYS[2 + 2 * i]
+  names[n + i] = KEYS[3 + 2 * i]
+end
+local raw = n > 0 and redis.call('MGET', unpack(names)) or {}
+local recs, failed = heads(raw, names, n)
+if not recs then return failed end
+local tombs = {}
+for i = 1, n do
+  local tomb = raw[n + i]
+  if tomb then
+    local at = string.find(tomb, ':', 1, true)
+    tombs[i] = {tonumber(string.sub(tomb, 1, at - 1)), string.sub(tomb, at + 1)}
+  end
 end
 
 -- A retry of a commit that was applied (its reply lost) fails the check it passed then: answer as the first time.
@@ -86,30 +158,27 @@ local function replayed()
   if turn == '' then return nil end
   local versions = {'ok'}
   for i = 1, n do
-    local hk, tk = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+    local rec = recs[i]
     if arg(i, 2) == 'D' then
-      local _, by = tombVersion(tk)
-      if by ~= turn or redis.call('EXISTS', hk) == 1 then return nil end
+      if not tombs[i] or tombs[i][2] ~= turn or rec.v then return nil end
       versions[i + 1] = 0
     else
-      local rec = redis.call('HMGET', hk, 'v', 't')
-      if rec[2] ~= turn or (arg(i, 3) ~= '' and tonumber(rec[1]) ~= tonumber(arg(i, 3)) + 1) then return nil end
-      versions[i + 1] = tonumber(rec[1])
+      if rec.t ~= turn or (arg(i, 3) ~= '' and tonumber(rec.v) ~= tonumber(arg(i, 3)) + 1) then return nil end
+      versions[i + 1] = tonumber(rec.v)
     end
   end
   return versions
 end
 
-local recs = {}
+local creating = {}
 for i = 1, n do
-  local rec = redis.call('HMGET', KEYS[2 + 2 * i], 'v', 'g', 'cv', 'x')
-  recs[i] = rec
+  local rec = recs[i]
   local bad
   if arg(i, 3) == '' then
-    if rec[1] then bad = 'conflict' end
-  elseif not rec[1] then bad = 'conflict'
-  elseif rec[2] ~= arg(i, 4) then bad = 'ended'
-  elseif rec[1] ~= arg(i, 3) then bad = 'conflict' end
+    if rec.v then bad = 'conflict' elseif arg(i, 2) ~= 'D' then creating[#creating + 1] = names[i] end
+  elseif not rec.v then bad = 'conflict'
+  elseif rec.g ~= arg(i, 4) then bad = 'ended'
+  elseif rec.v ~= arg(i, 3) then bad = 'conflict' end
   if bad then
     local versions = replayed()
     if versions then
@@ -119,13 +188,15 @@ for i = 1, n do
     return {bad, i}
   end
 end
-
--- The key's expiry (CommitWrite.ttlMs) and its owner's index (CommitWrite.owner): joined on create, left on delete.
-local function expire(i, hk, member, op, created)
-  local ttl, at = ARGV[5 + 6 * n + 2 * i - 1], ARGV[5 + 6 * n + 2 * i]
-  if op ~= 'D' and ttl ~= '' and (op ~= 'S' or arg(i, 5) == '') then
-    if ttl == '-1' then redis.call('PERSIST', hk) else redis.call('PEXPIRE', hk, ttl) end
+if legacy(creating) then
+  for i = 1, n do
+    if arg(i, 3) == '' and arg(i, 2) ~= 'D' then return {'conflict', i} end
   end
+end
+
+-- The owner's index (CommitWrite.owner): joined on create, left on delete, its expiry never before the record's.
+local function index(i, member, op, created)
+  local ttl, at = ARGV[5 + 6 * n + 2 * i - 1], ARGV[5 + 6 * n + 2 * i]
   if at == '' then return end
   local ik = KEYS[tonumber(at)]
   if op == 'D' then
@@ -145,25 +216,25 @@ end
 local now
 local out = {'ok'}
 for i = 1, n do
-  local hk, tk, member, op, rec = KEYS[2 + 2 * i], KEYS[3 + 2 * i], arg(i, 1), arg(i, 2), recs[i]
+  local hk, tk, member, op, rec = names[i], names[n + i], arg(i, 1), arg(i, 2), recs[i]
   if op == 'D' then
-    if rec[1] then
+    if rec.v then
       redis.call('DEL', hk)
-      redis.call('SET', tk, rec[1] .. ':' .. turn, 'PX', tombTtl)
+      redis.call('SET', tk, rec.v .. ':' .. turn, 'PX', tombTtl)
     end
     redis.call('ZREM', KEYS[1], member)
-    expire(i, hk, member, op, false)
+    index(i, member, op, false)
     out[i + 1] = 0
   else
     local idle = op == 'S' and arg(i, 5) or ''
     local before, drifted
-    if rec[4] then
-      local bi, bd = string.match(rec[4], '^([^:]*):[^:]*:(.*)$')
+    if rec.x and rec.x ~= '' then
+      local bi, bd = string.match(rec.x, '^([^:]*):[^:]*:(.*)$')
       before, drifted = tonumber(bi), tonumber(bd)
     end
     local refile, drift = false, 0
     if idle ~= '' then
-      refile = not before or rec[3]
+      refile = not before or rec.cv ~= ''
       if not refile then
         -- Idle times passed in jitter by the ms a turn takes: each shortening adds to a drift, and the set is filed
         -- again only once the drift (how late the filed bound may be) would pass 250 ms.
@@ -171,34 +242,36 @@ for i = 1, n do
         if drift > 250 then refile, drift = true, 0 end
       end
     end
-    local x = idle .. ':' .. grace .. ':' .. drift
-    local v
-    if not rec[1] then
+    local v, g
+    if not rec.v then
       -- Versions keep growing across a delete, so a turn that read the old record can never match the new one.
-      local tomb = tombVersion(tk)
-      if tomb then redis.call('DEL', tk) end
-      v = (tomb or 0) + 1
-      redis.call('HSET', hk, 'v', v, 'g', 0, 'd', arg(i, 6), 't', turn, 'x', x)
+      if tombs[i] then redis.call('DEL', tk) end
+      v, g = (tombs[i] and tombs[i][1] or 0) + 1, 0
     else
-      v = tonumber(rec[1]) + 1
-      redis.call('HSET', hk, 'v', v, 'd', arg(i, 6), 't', turn, 'x', x)
-      if rec[3] then redis.call('HDEL', hk, 'cv', 'cd') end
+      v, g = tonumber(rec.v) + 1, rec.g
     end
+    local x = op == 'S' and (idle .. ':' .. grace .. ':' .. drift) or ''
+    local value = pack(v, g, turn, x, '', '', arg(i, 6))
+    local ttl = ARGV[5 + 6 * n + 2 * i - 1]
     if idle ~= '' then
       -- Never shorter than the grace: a deadline already past (a late wake-up) is the sweeper's to end.
-      redis.call('PEXPIRE', hk, tonumber(grace) + math.max(0, tonumber(idle)))
+      redis.call('SET', hk, value, 'PX', tonumber(grace) + math.max(0, tonumber(idle)))
       if refile then
         now = now or now_ms()
         redis.call('ZADD', KEYS[1], now + tonumber(idle), member)
       end
-    elseif before then
-      redis.call('PERSIST', hk)
+    elseif ttl ~= '' and ttl ~= '-1' then
+      redis.call('SET', hk, value, 'PX', ttl)
+    elseif ttl == '-1' or before or not rec.v then
+      redis.call('SET', hk, value)
+    else
+      redis.call('SET', hk, value, 'KEEPTTL')
     end
-    expire(i, hk, member, op, not rec[1])
+    index(i, member, op, not rec.v)
     out[i + 1] = v
   end
   -- Any write ends a pending expiry claim (a claim sets cv): the claimer finds the version moved and leaves it alone.
-  if op == 'D' or rec[3] then redis.call('ZREM', KEYS[2], member) end
+  if op == 'D' or (rec.cv and rec.cv ~= '') then redis.call('ZREM', KEYS[2], member) end
 end
 release()
 return out
@@ -213,16 +286,16 @@ return out
  * `x`, have their exact deadline in the set). One not due yet is filed again at its true deadline; one whose record is gone
  * or has no deadline any more leaves the set.
  */
-export const CLAIM = script(`${NOW}
+export const CLAIM = script(`${NOW}${RECORD}
 local pre, limit, hold, post = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
 local clock = now_ms()
 local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or clock
 local claimed = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
-  local rec = redis.call('HMGET', pre .. m .. post, 'g', 'cv', 'cd')
-  if rec[1] and rec[2] then
+  local rec = head(load(pre .. m .. post))
+  if rec and rec.cv ~= '' then
     redis.call('ZADD', KEYS[2], now + hold, m)
-    claimed[#claimed + 1] = {m, rec[1], rec[2], rec[3] or '0'}
+    claimed[#claimed + 1] = {m, rec.g, rec.cv, rec.cd ~= '' and rec.cd or '0'}
   else
     redis.call('ZREM', KEYS[2], m)
   end
@@ -236,25 +309,26 @@ while #claimed < limit and budget > 0 do
     budget = budget - 1
     local m = due[i]
     local hk = pre .. m .. post
-    local rec = redis.call('HMGET', hk, 'v', 'x')
+    local s = load(hk)
+    local rec = head(s)
     local deadline = tonumber(due[i + 1])
-    local idle, grace = string.match(rec[2] or '', '^([^:]*):([^:]*):')
+    local idle, grace = string.match(rec and rec.x or '', '^([^:]*):([^:]*):')
     if idle == '' then
       deadline = nil
     elseif tonumber(idle) and tonumber(grace) then
       local pttl = redis.call('PTTL', hk)
       if pttl >= 0 then deadline = clock + pttl - tonumber(grace) end
     end
-    if not rec[1] or not deadline then
+    if not rec or not deadline then
       redis.call('ZREM', KEYS[1], m)
     elseif deadline > now then
       redis.call('ZADD', KEYS[1], deadline, m)
     else
       redis.call('ZREM', KEYS[1], m)
-      local g = redis.call('HINCRBY', hk, 'g', 1)
-      redis.call('HSET', hk, 'cv', rec[1], 'cd', deadline)
+      local g = tonumber(rec.g) + 1
+      redis.call('SET', hk, pack(rec.v, g, rec.t, rec.x, rec.v, deadline, string.sub(s, rec.at)), 'KEEPTTL')
       redis.call('ZADD', KEYS[2], now + hold, m)
-      claimed[#claimed + 1] = {m, tostring(g), rec[1], tostring(deadline)}
+      claimed[#claimed + 1] = {m, tostring(g), rec.v, tostring(deadline)}
     end
   end
 end
@@ -276,13 +350,16 @@ return held
 
 // DELETE and FORGET: the record goes (its version stays in a tombstone, so a turn that read it cannot write it back),
 // and so do its deadline and claim. KEYS: record, tombstone, deadlines, claims. ARGV: member, tombstone ttl.
-const DROP = `
+const DROP = `${RECORD}
 local function drop()
-  local v = redis.call('HGET', KEYS[1], 'v')
+  local rec = head(load(KEYS[1]))
+  local v = rec and rec.v
   if v then
     redis.call('DEL', KEYS[1])
     redis.call('SET', KEYS[2], v .. ':', 'PX', ARGV[2])
   end
+  -- The value a cluster commit replaced, kept for its undo (see STAGE).
+  redis.call('DEL', KEYS[1] .. ':undo')
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('ZREM', KEYS[4], ARGV[1])
   return v
@@ -313,12 +390,12 @@ return 0
  * still the one that failed and a claim on it is pending, the claim is dropped: the sweeper could not end it anyway
  * and would claim it again forever (the next turn overwrites the record).
  */
-export const QUARANTINE = script(`
+export const QUARANTINE = script(`${RECORD}
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[2] .. '.' .. ARGV[3])
 redis.call('PEXPIRE', KEYS[4], ARGV[4])
-local rec = redis.call('HMGET', KEYS[1], 'v', 'g')
-if rec[1] == ARGV[2] and rec[2] == ARGV[3] then redis.call('ZREM', KEYS[3], ARGV[5]) end
+local rec = head(load(KEYS[1]))
+if rec and rec.v == ARGV[2] and rec.g == ARGV[3] then redis.call('ZREM', KEYS[3], ARGV[5]) end
 return 1
 `);
 

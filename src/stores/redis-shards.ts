@@ -49,11 +49,12 @@ export async function splitOpen(
       const reply = (await runner.call(
         OPEN,
         [shard === home ? leaseKey : recordKeys[0]!, ...recordKeys],
-        shard === home ? leaseArgs : ['', '0'],
+        // Without the session in the same call, a read-only shard looks for earlier releases' records on every miss.
+        shard === home ? leaseArgs : ['', '0', '1'],
         doing,
       )) as unknown[];
       if (reply[0] === 'busy') held = busy(reply);
-      else indexes.forEach((i, j) => (records[i] = toRecord(reply[j + 1] as (string | null)[])));
+      else indexes.forEach((i, j) => (records[i] = toRecord(reply[j + 1], keys[i]!)));
     }),
   );
   return held ?? { records };
@@ -81,7 +82,7 @@ export async function splitCommit(
     for (const [shard, indexes] of groups) {
       if (shard === home) continue;
       const keys: string[] = [];
-      const args = [turnId];
+      const args = [turnId, String(runner.tombstoneTtl)];
       for (const i of indexes) {
         const write = writes[i]!;
         if (write.data === null || write.idleMs != null) {
@@ -92,7 +93,7 @@ export async function splitCommit(
           );
         }
         const record = runner.layout.record(write.key);
-        keys.push(record, record + ':tomb');
+        keys.push(record, record + ':tomb', record + ':undo');
         args.push(
           write.expected === null ? '' : String(write.expected.version),
           write.expected === null ? '' : String(write.expected.generation),
@@ -150,7 +151,7 @@ async function rollback(
       return runner
         .call(
           ROLLBACK,
-          [record, record + ':tomb'],
+          [record, record + ':tomb', record + ':undo'],
           [turnId, String(version), String(runner.tombstoneTtl)],
           `undoing the staged write of "${key}"`,
         )

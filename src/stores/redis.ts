@@ -175,8 +175,7 @@ export class RedisStore implements SessionStore {
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
-    const reply = (await this.call(GET, [this.recordKey(key)], [], `reading "${key}"`)) as (string | null)[];
-    return toRecord(reply);
+    return toRecord(await this.call(GET, [this.recordKey(key)], [], `reading "${key}"`), key);
   }
 
   /**
@@ -188,7 +187,9 @@ export class RedisStore implements SessionStore {
     const first = keys[0] ?? '';
     if (lease !== undefined) this.leaseTtl = String(lease.ttlMs);
     const doing = `opening "${first}"`;
-    const leaseArgs = lease === undefined ? ['', '0'] : [lease.token, String(lease.ttlMs)];
+    // A turn's open starts with its session: only when that is absent does OPEN look for records of an earlier release.
+    const legacy = first.startsWith(SESSION_PREFIX) ? '' : '1';
+    const leaseArgs = lease === undefined ? ['', '0', legacy] : [lease.token, String(lease.ttlMs), legacy];
     const home = this.layout.shardOf(first);
     const groups = this.split ? byShard(this.layout, keys, home) : undefined;
     if (groups === undefined || groups.size === 1) {
@@ -200,7 +201,7 @@ export class RedisStore implements SessionStore {
       )) as unknown[];
       if (reply[0] === 'busy') return busy(reply);
       const records: (StoredRecord | undefined)[] = [];
-      for (let i = 1; i < reply.length; i++) records.push(toRecord(reply[i] as (string | null)[]));
+      for (let i = 1; i < reply.length; i++) records.push(toRecord(reply[i], keys[i - 1]!));
       return { records };
     }
     return splitOpen(this, keys, groups, home, this.leaseKey(first), leaseArgs, doing);
@@ -209,7 +210,7 @@ export class RedisStore implements SessionStore {
   async commit(writes: readonly CommitWrite[], options: CommitOptions = {}): Promise<CommitResult> {
     const release = options.release;
     if (writes.length === 0 && release === undefined) return { ok: true, versions: [] };
-    const turnId = options.turnId ?? '';
+    const turnId = turnIdOf(options);
     const doing = `committing "${writes[0]?.key ?? release?.key}"`;
     const home = this.layout.shardOf(release?.key ?? writes[0]!.key);
     const groups = this.split ? byShard(this.layout, writes.map(keyOf), home) : undefined;
@@ -258,7 +259,7 @@ export class RedisStore implements SessionStore {
     doing: string,
   ): Promise<unknown[]> {
     const release = options.release;
-    const turnId = options.turnId ?? '';
+    const turnId = turnIdOf(options);
     const keys = [
       this.layout.deadlines(shard),
       this.layout.claims(shard),
@@ -505,6 +506,12 @@ export class RedisStore implements SessionStore {
       cause === undefined ? undefined : { cause },
     );
   }
+}
+
+/** The turn id as a record's header keeps it: one field, so any whitespace in it is escaped. */
+function turnIdOf(options: CommitOptions): string {
+  const id = options.turnId ?? '';
+  return /[\s%]/.test(id) ? id.replace(/[\s%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`) : id;
 }
 
 /** A write's `ttlMs` as the scripts take it: '' to leave the expiry as it is, -1 for none. */

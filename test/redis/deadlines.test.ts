@@ -126,7 +126,11 @@ describeRedis('RedisStore deadlines', () => {
   it('claims at the deadline in the set a record whose grace field was lost', async () => {
     const { store, prefix } = makeStore();
     await store.commit([{ key: 's:nograce', expected: null, data: '{}', idleMs: 60_000 }]);
-    await admin.hSet(`${prefix}:{s:nograce}`, 'x', '60000::0');
+    // The header's fields: version, generation, turn, x (idle:grace:drift), claim version, claim deadline.
+    const [header, data] = ((await admin.get(`${prefix}:{s:nograce}`)) as string).split('\n');
+    const fields = header!.split(' ');
+    fields[3] = '60000::0';
+    await admin.set(`${prefix}:{s:nograce}`, `${fields.join(' ')}\n${data}`, { KEEPTTL: true });
     await admin.zAdd(`${prefix}:deadlines`, { score: 5_000, value: 's:nograce' });
     expect(await store.claimDue(10, 5_000)).toMatchObject([{ key: 's:nograce', deadline: 5_000 }]);
   });

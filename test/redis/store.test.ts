@@ -247,7 +247,8 @@ describeRedis('RedisStore', () => {
     const at = (user: string): Address => ({ channelId: 't', user: { id: user }, conversation: { id: 'c' } });
     await bot.receive({ address: at('ok'), text: 'one' });
     await bot.receive({ address: at('bad'), text: 'one' });
-    await admin.hSet('corrupt:{s:t:c:bad}', 'd', '{broken');
+    const stored = (await admin.get('corrupt:{s:t:c:bad}')) as string;
+    await admin.set('corrupt:{s:t:c:bad}', stored.slice(0, stored.indexOf('\n') + 1) + '{broken', { KEEPTTL: true });
     await bot.receive({ address: at('bad'), text: 'two' });
     await bot.receive({ address: at('ok'), text: 'two' });
     await bot.close();
