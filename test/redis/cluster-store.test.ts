@@ -41,6 +41,17 @@ function diesBeforeSessionCommit(inner: RedisScriptClient): RedisScriptClient {
   };
 }
 
+/** Rewrites a record as the release before kept it (a hash of v, g, t and d), with the same expiry. */
+async function toHash(redisKey: string): Promise<void> {
+  const value = (await admin.get(redisKey))!;
+  const end = value.indexOf('\n');
+  const [v, g, t] = value.slice(0, end).split(' ');
+  const ttl = await admin.pTTL(redisKey);
+  await admin.del(redisKey);
+  await admin.hSet(redisKey, { v: v!, g: g!, t: t!, d: value.slice(end + 1) });
+  if (ttl > 0) await admin.pExpire(redisKey, ttl);
+}
+
 describeRedis('RedisStore on Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await RedisCluster.start();
@@ -147,6 +158,25 @@ describeRedis('RedisStore on Redis Cluster', () => {
     expect(result).toMatchObject({ ok: false, key: session });
     expect(await store.get(conversation)).toBeUndefined();
     expect(await store.commit([fresh(conversation, '{"c":"next"}')])).toEqual({ ok: true, versions: [2] });
+  });
+
+  it('reads a conversationData hash of the release before from its own shard, upgraded to a string', async () => {
+    const store = makeStore();
+    await store.commit([fresh(conversation, '{"c":"old"}')]);
+    await toHash(store.layout.record(conversation));
+    const opened = await store.open([session, user, conversation]);
+    expect(opened.records.map((r) => r?.data)).toEqual([undefined, undefined, '{"c":"old"}']);
+    expect(await admin.type(store.layout.record(conversation))).toBe('string');
+  });
+
+  it('refuses to stage a record over a hash of the release before, keeping its data', async () => {
+    const store = makeStore();
+    await store.commit([fresh(conversation, '{"c":"old"}')]);
+    await toHash(store.layout.record(conversation));
+    const result = await store.commit([fresh(session, '{"s":1}'), fresh(conversation, '{"c":"blank"}')]);
+    expect(result).toEqual({ ok: false, reason: 'conflict', key: conversation });
+    expect(await store.get(conversation)).toEqual({ data: '{"c":"old"}', version: 1, generation: 0 });
+    expect(await store.get(session)).toBeUndefined();
   });
 
   it('leaves the conversationData write applied and the session unchanged when the process dies between the two steps', async () => {

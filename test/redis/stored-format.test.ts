@@ -1,0 +1,156 @@
+// RedisStore's stored format: a record is one string (header, newline, data). Records an earlier release kept as hashes
+// are upgraded in place when a script meets them, with their expiry; a value that is no record is refused, not
+// overwritten.
+import { createClient } from 'redis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SessionManager, type Address } from '../../src';
+import { RedisStore } from '../../src/redis';
+import { describeRedis, RedisServer } from './server';
+
+let server: RedisServer;
+let admin: ReturnType<typeof createClient>;
+let prefixes = 0;
+const stores: RedisStore[] = [];
+
+function makeStore() {
+  const prefix = `f${++prefixes}`;
+  const store = new RedisStore({ url: server.url, prefix, commandTimeout: 2000 });
+  stores.push(store);
+  return { store, prefix };
+}
+
+/** Rewrites a record as the release before kept it: a hash of v, g, t, x, cv, cd and d, with the same expiry. */
+async function toHash(redisKey: string): Promise<void> {
+  const value = (await admin.get(redisKey))!;
+  const end = value.indexOf('\n');
+  const [v, g, t, x, cv, cd] = value.slice(0, end).split(' ');
+  const fields: Record<string, string> = { v: v!, g: g!, t: t!, d: value.slice(end + 1) };
+  if (x !== '') fields.x = x!;
+  if (cv !== '') Object.assign(fields, { cv, cd });
+  const ttl = await admin.pTTL(redisKey);
+  await admin.del(redisKey);
+  await admin.hSet(redisKey, fields);
+  if (ttl > 0) await admin.pExpire(redisKey, ttl);
+}
+
+const address: Address = { channelId: 'f', user: { id: 'ann' }, conversation: { id: 'c1' } };
+
+function counterBot(store: RedisStore) {
+  const replies: string[] = [];
+  const starts: string[] = [];
+  const bot = new SessionManager<{ n?: number }, { visits?: number }, { seen?: number }>({
+    store,
+    autoBatchDelay: 0,
+    deliver: (_to, messages) => void replies.push(...messages.map((m) => m.text ?? '')),
+    onSessionStart: (session) => void starts.push(session.id),
+  });
+  bot.dialog('/', (session) => {
+    session.dialogData.n = Number(session.dialogData.n ?? 0) + 1;
+    session.userData.visits = (session.userData.visits ?? 0) + 1;
+    session.conversationData.seen = (session.conversationData.seen ?? 0) + 1;
+    session.send(`${session.dialogData.n}/${session.userData.visits}/${session.conversationData.seen}`);
+  });
+  return { bot, replies, starts };
+}
+
+describeRedis('RedisStore stored format', () => {
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    admin = createClient({ url: server.url }).on('error', () => undefined);
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    admin?.destroy();
+    await server?.dispose();
+  });
+
+  it('stores a record as one string: version, generation, turn id and deadline fields, a newline, the data', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 's:one', expected: null, data: '{"a":1}\nsecond line', idleMs: 60_000 }], {
+      turnId: 't1',
+    });
+    expect(await admin.type(`${prefix}:{s:one}`)).toBe('string');
+    expect(await admin.get(`${prefix}:{s:one}`)).toBe(`1 0 t1 60000:259200000:0  \n{"a":1}\nsecond line`);
+    expect(await store.get('s:one')).toEqual({ data: '{"a":1}\nsecond line', version: 1, generation: 0 });
+  });
+
+  it('escapes whitespace in a turn id, which the header keeps as one field', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 'u:ws', expected: null, data: 'x' }], { turnId: 'a b\nc%' });
+    expect(await admin.get(`${prefix}:{u:ws}`)).toBe('1 0 a%20b%ac%25   \nx');
+  });
+
+  it('goes on with a session, userData and conversationData that the release before stored as hashes', async () => {
+    const { store, prefix } = makeStore();
+    const { bot, replies, starts } = counterBot(store);
+    await bot.receive({ address, text: 'one' });
+    const keys = [`${prefix}:{s:f:c1:ann}`, `${prefix}:{u:f:ann}`, `${prefix}:{c:f:c1}`];
+    for (const key of keys) await toHash(key);
+    await bot.receive({ address, text: 'two' });
+    await bot.close();
+    expect(replies).toEqual(['1/1/1', '2/2/2']);
+    expect(starts).toHaveLength(1);
+    for (const key of keys) expect(await admin.type(key)).toBe('string');
+  });
+
+  it('keeps the expiry of a hash it upgrades', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 'u:ttl', expected: null, data: 'kept', ttlMs: 600_000 }]);
+    await toHash(`${prefix}:{u:ttl}`);
+    expect(await store.get('u:ttl')).toEqual({ data: 'kept', version: 1, generation: 0 });
+    expect(await admin.type(`${prefix}:{u:ttl}`)).toBe('string');
+    expect(await admin.pTTL(`${prefix}:{u:ttl}`)).toBeGreaterThan(590_000);
+  });
+
+  it('upgrades the absent-looking records of a turn that finds no session', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 'u:data', expected: null, data: 'old data' }]);
+    await toHash(`${prefix}:{u:data}`);
+    const opened = await store.open(['s:new', 'u:data', 'c:none']);
+    expect(opened.records).toEqual([undefined, { data: 'old data', version: 1, generation: 0 }, undefined]);
+  });
+
+  it('refuses to create a record over a hash of the release before: it upgrades it and answers a conflict', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 'u:over', expected: null, data: 'precious' }]);
+    await toHash(`${prefix}:{u:over}`);
+    expect(await store.commit([{ key: 'u:over', expected: null, data: 'blank' }])).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+      key: 'u:over',
+    });
+    expect(await store.get('u:over')).toEqual({ data: 'precious', version: 1, generation: 0 });
+  });
+
+  it('claims a due session the release before stored as a hash, with its pending claim kept', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 's:due', expected: null, data: '{}', idleMs: 0 }]);
+    await toHash(`${prefix}:{s:due}`);
+    const [claim] = await store.claimDue(10, Date.now() + 60_000);
+    expect(claim).toMatchObject({ key: 's:due', version: 1, generation: 1 });
+    await toHash(`${prefix}:{s:due}`);
+    // Not completed: claimed again after the claim timeout, with the same generation.
+    expect(await store.claimDue(10, Date.now() + 120_000)).toMatchObject([{ key: 's:due', generation: 1 }]);
+  });
+
+  it('deletes a record the release before stored as a hash, leaving its version in a tombstone', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 'u:del', expected: null, data: 'x' }]);
+    await toHash(`${prefix}:{u:del}`);
+    await store.delete('u:del');
+    expect(await admin.exists(`${prefix}:{u:del}`)).toBe(0);
+    expect(await store.commit([{ key: 'u:del', expected: null, data: 'y' }])).toEqual({ ok: true, versions: [2] });
+  });
+
+  it('refuses a key that holds something else than a record rather than read it as absent', async () => {
+    const { store, prefix } = makeStore();
+    await admin.set(`${prefix}:{s:alien}`, 'not a record');
+    await expect(store.open(['s:alien'])).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(store.commit([{ key: 's:alien', expected: null, data: '{}' }])).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+    });
+    expect(await admin.get(`${prefix}:{s:alien}`)).toBe('not a record');
+  });
+});
