@@ -8,7 +8,10 @@ import { RedisStore } from '../../src/redis';
 import { describeRedis, RedisServer } from './server';
 
 let server: RedisServer;
-let admin: ReturnType<typeof createClient>;
+function newClient(url: string) {
+  return createClient({ url }).on('error', () => undefined);
+}
+let admin: ReturnType<typeof newClient>;
 let prefixes = 0;
 const stores: RedisStore[] = [];
 
@@ -42,7 +45,7 @@ function counterBot(store: RedisStore) {
     store,
     autoBatchDelay: 0,
     deliver: (_to, messages) => void replies.push(...messages.map((m) => m.text ?? '')),
-    onSessionStart: (session) => void starts.push(session.id),
+    onSessionStart: (session) => void starts.push(session.info.id),
   });
   bot.dialog('/', (session) => {
     session.dialogData.n = Number(session.dialogData.n ?? 0) + 1;
@@ -56,7 +59,7 @@ function counterBot(store: RedisStore) {
 describeRedis('RedisStore stored format', () => {
   beforeAll(async () => {
     server = await RedisServer.start();
-    admin = createClient({ url: server.url }).on('error', () => undefined);
+    admin = newClient(server.url);
     await admin.connect();
   });
 
