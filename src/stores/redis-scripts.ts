@@ -30,7 +30,7 @@ end
 
 // A record is one string: a header `<version> <generation> <turn> <x> <claim version> <claim deadline>` (fields empty
 // when unset), a newline, then the data, so that one MGET reads a turn's records and one SET writes a record with its
-// expiry. Earlier releases kept a record as a hash (fields v, g, t, x, cv, cd, d): UPGRADE rewrites one as a string in
+// expiry. Earlier releases kept a record as a hash (fields v, g, t, x, cv, cd, d): upgrade() rewrites one as a string in
 // place, keeping its expiry, when a script meets it.
 export const RECORD = `
 local HEAD = '^(%d+) (%d+) (%S*) (%S*) (%S*) (%S*)\\n()'
