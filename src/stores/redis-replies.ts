@@ -74,6 +74,14 @@ export function toRecord(value: unknown, key: string): StoredRecord | undefined 
   return { data: text.slice(end + 1), version, generation };
 }
 
+/** OPEN's reply as records (or the lease's holder when it is busy). */
+export function opened(reply: unknown[], keys: readonly string[]): OpenResult {
+  if (reply[0] === 'busy') return busy(reply);
+  const records: (StoredRecord | undefined)[] = [];
+  for (let i = 1; i < reply.length; i++) records.push(toRecord(reply[i], keys[i - 1]!));
+  return { records };
+}
+
 export function busy(reply: readonly unknown[]): OpenResult {
   return { records: [], busy: { holder: String(reply[1]), ttlMs: Math.max(0, Number(reply[2])) } };
 }
@@ -86,7 +94,7 @@ export function sleep(ms: number): Promise<void> {
  * Runs a commit script; a call that failed without an answer is sent again (with a turn id, the script recognizes its
  * own earlier write) up to twice within `timeout` ms. A failure that may have been applied is COMMIT_UNKNOWN.
  */
-export async function commitWithRetries(
+export function commitWithRetries(
   call: (keys: string[], args: string[]) => Promise<unknown>,
   keys: string[],
   args: string[],
@@ -94,20 +102,38 @@ export async function commitWithRetries(
   doing: string,
   timeout: number,
 ): Promise<unknown[]> {
+  // The first attempt answered is the common case: no async frame is kept for it while the call is in flight.
   const started = Date.now();
+  return (call(keys, args) as Promise<unknown[]>).then(undefined, (error: unknown) =>
+    retryCommit(call, keys, args, turnId, doing, timeout, started, error),
+  );
+}
+
+async function retryCommit(
+  call: (keys: string[], args: string[]) => Promise<unknown>,
+  keys: string[],
+  args: string[],
+  turnId: string,
+  doing: string,
+  timeout: number,
+  started: number,
+  first: unknown,
+): Promise<unknown[]> {
   let unknown = false;
+  let failure = first;
   for (let attempt = 0; ; attempt++) {
+    // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
+    // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
+    unknown ||= mayHaveRun(failure);
+    if (turnId === '' || attempt >= 2 || Date.now() - started >= timeout) {
+      throw unknown ? outcomeUnknown(failure, doing) : failure;
+    }
+    await sleep(25 * 4 ** attempt);
     let reply: unknown[];
     try {
       reply = (await call(keys, args)) as unknown[];
     } catch (error) {
-      // The commit may have been applied with its reply lost. With a turn id a retry is safe: the script recognizes
-      // its own earlier write. Without one, a retry could apply it twice, so the failure goes up.
-      unknown ||= mayHaveRun(error);
-      if (turnId === '' || attempt >= 2 || Date.now() - started >= timeout) {
-        throw unknown ? outcomeUnknown(error, doing) : error;
-      }
-      await sleep(25 * 4 ** attempt);
+      failure = error;
       continue;
     }
     // An earlier attempt may have been applied (and given the lease up), then overwritten by another process before

@@ -21,7 +21,7 @@ import {
 } from './redis-scripts';
 import { shardedLayout, singleLayout, type KeyLayout } from './redis-layout';
 import { byShard, claimShards, splitCommit, splitOpen } from './redis-shards';
-import { busy, CLUSTER_MOVING, commitWithRetries, messageOf, notSent, sleep, toRecord } from './redis-replies';
+import { CLUSTER_MOVING, commitWithRetries, messageOf, notSent, opened, sleep, toRecord } from './redis-replies';
 import { SESSION_PREFIX } from './store';
 import {
   nodeRedisClient,
@@ -182,50 +182,67 @@ export class RedisStore implements SessionStore {
    * Opens a unit of work in one script: takes (or extends) the lease of `keys[0]` when asked, then reads every key. On
    * a cluster, keys in other shards than the first (a conversationData key) are read at the same time by a second one.
    */
-  async open(keys: readonly string[], options: OpenOptions = {}): Promise<OpenResult> {
-    const lease = options.lease;
-    const first = keys[0] ?? '';
-    if (lease !== undefined) this.leaseTtl = String(lease.ttlMs);
-    const doing = `opening "${first}"`;
-    // A turn's open starts with its session: only when that is absent does OPEN look for records of an earlier release.
-    const legacy = first.startsWith(SESSION_PREFIX) ? '' : '1';
-    const leaseArgs = lease === undefined ? ['', '0', legacy] : [lease.token, String(lease.ttlMs), legacy];
-    const home = this.layout.shardOf(first);
-    const groups = this.split ? byShard(this.layout, keys, home) : undefined;
-    if (groups === undefined || groups.size === 1) {
-      const reply = (await this.call(
-        OPEN,
-        [this.leaseKey(first), ...keys.map((k) => this.recordKey(k))],
-        leaseArgs,
-        doing,
-      )) as unknown[];
-      if (reply[0] === 'busy') return busy(reply);
-      const records: (StoredRecord | undefined)[] = [];
-      for (let i = 1; i < reply.length; i++) records.push(toRecord(reply[i], keys[i - 1]!));
-      return { records };
+  open(keys: readonly string[], options: OpenOptions = {}): Promise<OpenResult> {
+    // Not async (nor commit): a turn in flight keeps no suspended frame here while Redis answers.
+    try {
+      const lease = options.lease;
+      const first = keys[0] ?? '';
+      if (lease !== undefined) this.leaseTtl = String(lease.ttlMs);
+      const doing = `opening "${first}"`;
+      // A turn's open starts with its session: only when that is absent does OPEN look for an earlier release's records.
+      const legacy = first.startsWith(SESSION_PREFIX) ? '' : '1';
+      const leaseArgs = lease === undefined ? ['', '0', legacy] : [lease.token, String(lease.ttlMs), legacy];
+      const home = this.layout.shardOf(first);
+      const groups = this.split ? byShard(this.layout, keys, home) : undefined;
+      if (groups !== undefined && groups.size > 1) {
+        return splitOpen(this, keys, groups, home, this.leaseKey(first), leaseArgs, doing);
+      }
+      const recordKeys = [this.leaseKey(first)];
+      for (const key of keys) recordKeys.push(this.recordKey(key));
+      return this.call(OPEN, recordKeys, leaseArgs, doing).then((reply) => opened(reply as unknown[], keys));
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return splitOpen(this, keys, groups, home, this.leaseKey(first), leaseArgs, doing);
   }
 
-  async commit(writes: readonly CommitWrite[], options: CommitOptions = {}): Promise<CommitResult> {
-    const release = options.release;
-    if (writes.length === 0 && release === undefined) return { ok: true, versions: [] };
-    const turnId = turnIdOf(options);
-    const doing = `committing "${writes[0]?.key ?? release?.key}"`;
-    const home = this.layout.shardOf(release?.key ?? writes[0]!.key);
-    const groups = this.split ? byShard(this.layout, writes.map(keyOf), home) : undefined;
-    if (groups !== undefined && groups.size > 1) {
-      const commitHome = (indexes: readonly number[]) => this.commitShard(writes, indexes, home, options, doing);
-      const result = await splitCommit(this, writes, groups, home, turnId, doing, commitHome);
-      if (result.ok) await this.afterCommit(writes, home, doing);
-      return result;
+  commit(writes: readonly CommitWrite[], options: CommitOptions = {}): Promise<CommitResult> {
+    try {
+      const release = options.release;
+      if (writes.length === 0 && release === undefined) return Promise.resolve({ ok: true, versions: [] });
+      const doing = `committing "${writes[0]?.key ?? release?.key}"`;
+      const home = this.layout.shardOf(release?.key ?? writes[0]!.key);
+      const groups = this.split ? byShard(this.layout, writes.map(keyOf), home) : undefined;
+      if (groups !== undefined && groups.size > 1) return this.commitSplit(writes, groups, home, options, doing);
+      return this.commitShard(writes, undefined, home, options, doing).then(
+        (reply): Promise<CommitResult> | CommitResult => {
+          if (reply[0] !== 'ok') {
+            return {
+              ok: false,
+              reason: reply[0] === 'ended' ? 'ended' : 'conflict',
+              key: writes[Number(reply[1]) - 1]!.key,
+            };
+          }
+          const result: CommitResult = { ok: true, versions: reply.slice(1).map(Number) };
+          return this.split ? this.afterCommit(writes, home, doing).then(() => result) : result;
+        },
+      );
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const reply = await this.commitShard(writes, undefined, home, options, doing);
-    if (reply[0] === 'ok') {
-      if (this.split) await this.afterCommit(writes, home, doing);
-      return { ok: true, versions: reply.slice(1).map(Number) };
-    }
-    return { ok: false, reason: reply[0] === 'ended' ? 'ended' : 'conflict', key: writes[Number(reply[1]) - 1]!.key };
+  }
+
+  /** A commit whose writes span shards (Redis Cluster): staged, then committed home (see splitCommit). */
+  private async commitSplit(
+    writes: readonly CommitWrite[],
+    groups: Map<number, number[]>,
+    home: number,
+    options: CommitOptions,
+    doing: string,
+  ): Promise<CommitResult> {
+    const commitHome = (indexes: readonly number[]) => this.commitShard(writes, indexes, home, options, doing);
+    const result = await splitCommit(this, writes, groups, home, turnIdOf(options), doing, commitHome);
+    if (result.ok) await this.afterCommit(writes, home, doing);
+    return result;
   }
 
   /**
