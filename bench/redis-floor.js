@@ -136,80 +136,74 @@ async function scripts(url, admin) {
   return out;
 }
 
-/** The bot process's heap held by one palaver turn in flight on Redis: 2,000 turns held at their commit. */
-async function inFlight(url) {
-  if (typeof global.gc !== 'function') return undefined;
-  const client = palaverRedis.createClient({ url });
-  await client.connect();
-  const inner = nodeRedisClient(client);
+/** A switch that makes the write it wraps wait (the turn stays in flight) until released. */
+function holder() {
   const held = [];
-  let hold = false;
-  const holding = {
-    run(script, keys, args) {
-      const reply = inner.run(script, keys, args);
-      if (!hold || !script.source.includes('release()')) return reply;
-      return new Promise((resolve) => held.push(() => resolve(reply)));
+  return {
+    held,
+    on: false,
+    wrap(reply) {
+      return this.on ? new Promise((resolve) => held.push(() => resolve(reply))) : reply;
     },
   };
-  const bot = conversationBot(new RedisStore({ client: holding, prefix: 'held', commandTimeout: 600_000 }));
+}
+
+/**
+ * Heap per turn held in flight: `turn(i, text)` runs user i's turn; every user first says "hi" and a name (so each
+ * has state), then one "hi" each is held at its write (`hold.on`) while the heap is measured after a full GC.
+ */
+async function heldHeap(turn, hold) {
   const users = quick ? 500 : 2_000;
-  const turn = (i, t) => bot.receive({ address: address(i), text: t });
   for (const text of ['hi', 'Name']) {
     for (let i = 0; i < users; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => turn(i + j, text)));
   }
   global.gc();
   global.gc();
   const before = process.memoryUsage().heapUsed;
-  hold = true;
+  hold.on = true;
   const pending = Array.from({ length: users }, (_, i) => turn(i, 'hi'));
-  while (held.length < users) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (hold.held.length < users) await new Promise((resolve) => setTimeout(resolve, 10));
   global.gc();
   global.gc();
   const bytes = (process.memoryUsage().heapUsed - before) / users;
-  hold = false;
-  for (const release of held) release();
+  hold.on = false;
+  for (const release of hold.held) release();
   await Promise.all(pending);
+  return bytes;
+}
+
+/** The bot process's heap held by one palaver turn in flight on Redis, held at its commit. */
+async function inFlight(url) {
+  const client = palaverRedis.createClient({ url });
+  await client.connect();
+  const inner = nodeRedisClient(client);
+  const hold = holder();
+  const holding = {
+    run(script, keys, args) {
+      const reply = inner.run(script, keys, args);
+      return script.source.includes('release()') ? hold.wrap(reply) : reply;
+    },
+  };
+  const bot = conversationBot(new RedisStore({ client: holding, prefix: 'held', commandTimeout: 600_000 }));
+  const bytes = await heldHeap((i, text) => bot.receive({ address: address(i), text }), hold);
   await bot.close();
   await client.close();
   return bytes;
 }
 
-/** The same for grammY's session() on storage-redis: 2,000 turns held at their SET. */
+/** The same for grammY's session() on storage-redis, held at its SET. */
 async function inFlightGrammy(url) {
-  if (typeof global.gc !== 'function') return undefined;
-  const held = [];
-  let hold = false;
+  const hold = holder();
   const wrap = (client) =>
     new Proxy(client, {
       get(target, name) {
         const value = Reflect.get(target, name);
-        if (name !== 'set' || typeof value !== 'function')
-          return typeof value === 'function' ? value.bind(target) : value;
-        return (...args) => {
-          const reply = value.apply(target, args);
-          return hold ? new Promise((resolve) => held.push(() => resolve(reply))) : reply;
-        };
+        if (typeof value !== 'function') return value;
+        return name === 'set' ? (...args) => hold.wrap(value.apply(target, args)) : value.bind(target);
       },
     });
   const driver = await require('./drivers/redis/grammy').create({ url, bot: 'conversation', onReply: () => {}, wrap });
-  const users = quick ? 500 : 2_000;
-  for (const text of ['hi', 'Name']) {
-    for (let i = 0; i < users; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, j) => driver.turn(i + j, text)));
-    }
-  }
-  global.gc();
-  global.gc();
-  const before = process.memoryUsage().heapUsed;
-  hold = true;
-  const pending = Array.from({ length: users }, (_, i) => driver.turn(i, 'hi'));
-  while (held.length < users) await new Promise((resolve) => setTimeout(resolve, 10));
-  global.gc();
-  global.gc();
-  const bytes = (process.memoryUsage().heapUsed - before) / users;
-  hold = false;
-  for (const release of held) release();
-  await Promise.all(pending);
+  const bytes = await heldHeap((i, text) => driver.turn(i, text), hold);
   await driver.close();
   return bytes;
 }
@@ -230,8 +224,9 @@ async function main() {
     console.log(
       `\npalaver's two scripts, time inside redis-server per turn: ${f(s[1])} µs one at a time, ${f(s[100])} µs in waves of 100.`,
     );
-    const bytes = await inFlight(redis.url);
-    const grammy = await inFlightGrammy(redis.url);
+    const gc = typeof global.gc === 'function';
+    const bytes = gc ? await inFlight(redis.url) : undefined;
+    const grammy = gc ? await inFlightGrammy(redis.url) : undefined;
     console.log(
       bytes === undefined
         ? '\n(run with node --expose-gc for the heap held by a turn in flight)'

@@ -90,6 +90,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 }
 
+/** A commit call and what it needs to be sent again. */
+interface CommitCall {
+  readonly call: (keys: string[], args: string[]) => Promise<unknown>;
+  readonly keys: string[];
+  readonly args: string[];
+  readonly turnId: string;
+  readonly doing: string;
+  readonly timeout: number;
+}
+
 /**
  * Runs a commit script; a call that failed without an answer is sent again (with a turn id, the script recognizes its
  * own earlier write) up to twice within `timeout` ms. A failure that may have been applied is COMMIT_UNKNOWN.
@@ -105,20 +115,12 @@ export function commitWithRetries(
   // The first attempt answered is the common case: no async frame is kept for it while the call is in flight.
   const started = Date.now();
   return (call(keys, args) as Promise<unknown[]>).then(undefined, (error: unknown) =>
-    retryCommit(call, keys, args, turnId, doing, timeout, started, error),
+    retryCommit({ call, keys, args, turnId, doing, timeout }, started, error),
   );
 }
 
-async function retryCommit(
-  call: (keys: string[], args: string[]) => Promise<unknown>,
-  keys: string[],
-  args: string[],
-  turnId: string,
-  doing: string,
-  timeout: number,
-  started: number,
-  first: unknown,
-): Promise<unknown[]> {
+async function retryCommit(commit: CommitCall, started: number, first: unknown): Promise<unknown[]> {
+  const { call, keys, args, turnId, doing, timeout } = commit;
   let unknown = false;
   let failure = first;
   for (let attempt = 0; ; attempt++) {
