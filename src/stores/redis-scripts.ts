@@ -31,9 +31,14 @@ end
 // A record is one string: a header `<version> <generation> <turn> <x> <claim version> <claim deadline>` (fields empty
 // when unset), a newline, then the data, so that one MGET reads a turn's records and one SET writes a record with its
 // expiry. Earlier releases kept a record as a hash (fields v, g, t, x, cv, cd, d): upgrade() rewrites one as a string in
-// place, keeping its expiry, when a script meets it.
+// place, keeping its expiry, when a script meets it. An upgraded record's turn is UPGRADED (no turn id is: turnIdOf
+// escapes every % as %XXXX), which tells OPEN that the records beside it may still be hashes.
 export const RECORD = `
 local HEAD = '^(%d+) (%d+) (%S*) (%S*) (%S*) (%S*)\\n()'
+local UPGRADED = '%~'
+local function foreign(k)
+  error({err = 'ERR palaver: ' .. k .. ' holds something else than a palaver record; give palaver a prefix of its own'})
+end
 local function head(s)
   if not s then return nil end
   local v, g, t, x, cv, cd, at = string.match(s, HEAD)
@@ -45,7 +50,7 @@ local function heads(raw, names, n)
   local recs = {}
   for i = 1, n do
     recs[i] = head(raw[i])
-    if raw[i] and not recs[i] then return nil, redis.error_reply('ERR ' .. names[i] .. ' holds no palaver record') end
+    if raw[i] and not recs[i] then foreign(names[i]) end
     recs[i] = recs[i] or {}
   end
   return recs
@@ -53,11 +58,15 @@ end
 local function pack(v, g, t, x, cv, cd, data)
   return v .. ' ' .. g .. ' ' .. t .. ' ' .. x .. ' ' .. cv .. ' ' .. cd .. '\\n' .. data
 end
+-- The string of a key that MGET or GET could not read as one: nil when absent; an earlier release's hash upgraded.
 local function upgrade(k)
-  if redis.call('TYPE', k).ok ~= 'hash' then return nil end
-  local h = redis.call('HMGET', k, 'v', 'g', 't', 'x', 'cv', 'cd', 'd')
-  if not h[1] then return nil end
-  local s = pack(h[1], h[2] or '0', h[3] or '', h[4] or '', h[5] or '', h[6] or '', h[7] or '')
+  local kind = redis.call('TYPE', k).ok
+  if kind == 'none' then return nil end
+  if kind == 'string' then return redis.call('GET', k) end
+  if kind ~= 'hash' then foreign(k) end
+  local h = redis.call('HMGET', k, 'v', 'g', 'x', 'cv', 'cd', 'd')
+  if not tonumber(h[1]) then foreign(k) end
+  local s = pack(h[1], h[2] or '0', UPGRADED, h[3] or '', h[4] or '', h[5] or '', h[6] or '')
   redis.call('SET', k, s, 'KEEPTTL')
   return s
 end
@@ -96,10 +105,12 @@ if ARGV[1] ~= '' then
   end
 end
 local n = #KEYS - 1
+if n == 0 then return {'ok'} end
 local out = redis.call('MGET', unpack(KEYS, 2))
 -- A session written by this release was opened with its data records, which were upgraded then; so only a turn that
--- finds no session looks for hashes among the absent records (one EXISTS).
-if ARGV[3] == '1' or not out[1] then
+-- finds no session, or one upgraded on its own (by a claim, say), looks for hashes among the absent records (one
+-- EXISTS).
+if ARGV[3] == '1' or not out[1] or string.match(out[1], '^%d+ %d+ (%S*)') == UPGRADED then
   local absent = {}
   for i = 1, n do if not out[i] then absent[#absent + 1] = KEYS[i + 1] end end
   if #absent > 0 and redis.call('EXISTS', unpack(absent)) > 0 then
@@ -142,8 +153,7 @@ for i = 1, n do
   names[n + i] = KEYS[3 + 2 * i]
 end
 local raw = n > 0 and redis.call('MGET', unpack(names)) or {}
-local recs, failed = heads(raw, names, n)
-if not recs then return failed end
+local recs = heads(raw, names, n)
 local tombs = {}
 for i = 1, n do
   local tomb = raw[n + i]
@@ -291,8 +301,13 @@ local pre, limit, hold, post = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), AR
 local clock = now_ms()
 local now = ARGV[4] ~= '' and tonumber(ARGV[4]) or clock
 local claimed = {}
+-- A member whose key holds something else than a record leaves the sets, instead of failing every sweep.
+local function read(k)
+  local ok, s = pcall(load, k)
+  return ok and s or nil
+end
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
-  local rec = head(load(pre .. m .. post))
+  local rec = head(read(pre .. m .. post))
   if rec and rec.cv ~= '' then
     redis.call('ZADD', KEYS[2], now + hold, m)
     claimed[#claimed + 1] = {m, rec.g, rec.cv, rec.cd ~= '' and rec.cd or '0'}
@@ -309,7 +324,7 @@ while #claimed < limit and budget > 0 do
     budget = budget - 1
     local m = due[i]
     local hk = pre .. m .. post
-    local s = load(hk)
+    local s = read(hk)
     local rec = head(s)
     local deadline = tonumber(due[i + 1])
     local idle, grace = string.match(rec and rec.x or '', '^([^:]*):([^:]*):')
@@ -352,7 +367,9 @@ return held
 // and so do its deadline and claim. KEYS: record, tombstone, deadlines, claims. ARGV: member, tombstone ttl.
 const DROP = `${RECORD}
 local function drop()
-  local rec = head(load(KEYS[1]))
+  local s = load(KEYS[1])
+  local rec = head(s)
+  if s and not rec then foreign(KEYS[1]) end
   local v = rec and rec.v
   if v then
     redis.call('DEL', KEYS[1])

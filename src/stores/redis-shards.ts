@@ -82,7 +82,8 @@ export async function splitCommit(
     for (const [shard, indexes] of groups) {
       if (shard === home) continue;
       const keys: string[] = [];
-      const args = [turnId, String(runner.tombstoneTtl)];
+      // The undo key lives at least a minute, whatever the tombstones' ttl: an undo never comes later than that.
+      const args = [turnId, String(Math.max(runner.tombstoneTtl, 60_000))];
       for (const i of indexes) {
         const write = writes[i]!;
         if (write.data === null || write.idleMs != null) {

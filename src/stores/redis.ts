@@ -525,10 +525,13 @@ export class RedisStore implements SessionStore {
   }
 }
 
-/** The turn id as a record's header keeps it: one field, so any whitespace in it is escaped. */
+/**
+ * The turn id as a record's header keeps it: one field, so whitespace and `%` are escaped as `%XXXX` (a fixed width:
+ * two ids never escape to one; the scripts' marker of an upgraded record, `%~`, is none of them).
+ */
 function turnIdOf(options: CommitOptions): string {
   const id = options.turnId ?? '';
-  return /[\s%]/.test(id) ? id.replace(/[\s%]/g, (c) => `%${c.charCodeAt(0).toString(16)}`) : id;
+  return /[\s%]/.test(id) ? id.replace(/[\s%]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : id;
 }
 
 /** A write's `ttlMs` as the scripts take it: '' to leave the expiry as it is, -1 for none. */

@@ -5,6 +5,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SessionManager, type Address } from '../../src';
 import { RedisStore } from '../../src/redis';
+import { ROLLBACK, STAGE } from '../../src/stores/redis-cluster-scripts';
 import { describeRedis, RedisServer } from './server';
 
 let server: RedisServer;
@@ -82,7 +83,7 @@ describeRedis('RedisStore stored format', () => {
   it('escapes whitespace in a turn id, which the header keeps as one field', async () => {
     const { store, prefix } = makeStore();
     await store.commit([{ key: 'u:ws', expected: null, data: 'x' }], { turnId: 'a b\nc%' });
-    expect(await admin.get(`${prefix}:{u:ws}`)).toBe('1 0 a%20b%ac%25   \nx');
+    expect(await admin.get(`${prefix}:{u:ws}`)).toBe('1 0 a%0020b%000ac%0025   \nx');
   });
 
   it('goes on with a session, userData and conversationData that the release before stored as hashes', async () => {
@@ -96,6 +97,35 @@ describeRedis('RedisStore stored format', () => {
     expect(replies).toEqual(['1/1/1', '2/2/2']);
     expect(starts).toHaveLength(1);
     for (const key of keys) expect(await admin.type(key)).toBe('string');
+  });
+
+  it('does not read two turn ids that differ as one after escaping them', async () => {
+    const { store } = makeStore();
+    await store.commit([{ key: 'u:ids', expected: null, data: 'first' }], { turnId: '\n0' });
+    expect(await store.commit([{ key: 'u:ids', expected: null, data: 'stale' }], { turnId: '\u00a0' })).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+    });
+  });
+
+  it('opens no records at all when asked for none', async () => {
+    const { store } = makeStore();
+    expect(await store.open([])).toEqual({ records: [] });
+  });
+
+  it('reads the data records beside a session that a claim upgraded on its own', async () => {
+    const { store, prefix } = makeStore();
+    const { bot, replies } = counterBot(store);
+    await bot.receive({ address, text: 'one' });
+    for (const key of [`${prefix}:{s:f:c1:ann}`, `${prefix}:{u:f:ann}`]) await toHash(key);
+    // The deadlines set holds an early bound: the sweep meets the session, upgrades it and files it again.
+    await admin.zAdd(`${prefix}:deadlines`, { score: 1, value: 's:f:c1:ann' });
+    expect(await store.claimDue(10)).toEqual([]);
+    expect(await admin.type(`${prefix}:{s:f:c1:ann}`)).toBe('string');
+    await bot.receive({ address, text: 'two' });
+    await bot.close();
+    expect(replies).toEqual(['1/1/1', '2/2/2']);
+    expect(await admin.type(`${prefix}:{u:f:ann}`)).toBe('string');
   });
 
   it('keeps the expiry of a hash it upgrades', async () => {
@@ -145,6 +175,56 @@ describeRedis('RedisStore stored format', () => {
     await store.delete('u:del');
     expect(await admin.exists(`${prefix}:{u:del}`)).toBe(0);
     expect(await store.commit([{ key: 'u:del', expected: null, data: 'y' }])).toEqual({ ok: true, versions: [2] });
+  });
+
+  it('refuses to create a record over a key of another type, rather than conflict forever', async () => {
+    const { store, prefix } = makeStore();
+    await admin.sAdd(`${prefix}:{u:set}`, 'x');
+    await expect(store.commit([{ key: 'u:set', expected: null, data: '{}' }])).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+    });
+    expect(await admin.type(`${prefix}:{u:set}`)).toBe('set');
+  });
+
+  it('refuses to delete or forget a key that holds something else than a record, and leaves it', async () => {
+    const { store, prefix } = makeStore();
+    await admin.set(`${prefix}:{u:alien}`, 'not a record');
+    await expect(store.delete('u:alien')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(store.forget('u:alien', 'u:alien')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(await admin.get(`${prefix}:{u:alien}`)).toBe('not a record');
+  });
+
+  it('drops from the deadlines a member whose key holds something else, and sweeps on', async () => {
+    const { store, prefix } = makeStore();
+    await admin.sAdd(`${prefix}:{s:odd}`, 'x');
+    await admin.zAdd(`${prefix}:deadlines`, { score: 1, value: 's:odd' });
+    await store.commit([{ key: 's:due', expected: null, data: '{}', idleMs: 0 }]);
+    expect(await store.claimDue(10, Date.now() + 60_000)).toMatchObject([{ key: 's:due' }]);
+    expect(await admin.zScore(`${prefix}:deadlines`, 's:odd')).toBeNull();
+  });
+
+  it('leaves a staged write in place when its undo key has expired', async () => {
+    const { store, prefix } = makeStore();
+    await store.commit([{ key: 'c:staged', expected: null, data: 'before' }]);
+    const record = `${prefix}:{c:staged}`;
+    const keys = [record, `${record}:tomb`, `${record}:undo`];
+    await admin.eval(STAGE.source, { keys, arguments: ['t1', '60000', '1', '0', 'after'] });
+    await admin.del(`${record}:undo`);
+    expect(await admin.eval(ROLLBACK.source, { keys, arguments: ['t1', '2', '60000'] })).toBe(0);
+    expect(await store.get('c:staged')).toEqual({ data: 'after', version: 2, generation: 0 });
+  });
+
+  it('deletes, leaving a tombstone, a record a staged write created when it is undone', async () => {
+    const { store, prefix } = makeStore();
+    const record = `${prefix}:{c:created}`;
+    const keys = [record, `${record}:tomb`, `${record}:undo`];
+    await admin.eval(STAGE.source, { keys, arguments: ['t1', '60000', '', '', 'new'] });
+    expect(await admin.eval(ROLLBACK.source, { keys, arguments: ['t1', '1', '60000'] })).toBe(1);
+    expect(await store.get('c:created')).toBeUndefined();
+    expect(await store.commit([{ key: 'c:created', expected: null, data: 'next' }])).toEqual({
+      ok: true,
+      versions: [2],
+    });
   });
 
   it('refuses a key that holds something else than a record rather than read it as absent', async () => {
