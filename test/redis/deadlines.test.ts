@@ -1,25 +1,13 @@
 // RedisStore's deadlines: session records that expire on their own, a deadlines set that holds lower bounds (checked
 // and filed again by the claim script), and the lease a commit gives up with one command.
-import { createClient } from 'redis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RedisStore } from '../../src/redis';
-import { describeRedis, RedisServer } from './server';
+import { beforeEach, expect, it } from 'vitest';
+import type { RedisStoreOptions } from '../../src/redis';
+import { describeRedis } from './server';
+import { redisSuite, type AdminClient, type RedisSuite } from './suite';
 
-let server: RedisServer;
-function newClient(url: string) {
-  return createClient({ url }).on('error', () => undefined);
-}
-
-let admin: ReturnType<typeof newClient>;
-let prefixes = 0;
-const stores: RedisStore[] = [];
-
-function makeStore(options: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}) {
-  const prefix = `d${++prefixes}`;
-  const store = new RedisStore({ url: server.url, prefix, commandTimeout: 2000, ...options });
-  stores.push(store);
-  return { store, prefix };
-}
+let suite: RedisSuite;
+let admin: AdminClient;
+const makeStore = (options: Partial<RedisStoreOptions> = {}) => suite.makeStore(options);
 
 /** Redis's clock, in ms. */
 async function redisNow(): Promise<number> {
@@ -30,16 +18,9 @@ async function redisNow(): Promise<number> {
 const GRACE = 3_600_000;
 
 describeRedis('RedisStore deadlines', () => {
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    admin = newClient(server.url);
-    await admin.connect();
-  });
-
-  afterAll(async () => {
-    await Promise.all(stores.map((store) => store.close()));
-    admin?.destroy();
-    await server?.dispose();
+  suite = redisSuite('d');
+  beforeEach(() => {
+    admin = suite.admin;
   });
 
   it('lets a session record expire sessionGrace after its idle deadline, counted from its last write', async () => {

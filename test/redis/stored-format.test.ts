@@ -1,27 +1,16 @@
 // RedisStore's stored format: a record is one string (header, newline, data). Records an earlier release kept as hashes
 // are upgraded in place when a script meets them, with their expiry; a value that is no record is refused, not
 // overwritten.
-import { createClient } from 'redis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { SessionManager, type Address } from '../../src';
 import { RedisStore } from '../../src/redis';
 import { ROLLBACK, STAGE } from '../../src/stores/redis-cluster-scripts';
-import { describeRedis, RedisServer } from './server';
+import { describeRedis } from './server';
+import { redisSuite, type AdminClient, type RedisSuite } from './suite';
 
-let server: RedisServer;
-function newClient(url: string) {
-  return createClient({ url }).on('error', () => undefined);
-}
-let admin: ReturnType<typeof newClient>;
-let prefixes = 0;
-const stores: RedisStore[] = [];
-
-function makeStore() {
-  const prefix = `f${++prefixes}`;
-  const store = new RedisStore({ url: server.url, prefix, commandTimeout: 2000 });
-  stores.push(store);
-  return { store, prefix };
-}
+let suite: RedisSuite;
+let admin: AdminClient;
+const makeStore = () => suite.makeStore();
 
 /** Rewrites a record as the release before kept it: a hash of v, g, t, x, cv, cd and d, with the same expiry. */
 async function toHash(redisKey: string): Promise<void> {
@@ -58,16 +47,9 @@ function counterBot(store: RedisStore) {
 }
 
 describeRedis('RedisStore stored format', () => {
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    admin = newClient(server.url);
-    await admin.connect();
-  });
-
-  afterAll(async () => {
-    await Promise.all(stores.map((store) => store.close()));
-    admin?.destroy();
-    await server?.dispose();
+  suite = redisSuite('f');
+  beforeEach(() => {
+    admin = suite.admin;
   });
 
   it('stores a record as one string: version, generation, turn id and deadline fields, a newline, the data', async () => {
