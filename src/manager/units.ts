@@ -12,7 +12,8 @@ import type { SessionStateRecord } from '../schema';
 import type { ExpiryClaim, StoredRecord } from '../stores/store';
 import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
 import { carry, dormantState, dropExpiredEntities, freshState, isExpired, isLive, keptOf, touch } from './lifecycle';
-import type { Bags, Engine, Turn, Unit } from './turns';
+import { Bags } from './bags';
+import type { Engine, Turn, Unit } from './turns';
 import { recognitionOf, type TurnRecognition } from './recognition';
 import type { EarlyRecognition } from '../recognizers';
 
@@ -41,8 +42,7 @@ export async function messageTurn(
 ): Promise<TurnResult> {
   const recognition = recognitionOf(engine.recognizers, unit, message, early);
   const found = await findSession(engine, unit, message, receivedAt, recognition);
-  let { state, starting, storedText } = found;
-  const bags = found.bags;
+  let { state, starting, storedText, bags } = found;
   let rehandled = false;
   let current = message;
   let error: PalaverError | undefined;
@@ -91,7 +91,7 @@ export async function messageTurn(
     const reason = request.kind === 'refresh' ? 'refresh' : 'newSession';
     const ended = await engine.closeSession(turn, reason, receivedAt, unit.events);
     turn.close(unit.replies);
-    keepScopes(bags, turn);
+    bags = bags.carry();
     const kept =
       request.kind === 'refresh'
         ? engine.retention === undefined
@@ -125,7 +125,7 @@ function saveTurn(
   error: PalaverError | undefined,
 ): TurnResult {
   const session = turn.session;
-  unit.save(state, session, message.address);
+  unit.save(state, turn, message.address);
   unit.label = engine.label(state);
   const info = session.info;
   const replies = unit.replies;
@@ -152,7 +152,7 @@ async function findSession(
 ) {
   const { records, settings } = engine;
   const key = unit.key;
-  const bags = engine.bags(unit);
+  let bags = engine.bags(unit);
   let state = records.decodeSession(unit.opened.session, key);
   // Entities whose TTL ran out go first, also from a dormant key. (With declared entities, reading may have migrated
   // them: then the stored text is no copy of the state.)
@@ -175,7 +175,7 @@ async function findSession(
     if (!keep) {
       const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
       old.collect(unit.replies);
-      keepScopes(bags, old);
+      bags = bags.carry();
       state = freshState(message.address, receivedAt, ended);
       starting = true;
     }
@@ -185,12 +185,6 @@ async function findSession(
     starting = true;
   }
   return { state, starting, storedText, bags };
-}
-
-/** The next session shares the data scopes as the ended one (or its end hook) left them, replaced objects included. */
-function keepScopes(bags: Bags, ended: Turn): void {
-  bags.userData = ended.session.userData;
-  bags.conversationData = ended.session.conversationData;
 }
 
 /**
@@ -215,10 +209,7 @@ function rollBack(
   const bags =
     saved === undefined
       ? engine.bags(unit)
-      : {
-          userData: JSON.parse(saved.userData) as JsonObject,
-          conversationData: JSON.parse(saved.conversationData) as JsonObject,
-        };
+      : Bags.of(JSON.parse(saved.userData) as JsonObject, JSON.parse(saved.conversationData) as JsonObject);
   const turn = engine.session(unit.key, unit, state, message, bags, rehandled);
   turn.close();
   const configured = engine.settings.dialogErrorMessage;
@@ -278,13 +269,15 @@ export async function startUnit(
       // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
       // nothing the failed dialog did is kept.
       state = decodeState(pristine, key);
-      Object.assign(session, engine.bags(unit));
+      const read = engine.bags(unit);
+      session.userData = read.userData;
+      session.conversationData = read.conversationData;
       turn.replies.length = 0;
     }
   }
   turn.close(unit.replies);
   unit.flush = turn.flush;
-  unit.save(state, session, address);
+  unit.save(state, turn, address);
   return session.info;
 }
 
@@ -300,7 +293,7 @@ export async function endUnit(
   const ended = await engine.closeSession(turn, reason as 'endSession', Date.now(), unit.events);
   turn.close(unit.replies);
   unit.flush = true;
-  unit.save(dormantState(state, ended), turn.session, state.address);
+  unit.save(dormantState(state, ended), turn, state.address);
   return true;
 }
 
@@ -341,7 +334,7 @@ export async function expireUnit(
   const farewell = proactive ? await closeMessageOf(engine, turn) : undefined;
   if (farewell !== undefined) unit.replies.push(farewell);
   unit.flush = true;
-  unit.save(dormantState(state, ended), turn.session, state.address);
+  unit.save(dormantState(state, ended), turn, state.address);
   return true;
 }
 
@@ -378,7 +371,7 @@ async function nudgeStep(engine: Engine, unit: Unit, turn: Turn, step: IdleStep)
   }
   turn.close(unit.replies);
   unit.flush = true;
-  unit.save(state, turn.session, state.address);
+  unit.save(state, turn, state.address);
   return false;
 }
 
@@ -418,12 +411,12 @@ export async function interjectUnit(
     const before = engine.session(unit.key, unit, decodeState(pristine, unit.key), undefined, engine.bags(unit));
     before.close();
     unit.failure = failure;
-    unit.save(before.state, before.session, address);
+    unit.save(before.state, before, address);
     return before.session.info;
   }
   turn.close(unit.replies);
   unit.flush = turn.flush;
-  unit.save(state, turn.session, address);
+  unit.save(state, turn, address);
   return turn.session.info;
 }
 
@@ -432,8 +425,7 @@ export async function evictedUnit(engine: Engine, key: string, record: StoredRec
   const state = engine.records.decodeSession(record, key);
   if (!isLive(state)) return;
   const events: (() => void)[] = [];
-  const empty: Bags = { userData: {}, conversationData: {} };
-  const turn = engine.session(key, undefined, state, undefined, empty);
+  const turn = engine.session(key, undefined, state, undefined, Bags.of({}, {}));
   await engine.closeSession(turn, 'evicted', Date.now(), events);
   turn.close();
   for (const emit of events) emit();
