@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUserKeyOf } from '../keys';
 import { parseOrThrow } from '../schema';
 import { DeadlineHeap, type HeapItem } from './deadline-heap';
 import {
@@ -45,14 +46,24 @@ export interface MemoryStoreOptions {
  */
 class SessionEntry implements HeapItem {
   heapIndex = -1;
-  /** The user key whose index lists this record (`CommitWrite.owner`). */
-  owner: string | undefined = undefined;
+  /**
+   * The user key whose index lists this record (`CommitWrite.owner`); {@link OWN_USER} when it is the user key of the
+   * record's own default session key, as it is for every default key (so that the string is not kept twice per user).
+   */
+  owner: string | typeof OWN_USER | undefined = undefined;
   constructor(
     readonly key: string,
     public data: string,
     public mark: number,
     public generation: number,
   ) {}
+}
+
+const OWN_USER = true;
+
+/** Whether `entry` (the record of `key`) is listed in the index of `owner`. */
+function ownedBy(key: string, entry: SessionEntry, owner: string): boolean {
+  return entry.owner === OWN_USER ? isUserKeyOf(key, owner) : entry.owner === owner;
 }
 
 /** The version in a mark. `& 1` reads the low bit of any safe integer (ToInt32 keeps it): versions past 2^30 stay exact. */
@@ -293,7 +304,8 @@ export class MemoryStore implements SessionStore {
         this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
         const record = new SessionEntry(key, data, 2, 0);
-        record.owner = write.owner;
+        const owner = write.owner;
+        record.owner = owner !== undefined && isUserKeyOf(key, owner) ? OWN_USER : owner;
         this.sessions.add(key, record);
         added = true;
         versions.push(1);
@@ -347,7 +359,7 @@ export class MemoryStore implements SessionStore {
   /** The keys whose creating write named `owner` (a scan: MemoryStore keeps no index of its own). */
   userKeys(owner: string): string[] {
     const keys: string[] = [];
-    for (const [key, entry] of this.sessions.map) if (entry.owner === owner) keys.push(key);
+    for (const [key, entry] of this.sessions.map) if (ownedBy(key, entry, owner)) keys.push(key);
     for (const [key, of] of this.dataOwners) if (of === owner) keys.push(key);
     return keys.filter((key) => this.get(key) !== undefined);
   }
@@ -355,7 +367,7 @@ export class MemoryStore implements SessionStore {
   forget(key: string, owner?: string): Forgotten {
     const record = this.get(key) !== undefined;
     if (owner === key) {
-      for (const entry of this.sessions.map.values()) if (entry.owner === owner) entry.owner = undefined;
+      for (const [name, entry] of this.sessions.map) if (ownedBy(name, entry, owner)) entry.owner = undefined;
       for (const [name, of] of [...this.dataOwners]) if (of === owner) this.dataOwners.delete(name);
     }
     this.delete(key);
