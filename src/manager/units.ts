@@ -10,7 +10,14 @@ import type { IdleStep } from '../nudge';
 import { toOutgoing } from '../outgoing';
 import type { SessionStateRecord } from '../schema';
 import type { ExpiryClaim, StoredRecord } from '../stores/store';
-import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
+import {
+  isThenable,
+  type Address,
+  type IncomingMessage,
+  type JsonObject,
+  type OutgoingMessage,
+  type SessionInfo,
+} from '../types';
 import { carry, dormantState, dropExpiredEntities, freshState, isExpired, isLive, keptOf, touch } from './lifecycle';
 import { Bags } from './bags';
 import type { Engine, Turn, Unit } from './turns';
@@ -41,7 +48,8 @@ export async function messageTurn(
   early?: EarlyRecognition,
 ): Promise<TurnResult> {
   const recognition = recognitionOf(engine.recognizers, unit, message, early);
-  const found = await findSession(engine, unit, message, receivedAt, recognition);
+  const finding = findSession(engine, unit, message, receivedAt, recognition);
+  const found = isThenable(finding) ? await finding : finding;
   let { state, starting, storedText, bags } = found;
   let rehandled = false;
   let current = message;
@@ -142,49 +150,70 @@ function mark(engine: Engine, state: SessionStateRecord, message: IncomingMessag
   engine.history?.user(state, message, at, again);
 }
 
-/** The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf` keeps it). */
-async function findSession(
+/** Where a message turn starts: its session's state, whether that session is new, and the turn's data scopes. */
+interface Found {
+  state: SessionStateRecord;
+  starting: boolean;
+  /** The stored text of `state` while it is an exact copy of it (the copy a failed turn rolls back to). */
+  storedText: string | undefined;
+  bags: Bags;
+}
+
+/**
+ * The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf`
+ * keeps it). Synchronous unless an expired session must end (its hooks may wait).
+ */
+function findSession(
   engine: Engine,
   unit: Unit,
   message: IncomingMessage,
   receivedAt: number,
   recognition: TurnRecognition | undefined,
-) {
-  const { records, settings } = engine;
+): Found | Promise<Found> {
   const key = unit.key;
-  let bags = engine.bags(unit);
-  let state = records.decodeSession(unit.opened.session, key);
+  const bags = engine.bags(unit);
+  const state = engine.records.decodeSession(unit.opened.session, key);
   // Entities whose TTL ran out go first, also from a dormant key. (With declared entities, reading may have migrated
   // them: then the stored text is no copy of the state.)
-  let storedText =
+  const storedText =
     state !== undefined && !dropExpiredEntities(state, receivedAt) && engine.retention === undefined
       ? unit.opened.session!.data
       : undefined;
-  let starting = false;
-  if (isLive(state) && isExpired(state, engine.timeoutOf(state), receivedAt)) {
-    storedText = undefined;
-    const old = engine.session(key, unit, state, message, bags);
-    const continueIf = settings.continueIf;
-    // The intent may decide: recognizers that need the session see the expired one.
-    if (recognition !== undefined && continueIf !== undefined && !settings.proactive)
-      await recognition.complete(old.session);
-    const keep =
-      !settings.proactive && continueIf !== undefined
-        ? await engine.reporter.hook('continueIf', () => continueIf(old.session, message), false)
-        : false;
-    if (!keep) {
-      const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
-      old.collect(unit.replies);
-      bags = bags.carry();
-      state = freshState(message.address, receivedAt, ended);
-      starting = true;
-    }
-  }
-  if (!isLive(state)) {
-    state = freshState(message.address, receivedAt, keptOf(state));
-    starting = true;
-  }
-  return { state, starting, storedText, bags };
+  if (isLive(state) && isExpired(state, engine.timeoutOf(state), receivedAt))
+    return endExpired(engine, unit, state, message, receivedAt, recognition, bags);
+  if (isLive(state)) return { state, starting: false, storedText, bags };
+  return { state: freshState(message.address, receivedAt, keptOf(state)), starting: true, storedText, bags };
+}
+
+/** A message came after its session's timeout: the session ends and a fresh one starts, unless `continueIf` keeps it. */
+async function endExpired(
+  engine: Engine,
+  unit: Unit,
+  state: SessionStateRecord,
+  message: IncomingMessage,
+  receivedAt: number,
+  recognition: TurnRecognition | undefined,
+  bags: Bags,
+): Promise<Found> {
+  const { settings } = engine;
+  const old = engine.session(unit.key, unit, state, message, bags);
+  const continueIf = settings.continueIf;
+  // The intent may decide: recognizers that need the session see the expired one.
+  if (recognition !== undefined && continueIf !== undefined && !settings.proactive)
+    await recognition.complete(old.session);
+  const keep =
+    !settings.proactive && continueIf !== undefined
+      ? await engine.reporter.hook('continueIf', () => continueIf(old.session, message), false)
+      : false;
+  if (keep) return { state, starting: false, storedText: undefined, bags };
+  const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
+  old.collect(unit.replies);
+  return {
+    state: freshState(message.address, receivedAt, ended),
+    starting: true,
+    storedText: undefined,
+    bags: bags.carry(),
+  };
 }
 
 /**
