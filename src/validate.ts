@@ -129,14 +129,14 @@ const OUTGOING_FIELDS: Readonly<Record<string, 'string' | 'any' | readonly unkno
  */
 export function plainOutgoing(value: unknown): OutgoingMessage | undefined {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  for (const name in value) if (OUTGOING_FIELDS[name] === undefined) return undefined;
   if (value.attachments !== undefined || value.suggestedActions !== undefined || value.sourceEvent !== undefined)
     return undefined;
-  // One pass over the reply's own fields (its prototype is Object.prototype, which has no enumerable ones).
   const out: Record<string, unknown> = {};
-  for (const name in value) {
-    const allowed = OUTGOING_FIELDS[name];
-    if (allowed === undefined) return undefined;
+  for (const name in OUTGOING_FIELDS) {
+    if (!(name in value)) continue;
     const field = value[name];
+    const allowed = OUTGOING_FIELDS[name]!;
     if (
       field !== undefined &&
       allowed !== 'any' &&
