@@ -110,9 +110,22 @@ export function encodeState(state: SessionStateRecord, key?: string): string {
   }
   const previous = state.previousDialogState;
   let rest: Record<string, unknown> | 0 = 0;
-  for (const name of RARE) {
-    const value = state[name];
-    if (value !== undefined) (rest ||= {})[name] = value;
+  // Named reads first (a read by a computed name is a slow lookup, and most states set none of these).
+  if (
+    state.locale !== undefined ||
+    state.timeout !== undefined ||
+    state.entityExpiry !== undefined ||
+    state.ended !== undefined ||
+    state.nudges !== undefined ||
+    state.entitiesVersion !== undefined ||
+    state.taskIntent !== undefined ||
+    state.preferredLanguage !== undefined ||
+    state.retained !== undefined
+  ) {
+    for (const name of RARE) {
+      const value = state[name];
+      if (value !== undefined) (rest ||= {})[name] = value;
+    }
   }
   if (state.history !== undefined) (rest ||= {}).history = storedHistory(state.history);
   const startedAt = state.startedAt;
@@ -144,7 +157,8 @@ export function encodeState(state: SessionStateRecord, key?: string): string {
   ];
   let length = fields.length;
   while (length > 7 && (fields[length - 1] === 0 || fields[length - 1] === null)) length--;
-  fields.length = length;
+  // (Shortening an array is a call into the runtime; a state that ends in its message counts needs only one.)
+  if (length < fields.length) fields.length = length;
   return JSON.stringify(fields);
 }
 
@@ -236,28 +250,28 @@ export function decodeState(text: string, key?: string): SessionStateRecord {
     throw new StateFormatError(
       `is stored in an unknown format (${JSON.stringify(format)}); this palaver reads formats 1, 2 and 3`,
     );
-  if (raw.length > 14) throw new StateFormatError(`has ${raw.length} positions; format ${format} has at most 14`);
+  const length = raw.length;
+  if (length > 14) throw new StateFormatError(`has ${length} positions; format ${format} has at most 14`);
   const bad = (position: number, what: string, expected: string): never => {
     throw new StateFormatError(
       `position ${position} (${what}) must be ${expected}, got ${JSON.stringify(raw[position]) ?? 'nothing'}`,
     );
   };
-  const [
-    ,
-    id,
-    startedAt,
-    lastActiveAt,
-    turnCount,
-    flags,
-    address,
-    stack = 0,
-    entities = 0,
-    pcd = 0,
-    previous = null,
-    fromUser = 0,
-    fromBot = 0,
-    rest = 0,
-  ] = raw as unknown[];
+  // Read by index: destructuring would walk an iterator.
+  const fields = raw as unknown[];
+  const id = fields[1];
+  const startedAt = fields[2];
+  const lastActiveAt = fields[3];
+  const turnCount = fields[4];
+  const flags = fields[5];
+  const address = fields[6];
+  const stack = length > 7 ? fields[7] : 0;
+  const entities = length > 8 ? fields[8] : 0;
+  const pcd = length > 9 ? fields[9] : 0;
+  const previous = length > 10 ? fields[10] : null;
+  const fromUser = length > 11 ? fields[11] : 0;
+  const fromBot = length > 12 ? fields[12] : 0;
+  const rest = length > 13 ? fields[13] : 0;
   if (id !== null && (typeof id !== 'string' || id.length === 0)) bad(1, 'id', 'a non-empty string or null');
   if (startedAt !== null && !Number.isFinite(startedAt)) bad(2, 'startedAt', 'a number or null');
   if (!Number.isFinite(lastActiveAt)) bad(3, 'lastActiveAt', 'a number');
@@ -364,7 +378,10 @@ function readStack(value: unknown, numbered: boolean, bad: Bad): DialogInstance[
     const wrong = () =>
       bad(7, 'stack', `entries [id, dialogData or 0, step?, 1?] (entry ${i} is ${JSON.stringify(entry)})`);
     if (!Array.isArray(entry) || entry.length < 2 || entry.length > 4) return wrong();
-    const [stored, data, step = null, interrupt] = entry as unknown[];
+    const stored: unknown = entry[0];
+    const data: unknown = entry[1];
+    const step: unknown = entry.length > 2 ? entry[2] : null;
+    const interrupt: unknown = entry[3];
     const dialogId = numbered && typeof stored === 'number' ? BUILT_IN[stored]?.id : stored;
     if (
       typeof dialogId !== 'string' ||

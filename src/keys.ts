@@ -3,17 +3,19 @@
 import { describe, PalaverError } from './errors';
 import { addressSchema, parseOrThrow } from './schema';
 import type { Address } from './types';
-import { SESSION_PREFIX } from './stores/store';
+import { SESSION_PREFIX, USER_PREFIX } from './stores/store';
 
-/** Joins key parts so that no two different part lists give the same key (`:` and `%` inside parts are escaped). */
-export function joinKey(...parts: string[]): string {
-  let key = '';
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (i > 0) key += ':';
-    key += needsEscape(part) ? part.replace(/%/g, '%25').replace(/:/g, '%3A') : part;
-  }
-  return key;
+/**
+ * Joins key parts so that no two different part lists give the same key (`:` and `%` inside parts are escaped).
+ * (Two or three parts, named: a rest parameter would build an array on every turn.)
+ */
+export function joinKey(first: string, second: string, third?: string): string {
+  const key = escapePart(first) + ':' + escapePart(second);
+  return third === undefined ? key : key + ':' + escapePart(third);
+}
+
+function escapePart(part: string): string {
+  return needsEscape(part) ? part.replace(/%/g, '%25').replace(/:/g, '%3A') : part;
 }
 
 /** The default session key of `address` (without a `sessionKey` option). */
@@ -62,6 +64,29 @@ export function addressOfKey(key: string): Address | undefined {
 }
 
 const COLON = 58;
+
+/**
+ * Whether `owner` is the user key of the default session key `key` (`s:<channel>:<conversation>:<user>` is owned by
+ * `u:<channel>:<user>`), compared in place.
+ */
+export function isUserKeyOf(key: string, owner: string): boolean {
+  const first = SESSION_PREFIX.length;
+  if (!key.startsWith(SESSION_PREFIX) || !owner.startsWith(USER_PREFIX) || USER_PREFIX.length !== first) return false;
+  const second = key.indexOf(':', first) + 1;
+  const third = second === 0 ? 0 : key.indexOf(':', second) + 1;
+  if (third === 0 || key.indexOf(':', third) !== -1) return false;
+  const user = key.length - third;
+  return (
+    owner.length === second + user &&
+    sameChars(key, first, owner, first, second - first) &&
+    sameChars(key, third, owner, second, user)
+  );
+}
+
+function sameChars(a: string, from: number, b: string, at: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a.charCodeAt(from + i) !== b.charCodeAt(at + i)) return false;
+  return true;
+}
 
 function needsEscape(part: string): boolean {
   return part.includes(':') || part.includes('%');

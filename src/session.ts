@@ -20,7 +20,7 @@ import type { Address, HistoryEntry, IncomingMessage, JsonObject, OutgoingMessag
 import { plainMessage } from './validate';
 import { languageOf } from './recognizers';
 import { mergedOf } from './merged';
-import type { LifecycleRequest, TurnContext } from './turn-context';
+import type { DataScopes, LifecycleRequest, TurnContext } from './turn-context';
 
 /** What `newSession` carries into the fresh session. */
 export interface NewSessionOptions<E extends object = JsonObject> {
@@ -41,9 +41,19 @@ export class Session<
   P extends object = JsonObject,
 > implements DialogSession {
   /** Data about the user, kept across sessions and conversations. */
-  userData: U;
+  get userData(): U {
+    return this.#scopes.userData as U;
+  }
+  set userData(value: U) {
+    this.#scopes.userData = value as JsonObject;
+  }
   /** Data shared by everyone in the conversation. */
-  conversationData: C;
+  get conversationData(): C {
+    return this.#scopes.conversationData as C;
+  }
+  set conversationData(value: C) {
+    this.#scopes.conversationData = value as JsonObject;
+  }
 
   /** The message this turn handles; `undefined` when the bot acts on its own (a timeout, `startSession`). */
   readonly message: IncomingMessage | undefined;
@@ -57,23 +67,17 @@ export class Session<
   }
   readonly #state: SessionStateRecord;
   readonly #turn: TurnContext;
+  readonly #scopes: DataScopes;
 
   /** What the dialog runtime (the runner, prompts, your own `Dialog` objects) may do to this session. */
   readonly [HOST]: DialogHostInternals;
   #entityGuard: EntityGuard | undefined;
 
   /** @internal Sessions are made by the manager, one per unit of work. */
-  constructor(
-    state: SessionStateRecord,
-    message: IncomingMessage | undefined,
-    userData: U,
-    conversationData: C,
-    turn: TurnContext,
-  ) {
+  constructor(state: SessionStateRecord, message: IncomingMessage | undefined, scopes: DataScopes, turn: TurnContext) {
     this.#state = state;
     this.message = message;
-    this.userData = userData;
-    this.conversationData = conversationData;
+    this.#scopes = scopes;
     this.#turn = turn;
     this[HOST] = new Internals(turn, state);
   }

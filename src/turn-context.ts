@@ -8,6 +8,12 @@ import type { SessionStateRecord } from './schema';
 import type { NewSessionOptions, Session } from './session';
 import type { Address, JsonObject, OutgoingMessage } from './types';
 
+/** The shared data scopes a session reads and sets (the engine may decode them only when first read). */
+export interface DataScopes {
+  userData: JsonObject;
+  conversationData: JsonObject;
+}
+
 /** A lifecycle request made during a turn; the manager carries it out when the dialogs are done. */
 export type LifecycleRequest<E extends object = JsonObject> =
   { kind: 'endSession' } | { kind: 'newSession'; options: NewSessionOptions<E> } | { kind: 'refresh' };

@@ -1,7 +1,7 @@
 // Default session keys are reversible: the stored state leaves out an address its key was made from (codec.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressOfKey, defaultSessionKey, isDefaultKeyOf } from '../src/keys';
+import { addressOfKey, defaultSessionKey, isDefaultKeyOf, isUserKeyOf, joinKey } from '../src/keys';
 
 /** Ids, with the characters the key escapes (`:` and `%`) and the escapes themselves over-represented. */
 const id = fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.stringMatching(/^[:%a3A5]{1,6}$/));
@@ -70,5 +70,39 @@ describe('default session keys', () => {
     's:a%:b:c',
   ])('do not include %j, which is not one', (key) => {
     expect(addressOfKey(key)).toBeUndefined();
+  });
+});
+
+describe('the user key of a default session key', () => {
+  const userKey = (a: { channelId: string; user: { id: string } }) => `u:${joinKey(a.channelId, a.user.id)}`;
+
+  it('is recognised as its owner', () => {
+    fc.assert(
+      fc.property(address, (a) => {
+        expect(isUserKeyOf(defaultSessionKey(a), userKey(a))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("is recognised exactly when it is the user key of the session key's own address", () => {
+    fc.assert(
+      fc.property(address, address, (a, b) => {
+        expect(isUserKeyOf(defaultSessionKey(a), userKey(b))).toBe(userKey(b) === userKey(a));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it.each([
+    ['s:web:c1:u1', 'u:web:u1x'],
+    ['s:web:c1:u1', 'u:wex:u1'],
+    ['s:web:c1:u1', 'c:web:u1'],
+    ['s:web:c1:u1', 'u:web:c1'],
+    ['x:web:c1:u1', 'u:web:u1'],
+    ['s:web:c1', 'u:web:c1'],
+    ['s:web:c1:u1:x', 'u:web:u1:x'],
+  ])('does not own %j when it is %j', (key, owner) => {
+    expect(isUserKeyOf(key, owner)).toBe(false);
   });
 });

@@ -49,11 +49,11 @@ export interface Expected {
   readonly turnId: string;
 }
 
-/** What one commit writes. */
+/** What one commit writes. A data scope that is `undefined` was not used: its record stays as it was read. */
 export interface Changes {
   readonly state: SessionStateRecord;
-  readonly userData: JsonObject;
-  readonly conversationData: JsonObject;
+  readonly userData: JsonObject | undefined;
+  readonly conversationData: JsonObject | undefined;
 }
 
 const memoryOpen = MemoryStore.prototype.open;
@@ -214,22 +214,17 @@ export class Records {
       });
     }
     const { userKey, conversationKey } = expected;
-    let userJson: string | undefined;
-    let conversationJson: string | undefined;
-    if (userKey !== undefined) {
-      userJson = isEmptyBag(changes.userData)
-        ? '{}'
-        : this.serialize(changes.userData, `The userData of session "${key}"`);
-      if (userJson !== (expected.userData ?? '{}'))
-        writes.push({ key: userKey, expected: expected.user, data: userJson });
+    const { userData, conversationData } = changes;
+    if (userKey !== undefined && userData !== undefined) {
+      const json = isEmptyBag(userData) ? '{}' : this.serialize(userData, `The userData of session "${key}"`);
+      if (json !== (expected.userData ?? '{}')) writes.push({ key: userKey, expected: expected.user, data: json });
     }
-    if (conversationKey !== undefined) {
-      conversationJson = isEmptyBag(changes.conversationData)
+    if (conversationKey !== undefined && conversationData !== undefined) {
+      const json = isEmptyBag(conversationData)
         ? '{}'
-        : this.serialize(changes.conversationData, `The conversationData of session "${key}"`);
-      if (conversationJson !== (expected.conversationData ?? '{}')) {
-        writes.push({ key: conversationKey, expected: expected.conversation, data: conversationJson });
-      }
+        : this.serialize(conversationData, `The conversationData of session "${key}"`);
+      if (json !== (expected.conversationData ?? '{}'))
+        writes.push({ key: conversationKey, expected: expected.conversation, data: json });
     }
     if (lifecycle !== undefined || createsOrDeletes(writes)) {
       lifecycleWrites(lifecycle, writes, {
@@ -253,11 +248,11 @@ export class Records {
     }
     if (isThenable(pending)) {
       return Promise.resolve(pending).then(
-        (result) => this.#committed(key, writes, result, expected, userJson, conversationJson, wake),
+        (result) => this.#committed(key, writes, result, expected, wake),
         (error: unknown) => Promise.reject(storeError(error, `saving session "${key}"`)),
       );
     }
-    return this.#committed(key, writes, pending, expected, userJson, conversationJson, wake);
+    return this.#committed(key, writes, pending, expected, wake);
   }
 
   /** After a commit the store answered: false on a lost race, else what later commits of the unit of work expect. */
@@ -266,8 +261,6 @@ export class Records {
     writes: CommitWrite[],
     result: CommitResult,
     expected: Expected,
-    userJson: string | undefined,
-    conversationJson: string | undefined,
     wake: number | undefined,
   ): boolean {
     if (!result.ok) return false;
@@ -282,10 +275,10 @@ export class Records {
       if (write.key === key) expected.session = next;
       else if (write.key === expected.userKey) {
         expected.user = next;
-        expected.userData = userJson;
+        expected.userData = write.data ?? undefined;
       } else {
         expected.conversation = next;
-        expected.conversationData = conversationJson;
+        expected.conversationData = write.data ?? undefined;
       }
     }
     if (wake !== undefined) this.#armed(wake);

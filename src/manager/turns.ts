@@ -32,19 +32,12 @@ import type { TurnGate } from './gate';
 import { applyScopeChanges, scopeChanges, snapshotScope, type Kept, type ScopeChanges } from './lifecycle';
 import type { Settings } from './options';
 import type { Changes, Expected, Opened, Records } from './records';
+import { Bags } from './bags';
 
 /** How many recent session ends are remembered so that no end hook runs twice. */
 const END_HOOK_MEMORY = 10_000;
 
 type AnySession = Session<any, any, any, any>;
-
-/** The two shared data scopes of a unit of work. */
-export interface Bags {
-  userData: JsonObject;
-  conversationData: JsonObject;
-}
-
-const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
 
 /** One attempt of a unit of work: what it read, and what it will save, send and announce once the commit holds. */
 export class Unit {
@@ -56,10 +49,9 @@ export class Unit {
   flush = false;
   /** Where the replies go. */
   address: Address | undefined;
-  /** What the commit writes (with `userData` and `conversationData`); `undefined`: nothing to save. */
+  /** What the commit writes (with the data scopes its sessions used); `undefined`: nothing to save. */
   state: SessionStateRecord | undefined;
-  userData: JsonObject = EMPTY;
-  conversationData: JsonObject = EMPTY;
+  bags: Bags | undefined;
   /** A message turn: when its message came (counted in `stats()` once the commit holds). */
   receivedAt: number | undefined;
   /** Thrown to the caller once the commit holds (the new state is saved, but the work it asked for failed). */
@@ -79,13 +71,22 @@ export class Unit {
     readonly expected: Expected,
   ) {}
 
-  /** Saves `state` and the session's data scopes when the work is done; the replies go to `address`. */
-  save(state: SessionStateRecord, session: AnySession, address: Address): void {
+  /** `userData` to commit: `undefined` when no session used it (the record stays as read). */
+  get userData(): JsonObject | undefined {
+    return this.bags?.changedUserData;
+  }
+
+  /** `conversationData` to commit: `undefined` when no session used it. */
+  get conversationData(): JsonObject | undefined {
+    return this.bags?.changedConversationData;
+  }
+
+  /** Saves `state` and the data scopes of `turn`'s session when the work is done; the replies go to `address`. */
+  save(state: SessionStateRecord, turn: Turn, address: Address): void {
     // No dialog left on the stack: the task an intent began is over.
     if (state.taskIntent !== undefined && state.stack.length === 0) delete state.taskIntent;
     this.state = state;
-    this.userData = session.userData;
-    this.conversationData = session.conversationData;
+    this.bags = turn.bags;
     this.address = address;
   }
 }
@@ -112,6 +113,7 @@ export class Turn implements TurnContext, RunnerHooks {
     readonly state: SessionStateRecord,
     readonly rehandled: boolean,
     readonly unit: Unit | undefined,
+    readonly bags: Bags,
   ) {
     const line = engine.services.traceLine;
     this.trace = line === undefined ? undefined : (text: string) => line(engine.tracePrefix(state) + text);
@@ -285,21 +287,18 @@ export class Engine {
     unit: Unit | undefined,
     state: SessionStateRecord,
     message: IncomingMessage | undefined,
-    data: Bags,
+    bags: Bags,
     rehandled = false,
   ): Turn {
-    const turn = new Turn(this, key, state, rehandled, unit);
-    turn.session = new Session(state, message, data.userData, data.conversationData, turn);
+    const turn = new Turn(this, key, state, rehandled, unit, bags);
+    turn.session = new Session(state, message, bags, turn);
     return turn;
   }
 
-  /** The userData and conversationData records `unit` read, decoded (each call decodes afresh). */
+  /** The userData and conversationData records `unit` read, decoded when a session first uses them (afresh per call). */
   bags(unit: Unit): Bags {
     const opened = unit.opened;
-    return {
-      userData: this.records.decodeBag(opened.user, unit.key),
-      conversationData: this.records.decodeBag(opened.conversation, unit.key),
-    };
+    return new Bags(this.records, unit.key, opened.user, opened.conversation);
   }
 
   /** `sendBatch()`: save what the turn has so far, then hand the replies so far to the outbox (resolves to their delivery). */
@@ -309,8 +308,9 @@ export class Engine {
       turn.replies.unshift(...replies); // not lost: they go out with the rest
       throw new PalaverError('TURN_ENDED', 'sendBatch() is only available inside a turn.');
     }
-    const { state } = turn;
-    const { userData, conversationData } = session;
+    const { state, bags } = turn;
+    const userData = bags.changedUserData;
+    const conversationData = bags.changedConversationData;
     const key = unit.key;
     const batch = turn.unsaved === undefined ? replies : turn.unsaved.concat(replies);
     turn.unsaved = undefined;
@@ -318,10 +318,13 @@ export class Engine {
     const transcript = history === undefined ? undefined : state.history?.slice();
     history?.replies(state, batch);
     // What is committed, as of now: the step may go on changing the state while the store works.
+    const { expected } = unit;
     const saved = {
       state: encodeState(state, key),
-      userData: JSON.stringify(userData),
-      conversationData: JSON.stringify(conversationData),
+      // A scope no session used is the record as read, or as an earlier checkpoint wrote it.
+      userData: userData === undefined ? (expected.userData ?? '{}') : JSON.stringify(userData),
+      conversationData:
+        conversationData === undefined ? (expected.conversationData ?? '{}') : JSON.stringify(conversationData),
     };
     const changes = { state, userData, conversationData };
     const probe = unit.probe;

@@ -10,9 +10,17 @@ import type { IdleStep } from '../nudge';
 import { toOutgoing } from '../outgoing';
 import type { SessionStateRecord } from '../schema';
 import type { ExpiryClaim, StoredRecord } from '../stores/store';
-import type { Address, IncomingMessage, JsonObject, OutgoingMessage, SessionInfo } from '../types';
+import {
+  isThenable,
+  type Address,
+  type IncomingMessage,
+  type JsonObject,
+  type OutgoingMessage,
+  type SessionInfo,
+} from '../types';
 import { carry, dormantState, dropExpiredEntities, freshState, isExpired, isLive, keptOf, touch } from './lifecycle';
-import type { Bags, Engine, Turn, Unit } from './turns';
+import { Bags } from './bags';
+import type { Engine, Turn, Unit } from './turns';
 import { recognitionOf, type TurnRecognition } from './recognition';
 import type { EarlyRecognition } from '../recognizers';
 
@@ -40,9 +48,9 @@ export async function messageTurn(
   early?: EarlyRecognition,
 ): Promise<TurnResult> {
   const recognition = recognitionOf(engine.recognizers, unit, message, early);
-  const found = await findSession(engine, unit, message, receivedAt, recognition);
-  let { state, starting, storedText } = found;
-  const bags = found.bags;
+  const finding = findSession(engine, unit, message, receivedAt, recognition);
+  const found = isThenable(finding) ? await finding : finding;
+  let { state, starting, storedText, bags } = found;
   let rehandled = false;
   let current = message;
   let error: PalaverError | undefined;
@@ -91,7 +99,7 @@ export async function messageTurn(
     const reason = request.kind === 'refresh' ? 'refresh' : 'newSession';
     const ended = await engine.closeSession(turn, reason, receivedAt, unit.events);
     turn.close(unit.replies);
-    keepScopes(bags, turn);
+    bags = bags.carry();
     const kept =
       request.kind === 'refresh'
         ? engine.retention === undefined
@@ -125,7 +133,7 @@ function saveTurn(
   error: PalaverError | undefined,
 ): TurnResult {
   const session = turn.session;
-  unit.save(state, session, message.address);
+  unit.save(state, turn, message.address);
   unit.label = engine.label(state);
   const info = session.info;
   const replies = unit.replies;
@@ -142,55 +150,70 @@ function mark(engine: Engine, state: SessionStateRecord, message: IncomingMessag
   engine.history?.user(state, message, at, again);
 }
 
-/** The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf` keeps it). */
-async function findSession(
+/** Where a message turn starts: its session's state, whether that session is new, and the turn's data scopes. */
+interface Found {
+  state: SessionStateRecord;
+  starting: boolean;
+  /** The stored text of `state` while it is an exact copy of it (the copy a failed turn rolls back to). */
+  storedText: string | undefined;
+  bags: Bags;
+}
+
+/**
+ * The session a message lands in: the live one, or a fresh one (ending an expired one first, unless `continueIf`
+ * keeps it). Synchronous unless an expired session must end (its hooks may wait).
+ */
+function findSession(
   engine: Engine,
   unit: Unit,
   message: IncomingMessage,
   receivedAt: number,
   recognition: TurnRecognition | undefined,
-) {
-  const { records, settings } = engine;
+): Found | Promise<Found> {
   const key = unit.key;
   const bags = engine.bags(unit);
-  let state = records.decodeSession(unit.opened.session, key);
+  const state = engine.records.decodeSession(unit.opened.session, key);
   // Entities whose TTL ran out go first, also from a dormant key. (With declared entities, reading may have migrated
   // them: then the stored text is no copy of the state.)
-  let storedText =
+  const storedText =
     state !== undefined && !dropExpiredEntities(state, receivedAt) && engine.retention === undefined
       ? unit.opened.session!.data
       : undefined;
-  let starting = false;
-  if (isLive(state) && isExpired(state, engine.timeoutOf(state), receivedAt)) {
-    storedText = undefined;
-    const old = engine.session(key, unit, state, message, bags);
-    const continueIf = settings.continueIf;
-    // The intent may decide: recognizers that need the session see the expired one.
-    if (recognition !== undefined && continueIf !== undefined && !settings.proactive)
-      await recognition.complete(old.session);
-    const keep =
-      !settings.proactive && continueIf !== undefined
-        ? await engine.reporter.hook('continueIf', () => continueIf(old.session, message), false)
-        : false;
-    if (!keep) {
-      const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
-      old.collect(unit.replies);
-      keepScopes(bags, old);
-      state = freshState(message.address, receivedAt, ended);
-      starting = true;
-    }
-  }
-  if (!isLive(state)) {
-    state = freshState(message.address, receivedAt, keptOf(state));
-    starting = true;
-  }
-  return { state, starting, storedText, bags };
+  if (isLive(state) && isExpired(state, engine.timeoutOf(state), receivedAt))
+    return endExpired(engine, unit, state, message, receivedAt, recognition, bags);
+  if (isLive(state)) return { state, starting: false, storedText, bags };
+  return { state: freshState(message.address, receivedAt, keptOf(state)), starting: true, storedText, bags };
 }
 
-/** The next session shares the data scopes as the ended one (or its end hook) left them, replaced objects included. */
-function keepScopes(bags: Bags, ended: Turn): void {
-  bags.userData = ended.session.userData;
-  bags.conversationData = ended.session.conversationData;
+/** A message came after its session's timeout: the session ends and a fresh one starts, unless `continueIf` keeps it. */
+async function endExpired(
+  engine: Engine,
+  unit: Unit,
+  state: SessionStateRecord,
+  message: IncomingMessage,
+  receivedAt: number,
+  recognition: TurnRecognition | undefined,
+  bags: Bags,
+): Promise<Found> {
+  const { settings } = engine;
+  const old = engine.session(unit.key, unit, state, message, bags);
+  const continueIf = settings.continueIf;
+  // The intent may decide: recognizers that need the session see the expired one.
+  if (recognition !== undefined && continueIf !== undefined && !settings.proactive)
+    await recognition.complete(old.session);
+  const keep =
+    !settings.proactive && continueIf !== undefined
+      ? await engine.reporter.hook('continueIf', () => continueIf(old.session, message), false)
+      : false;
+  if (keep) return { state, starting: false, storedText: undefined, bags };
+  const ended = await engine.closeSession(old, 'timeout', receivedAt, unit.events);
+  old.collect(unit.replies);
+  return {
+    state: freshState(message.address, receivedAt, ended),
+    starting: true,
+    storedText: undefined,
+    bags: bags.carry(),
+  };
 }
 
 /**
@@ -215,10 +238,7 @@ function rollBack(
   const bags =
     saved === undefined
       ? engine.bags(unit)
-      : {
-          userData: JSON.parse(saved.userData) as JsonObject,
-          conversationData: JSON.parse(saved.conversationData) as JsonObject,
-        };
+      : Bags.of(JSON.parse(saved.userData) as JsonObject, JSON.parse(saved.conversationData) as JsonObject);
   const turn = engine.session(unit.key, unit, state, message, bags, rehandled);
   turn.close();
   const configured = engine.settings.dialogErrorMessage;
@@ -278,13 +298,15 @@ export async function startUnit(
       // As in a turn: the new session (and the end of an expired one) is saved, so its hooks never run twice;
       // nothing the failed dialog did is kept.
       state = decodeState(pristine, key);
-      Object.assign(session, engine.bags(unit));
+      const read = engine.bags(unit);
+      session.userData = read.userData;
+      session.conversationData = read.conversationData;
       turn.replies.length = 0;
     }
   }
   turn.close(unit.replies);
   unit.flush = turn.flush;
-  unit.save(state, session, address);
+  unit.save(state, turn, address);
   return session.info;
 }
 
@@ -300,7 +322,7 @@ export async function endUnit(
   const ended = await engine.closeSession(turn, reason as 'endSession', Date.now(), unit.events);
   turn.close(unit.replies);
   unit.flush = true;
-  unit.save(dormantState(state, ended), turn.session, state.address);
+  unit.save(dormantState(state, ended), turn, state.address);
   return true;
 }
 
@@ -341,7 +363,7 @@ export async function expireUnit(
   const farewell = proactive ? await closeMessageOf(engine, turn) : undefined;
   if (farewell !== undefined) unit.replies.push(farewell);
   unit.flush = true;
-  unit.save(dormantState(state, ended), turn.session, state.address);
+  unit.save(dormantState(state, ended), turn, state.address);
   return true;
 }
 
@@ -378,7 +400,7 @@ async function nudgeStep(engine: Engine, unit: Unit, turn: Turn, step: IdleStep)
   }
   turn.close(unit.replies);
   unit.flush = true;
-  unit.save(state, turn.session, state.address);
+  unit.save(state, turn, state.address);
   return false;
 }
 
@@ -418,12 +440,12 @@ export async function interjectUnit(
     const before = engine.session(unit.key, unit, decodeState(pristine, unit.key), undefined, engine.bags(unit));
     before.close();
     unit.failure = failure;
-    unit.save(before.state, before.session, address);
+    unit.save(before.state, before, address);
     return before.session.info;
   }
   turn.close(unit.replies);
   unit.flush = turn.flush;
-  unit.save(state, turn.session, address);
+  unit.save(state, turn, address);
   return turn.session.info;
 }
 
@@ -432,8 +454,7 @@ export async function evictedUnit(engine: Engine, key: string, record: StoredRec
   const state = engine.records.decodeSession(record, key);
   if (!isLive(state)) return;
   const events: (() => void)[] = [];
-  const empty: Bags = { userData: {}, conversationData: {} };
-  const turn = engine.session(key, undefined, state, undefined, empty);
+  const turn = engine.session(key, undefined, state, undefined, Bags.of({}, {}));
   await engine.closeSession(turn, 'evicted', Date.now(), events);
   turn.close();
   for (const emit of events) emit();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUserKeyOf } from '../keys';
 import { parseOrThrow } from '../schema';
 import { DeadlineHeap, type HeapItem } from './deadline-heap';
 import {
@@ -40,13 +41,13 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * A session record: it can have a deadline, and an expiry claim bumps its generation. `mark` holds the version times 2,
- * plus 1 while the record has been used since eviction last looked at it (see {@link Records}): one field for both.
+ * A session record: it can have a deadline, and an expiry claim bumps its generation. `mark` holds the version times 4,
+ * plus {@link OWNED} while the record's owner (`CommitWrite.owner`) is the user key of its own default session key (as
+ * it is for every default key: the owner then costs neither a string nor a field), plus {@link USED} while the record
+ * has been used since eviction last looked at it (see {@link Records}). Any other owner is kept in `MemoryStore.owners`.
  */
 class SessionEntry implements HeapItem {
   heapIndex = -1;
-  /** The user key whose index lists this record (`CommitWrite.owner`). */
-  owner: string | undefined = undefined;
   constructor(
     readonly key: string,
     public data: string,
@@ -55,14 +56,25 @@ class SessionEntry implements HeapItem {
   ) {}
 }
 
-/** The version in a mark. `& 1` reads the low bit of any safe integer (ToInt32 keeps it): versions past 2^30 stay exact. */
-function versionOf(mark: number): number {
-  return (mark - (mark & 1)) / 2;
+/** Mark bits (`&` reads the low bits of any safe integer: ToInt32 keeps them, so versions past 2^29 stay exact). */
+const USED = 1;
+const OWNED = 2;
+/** One version, in a mark. */
+const VERSION = 4;
+
+/** Whether `entry` (the record of `key`) is listed in the index of `owner` through its own user key. */
+function ownedBy(key: string, entry: SessionEntry, owner: string): boolean {
+  return (entry.mark & OWNED) !== 0 && isUserKeyOf(key, owner);
 }
 
-/** The mark of the next version, used. (`|` would cut a mark past 2^31 to 32 bits; `&` only reads its low bit.) */
+/** The version in a mark. */
+function versionOf(mark: number): number {
+  return (mark - (mark & (USED | OWNED))) / VERSION;
+}
+
+/** The mark of the next version, used (the owner bit stays). `|` would cut a mark past 2^31 to 32 bits. */
 function nextMark(mark: number): number {
-  return mark - (mark & 1) + 3;
+  return mark - (mark & USED) + VERSION + USED;
 }
 
 const COLON = 58;
@@ -191,10 +203,12 @@ export class MemoryStore implements SessionStore {
   /** The records that expire, by key (empty unless writes carry `ttlMs`: then each read checks it). */
   private readonly expiring = new Map<string, Expiry>();
   /**
-   * The owners of data records (`CommitWrite.owner`) other than their own key: a user's `userData` record is owned by
+   * The owners of records (`CommitWrite.owner`) other than the one a record implies: a data record's own key (a user's
+   * `userData` record is owned by it), a session's own user key (its {@link OWNED} bit). Here: a one-to-one
+   * `conversationData` record's owner, and a custom session key's.
    * its own key and needs no entry; only one-to-one `conversationData` records have one.
    */
-  private readonly dataOwners = new Map<string, string>();
+  private readonly owners = new Map<string, string>();
   private readonly turns = new RecentTurns();
   private listener: StoreListener | undefined;
   private readonly quarantined = new Map<string, { key: string; record: StoredRecord }>();
@@ -292,15 +306,17 @@ export class MemoryStore implements SessionStore {
         versions.push(versionOf(entry.mark));
         this.schedule(entry, write.idleMs);
       } else if (key.startsWith(SESSION_PREFIX)) {
-        const record = new SessionEntry(key, data, 2, 0);
-        record.owner = write.owner;
+        const owner = write.owner;
+        const own = owner !== undefined && isUserKeyOf(key, owner);
+        const record = new SessionEntry(key, data, own ? VERSION + OWNED : VERSION, 0);
+        if (owner !== undefined && !own) this.owners.set(key, owner);
         this.sessions.add(key, record);
         added = true;
         versions.push(1);
         this.schedule(record, write.idleMs);
       } else {
-        this.data.add(key, pack(2, data));
-        if (write.owner !== undefined && write.owner !== key) this.dataOwners.set(key, write.owner);
+        this.data.add(key, pack(VERSION, data));
+        if (write.owner !== undefined && write.owner !== key) this.owners.set(key, write.owner);
         added = true;
         versions.push(1);
       }
@@ -347,16 +363,16 @@ export class MemoryStore implements SessionStore {
   /** The keys whose creating write named `owner` (a scan: MemoryStore keeps no index of its own). */
   userKeys(owner: string): string[] {
     const keys: string[] = [];
-    for (const [key, entry] of this.sessions.map) if (entry.owner === owner) keys.push(key);
-    for (const [key, of] of this.dataOwners) if (of === owner) keys.push(key);
+    for (const [key, entry] of this.sessions.map) if (ownedBy(key, entry, owner)) keys.push(key);
+    for (const [key, of] of this.owners) if (of === owner) keys.push(key);
     return keys.filter((key) => this.get(key) !== undefined);
   }
 
   forget(key: string, owner?: string): Forgotten {
     const record = this.get(key) !== undefined;
     if (owner === key) {
-      for (const entry of this.sessions.map.values()) if (entry.owner === owner) entry.owner = undefined;
-      for (const [name, of] of [...this.dataOwners]) if (of === owner) this.dataOwners.delete(name);
+      for (const [name, entry] of this.sessions.map) if (ownedBy(name, entry, owner)) entry.mark -= OWNED;
+      for (const [name, of] of [...this.owners]) if (of === owner) this.owners.delete(name);
     }
     this.delete(key);
     this.turns.set(key, undefined);
@@ -434,10 +450,10 @@ export class MemoryStore implements SessionStore {
     this.expiring.delete(key);
   }
 
-  /** What a record leaves when it goes: its expiry and the owner of a data record. */
+  /** What a record leaves when it goes: its expiry and its owner, when it has one of its own. */
   private forgetMarks(key: string): void {
     if (this.expiring.size > 0) this.unexpire(key);
-    if (this.dataOwners.size > 0) this.dataOwners.delete(key);
+    if (this.owners.size > 0) this.owners.delete(key);
   }
 
   /** Drops `key` now if its `ttlMs` ran out (a read must not see it, a create must not conflict with it). */

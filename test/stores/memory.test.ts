@@ -9,6 +9,21 @@ describe('MemoryStore', () => {
     vi.useRealTimers();
   });
 
+  it('lists a default session key under its own user key, and forgets that listing with the user', () => {
+    const store = new MemoryStore();
+    store.commit([
+      { key: 's:web:c1:u1', expected: null, data: '{}', owner: 'u:web:u1' },
+      { key: 's:web:c2:u1', expected: null, data: '{}', owner: 'u:web:u2' },
+      { key: 's:web:c1:u2', expected: null, data: '{}', owner: 'u:web:u2' },
+    ]);
+    expect([store.userKeys('u:web:u1'), store.userKeys('u:web:u2').sort()]).toEqual([
+      ['s:web:c1:u1'],
+      ['s:web:c1:u2', 's:web:c2:u1'],
+    ]);
+    store.forget('u:web:u1', 'u:web:u1');
+    expect([store.userKeys('u:web:u1'), store.get('s:web:c1:u1')?.data]).toEqual([[], '{}']);
+  });
+
   it('returns undefined for a key it does not hold', () => {
     expect(new MemoryStore({ maxSessions: 100 }).get('s:none')).toBeUndefined();
   });
