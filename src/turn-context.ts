@@ -50,7 +50,7 @@ export interface TurnContext {
   /** The turn is over: state-changing calls throw TURN_ENDED, `send` goes out at once. */
   closed: boolean;
   /** What the last `sendBatch` committed (JSON), so that a later failure in the turn rolls back to it. */
-  saved: { state: string; userData: string; conversationData: string } | undefined;
+  saved: { state: string; userData: string | undefined; conversationData: string | undefined } | undefined;
   /** The stack operation the running step asked for. */
   action: DialogAction | undefined;
   /** The `sendBatch` checkpoints still committing, chained so that they commit one after another. */

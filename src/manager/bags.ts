@@ -53,6 +53,16 @@ export class Bags implements DataScopes {
     this.#conversationUsed = true;
   }
 
+  /**
+   * Decodes both scopes and marks them used, so that the commit writes them back as read: for a rollback, where a
+   * checkpoint of the unit of work may have stored other values since.
+   */
+  restored(): this {
+    if (!this.#userUsed) this.userData = this.#read(this.userRecord);
+    if (!this.#conversationUsed) this.conversationData = this.#read(this.conversationRecord);
+    return this;
+  }
+
   /** `userData` as a session left it, or `undefined` when no session used it (then it is the record as read). */
   get changedUserData(): JsonObject | undefined {
     return this.#userUsed ? (this.#user ?? {}) : undefined;

@@ -318,13 +318,11 @@ export class Engine {
     const transcript = history === undefined ? undefined : state.history?.slice();
     history?.replies(state, batch);
     // What is committed, as of now: the step may go on changing the state while the store works.
-    const { expected } = unit;
     const saved = {
       state: encodeState(state, key),
-      // A scope no session used is the record as read, or as an earlier checkpoint wrote it.
-      userData: userData === undefined ? (expected.userData ?? '{}') : JSON.stringify(userData),
-      conversationData:
-        conversationData === undefined ? (expected.conversationData ?? '{}') : JSON.stringify(conversationData),
+      // undefined: no session used the scope, so this commit does not write it (a rollback restores it as read).
+      userData: userData === undefined ? undefined : JSON.stringify(userData),
+      conversationData: conversationData === undefined ? undefined : JSON.stringify(conversationData),
     };
     const changes = { state, userData, conversationData };
     const probe = unit.probe;

@@ -235,10 +235,11 @@ function rollBack(
   if (saved === undefined) mark(engine, state, message, receivedAt, rehandled);
   state.stack = [];
   state.privateConversationData = {};
-  const bags =
-    saved === undefined
-      ? engine.bags(unit)
-      : Bags.of(JSON.parse(saved.userData) as JsonObject, JSON.parse(saved.conversationData) as JsonObject);
+  // Both scopes are written back: as the last checkpoint saved them, else as read (undoing what the turn changed,
+  // an earlier checkpoint's changes included; a corrupt record is reported and starts empty, as on any use).
+  const bags = engine.bags(unit).restored();
+  if (saved?.userData !== undefined) bags.userData = JSON.parse(saved.userData) as JsonObject;
+  if (saved?.conversationData !== undefined) bags.conversationData = JSON.parse(saved.conversationData) as JsonObject;
   const turn = engine.session(unit.key, unit, state, message, bags, rehandled);
   turn.close();
   const configured = engine.settings.dialogErrorMessage;
@@ -437,7 +438,8 @@ export async function interjectUnit(
     turn.close();
     if (turn.saved === undefined) throw failure;
     // Its sendBatch() saved part of it: save the session as it was before the dialog, then fail.
-    const before = engine.session(unit.key, unit, decodeState(pristine, unit.key), undefined, engine.bags(unit));
+    const scopes = engine.bags(unit).restored(); // written back as read: undoes what the checkpoint saved of them
+    const before = engine.session(unit.key, unit, decodeState(pristine, unit.key), undefined, scopes);
     before.close();
     unit.failure = failure;
     unit.save(before.state, before, address);

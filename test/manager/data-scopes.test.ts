@@ -126,4 +126,50 @@ describe('data scopes a turn does not use', () => {
     expect(JSON.parse(store.get(USER_KEY)!.data)).toEqual({ name: 'Lars' });
     await bot.close();
   });
+
+  it('undoes the userData a beginDialog() dialog saved with sendBatch() before it failed', async () => {
+    const store = seeded();
+    const { bot } = harness({ store });
+    bot.dialog('/', (session) => session.send('hi'));
+    bot.dialog('/risky', async (session) => {
+      session.userData.name = 'Mallory';
+      await session.sendBatch();
+      throw new Error('boom');
+    });
+    await bot.receive({ address: address(), text: 'hi' });
+    await expect(bot.beginDialog(address(), '/risky', undefined, { interrupt: true })).rejects.toMatchObject({
+      code: 'DIALOG_FAILED',
+    });
+    expect(JSON.parse(store.get(USER_KEY)!.data)).toEqual({ name: 'Lars' });
+    await bot.close();
+  });
+
+  it('rolls back a turn that failed after sendBatch() over a corrupt userData record it never used', async () => {
+    const store = new MemoryStore({ maxSessions: 1000 });
+    store.commit([{ key: USER_KEY, expected: null, data: 'not json' }]);
+    const { bot } = harness({ store });
+    bot.dialog('/', async (session) => {
+      await session.sendBatch();
+      throw new Error('boom');
+    });
+    const result = await bot.receive({ address: address(), text: 'hi' });
+    expect(result.error?.code).toBe('DIALOG_FAILED');
+    await bot.close();
+  });
+
+  it('rolls userData back to the record as read when a later session of the turn fails after an earlier one saved it', async () => {
+    const store = seeded();
+    const { bot } = harness({ store });
+    let sessions = 0;
+    bot.dialog('/', async (session) => {
+      if (sessions++ > 0) throw new Error('boom');
+      session.userData.name = 'Mallory';
+      await session.sendBatch();
+      session.newSession();
+    });
+    const result = await bot.receive({ address: address(), text: 'hi' });
+    expect(result.error?.code).toBe('DIALOG_FAILED');
+    expect(JSON.parse(store.get(USER_KEY)!.data)).toEqual({ name: 'Lars' });
+    await bot.close();
+  });
 });
