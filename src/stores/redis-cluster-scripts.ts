@@ -25,21 +25,15 @@ local function replayed()
   if turn == '' then return nil end
   local out = {'ok'}
   for i = 1, n do
-    local rec = recs[i]
-    if rec.t ~= turn or (arg(i, 1) ~= '' and tonumber(rec.v) ~= tonumber(arg(i, 1)) + 1) then return nil end
-    out[i + 1] = tonumber(rec.v)
+    if not applied(recs[i], turn, arg(i, 1)) then return nil end
+    out[i + 1] = tonumber(recs[i].v)
   end
   return out
 end
 local creating = {}
 for i = 1, n do
-  local rec = recs[i]
-  local bad
-  if arg(i, 1) == '' then
-    if rec.v then bad = 'conflict' else creating[#creating + 1] = names[i] end
-  elseif not rec.v then bad = 'conflict'
-  elseif rec.g ~= arg(i, 2) then bad = 'ended'
-  elseif rec.v ~= arg(i, 1) then bad = 'conflict' end
+  local bad = mismatch(recs[i], arg(i, 1), arg(i, 2))
+  if not bad and arg(i, 1) == '' then creating[#creating + 1] = names[i] end
   if bad then
     local versions = replayed()
     if versions then return versions end

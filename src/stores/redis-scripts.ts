@@ -55,6 +55,18 @@ local function heads(raw, names, n)
   end
   return recs
 end
+-- Why a record read as rec fails a write expecting version v ('' for absent) and generation g: 'conflict', 'ended', nil.
+local function mismatch(rec, v, g)
+  if v == '' then return rec.v and 'conflict' or nil end
+  if not rec.v then return 'conflict' end
+  if rec.g ~= g then return 'ended' end
+  if rec.v ~= v then return 'conflict' end
+  return nil
+end
+-- Whether a retried write was applied already: the record carries its turn id and the version after the expected one.
+local function applied(rec, turn, v)
+  return rec.t == turn and (v == '' or tonumber(rec.v) == tonumber(v) + 1)
+end
 local function pack(v, g, t, x, cv, cd, data)
   return v .. ' ' .. g .. ' ' .. t .. ' ' .. x .. ' ' .. cv .. ' ' .. cd .. '\\n' .. data
 end
@@ -173,7 +185,7 @@ local function replayed()
       if not tombs[i] or tombs[i][2] ~= turn or rec.v then return nil end
       versions[i + 1] = 0
     else
-      if rec.t ~= turn or (arg(i, 3) ~= '' and tonumber(rec.v) ~= tonumber(arg(i, 3)) + 1) then return nil end
+      if not applied(rec, turn, arg(i, 3)) then return nil end
       versions[i + 1] = tonumber(rec.v)
     end
   end
@@ -182,13 +194,8 @@ end
 
 local creating = {}
 for i = 1, n do
-  local rec = recs[i]
-  local bad
-  if arg(i, 3) == '' then
-    if rec.v then bad = 'conflict' elseif arg(i, 2) ~= 'D' then creating[#creating + 1] = names[i] end
-  elseif not rec.v then bad = 'conflict'
-  elseif rec.g ~= arg(i, 4) then bad = 'ended'
-  elseif rec.v ~= arg(i, 3) then bad = 'conflict' end
+  local bad = mismatch(recs[i], arg(i, 3), arg(i, 4))
+  if not bad and arg(i, 3) == '' and arg(i, 2) ~= 'D' then creating[#creating + 1] = names[i] end
   if bad then
     local versions = replayed()
     if versions then
